@@ -1,0 +1,44 @@
+/* tbatch: transition batches, msgpack on the wire (FRAME_TRANSITIONS payload).
+ *
+ * Payload: a msgpack map with keys
+ *   "v" u32 schema version (1), "n" u32 transitions, "obs_dim" u32, "act_dim" u32,
+ *   "wv" u64 weights version that produced them, "wid" u32 worker id,
+ *   "obs" bin n*obs_dim float32 LE, "act" bin n*act_dim float32 LE (discrete: the index),
+ *   "rew" bin n float32 LE, "next_obs" bin n*obs_dim float32 LE,
+ *   "flags" bin n uint8 (bit 0 terminated, bit 1 truncated).
+ * Unknown keys are ignored (forward compatible). Bulk arrays are single bins so encoding
+ * and decoding run at memcpy speed. Pure functions over bytes; any thread. */
+#ifndef RLSERVE_TBATCH_H
+#define RLSERVE_TBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TBATCH_TERMINATED 1u
+#define TBATCH_TRUNCATED 2u
+
+typedef struct tbatch {
+  uint32_t n, obs_dim, act_dim;
+  uint64_t weights_version;
+  uint32_t worker_id;
+  /* Raw little-endian arrays. After decode they point into the payload (no alignment
+   * guarantee: read them with memcpy, e.g. replay_insert does). */
+  const void *obs, *act, *rew, *next_obs;
+  const uint8_t *flags;
+} tbatch_t;
+
+/* What the receiver expects; a batch that does not fit is rejected. */
+typedef struct tbatch_limits {
+  uint32_t obs_dim, act_dim;
+  uint32_t n_actions; /* > 0: discrete, every action must be an integer in [0, n_actions) */
+  uint32_t max_n;     /* most transitions in one batch */
+} tbatch_limits_t;
+
+/* Encodes a whole frame (header + msgpack payload); malloc'd, caller frees. NULL on OOM. */
+uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len);
+/* Decodes and validates a payload: sizes, dims, flags, finite values, action range.
+ * 0, or -1 with a reason in err. out's arrays point into p. */
+int tbatch_decode(const uint8_t *p, size_t len, const tbatch_limits_t *lim, tbatch_t *out,
+                  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite on a bare Debian 12 machine: installs what it needs, builds
+# Release (warnings are errors), ASan+UBSan and TSan variants, and runs ctest in each.
+#   Release:    labels unit, integration
+#   ASan+UBSan: label unit
+#   TSan:       label tsan (the concurrent code)
+#   libFuzzer:  label fuzz (bounded runs on the seed corpus in tests/fuzz/corpus)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${RLSERVE_TEST_BUILD:-$root/build-test}
+"$root/deploy/install-deps.sh" --test
+mkdir -p "$out"
+jobs=$(nproc)
+fail=0
+
+step() { echo; echo "=== $*"; }
+
+step "Release build"
+"$root/deploy/build.sh" "$out/release" -DCMAKE_BUILD_TYPE=Release
+(cd "$out/release" && ctest --output-on-failure -j"$jobs" -L 'unit|integration') || fail=1
+
+step "ASan+UBSan build, unit tests"
+"$root/deploy/build.sh" "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DRLSERVE_SANITIZE=address
+(cd "$out/asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j"$jobs" -L unit) || fail=1
+
+step "TSan build, concurrent code"
+"$root/deploy/build.sh" "$out/tsan" -DCMAKE_BUILD_TYPE=Debug -DRLSERVE_SANITIZE=thread
+(cd "$out/tsan" && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j"$jobs" -L tsan) || fail=1
+
+if command -v clang >/dev/null 2>&1; then
+  step "libFuzzer targets, bounded runs"
+  CC=clang "$root/deploy/build.sh" "$out/fuzz" -DCMAKE_BUILD_TYPE=Debug -DRLSERVE_FUZZ=ON
+  (cd "$out/fuzz" && ctest --output-on-failure -L fuzz) || fail=1
+fi
+
+echo
+if [ "$fail" -ne 0 ]; then echo "test.sh: FAILED"; exit 1; fi
+echo "test.sh: all suites passed"

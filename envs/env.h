@@ -1,0 +1,85 @@
+/* env: the one environment API. An env is a spec (constant: spaces, limits, function
+ * pointers) plus a state struct; reset and step write into caller-owned buffers and do no
+ * allocation and no I/O. Termination (the task ended) is distinct from truncation (the
+ * time limit, counted here, as Gymnasium's TimeLimit does). Any thread may use its own
+ * env_t; specs are immutable and shared. */
+#ifndef RLSERVE_ENV_H
+#define RLSERVE_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+
+#define ENV_MAX_DIM 16
+#define ENV_SEED_NONE UINT64_MAX /* env_reset: continue the env's own random stream */
+
+typedef enum { ENV_DISCRETE = 0, ENV_BOX = 1 } env_space_kind_t;
+
+typedef struct env_space {
+  env_space_kind_t kind;
+  int n;   /* ENV_DISCRETE: number of actions (dim is 1) */
+  int dim; /* number of floats an observation / action occupies */
+  float low[ENV_MAX_DIM], high[ENV_MAX_DIM]; /* ENV_BOX bounds (may be +-INFINITY) */
+} env_space_t;
+
+typedef struct env_spec {
+  const char *id;          /* "CartPole-v1" */
+  env_space_t obs, act;
+  int max_episode_steps;   /* TimeLimit; 0 = none */
+  double reward_threshold; /* solve threshold (mean return over 100 episodes) */
+  int n_state;             /* doubles in the internal state vector (envcheck) */
+  size_t state_size;       /* bytes of the private state struct */
+  /* Draw a start state from the reset distribution with rng; write the observation. */
+  void (*reset)(void *state, rng_t *rng, float *obs);
+  /* One step of the dynamics (no time limit). Discrete actions come as action[0] = index. */
+  void (*step)(void *state, const float *action, float *obs, float *reward, int *terminated);
+  /* Set / read the internal state as doubles (for test vectors). */
+  void (*set_state)(void *state, const double *s, float *obs);
+  void (*get_state)(const void *state, double *s);
+} env_spec_t;
+
+typedef struct env {
+  const env_spec_t *spec;
+  void *state; /* spec->state_size bytes, owned */
+  rng_t rng;
+  int t;       /* steps since the last reset */
+} env_t;
+
+/* Registry: the spec for an id, or NULL. env_ids lists the known ids (NULL-terminated). */
+const env_spec_t *env_find(const char *id);
+const char *const *env_ids(void);
+
+/* Returns 0, or -1 when the id is unknown (error text names it in err). */
+int env_init(env_t *e, const char *id, char *err, size_t errlen);
+void env_free(env_t *e);
+/* seed: reseed the env's stream first (same seed, same episode); ENV_SEED_NONE: continue. */
+void env_reset(env_t *e, uint64_t seed, float *obs);
+/* Steps; truncated is set when the time limit is reached (terminated may be set too). */
+void env_step(env_t *e, const float *action, float *obs, float *reward, int *terminated,
+              int *truncated);
+/* Clamp/validate helpers for an action a policy produced: returns 0 if valid. */
+int env_action_valid(const env_spec_t *s, const float *action);
+
+/* K copies of one env stepped in one call with automatic reset. obs holds the K current
+ * observations contiguously (K x obs.dim); after a step, next_obs receives the observation
+ * the step produced (the terminal one for finished episodes) while obs already holds the
+ * first observation of the next episode for those envs. */
+typedef struct env_vec {
+  int k;
+  env_t *envs;
+  float *obs;        /* k * obs.dim, current observations */
+  double *ep_return; /* running return per env */
+  int *ep_len;
+} env_vec_t;
+
+/* Env i is seeded with rng_derive(seed, i). Returns 0 or -1 (unknown id, in err). */
+int env_vec_init(env_vec_t *v, const char *id, int k, uint64_t seed, char *err, size_t errlen);
+void env_vec_free(env_vec_t *v);
+/* actions: k * act.dim floats. Outputs are k-long (next_obs k*obs.dim). For each env whose
+ * episode ended, its return and length are written to done_returns/done_lens (if non-NULL,
+ * room for k) and the count is returned. */
+int env_vec_step(env_vec_t *v, const float *actions, float *next_obs, float *rewards,
+                 uint8_t *terminated, uint8_t *truncated, float *done_returns, int *done_lens);
+
+#endif
