@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "envcheck.h"
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: rlserve <command> [options]\n"
@@ -18,6 +20,7 @@ int main(int argc, char **argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (strcmp(argv[1], "envcheck") == 0) return envcheck_main(argc - 1, argv + 1);
   fprintf(stderr, "rlserve: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 2;
