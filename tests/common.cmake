@@ -1,1 +1,2 @@
 rl_test(test_rng LABELS unit SOURCES test_rng.c LIBS rlcommon)
+rl_test(test_config LABELS unit SOURCES test_config.c LIBS rlcommon)
