@@ -37,8 +37,8 @@ static int set_field(config_t *c, const config_field_t *f, const char *value, ch
         return -1;
       }
       if (d < f->lo || d > f->hi) {
-        snprintf(err, errlen, "config: %s = %s is outside [%.15g, %.15g]", f->name, value,
-                 f->lo, f->hi);
+        snprintf(err, errlen, "config: %s = %s is outside [%.15g, %.15g]", f->name, value, f->lo,
+                 f->hi);
         return -1;
       }
       *(int64_t *)p = (int64_t)d;
@@ -52,8 +52,7 @@ static int set_field(config_t *c, const config_field_t *f, const char *value, ch
         return -1;
       }
       if (!isnan(d) && (d < f->lo || d > f->hi)) {
-        snprintf(err, errlen, "config: %s = %s is outside [%g, %g]", f->name, value, f->lo,
-                 f->hi);
+        snprintf(err, errlen, "config: %s = %s is outside [%g, %g]", f->name, value, f->lo, f->hi);
         return -1;
       }
       if (isnan(d) && strcmp(f->def, "nan") != 0) {
@@ -69,8 +68,7 @@ static int set_field(config_t *c, const config_field_t *f, const char *value, ch
       else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
         *(int *)p = 0;
       else {
-        snprintf(err, errlen, "config: %s = '%s' is not a boolean (true or false)", f->name,
-                 value);
+        snprintf(err, errlen, "config: %s = '%s' is not a boolean (true or false)", f->name, value);
         return -1;
       }
       return 0;
@@ -130,8 +128,7 @@ int config_set_arg(config_t *c, const char *arg, char *err, size_t errlen) {
   return config_set(c, trim(key), trim(value), err, errlen);
 }
 
-int config_load_text(config_t *c, const char *text, const char *origin, char *err,
-                     size_t errlen) {
+int config_load_text(config_t *c, const char *text, const char *origin, char *err, size_t errlen) {
   int lineno = 0;
   const char *p = text;
   while (*p) {
@@ -280,8 +277,7 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
     return -1;
   }
   if (c->eps_final > c->eps_start) {
-    snprintf(err, errlen, "config: eps_final %g exceeds eps_start %g", c->eps_final,
-             c->eps_start);
+    snprintf(err, errlen, "config: eps_final %g exceeds eps_start %g", c->eps_final, c->eps_start);
     return -1;
   }
   return 0;
@@ -290,10 +286,18 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
 void config_format(const config_t *c, const config_field_t *f, char *buf, size_t len) {
   const char *p = (const char *)c + f->offset;
   switch (f->type) {
-    case CONFIG_INT: snprintf(buf, len, "%lld", (long long)*(const int64_t *)p); break;
-    case CONFIG_REAL: snprintf(buf, len, "%.17g", *(const double *)p); break;
-    case CONFIG_BOOL: snprintf(buf, len, "%s", *(const int *)p ? "true" : "false"); break;
-    case CONFIG_STR: snprintf(buf, len, "%s", p); break;
+    case CONFIG_INT:
+      snprintf(buf, len, "%lld", (long long)*(const int64_t *)p);
+      break;
+    case CONFIG_REAL:
+      snprintf(buf, len, "%.17g", *(const double *)p);
+      break;
+    case CONFIG_BOOL:
+      snprintf(buf, len, "%s", *(const int *)p ? "true" : "false");
+      break;
+    case CONFIG_STR:
+      snprintf(buf, len, "%s", p);
+      break;
   }
 }
 

@@ -12,44 +12,50 @@
 #define CONFIG_STR_MAX 256
 
 /* X(name, TYPE, default, min, max, help); TYPE is INT, REAL, BOOL or STR (min/max unused). */
-#define CONFIG_FIELDS(X)                                                                    \
-  X(algo, STR, "dqn", 0, 0, "algorithm: dqn")                                              \
-  X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve envs lists them)")              \
-  X(preset, STR, "", 0, 0, "name of the preset this config came from")                     \
-  X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs") \
-  X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and the Ape-X epsilon spread)") \
-  X(envs_per_worker, INT, "4", 1, 4096, "environments each worker steps in one batch")      \
-  X(env_steps_budget, INT, "100000", 1, 1e15, "stop after this many env steps (transitions ingested)") \
-  X(solve_threshold, REAL, "nan", -1e300, 1e300, "greedy eval mean that counts as solved (nan: the env's)") \
-  X(eval_interval, INT, "5000", 0, 1e15, "env steps between greedy evaluations (0: never)")  \
-  X(eval_episodes, INT, "100", 1, 100000, "episodes per greedy evaluation")                 \
-  X(eval_seed, INT, "1000000", 0, 4294967295.0, "first reset seed of the evaluation episodes") \
-  X(hidden, STR, "128,128", 0, 0, "hidden layer sizes, comma separated")                    \
-  X(activation, STR, "relu", 0, 0, "hidden activation: relu or tanh")                       \
-  X(gamma, REAL, "0.99", 0, 1, "discount factor")                                           \
-  X(lr, REAL, "0.001", 1e-9, 10, "Adam learning rate")                                      \
-  X(adam_eps, REAL, "1e-8", 1e-12, 1, "Adam epsilon")                                       \
-  X(batch_size, INT, "64", 1, 65536, "transitions per gradient update")                     \
-  X(replay_capacity, INT, "100000", 1, 1e9, "replay buffer size in transitions")            \
-  X(learning_starts, INT, "1000", 0, 1e15, "transitions in replay before updates begin")    \
-  X(samples_per_insert, REAL, "8", 0.01, 1e6, "sampled / inserted transitions the rate limiter keeps") \
-  X(rate_limit_slack, INT, "2000", 1, 1e9, "transitions ingest may run ahead of the rate before reading pauses") \
+#define CONFIG_FIELDS(X)                                                                           \
+  X(algo, STR, "dqn", 0, 0, "algorithm: dqn")                                                      \
+  X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve envs lists them)")                     \
+  X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
+  X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \
+  X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and the Ape-X epsilon spread)")     \
+  X(envs_per_worker, INT, "4", 1, 4096, "environments each worker steps in one batch")             \
+  X(env_steps_budget, INT, "100000", 1, 1e15,                                                      \
+    "stop after this many env steps (transitions ingested)")                                       \
+  X(solve_threshold, REAL, "nan", -1e300, 1e300,                                                   \
+    "greedy eval mean that counts as solved (nan: the env's)")                                     \
+  X(eval_interval, INT, "5000", 0, 1e15, "env steps between greedy evaluations (0: never)")        \
+  X(eval_episodes, INT, "100", 1, 100000, "episodes per greedy evaluation")                        \
+  X(eval_seed, INT, "1000000", 0, 4294967295.0, "first reset seed of the evaluation episodes")     \
+  X(hidden, STR, "128,128", 0, 0, "hidden layer sizes, comma separated")                           \
+  X(activation, STR, "relu", 0, 0, "hidden activation: relu or tanh")                              \
+  X(gamma, REAL, "0.99", 0, 1, "discount factor")                                                  \
+  X(lr, REAL, "0.001", 1e-9, 10, "Adam learning rate")                                             \
+  X(adam_eps, REAL, "1e-8", 1e-12, 1, "Adam epsilon")                                              \
+  X(batch_size, INT, "64", 1, 65536, "transitions per gradient update")                            \
+  X(replay_capacity, INT, "100000", 1, 1e9, "replay buffer size in transitions")                   \
+  X(learning_starts, INT, "1000", 0, 1e15, "transitions in replay before updates begin")           \
+  X(samples_per_insert, REAL, "8", 0.01, 1e6,                                                      \
+    "sampled / inserted transitions the rate limiter keeps")                                       \
+  X(rate_limit_slack, INT, "2000", 1, 1e9,                                                         \
+    "transitions ingest may run ahead of the rate before reading pauses")                          \
   X(target_update_interval, INT, "250", 1, 1e9, "updates between target network copies (tau = 1)") \
-  X(tau, REAL, "1", 0, 1, "target update: 1 = hard copy every interval, < 1 = Polyak every update") \
-  X(loss, STR, "huber", 0, 0, "TD loss: huber or mse")                                       \
-  X(huber_delta, REAL, "1", 1e-9, 1e9, "Huber loss threshold")                              \
-  X(grad_clip, REAL, "10", 0, 1e9, "global gradient-norm clip (0: off)")                    \
-  X(double_dqn, BOOL, "true", 0, 1, "double DQN targets")                                   \
-  X(eps_start, REAL, "1", 0, 1, "epsilon at the start of annealing")                        \
-  X(eps_final, REAL, "0.05", 0, 1, "final epsilon (Ape-X base epsilon across workers)")      \
-  X(eps_alpha, REAL, "7", 0, 100, "Ape-X spread: worker i of N ends at eps^(1+alpha*i/(N-1))") \
-  X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals") \
-  X(publish_interval, INT, "10", 1, 1e9, "updates between weights broadcasts")              \
-  X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                        \
-  X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")         \
-  X(outbox_bytes, INT, "8388608", 65536, 1e12, "worker outbox bound while the learner is away or slow") \
-  X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")             \
-  X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                   \
+  X(tau, REAL, "1", 0, 1,                                                                          \
+    "target update: 1 = hard copy every interval, < 1 = Polyak every update")                      \
+  X(loss, STR, "huber", 0, 0, "TD loss: huber or mse")                                             \
+  X(huber_delta, REAL, "1", 1e-9, 1e9, "Huber loss threshold")                                     \
+  X(grad_clip, REAL, "10", 0, 1e9, "global gradient-norm clip (0: off)")                           \
+  X(double_dqn, BOOL, "true", 0, 1, "double DQN targets")                                          \
+  X(eps_start, REAL, "1", 0, 1, "epsilon at the start of annealing")                               \
+  X(eps_final, REAL, "0.05", 0, 1, "final epsilon (Ape-X base epsilon across workers)")            \
+  X(eps_alpha, REAL, "7", 0, 100, "Ape-X spread: worker i of N ends at eps^(1+alpha*i/(N-1))")     \
+  X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals")   \
+  X(publish_interval, INT, "10", 1, 1e9, "updates between weights broadcasts")                     \
+  X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
+  X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
+  X(outbox_bytes, INT, "8388608", 65536, 1e12,                                                     \
+    "worker outbox bound while the learner is away or slow")                                       \
+  X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
+  X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \
   X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")
 
 typedef enum { CONFIG_INT, CONFIG_REAL, CONFIG_BOOL, CONFIG_STR } config_type_t;

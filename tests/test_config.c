@@ -14,8 +14,7 @@ int main(void) {
   /* Every default parses through its own field (the table is consistent). */
   for (size_t i = 0; i < config_field_count(); i++) {
     const config_field_t *f = config_field_at(i);
-    CHECK(config_set(&c, f->name, f->def, err, sizeof err) == 0, "default of %s: %s", f->name,
-          err);
+    CHECK(config_set(&c, f->name, f->def, err, sizeof err) == 0, "default of %s: %s", f->name, err);
   }
   CHECK(strcmp(c.env, "CartPole-v1") == 0, "env default %s", c.env);
   CHECK(c.batch_size == 64, "batch_size %lld", (long long)c.batch_size);
@@ -32,8 +31,8 @@ int main(void) {
   CHECK(config_set(&c, "batch_size", "12x", err, sizeof err) < 0 && strstr(err, "batch_size"),
         "bad int message: %s", err);
   CHECK(config_set(&c, "batch_size", "1.5", err, sizeof err) < 0, "1.5 accepted as int");
-  CHECK(config_set(&c, "gamma", "1.5", err, sizeof err) < 0 && strstr(err, "outside"),
-        "range: %s", err);
+  CHECK(config_set(&c, "gamma", "1.5", err, sizeof err) < 0 && strstr(err, "outside"), "range: %s",
+        err);
   CHECK(config_set(&c, "lr", "nan", err, sizeof err) < 0, "nan lr accepted");
   CHECK(config_set(&c, "double_dqn", "maybe", err, sizeof err) < 0, "bad bool accepted");
   CHECK(config_set_arg(&c, "novalue", err, sizeof err) < 0, "missing '=' accepted");

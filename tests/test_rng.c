@@ -34,8 +34,10 @@ int main(void) {
     sn += g;
     sn2 += g * g;
     uint64_t k = rng_below(&a, 7);
-    if (k < 7) counts[k]++;
-    else out_of_range++;
+    if (k < 7)
+      counts[k]++;
+    else
+      out_of_range++;
   }
   CHECK(out_of_range == 0, "%d draws out of range", out_of_range);
   CHECK_NEAR(su / n, 0.5, 0.002);
