@@ -82,4 +82,35 @@ void env_vec_free(env_vec_t *v);
 int env_vec_step(env_vec_t *v, const float *actions, float *next_obs, float *rewards,
                  uint8_t *terminated, uint8_t *truncated, float *done_returns, int *done_lens);
 
+/* --- Additions (envs/README.md) --------------------------------------------------------- */
+
+/* Sets the internal state (spec->n_state doubles) as Gymnasium's test generator does after a
+ * reset: the time-limit count restarts at 0. Writes the observation for that state. */
+void env_set_state(env_t *e, const double *s, float *obs);
+/* Clamps an action into the action space in place (discrete: rounds to a valid index). */
+void env_action_clamp(const env_spec_t *s, float *action);
+
+/* The discrete action index held in action[0], rounded and clamped into [0, n). The envs
+ * read actions through this, so an out-of-range index never reads out of bounds. */
+static inline int env_action_index(const float *action, int n) {
+  float a = action[0];
+  if (!(a >= 0.0f)) return 0; /* also NaN */
+  if (a >= (float)n - 0.5f) return n - 1;
+  return (int)(a + 0.5f);
+}
+
+/* 1000-state random walk (Sutton & Barto Example 9.1), "RandomWalk1000-v0". */
+#define ENV_RANDOMWALK_N 1000   /* states 1..N; observations 0 and N+1 are the two ends */
+#define ENV_RANDOMWALK_JUMP 100 /* a step jumps uniformly to one of 100 states either side */
+/* True state values under the walk's only policy, by iterative policy evaluation (in-place
+ * sweeps until the largest change is below 1e-12). v has n_states + 2 entries indexed by state
+ * number: v[1..n_states] the values, v[0] = v[n_states + 1] = 0 the terminal ends. Jumps are
+ * ENV_RANDOMWALK_JUMP wide whatever n_states is (the env itself uses ENV_RANDOMWALK_N).
+ * Returns the number of sweeps, or -1 if n_states < 1. */
+int env_randomwalk_true_values(double *v, int n_states);
+
+/* The registered specs (look them up by id with env_find). */
+extern const env_spec_t env_cartpole_v1, env_mountaincar_v0, env_mountaincar_continuous_v0,
+    env_pendulum_v1, env_acrobot_v1, env_randomwalk1000_v0;
+
 #endif

@@ -1,0 +1,98 @@
+/* registry: env ids to specs, and the env_t wrapper that adds the seeded stream and the
+ * TimeLimit count (Gymnasium's TimeLimit: truncated when t reaches max_episode_steps). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+
+static const env_spec_t *const registry[] = {
+    &env_cartpole_v1,
+};
+#define N_ENVS (sizeof registry / sizeof registry[0])
+
+static const char *const ids[] = {
+    "CartPole-v1",
+    NULL,
+};
+
+const env_spec_t *env_find(const char *id) {
+  if (!id) return NULL;
+  for (size_t i = 0; i < N_ENVS; i++)
+    if (strcmp(registry[i]->id, id) == 0) return registry[i];
+  return NULL;
+}
+
+const char *const *env_ids(void) { return ids; }
+
+int env_init(env_t *e, const char *id, char *err, size_t errlen) {
+  memset(e, 0, sizeof *e);
+  const env_spec_t *s = env_find(id);
+  if (!s) {
+    if (err && errlen) {
+      int n = snprintf(err, errlen, "unknown env id '%s' (known:", id ? id : "(null)");
+      for (size_t i = 0; i < N_ENVS && n >= 0 && (size_t)n < errlen; i++)
+        n += snprintf(err + n, errlen - (size_t)n, " %s", registry[i]->id);
+      if (n >= 0 && (size_t)n < errlen) snprintf(err + n, errlen - (size_t)n, ")");
+    }
+    return -1;
+  }
+  e->state = calloc(1, s->state_size);
+  if (!e->state) {
+    if (err && errlen) snprintf(err, errlen, "%s: out of memory (%zu bytes)", id, s->state_size);
+    return -1;
+  }
+  e->spec = s;
+  rng_seed(&e->rng, 0);
+  return 0;
+}
+
+void env_free(env_t *e) {
+  free(e->state);
+  e->state = NULL;
+  e->spec = NULL;
+}
+
+void env_reset(env_t *e, uint64_t seed, float *obs) {
+  if (seed != ENV_SEED_NONE) rng_seed(&e->rng, seed);
+  e->spec->reset(e->state, &e->rng, obs);
+  e->t = 0;
+}
+
+void env_step(env_t *e, const float *action, float *obs, float *reward, int *terminated,
+              int *truncated) {
+  e->spec->step(e->state, action, obs, reward, terminated);
+  e->t++;
+  *truncated = e->spec->max_episode_steps > 0 && e->t >= e->spec->max_episode_steps;
+}
+
+void env_set_state(env_t *e, const double *s, float *obs) {
+  e->spec->set_state(e->state, s, obs);
+  e->t = 0;
+}
+
+int env_action_valid(const env_spec_t *s, const float *action) {
+  if (s->act.kind == ENV_DISCRETE) {
+    float a = action[0];
+    if (!(a >= 0.0f && a < (float)s->act.n)) return -1;
+    return a == floorf(a) ? 0 : -1;
+  }
+  for (int i = 0; i < s->act.dim; i++)
+    if (!(action[i] >= s->act.low[i] && action[i] <= s->act.high[i])) return -1;
+  return 0;
+}
+
+void env_action_clamp(const env_spec_t *s, float *action) {
+  if (s->act.kind == ENV_DISCRETE) {
+    action[0] = (float)env_action_index(action, s->act.n);
+    return;
+  }
+  for (int i = 0; i < s->act.dim; i++) {
+    float a = action[i];
+    if (isnan(a)) a = 0.5f * (s->act.low[i] + s->act.high[i]); /* bounds are finite */
+    if (a < s->act.low[i]) a = s->act.low[i];
+    if (a > s->act.high[i]) a = s->act.high[i];
+    action[i] = a;
+  }
+}
