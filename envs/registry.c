@@ -8,12 +8,14 @@
 #include "env.h"
 
 static const env_spec_t *const registry[] = {
-    &env_cartpole_v1,
+    &env_cartpole_v1, &env_mountaincar_v0, &env_mountaincar_continuous_v0,
+    &env_pendulum_v1, &env_acrobot_v1,     &env_randomwalk1000_v0,
 };
 #define N_ENVS (sizeof registry / sizeof registry[0])
 
 static const char *const ids[] = {
-    "CartPole-v1",
+    "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0",
+    "Pendulum-v1", "Acrobot-v1",     "RandomWalk1000-v0",
     NULL,
 };
 
