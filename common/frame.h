@@ -48,15 +48,22 @@ const char *frame_type_name(int type);
 void frame_header_encode(uint8_t out[FRAME_HEADER_SIZE], uint16_t type, uint32_t length);
 /* Decodes and checks a header (buf holds at least FRAME_HEADER_SIZE bytes). */
 int frame_header_decode(const uint8_t *buf, uint32_t max_payload, frame_header_t *h);
+/* Same checks as frame_header_decode, and writes a sentence naming the values into out
+ * ("TRANSITIONS frame length 2147483648 exceeds limit 67108864"). Returns the same code.
+ * A max_payload of 0 means FRAME_MAX_PAYLOAD. */
+int frame_header_explain(const uint8_t *buf, uint32_t max_payload, char *out, size_t outlen);
 
 /* Reassembles frames from a byte stream fed in arbitrary pieces. */
 typedef struct frame_reader {
   uint32_t max_payload;
-  uint8_t *buf;   /* header + payload of the frame in progress */
+  uint8_t *buf; /* header + payload of the frame in progress */
   size_t cap, len;
   size_t consumed; /* bytes of buf already handed out by frame_reader_next */
 } frame_reader_t;
 
+/* max_payload 0 (or above FRAME_MAX_PAYLOAD) means FRAME_MAX_PAYLOAD. The reader never
+ * holds more than max(bytes fed and not yet handed out, header + checked length of the
+ * frame in progress); a buffer over 256 KiB is released once it is empty. */
 void frame_reader_init(frame_reader_t *r, uint32_t max_payload);
 void frame_reader_free(frame_reader_t *r);
 /* Appends bytes; returns FRAME_OK or FRAME_ENOMEM. */
@@ -65,5 +72,9 @@ int frame_reader_feed(frame_reader_t *r, const uint8_t *data, size_t len);
  * call), 0 when more bytes are needed, or a negative FRAME_E* error (the stream is bad;
  * close the connection). */
 int frame_reader_next(frame_reader_t *r, frame_header_t *h, const uint8_t **payload);
+/* After frame_reader_next failed: why, naming the values (see frame_header_explain). */
+int frame_reader_explain(const frame_reader_t *r, char *out, size_t outlen);
+/* Bytes fed but not yet handed out as frames. */
+size_t frame_reader_pending(const frame_reader_t *r);
 
 #endif

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define TBATCH_MAX_OBJECTS 65536 /* msgpack objects in one payload (bounds decode memory) */
+
 #define TBATCH_TERMINATED 1u
 #define TBATCH_TRUNCATED 2u
 
@@ -37,7 +39,9 @@ typedef struct tbatch_limits {
 /* Encodes a whole frame (header + msgpack payload); malloc'd, caller frees. NULL on OOM. */
 uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len);
 /* Decodes and validates a payload: sizes, dims, flags, finite values, action range.
- * 0, or -1 with a reason in err. out's arrays point into p. */
+ * 0, or -1 with a reason in err. out's arrays point into p (zero-copy; valid while p is).
+ * Discrete (n_actions > 0): each act value is an action index as float32 (act_dim 1). Also
+ * rejected: duplicate known keys, trailing bytes, more than TBATCH_MAX_OBJECTS objects. */
 int tbatch_decode(const uint8_t *p, size_t len, const tbatch_limits_t *lim, tbatch_t *out,
                   char *err, size_t errlen);
 

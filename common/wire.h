@@ -9,21 +9,36 @@
 
 #include "rlserve.pb-c.h"
 
-/* Packs any protobuf message into a frame of the given type. NULL on allocation failure. */
+/* Decoder limits on what protobuf would accept (see proto/README.md, Validation). */
+#define WIRE_MAX_NAME 256      /* worker_name, host, config keys: bytes, no control bytes */
+#define WIRE_MAX_VALUE 4096    /* config values */
+#define WIRE_MAX_REASON 4096   /* Error.reason ('\n' and '\t' allowed) */
+#define WIRE_MAX_AUTH 1024     /* Hello.auth */
+#define WIRE_MAX_ENVS 65536    /* Hello.num_envs */
+#define WIRE_MAX_CONFIG 1024   /* Welcome.config entries */
+#define WIRE_MAX_DIM (1 << 20) /* Welcome.obs_dim, act_dim */
+#define WIRE_MAX_RETURNS 10000 /* Stats.episode_returns per message */
+
+/* Packs any protobuf message into a frame of the given type. NULL on allocation failure
+ * (and for an unknown frame type or a payload over FRAME_MAX_PAYLOAD, which no receiver
+ * would accept). */
 uint8_t *wire_encode(int frame_type, const ProtobufCMessage *msg, size_t *frame_len);
 /* An empty-payload frame (heartbeat). */
 uint8_t *wire_encode_empty(int frame_type, size_t *frame_len);
-/* An Error frame with a reason. */
+/* An Error frame with a reason (clipped to WIRE_MAX_REASON, control bytes but '\n' and
+ * '\t' replaced by '?', so the receiver accepts it). */
 uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len);
 
-/* Weights frame from flat buffers of n floats each (copied in as little-endian bytes). */
-uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, uint64_t updates,
-                             int training, const float *online, const float *target,
-                             uint32_t n, size_t *frame_len);
+/* Weights frame from flat buffers of n floats each (copied in as little-endian bytes).
+ * target NULL sends online as the target too. */
+uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, uint64_t updates, int training,
+                             const float *online, const float *target, uint32_t n,
+                             size_t *frame_len);
 
 /* Decoders: *out is freed with the matching rlserve__x__free_unpacked(*out, NULL).
  * They check what protobuf cannot: Weights sizes (online/target = 4 * n_params bytes and
- * n_params == expect_n unless expect_n is 0), finite floats, string lengths. */
+ * n_params == expect_n unless expect_n is 0), finite floats, string lengths. On failure
+ * *out is NULL (nothing to free). Limits: the WIRE_MAX_* above. */
 int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *err, size_t errlen);
 int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, char *err,
                         size_t errlen);

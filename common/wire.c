@@ -1,0 +1,289 @@
+/* wire: protobuf-c frames and the checks protobuf cannot make. See wire.h, proto/README.md. */
+#include "wire.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "weights travel as raw little-endian float32: add byte swapping for this host");
+_Static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static uint8_t *frame_alloc(int frame_type, size_t payload_len, size_t *frame_len) {
+  if (frame_type < FRAME_HELLO || frame_type >= FRAME_TYPE_END) return NULL;
+  if (payload_len > FRAME_MAX_PAYLOAD) return NULL;
+  uint8_t *f = malloc(FRAME_HEADER_SIZE + payload_len);
+  if (!f) return NULL;
+  frame_header_encode(f, (uint16_t)frame_type, (uint32_t)payload_len);
+  *frame_len = FRAME_HEADER_SIZE + payload_len;
+  return f;
+}
+
+uint8_t *wire_encode(int frame_type, const ProtobufCMessage *msg, size_t *frame_len) {
+  size_t n = protobuf_c_message_get_packed_size(msg);
+  uint8_t *f = frame_alloc(frame_type, n, frame_len);
+  if (!f) return NULL;
+  size_t packed = protobuf_c_message_pack(msg, f + FRAME_HEADER_SIZE);
+  if (packed != n) { /* cannot happen with a well-formed message; never send a torn frame */
+    free(f);
+    return NULL;
+  }
+  return f;
+}
+
+uint8_t *wire_encode_empty(int frame_type, size_t *frame_len) {
+  return frame_alloc(frame_type, 0, frame_len);
+}
+
+uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len) {
+  Rlserve__Error e = RLSERVE__ERROR__INIT;
+  e.code = code;
+  /* Clip to what the receiver accepts, so a long reason still arrives. */
+  char clipped[WIRE_MAX_REASON + 1];
+  if (reason) {
+    size_t len = strnlen(reason, WIRE_MAX_REASON);
+    memcpy(clipped, reason, len);
+    clipped[len] = '\0';
+    for (size_t i = 0; i < len; i++) { /* the receiver rejects control bytes */
+      unsigned char c = (unsigned char)clipped[i];
+      if (c == 0x7f || (c < 0x20 && c != '\n' && c != '\t')) clipped[i] = '?';
+    }
+    e.reason = clipped;
+  }
+  return wire_encode(FRAME_ERROR, &e.base, frame_len);
+}
+
+/* The floats are packed straight from the caller's buffers: on a little-endian host their
+ * bytes are the wire bytes, so the only copy is protobuf-c's memcpy into the frame. */
+uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, uint64_t updates, int training,
+                             const float *online, const float *target, uint32_t n,
+                             size_t *frame_len) {
+  if (!target) target = online;
+  if (n && !online) return NULL;
+  if ((uint64_t)n * 8 > FRAME_MAX_PAYLOAD) return NULL;
+  Rlserve__Weights w = RLSERVE__WEIGHTS__INIT;
+  w.version = version;
+  w.env_steps = env_steps;
+  w.updates = updates;
+  w.training = training != 0;
+  w.n_params = n;
+  w.online.len = w.target.len = (size_t)n * 4;
+  w.online.data = (uint8_t *)(uintptr_t)online;
+  w.target.data = (uint8_t *)(uintptr_t)target;
+  return wire_encode(FRAME_WEIGHTS, &w.base, frame_len);
+}
+
+void wire_floats_from_bytes(float *dst, const uint8_t *src, size_t n) {
+  if (n) memcpy(dst, src, n * sizeof(float));
+}
+
+/* Index of the first non-finite float32 in n little-endian values, or n. Works on the bit
+ * pattern (exponent all ones) so it is fast and needs no alignment. */
+static size_t first_nonfinite(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, p + 4 * i, 4);
+    if ((bits & 0x7f800000u) == 0x7f800000u) return i;
+  }
+  return n;
+}
+
+static float float_at(const uint8_t *p, size_t i) {
+  float f;
+  memcpy(&f, p + 4 * i, 4);
+  return f;
+}
+
+/* A string field: at most max bytes, no control bytes (they end up in logs and on the
+ * status page); allow_nl also admits '\n' and '\t' (multi-line reasons). */
+static int check_string(const char *msg, const char *field, const char *s, size_t max, int allow_nl,
+                        char *err, size_t errlen) {
+  if (!s) return 0;
+  size_t len = strlen(s);
+  if (len > max) return fail(err, errlen, "%s: %s has %zu bytes, limit %zu", msg, field, len, max);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == 0x7f || (c < 0x20 && !(allow_nl && (c == '\n' || c == '\t'))))
+      return fail(err, errlen, "%s: %s has control byte 0x%02x at offset %zu", msg, field, c, i);
+  }
+  return 0;
+}
+
+static int check_double(const char *msg, const char *field, double v, double lo, double hi,
+                        char *err, size_t errlen) {
+  if (!isfinite(v)) return fail(err, errlen, "%s: %s is %g, not finite", msg, field, v);
+  if (v < lo || v > hi)
+    return fail(err, errlen, "%s: %s is %g, outside [%g, %g]", msg, field, v, lo, hi);
+  return 0;
+}
+
+#define UNPACK(type, fn, what)                                                                   \
+  do {                                                                                           \
+    *out = NULL;                                                                                 \
+    if (!p && len) return fail(err, errlen, "%s: no payload", what);                             \
+    type *m_ = fn(NULL, len, p);                                                                 \
+    if (!m_)                                                                                     \
+      return fail(err, errlen, "%s: payload of %zu bytes is not a valid protobuf message", what, \
+                  len);                                                                          \
+    *out = m_;                                                                                   \
+  } while (0)
+
+int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *err,
+                      size_t errlen) {
+  UNPACK(Rlserve__Hello, rlserve__hello__unpack, "hello");
+  Rlserve__Hello *m = *out;
+  if (check_string("hello", "worker_name", m->worker_name, WIRE_MAX_NAME, 0, err, errlen) ||
+      check_string("hello", "host", m->host, WIRE_MAX_NAME, 0, err, errlen))
+    goto bad;
+  if (m->auth.len > WIRE_MAX_AUTH) {
+    fail(err, errlen, "hello: auth has %zu bytes, limit %d", m->auth.len, WIRE_MAX_AUTH);
+    goto bad;
+  }
+  if (m->num_envs > WIRE_MAX_ENVS) {
+    fail(err, errlen, "hello: num_envs is %u, limit %d", m->num_envs, WIRE_MAX_ENVS);
+    goto bad;
+  }
+  if (m->requested_index < -1) {
+    fail(err, errlen, "hello: requested_index is %d, expected -1 or >= 0", m->requested_index);
+    goto bad;
+  }
+  return 0;
+bad:
+  rlserve__hello__free_unpacked(m, NULL);
+  *out = NULL;
+  return -1;
+}
+
+int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, char *err,
+                        size_t errlen) {
+  UNPACK(Rlserve__Welcome, rlserve__welcome__unpack, "welcome");
+  Rlserve__Welcome *m = *out;
+  if (m->n_config > WIRE_MAX_CONFIG) {
+    fail(err, errlen, "welcome: %zu config entries, limit %d", m->n_config, WIRE_MAX_CONFIG);
+    goto bad;
+  }
+  for (size_t i = 0; i < m->n_config; i++) {
+    const Rlserve__ConfigEntry *c = m->config[i];
+    char field[64];
+    snprintf(field, sizeof field, "config[%zu].key", i);
+    if (check_string("welcome", field, c->key, WIRE_MAX_NAME, 0, err, errlen)) goto bad;
+    if (!c->key || !c->key[0]) {
+      fail(err, errlen, "welcome: config[%zu].key is empty", i);
+      goto bad;
+    }
+    snprintf(field, sizeof field, "config[%zu].value (key %s)", i, c->key);
+    if (check_string("welcome", field, c->value, WIRE_MAX_VALUE, 0, err, errlen)) goto bad;
+  }
+  if (m->num_workers && m->worker_index >= m->num_workers) {
+    fail(err, errlen, "welcome: worker_index %u out of range for num_workers %u", m->worker_index,
+         m->num_workers);
+    goto bad;
+  }
+  if (check_double("welcome", "epsilon_final", m->epsilon_final, 0.0, 1.0, err, errlen) ||
+      check_double("welcome", "noise_scale", m->noise_scale, 0.0, INFINITY, err, errlen))
+    goto bad;
+  if (m->obs_dim > WIRE_MAX_DIM || m->act_dim > WIRE_MAX_DIM) {
+    fail(err, errlen, "welcome: obs_dim %u / act_dim %u over the limit %d", m->obs_dim, m->act_dim,
+         WIRE_MAX_DIM);
+    goto bad;
+  }
+  return 0;
+bad:
+  rlserve__welcome__free_unpacked(m, NULL);
+  *out = NULL;
+  return -1;
+}
+
+static int check_param_bytes(const char *field, const ProtobufCBinaryData *b, uint32_t n, char *err,
+                             size_t errlen) {
+  uint64_t want = (uint64_t)n * 4;
+  if (b->len != want)
+    return fail(err, errlen, "weights: %s has %zu bytes, expected 4*%u=%llu", field, b->len, n,
+                (unsigned long long)want);
+  size_t bad = first_nonfinite(b->data, n);
+  if (bad < n)
+    return fail(err, errlen, "weights: %s[%zu] is %g, not finite", field, bad,
+                (double)float_at(b->data, bad));
+  return 0;
+}
+
+int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve__Weights **out,
+                        char *err, size_t errlen) {
+  UNPACK(Rlserve__Weights, rlserve__weights__unpack, "weights");
+  Rlserve__Weights *m = *out;
+  if (m->n_params == 0) {
+    fail(err, errlen, "weights: n_params is 0");
+    goto bad;
+  }
+  if (expect_n && m->n_params != expect_n) {
+    fail(err, errlen, "weights: n_params is %u, this network has %u", m->n_params, expect_n);
+    goto bad;
+  }
+  if (check_param_bytes("online", &m->online, m->n_params, err, errlen) ||
+      check_param_bytes("target", &m->target, m->n_params, err, errlen))
+    goto bad;
+  return 0;
+bad:
+  rlserve__weights__free_unpacked(m, NULL);
+  *out = NULL;
+  return -1;
+}
+
+int wire_decode_stats(const uint8_t *p, size_t len, Rlserve__Stats **out, char *err,
+                      size_t errlen) {
+  UNPACK(Rlserve__Stats, rlserve__stats__unpack, "stats");
+  Rlserve__Stats *m = *out;
+  if (m->n_episode_returns > WIRE_MAX_RETURNS) {
+    fail(err, errlen, "stats: %zu episode_returns, limit %d", m->n_episode_returns,
+         WIRE_MAX_RETURNS);
+    goto bad;
+  }
+  if (m->n_episode_lengths != m->n_episode_returns) {
+    fail(err, errlen, "stats: %zu episode_returns but %zu episode_lengths", m->n_episode_returns,
+         m->n_episode_lengths);
+    goto bad;
+  }
+  for (size_t i = 0; i < m->n_episode_returns; i++) {
+    if (!isfinite(m->episode_returns[i])) {
+      fail(err, errlen, "stats: episode_returns[%zu] is %g, not finite", i,
+           (double)m->episode_returns[i]);
+      goto bad;
+    }
+  }
+  if (check_double("stats", "steps_per_sec", m->steps_per_sec, 0.0, INFINITY, err, errlen) ||
+      check_double("stats", "epsilon", m->epsilon, -INFINITY, INFINITY, err, errlen))
+    goto bad;
+  return 0;
+bad:
+  rlserve__stats__free_unpacked(m, NULL);
+  *out = NULL;
+  return -1;
+}
+
+int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *err,
+                      size_t errlen) {
+  UNPACK(Rlserve__Error, rlserve__error__unpack, "error");
+  Rlserve__Error *m = *out;
+  if (check_string("error", "reason", m->reason, WIRE_MAX_REASON, 1, err, errlen)) {
+    rlserve__error__free_unpacked(m, NULL);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
