@@ -1,0 +1,45 @@
+/* status_http: the learner's status socket, a small HTTP/1.1 server on a libuv loop.
+ *
+ *   GET /         the dashboard page (text/html, embedded at build time)
+ *   GET /status   JSON from src->status_json
+ *   GET /metrics  Prometheus text from src->metrics_text
+ *
+ * HEAD is allowed; other methods get 405, unknown paths 404, malformed requests 400, a
+ * request head over 8 KiB 431. Every response carries Content-Length and Connection: close
+ * and the connection is closed after it. At most 64 connections at once (more are closed
+ * on accept); a connection silent for 10 s is closed. The module knows nothing of
+ * training: content comes from the callbacks.
+ *
+ * Threads: every function runs on the loop's thread (or before the loop runs). */
+#ifndef RLSERVE_STATUS_HTTP_H
+#define RLSERVE_STATUS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct status_http status_http_t; /* opaque */
+
+typedef struct status_http_sources {
+  void *ctx;
+  char *(*status_json)(void *ctx);  /* malloc'd JSON text for GET /status; loop thread */
+  char *(*metrics_text)(void *ctx); /* malloc'd Prometheus exposition text for GET /metrics */
+} status_http_sources_t;
+
+/* Binds host:port ("127.0.0.1:8080", "[::1]:0", "localhost:8080"; port 0 = any free port)
+ * on loop. Returns 0, or a negative uv error with a message naming the address in err. */
+int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_sources_t *src,
+                      status_http_t **out, char *err, size_t errlen);
+/* The bound port. */
+int status_http_port(const status_http_t *s);
+/* Idle timeout in ms for connections accepted from now on (default 10000). */
+void status_http_set_idle_timeout(status_http_t *s, uint64_t ms);
+/* Closes the listener and every client; calls done(arg) (done may be NULL) once all
+ * handles are closed, then frees s. Loop thread only. */
+void status_http_close(status_http_t *s, void (*done)(void *arg), void *arg);
+
+/* Splits "host:port" or "[v6]:port" into host (brackets removed) and port 0..65535.
+ * Returns 0 or UV_EINVAL. Pure; any thread. */
+int status_http_split_addr(const char *host_port, char *host, size_t hostlen, int *port);
+
+#endif
