@@ -1,0 +1,144 @@
+/* gemm: own kernels and the CBLAS path; see gemm.h. The own kernels are written so that
+ * gcc -O3 vectorizes them without -ffast-math: the vectorized loops run along rows of C, so
+ * every lane is a different output and no floating-point sum is reassociated. */
+#include "gemm.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stddef.h>
+
+/* Below this many multiply-adds (m*n*k) a product runs in our own kernel, at and above it in
+ * OpenBLAS. Measured by tests/bench/bench_nn.c (see tests/bench/README.md): OpenBLAS's
+ * runtime-selected AVX-512 kernels beat our SSE2 code (the build targets baseline x86-64)
+ * 2-10x from a few thousand multiply-adds up, while below ~500 (a batch-1 input or output
+ * layer) its per-call overhead dominates and our kernel is 1.1-1.4x faster. */
+#define GEMM_OWN_MAX_MACS 512L
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_setup(void) { openblas_set_num_threads(1); }
+void gemm_init(void) { pthread_once(&blas_once, blas_setup); }
+
+static gemm_impl_t auto_means = GEMM_AUTO;
+void gemm_set_auto(gemm_impl_t impl) { auto_means = impl; }
+
+static int use_own(gemm_impl_t impl, int m, int n, int k) {
+  if (impl == GEMM_AUTO) impl = auto_means;
+  if (impl == GEMM_OWN) return 1;
+  if (impl == GEMM_BLAS) return 0;
+  return (long)m * n * k < GEMM_OWN_MAX_MACS;
+}
+
+/* ---- C (+)= op(A) B: rank-1 updates of four rows of C at a time ----------------------- */
+
+/* The inner loop runs along a row of C and a row of B, both contiguous, with four
+ * independent output rows: gcc vectorizes it without reassociating any sum. The four C rows
+ * (at most a few KB at our widths) stay in L1 while B streams past. A(i, p) is
+ * A[i * ars + p * acs]; B is k x n with row stride ldb; C is m x n with row stride ldc. */
+static void axpy4(int m, int n, int k, const float *A, size_t ars, size_t acs, const float *B,
+                  size_t ldb, float *C, size_t ldc) {
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    float *restrict c0 = C + (size_t)i * ldc, *restrict c1 = c0 + ldc;
+    float *restrict c2 = c1 + ldc, *restrict c3 = c2 + ldc;
+    const float *a = A + (size_t)i * ars;
+    for (int p = 0; p < k; p++, a += acs) {
+      const float *restrict b = B + (size_t)p * ldb;
+      float a0 = a[0], a1 = a[ars], a2 = a[2 * ars], a3 = a[3 * ars];
+      for (int j = 0; j < n; j++) {
+        c0[j] += a0 * b[j];
+        c1[j] += a1 * b[j];
+        c2[j] += a2 * b[j];
+        c3[j] += a3 * b[j];
+      }
+    }
+  }
+  for (; i < m; i++) {
+    float *restrict c = C + (size_t)i * ldc;
+    const float *a = A + (size_t)i * ars;
+    for (int p = 0; p < k; p++, a += acs) {
+      const float *restrict b = B + (size_t)p * ldb;
+      float ap = a[0];
+      for (int j = 0; j < n; j++) c[j] += ap * b[j];
+    }
+  }
+}
+
+static void zero_rows(int m, int n, float *C) {
+  for (size_t i = 0; i < (size_t)m * n; i++) C[i] = 0.0f;
+}
+
+/* C = A B^T: B (n x k) is transposed block by block into a stack panel of NT_KB x NT_NB
+ * (32 KB, L1-sized), then each panel is an axpy4 product. The transpose costs n*k moves per
+ * call, against m*n*k multiply-adds. */
+#define NT_KB 128
+#define NT_NB 64
+
+/* Four partial sums, so the loop is not one serial chain of adds. */
+static float dot(const float *a, const float *b, int k) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int p = 0;
+  for (; p + 4 <= k; p += 4) {
+    s0 += a[p] * b[p];
+    s1 += a[p + 1] * b[p + 1];
+    s2 += a[p + 2] * b[p + 2];
+    s3 += a[p + 3] * b[p + 3];
+  }
+  for (; p < k; p++) s0 += a[p] * b[p];
+  return (s0 + s1) + (s2 + s3);
+}
+
+static void own_nt(int m, int n, int k, const float *A, const float *B, int acc, float *C) {
+  if (m < 4 || n < 8) { /* too few rows to pay for the transpose, or too narrow a panel */
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) {
+        float t = dot(A + (size_t)i * k, B + (size_t)j * k, k);
+        C[(size_t)i * n + j] = acc ? C[(size_t)i * n + j] + t : t;
+      }
+    return;
+  }
+  float panel[NT_KB * NT_NB];
+  if (!acc) zero_rows(m, n, C);
+  for (int j0 = 0; j0 < n; j0 += NT_NB) {
+    int nb = n - j0 < NT_NB ? n - j0 : NT_NB;
+    for (int p0 = 0; p0 < k; p0 += NT_KB) {
+      int kb = k - p0 < NT_KB ? k - p0 : NT_KB;
+      for (int j = 0; j < nb; j++)
+        for (int p = 0; p < kb; p++) panel[p * nb + j] = B[(size_t)(j0 + j) * k + p0 + p];
+      axpy4(m, nb, kb, A + p0, (size_t)k, 1, panel, (size_t)nb, C + j0, (size_t)n);
+    }
+  }
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
+             float *C) {
+  if (use_own(impl, m, n, k)) {
+    own_nt(m, n, k, A, B, acc, C);
+    return;
+  }
+  gemm_init();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, acc ? 1.0f : 0.0f,
+              C, n);
+}
+
+void gemm_tn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, float *C) {
+  if (use_own(impl, m, n, k)) {
+    axpy4(m, n, k, A, 1, (size_t)m, B, (size_t)n, C, (size_t)n);
+    return;
+  }
+  gemm_init();
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, m, B, n, 1.0f, C, n);
+}
+
+void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
+             float *C) {
+  if (use_own(impl, m, n, k)) {
+    if (!acc) zero_rows(m, n, C);
+    axpy4(m, n, k, A, (size_t)k, 1, B, (size_t)n, C, (size_t)n);
+    return;
+  }
+  gemm_init();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n,
+              acc ? 1.0f : 0.0f, C, n);
+}

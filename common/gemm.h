@@ -1,0 +1,34 @@
+/* gemm: the three single-precision matrix products of an MLP, row-major, no padding
+ * (leading dimension = row length). C is m x n in every form.
+ *
+ *   gemm_nt  C  = A B^T (+ C if acc)   A m x k, B n x k    forward:      Y  = X W^T
+ *   gemm_tn  C += A^T B                A k x m, B k x n    weight grad:  dW += dZ^T X
+ *   gemm_nn  C  = A B   (+ C if acc)   A m x k, B k x n    input grad:   dX = dZ W
+ *
+ * Two implementations: our own cache-blocked plain C kernels (auto-vectorized by the
+ * compiler) and OpenBLAS through CBLAS. GEMM_AUTO picks per call from the shape; the
+ * thresholds come from tests/bench/bench_nn.c. OpenBLAS is set to one thread the first
+ * time a BLAS path runs (pthread_once), so products always run on the calling thread.
+ *
+ * Threads: any thread may call any function; nothing is shared but the one-time setup. */
+#ifndef RLSERVE_GEMM_H
+#define RLSERVE_GEMM_H
+
+typedef enum { GEMM_AUTO = 0, GEMM_OWN = 1, GEMM_BLAS = 2 } gemm_impl_t;
+
+void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
+             float *C);
+void gemm_tn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, float *C);
+void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
+             float *C);
+
+/* Sets OpenBLAS to one thread (once per process; also done implicitly by the BLAS path).
+ * OpenBLAS's pthread build still creates its idle pool when the library loads; set
+ * OPENBLAS_NUM_THREADS=1 in the environment to avoid even that. */
+void gemm_init(void);
+
+/* Makes GEMM_AUTO mean `impl` in this process (GEMM_AUTO restores the shape rule). For
+ * benchmarks and tests; call before other threads use gemm. */
+void gemm_set_auto(gemm_impl_t impl);
+
+#endif
