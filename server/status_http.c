@@ -41,6 +41,8 @@ typedef struct status_conn {
   int open_handles; /* of tcp and timer, not yet closed */
   int closing;
   int responded; /* a response is queued: further input is discarded */
+  int peer_eof;  /* the peer half-closed before our response was written */
+  int shut_done; /* our response is written and our side shut down */
   int head_done;
   size_t head_bytes;
   char url[STATUS_MAX_URL + 1];
@@ -104,8 +106,11 @@ static void on_timeout(uv_timer_t *t) { conn_close(t->data); }
 /* ---- writing the response ---- */
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
-  /* On success keep reading (and discarding) until the peer closes or the linger timer fires. */
-  if (status < 0) conn_close(req->data);
+  /* Unless the peer already half-closed, keep reading (and discarding) until it closes or
+   * the linger timer fires. */
+  status_conn_t *c = req->data;
+  c->shut_done = 1;
+  if (status < 0 || c->peer_eof) conn_close(c);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -239,7 +244,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   status_conn_t *c = stream->data;
-  if (nread < 0) { /* EOF or error: the peer is gone or done */
+  if (nread < 0) {
+    /* A client may half-close right after its request (nc -N, shutdown(SHUT_WR)): the
+     * response still goes out, and on_shutdown closes. Otherwise the peer is gone or done. */
+    if (nread == UV_EOF && c->responded && !c->shut_done && !c->closing) {
+      c->peer_eof = 1;
+      uv_read_stop(stream);
+      return;
+    }
     conn_close(c);
     return;
   }

@@ -239,6 +239,17 @@ static void check_routes(int port) {
   CHECK(r.code == 431, "20 KiB header: code %d", r.code);
   free(big);
 
+  /* A client that half-closes right after its request still gets the answer. */
+  int hfd = connect_to(port);
+  const char *hreq = "GET /metrics HTTP/1.0\r\n\r\n";
+  send_all(hfd, hreq, strlen(hreq));
+  shutdown(hfd, SHUT_WR);
+  r.len = read_all(hfd, r.raw, sizeof(r.raw));
+  close(hfd);
+  parse_reply(&r);
+  CHECK(r.code == 200 && r.body && strcmp(r.body, fake_metrics) == 0,
+        "half-closed request: code %d, %zu bytes", r.code, r.len);
+
   /* A request arriving in pieces. */
   int fd = connect_to(port);
   const char *parts[] = {"GE", "T /metr", "ics HTTP/1.1\r\nHo", "st: x\r\n", "\r\n"};
