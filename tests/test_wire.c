@@ -217,8 +217,8 @@ static void test_weights(void) {
   }
 
   /* Hand-made bad Weights. */
-  float vals[100];
-  for (int i = 0; i < 100; i++) vals[i] = (float)i;
+  float vals[101]; /* one spare so a 404-byte field can be packed from it */
+  for (int i = 0; i < 101; i++) vals[i] = (float)i;
   Rlserve__Weights w = RLSERVE__WEIGHTS__INIT;
   w.n_params = 100;
   w.online.data = (uint8_t *)vals;

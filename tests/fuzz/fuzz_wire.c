@@ -1,0 +1,76 @@
+/* libFuzzer target: every wire_decode_* on the input. A success must satisfy the
+ * decoder's documented guarantees; a failure must leave *out NULL and give a message. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+#define EXPECT(c)      \
+  do {                 \
+    if (!(c)) abort(); \
+  } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char err[256];
+  {
+    Rlserve__Hello *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_hello(data, size, &m, err, sizeof err)) {
+      EXPECT(strlen(m->worker_name) <= WIRE_MAX_NAME && strlen(m->host) <= WIRE_MAX_NAME);
+      rlserve__hello__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
+    Rlserve__Welcome *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_welcome(data, size, &m, err, sizeof err)) {
+      EXPECT(m->n_config <= WIRE_MAX_CONFIG && isfinite(m->epsilon_final));
+      rlserve__welcome__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  for (int k = 0; k < 2; k++) {
+    Rlserve__Weights *m = NULL;
+    uint32_t expect = k ? 8 : 0;
+    err[0] = 0;
+    if (!wire_decode_weights(data, size, expect, &m, err, sizeof err)) {
+      EXPECT(m->n_params > 0 && (!expect || m->n_params == expect));
+      EXPECT(m->online.len == 4ull * m->n_params && m->target.len == 4ull * m->n_params);
+      float *f = malloc(m->online.len);
+      wire_floats_from_bytes(f, m->online.data, m->n_params);
+      for (uint32_t i = 0; i < m->n_params; i++) EXPECT(isfinite(f[i]));
+      free(f);
+      rlserve__weights__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
+    Rlserve__Stats *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_stats(data, size, &m, err, sizeof err)) {
+      EXPECT(m->n_episode_returns <= WIRE_MAX_RETURNS &&
+             m->n_episode_returns == m->n_episode_lengths);
+      for (size_t i = 0; i < m->n_episode_returns; i++) EXPECT(isfinite(m->episode_returns[i]));
+      rlserve__stats__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
+    Rlserve__Error *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_error(data, size, &m, err, sizeof err)) {
+      EXPECT(strlen(m->reason) <= WIRE_MAX_REASON);
+      rlserve__error__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  return 0;
+}

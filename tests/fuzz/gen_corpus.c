@@ -1,0 +1,149 @@
+/* Writes the seed corpora of the fuzz targets: valid encoded frames and payloads.
+ * Usage: fuzz_gen_corpus DIR   (writes DIR/fuzz_frame, DIR/fuzz_wire, DIR/fuzz_tbatch). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "frame.h"
+#include "tbatch.h"
+#include "wire.h"
+
+static const char *root;
+
+static void put(const char *target, const char *name, const void *p, size_t n) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", root, target);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
+    perror(path);
+    exit(1);
+  }
+}
+
+typedef struct {
+  uint8_t *p;
+  size_t n;
+} buf_t;
+
+static void append(buf_t *b, const uint8_t *p, size_t n) {
+  b->p = realloc(b->p, b->n + n);
+  memcpy(b->p + b->n, p, n);
+  b->n += n;
+}
+
+/* One frame of each type; its payload goes to the wire or tbatch corpus too. */
+static void frames(buf_t *stream) {
+  size_t len;
+  uint8_t *f;
+
+  Rlserve__Hello h = RLSERVE__HELLO__INIT;
+  h.protocol_version = 1;
+  h.worker_name = "node1:4242";
+  h.host = "node1";
+  h.pid = 4242;
+  h.num_envs = 8;
+  h.requested_index = -1;
+  f = wire_encode(FRAME_HELLO, &h.base, &len);
+  put("fuzz_wire", "hello", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+
+  Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
+  Rlserve__ConfigEntry e1 = RLSERVE__CONFIG_ENTRY__INIT, e2 = RLSERVE__CONFIG_ENTRY__INIT;
+  Rlserve__ConfigEntry *ep[2] = {&e1, &e2};
+  e1.key = "env";
+  e1.value = "CartPole-v1";
+  e2.key = "algo";
+  e2.value = "dqn";
+  w.worker_id = 1;
+  w.num_workers = 2;
+  w.n_config = 2;
+  w.config = ep;
+  w.seed = 42;
+  w.epsilon_final = 0.01;
+  w.obs_dim = 4;
+  w.act_dim = 2;
+  f = wire_encode(FRAME_WELCOME, &w.base, &len);
+  put("fuzz_wire", "welcome", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+
+  float on[8] = {0.5f, -1, 2, 0, 1e-3f, 3, -4, 8}, tg[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  f = wire_encode_weights(3, 1000, 10, 1, on, tg, 8, &len);
+  put("fuzz_wire", "weights8", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+
+  Rlserve__Stats s = RLSERVE__STATS__INIT;
+  float ret[3] = {21, 500, 9.5f};
+  uint32_t lens[3] = {21, 500, 10};
+  s.env_steps = 531;
+  s.episodes = 3;
+  s.n_episode_returns = s.n_episode_lengths = 3;
+  s.episode_returns = ret;
+  s.episode_lengths = lens;
+  s.steps_per_sec = 12000;
+  s.weights_version = 3;
+  s.epsilon = 0.1;
+  f = wire_encode(FRAME_STATS, &s.base, &len);
+  put("fuzz_wire", "stats", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+
+  float obs[3 * 4] = {0.1f, 0.2f, 0.3f, 0.4f, 1, 2, 3, 4, -1, -2, -3, -4};
+  float nobs[3 * 4] = {0.2f, 0.3f, 0.4f, 0.5f, 2, 3, 4, 5, -2, -3, -4, -5};
+  float act[3] = {0, 1, 1}, rew[3] = {1, 1, 0};
+  uint8_t flags[3] = {0, 2, 1};
+  tbatch_t b = {3, 4, 1, 3, 1, obs, act, rew, nobs, flags};
+  f = tbatch_encode(&b, &len);
+  put("fuzz_tbatch", "batch3", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+  b.n = 1;
+  f = tbatch_encode(&b, &len);
+  put("fuzz_tbatch", "batch1", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  free(f);
+
+  f = wire_encode_error(2, "weights: online has 396 bytes, expected 4*100=400", &len);
+  put("fuzz_wire", "error", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+
+  f = wire_encode_empty(FRAME_HEARTBEAT, &len);
+  append(stream, f, len);
+  free(f);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 2;
+  }
+  root = argv[1];
+  mkdir(root, 0755);
+  buf_t stream = {0};
+  frames(&stream);
+  /* The frame target's first byte picks the piece sizes: 1, up to 7, up to 300, whole. */
+  const uint8_t modes[4] = {0x00, 0x01, 0x02, 0x03};
+  for (int m = 0; m < 4; m++) {
+    buf_t in = {0};
+    append(&in, &modes[m], 1);
+    append(&in, stream.p, stream.n);
+    char name[32];
+    snprintf(name, sizeof name, "stream_mode%d", m);
+    put("fuzz_frame", name, in.p, in.n);
+    free(in.p);
+  }
+  /* A stream that goes bad after two frames (an HTTP request). */
+  buf_t bad = {0};
+  append(&bad, modes + 2, 1);
+  append(&bad, stream.p, 60);
+  append(&bad, (const uint8_t *)"GET /status HTTP/1.1\r\n\r\n", 24);
+  put("fuzz_frame", "stream_http", bad.p, bad.n);
+  free(bad.p);
+  free(stream.p);
+  return 0;
+}
