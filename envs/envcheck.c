@@ -25,7 +25,8 @@ typedef struct worst {
 typedef struct report {
   int trajectories, steps, flag_mismatches, failures;
   worst_t obs, reward, state;
-  char first[2048]; /* the first failing step, expected vs got */
+  double reward_f32; /* worst reward error against float32(expected): our rewards are float */
+  char first[2048];  /* the first failing step, expected vs got */
 } report_t;
 
 static double abs_err(double got, double want) {
@@ -211,6 +212,7 @@ static int check_trajectory(env_t *e, const cJSON *tr, int ti, report_t *r, char
       for (int i = 0; i < spec->n_state; i++) es = fmax(es, abs_err(got_state[i], want_state[i]));
     note(&r->obs, eo, ti, si);
     note(&r->reward, er, ti, si);
+    r->reward_f32 = fmax(r->reward_f32, abs_err(rew, (float)want_rew) / fmax(1.0, fabs(want_rew)));
     note(&r->state, es, ti, si);
     int flags_bad = term != want_term || trunc != want_trunc;
     r->flag_mismatches += flags_bad;
@@ -311,6 +313,7 @@ static int check_file(const char *path) {
   printf("  trajectories %d, steps %d\n", r.trajectories, r.steps);
   print_worst("obs", &r.obs, OBS_TOL, "abs");
   print_worst("reward", &r.reward, REWARD_TOL, "rel");
+  printf("    (rewards are float32; against float32(expected) the worst is %.3g)\n", r.reward_f32);
   print_worst("state", &r.state, STATE_TOL, "abs");
   printf("  flag mismatches %d\n", r.flag_mismatches);
   if (r.failures) {
