@@ -190,11 +190,8 @@ int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, ch
     snprintf(field, sizeof field, "config[%zu].value (key %s)", i, c->key);
     if (check_string("welcome", field, c->value, WIRE_MAX_VALUE, 0, err, errlen)) goto bad;
   }
-  if (m->num_workers && m->worker_index >= m->num_workers) {
-    fail(err, errlen, "welcome: worker_index %u out of range for num_workers %u", m->worker_index,
-         m->num_workers);
-    goto bad;
-  }
+  /* worker_index may reach num_workers and beyond: a learner admits up to max_workers and
+   * the exploration schedule extends past the configured count. */
   if (check_double("welcome", "epsilon_final", m->epsilon_final, 0.0, 1.0, err, errlen) ||
       check_double("welcome", "noise_scale", m->noise_scale, 0.0, INFINITY, err, errlen))
     goto bad;
