@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "env.h"
 
@@ -128,9 +129,11 @@ int main(int argc, char **argv) {
   cpu_model(cpu, sizeof cpu);
   printf("bench_envs: one thread, random actions, %.2f s per measurement\n", seconds);
   printf("machine: %s\n", cpu);
-  printf("command:");
+  char cwd[512];
+  if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "?");
+  printf("command: (cd %s &&", cwd);
   for (int i = 0; i < argc; i++) printf(" %s", argv[i]);
-  printf("\n\n%-26s %14s %10s %16s %10s\n", "env", "single step/s", "ns/step", "vec64 step/s",
+  printf(")\n\n%-26s %14s %10s %16s %10s\n", "env", "single step/s", "ns/step", "vec64 step/s",
          "ns/step");
   for (const char *const *id = env_ids(); *id; id++) {
     const env_spec_t *s = env_find(*id);
