@@ -127,8 +127,7 @@ int checkpoint_read(const char *path, checkpoint_t *ck, char *err, size_t errlen
   }
   struct stat sb;
   if (fstat(fileno(f), &sb) != 0 || sb.st_size < 16 + HASH_LEN) {
-    snprintf(err, errlen, "checkpoint %s: truncated (%lld bytes)", path,
-             (long long)sb.st_size);
+    snprintf(err, errlen, "checkpoint %s: truncated (%lld bytes)", path, (long long)sb.st_size);
     fclose(f);
     return -1;
   }

@@ -52,8 +52,8 @@
   X(publish_interval, INT, "10", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
-  X(outbox_bytes, INT, "8388608", 65536, 1e12,                                                     \
-    "worker outbox bound while the learner is away or slow")                                       \
+  X(outbox_bytes, INT, "262144", 16384, 1e12,                                                      \
+    "bytes a worker may have queued for the learner before it pauses stepping")                    \
   X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
   X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \
   X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")

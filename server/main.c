@@ -3,14 +3,20 @@
 #include <string.h>
 
 #include "envcheck.h"
+#include "eval_cmd.h"
+#include "learner.h"
+#include "run.h"
+#include "status_cmd.h"
+#include "worker.h"
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: rlserve <command> [options]\n"
+          "usage: rlserve <command> [options]   (rlserve <command> --help for more)\n"
           "commands:\n"
-          "  run       --preset NAME --workers N [--seed S] [--set key=value ...] [--out DIR]\n"
-          "  learner   --config FILE --listen HOST:PORT [--status HOST:PORT] [--resume DIR]\n"
-          "  worker    --connect HOST:PORT [--envs K] [--token-file F]\n"
+          "  run       --preset NAME [--workers N] [--seed S] [--set key=value ...] [--out DIR]\n"
+          "  learner   --config FILE [--listen HOST:PORT] [--out DIR]\n"
+          "  worker    --connect HOST:PORT [--envs K]\n"
+          "  status    HOST:PORT [--json]\n"
           "  eval      --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
           "  envcheck  FILE.json\n");
 }
@@ -20,8 +26,14 @@ int main(int argc, char **argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  if (strcmp(argv[1], "envcheck") == 0) return envcheck_main(argc - 1, argv + 1);
-  fprintf(stderr, "rlserve: unknown command '%s'\n", argv[1]);
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "run") == 0) return run_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "learner") == 0) return learner_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "worker") == 0) return worker_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "status") == 0) return status_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "eval") == 0) return eval_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "envcheck") == 0) return envcheck_main(argc - 1, argv + 1);
+  fprintf(stderr, "rlserve: unknown command '%s'\n", cmd);
   usage(stderr);
   return 2;
 }

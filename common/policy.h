@@ -1,0 +1,19 @@
+/* policy: the value network shape a config implies and action selection from its outputs,
+ * shared by the learner (training, evaluation) and the workers (acting). */
+#ifndef RLSERVE_POLICY_H
+#define RLSERVE_POLICY_H
+
+#include "config.h"
+#include "nn.h"
+#include "rng.h"
+
+/* MLP obs_dim -> hidden (config) -> n_out with the config's activation, identity output. */
+int policy_layout(nn_layout_t *l, const config_t *c, int obs_dim, int n_out);
+/* Epsilon-greedy over n action values: uniform with probability eps, else the argmax. */
+int policy_eps_greedy(const float *q, int n, double eps, rng_t *rng);
+/* Ape-X epsilon of worker `index` of `n` workers: eps^(1 + alpha * index / (n - 1)). */
+double policy_apex_epsilon(double eps, double alpha, int index, int n);
+/* Linear annealing from start to final over `steps` env steps. */
+double policy_anneal(double start, double final, double steps_done, double steps);
+
+#endif

@@ -1,0 +1,42 @@
+/* dqn: the DQN update on a sampled batch (Mnih et al. 2015, with the double-DQN target of
+ * van Hasselt et al. 2016 as an option). Knows nothing of sockets or threads: the trainer
+ * thread owns a dqn_t and calls dqn_update on batches it sampled from replay.
+ *
+ * Target: y = r + gamma * (1 - terminated) * Q_target(s', a*), a* = argmax_a Q_online(s', a)
+ * (double) or argmax_a Q_target(s', a). Truncated transitions are stored as not terminated,
+ * so they bootstrap. Loss (Huber or MSE) on Q_online(s, a) - y, global-norm clipping, Adam;
+ * the target network is copied every target_update_interval updates (tau = 1) or moved by
+ * Polyak averaging every update (tau < 1). */
+#ifndef RLSERVE_DQN_H
+#define RLSERVE_DQN_H
+
+#include "config.h"
+#include "nn.h"
+
+typedef struct dqn {
+  nn_layout_t layout;
+  float *online, *target, *grads; /* layout.n_params each */
+  adam_t adam;
+  nn_ws_t ws, ws_next, ws_target; /* Q(s), Q_online(s'), Q_target(s') */
+  int batch, obs_dim, n_actions;
+  float gamma, huber_delta, grad_clip, tau;
+  int use_huber, double_dqn;
+  long target_update_interval;
+  long updates;
+  float *q_sel, *y, *dsel, *dq; /* batch, batch, batch, batch x n_actions */
+} dqn_t;
+
+typedef struct dqn_stats {
+  float loss, mean_q, grad_norm;
+} dqn_stats_t;
+
+/* Builds the online network from the config (hidden, activation), initializes it with rng
+ * and copies it to the target. 0, or -1 with a message. */
+int dqn_init(dqn_t *d, const config_t *c, int obs_dim, int n_actions, rng_t *rng, char *err,
+             size_t errlen);
+void dqn_free(dqn_t *d);
+/* One gradient step on a batch (d->batch rows; act holds action indices as floats). */
+void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
+                const float *next_obs, const float *term, dqn_stats_t *out);
+
+#endif

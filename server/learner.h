@@ -1,0 +1,136 @@
+/* learner: the learner process. Threads:
+ *   net thread (the libuv loop, main thread): accepts workers, decodes frames, inserts into
+ *     replay, broadcasts the newest weights, prints progress, decides when the run ends;
+ *   trainer thread: samples replay under the rate limit, runs DQN updates, publishes weights
+ *     snapshots and wakes the net thread (uv_async_send);
+ *   eval thread: greedy evaluation of the newest snapshot every eval_interval env steps.
+ * They meet at the replay buffer, the snapshot, and a few counters under `mu`. */
+#ifndef RLSERVE_LEARNER_H
+#define RLSERVE_LEARNER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "config.h"
+#include "dqn.h"
+#include "env.h"
+#include "eval.h"
+#include "frame.h"
+#include "replay.h"
+#include "snapshot.h"
+
+#define LEARNER_RETURNS 100 /* training returns kept for the moving mean */
+
+/* A returns window: the mean of the last LEARNER_RETURNS episode returns. */
+typedef struct returns_window {
+  float r[LEARNER_RETURNS];
+  int n, pos;
+  uint64_t total;
+} returns_window_t;
+void returns_window_add(returns_window_t *w, float r);
+double returns_window_mean(const returns_window_t *w); /* NAN when empty */
+
+/* A reference-counted encoded frame shared by several writes (weights broadcast). */
+typedef struct shared_frame {
+  int refs;
+  size_t len;
+  uint8_t *data;
+} shared_frame_t;
+
+/* HELLO: waiting for Hello; ACTIVE: a worker; FAILING: an Error frame is on its way, then close. */
+enum { CONN_HELLO = 0, CONN_ACTIVE = 1, CONN_FAILING = 2, CONN_CLOSING = 3 };
+
+typedef struct worker_conn {
+  uv_tcp_t tcp; /* tcp.data points back to this struct */
+  struct learner *L;
+  struct worker_conn *next;
+  frame_reader_t reader;
+  int state, reading;
+  uint32_t id, num_envs;
+  int index;
+  char addr[64], name[128];
+  double connected_at;
+  uint64_t transitions, bytes_in, bytes_out, frames_in;
+  /* From the worker's Stats. */
+  uint64_t worker_steps, episodes, dropped, acting_version;
+  double steps_per_s, epsilon;
+  returns_window_t returns;
+  /* Weights in flight: at most one; a newer version waits in `weights_pending`. */
+  int weights_inflight, weights_pending;
+  uint64_t weights_sent_version;
+} worker_conn_t;
+
+typedef struct learner {
+  config_t cfg;
+  const env_spec_t *spec;
+  int obs_dim, act_dim, n_actions;
+  double threshold;
+  char out_dir[1024];
+  char port_file[1024];
+
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  uv_async_t wake;
+  uv_timer_t progress;
+  uv_signal_t sigint, sigterm;
+  worker_conn_t *conns;
+  int n_conns;
+  uint32_t next_id;
+  int ingest_paused;
+  shared_frame_t *weights_frame; /* newest encoded weights, or NULL */
+  uint64_t weights_frame_version;
+
+  replay_t replay;
+  snapshot_t snap;
+  dqn_t dqn; /* owned by the trainer thread while it runs */
+  rng_t trainer_rng;
+  pthread_t trainer, evaluator;
+  int threads_started;
+  atomic_int stop;
+
+  /* Shared counters (mu). */
+  pthread_mutex_t mu;
+  pthread_cond_t eval_cv;
+  uint64_t env_steps; /* transitions ingested (the env-step count of the run) */
+  uint64_t updates;
+  double loss_ema, q_ema;
+  eval_result_t eval; /* latest */
+  uint64_t eval_at_steps;
+  int have_eval, eval_running, final_eval_requested, final_eval_done;
+  uint64_t next_eval_at;
+  float *solved_params; /* the weights whose evaluation met the threshold */
+  float *eval_params;   /* the weights of the latest evaluation */
+  int solved;
+  uint64_t solved_at_steps;
+
+  /* Net-thread state. */
+  returns_window_t returns;
+  uint64_t episodes;
+  double t_start, t_last_progress;
+  uint64_t steps_at_last_progress, updates_at_last_progress;
+  FILE *metrics;
+  int finishing, interrupted, exit_code;
+  uint64_t bytes_in, bytes_out;
+} learner_t;
+
+double learner_now(void); /* monotonic seconds */
+
+/* net.c (net thread) */
+int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen);
+void net_on_wake(learner_t *L); /* new weights or room in replay */
+void net_close_all(learner_t *L);
+int net_parse_addr(const char *s, struct sockaddr_storage *sa, char *err, size_t errlen);
+
+/* learner.c (net thread): ends the run when it is solved, spent or interrupted. */
+void learner_check_finish(learner_t *L);
+
+/* trainer.c */
+int trainer_start(learner_t *L, char *err, size_t errlen);
+void trainer_join(learner_t *L);
+
+int learner_main(int argc, char **argv);
+
+#endif

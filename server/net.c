@@ -1,0 +1,496 @@
+/* net: the learner's libuv side. One callback per event; per-connection state in
+ * worker_conn_t reached through handle->data. Runs on the net thread only. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "learner.h"
+#include "log.h"
+#include "policy.h"
+#include "tbatch.h"
+#include "wire.h"
+
+#define READ_CHUNK 65536
+
+typedef struct write_req {
+  uv_write_t req;
+  worker_conn_t *c;
+  shared_frame_t *shared; /* weights: shared buffer; otherwise `own` is freed */
+  uint8_t *own;
+  int close_after;
+} write_req_t;
+
+static void conn_close(worker_conn_t *c, const char *why);
+static void send_weights(worker_conn_t *c);
+
+static void shared_unref(shared_frame_t *f) {
+  if (f && --f->refs == 0) {
+    free(f->data);
+    free(f);
+  }
+}
+
+static void on_write(uv_write_t *req, int status) {
+  write_req_t *w = (write_req_t *)req;
+  worker_conn_t *c = w->c;
+  if (w->shared) {
+    c->weights_inflight = 0;
+    shared_unref(w->shared);
+  }
+  free(w->own);
+  int close_after = w->close_after;
+  free(w);
+  if (c->state == CONN_CLOSING) return;
+  if (status < 0) {
+    conn_close(c, uv_strerror(status));
+    return;
+  }
+  if (close_after) {
+    conn_close(c, "closed after error frame");
+    return;
+  }
+  if (c->weights_pending) {
+    c->weights_pending = 0;
+    send_weights(c);
+  }
+}
+
+/* Queues a frame; takes ownership of `own` (or a reference on `shared`). */
+static int conn_write(worker_conn_t *c, uint8_t *own, shared_frame_t *shared, size_t len,
+                      int close_after) {
+  write_req_t *w = calloc(1, sizeof *w);
+  if (!w) {
+    free(own);
+    return UV_ENOMEM;
+  }
+  w->c = c;
+  w->own = own;
+  w->shared = shared;
+  w->close_after = close_after;
+  if (shared) shared->refs++;
+  uv_buf_t b = uv_buf_init((char *)(shared ? shared->data : own), (unsigned)len);
+  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+  if (rc < 0) {
+    if (shared) shared_unref(shared);
+    free(own);
+    free(w);
+    return rc;
+  }
+  c->bytes_out += len;
+  c->L->bytes_out += len;
+  return 0;
+}
+
+/* Sends an Error frame naming the problem, then closes the connection. */
+static void conn_fail(worker_conn_t *c, uint32_t code, const char *reason) {
+  if (c->state == CONN_CLOSING || c->state == CONN_FAILING) return;
+  LOG_W("net", "worker %u (%s): %s; closing the connection", c->id, c->addr, reason);
+  if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = 0;
+  size_t len;
+  uint8_t *f = wire_encode_error(code, reason, &len);
+  if (!f || conn_write(c, f, NULL, len, 1) != 0)
+    conn_close(c, reason);
+  else
+    c->state = CONN_FAILING; /* no more frames are handled; on_write closes */
+}
+
+static void on_closed(uv_handle_t *h) {
+  worker_conn_t *c = h->data;
+  frame_reader_free(&c->reader);
+  free(c);
+}
+
+static void conn_close(worker_conn_t *c, const char *why) {
+  if (c->state == CONN_CLOSING) return;
+  learner_t *L = c->L;
+  if (c->state == CONN_ACTIVE)
+    LOG_I("net", "worker %u (%s) left: %s; %llu transitions from it", c->id, c->addr, why,
+          (unsigned long long)c->transitions);
+  c->state = CONN_CLOSING;
+  for (worker_conn_t **p = &L->conns; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  L->n_conns--;
+  uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  buf->base = malloc(READ_CHUNK);
+  buf->len = buf->base ? READ_CHUNK : 0;
+}
+
+static void send_weights(worker_conn_t *c) {
+  learner_t *L = c->L;
+  if (c->state != CONN_ACTIVE || !L->weights_frame) return;
+  if (c->weights_sent_version >= L->weights_frame_version) return;
+  if (c->weights_inflight) {
+    c->weights_pending = 1; /* the newest goes out when this write completes */
+    return;
+  }
+  c->weights_inflight = 1;
+  c->weights_sent_version = L->weights_frame_version;
+  if (conn_write(c, NULL, L->weights_frame, L->weights_frame->len, 0) != 0) {
+    c->weights_inflight = 0;
+    conn_close(c, "write failed");
+  }
+}
+
+static int lowest_free_index(learner_t *L) {
+  for (int i = 0;; i++) {
+    int used = 0;
+    for (worker_conn_t *o = L->conns; o; o = o->next)
+      if (o->state == CONN_ACTIVE && o->index == i) used = 1;
+    if (!used) return i;
+  }
+}
+
+static double worker_epsilon(const config_t *cfg, int index) {
+  int n = cfg->workers > index + 1 ? (int)cfg->workers : index + 1;
+  return policy_apex_epsilon(cfg->eps_final, cfg->eps_alpha, index, n);
+}
+
+static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
+  learner_t *L = c->L;
+  char err[256];
+  Rlserve__Hello *h;
+  if (wire_decode_hello(p, len, &h, err, sizeof err) != 0) {
+    conn_fail(c, 400, err);
+    return;
+  }
+  if (h->protocol_version != FRAME_PROTOCOL_VERSION) {
+    snprintf(err, sizeof err, "hello: protocol version %u, learner speaks %d", h->protocol_version,
+             FRAME_PROTOCOL_VERSION);
+    rlserve__hello__free_unpacked(h, NULL);
+    conn_fail(c, 426, err);
+    return;
+  }
+  int active = 0;
+  for (worker_conn_t *o = L->conns; o; o = o->next) active += o->state == CONN_ACTIVE;
+  if (active >= L->cfg.max_workers) {
+    rlserve__hello__free_unpacked(h, NULL);
+    snprintf(err, sizeof err, "learner has max_workers = %lld workers already",
+             (long long)L->cfg.max_workers);
+    conn_fail(c, 503, err);
+    return;
+  }
+  snprintf(c->name, sizeof c->name, "%s", h->worker_name ? h->worker_name : "");
+  c->num_envs = h->num_envs;
+  rlserve__hello__free_unpacked(h, NULL);
+  c->index = lowest_free_index(L);
+  c->state = CONN_ACTIVE;
+
+  /* Welcome: the whole run config from the table, plus this worker's own settings. */
+  size_t nf = config_field_count();
+  Rlserve__ConfigEntry *entries = calloc(nf, sizeof *entries);
+  Rlserve__ConfigEntry **ptrs = calloc(nf, sizeof *ptrs);
+  char(*vals)[CONFIG_STR_MAX + 32] = calloc(nf, sizeof *vals);
+  if (!entries || !ptrs || !vals) {
+    free(entries);
+    free(ptrs);
+    free(vals);
+    conn_fail(c, 500, "learner out of memory");
+    return;
+  }
+  for (size_t i = 0; i < nf; i++) {
+    const config_field_t *f = config_field_at(i);
+    rlserve__config_entry__init(&entries[i]);
+    config_format(&L->cfg, f, vals[i], sizeof vals[i]);
+    entries[i].key = (char *)f->name;
+    entries[i].value = vals[i];
+    ptrs[i] = &entries[i];
+  }
+  Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
+  w.worker_id = c->id;
+  w.worker_index = (uint32_t)c->index;
+  w.num_workers = (uint32_t)L->cfg.workers;
+  w.n_config = nf;
+  w.config = ptrs;
+  w.seed = rng_derive((uint64_t)L->cfg.seed, 1000u + c->id);
+  w.epsilon_final = worker_epsilon(&L->cfg, c->index);
+  w.obs_dim = (uint32_t)L->obs_dim;
+  w.act_dim = (uint32_t)(L->spec->act.kind == ENV_DISCRETE ? L->n_actions : L->act_dim);
+  size_t flen;
+  uint8_t *frame = wire_encode(FRAME_WELCOME, &w.base, &flen);
+  free(entries);
+  free(ptrs);
+  free(vals);
+  if (!frame || conn_write(c, frame, NULL, flen, 0) != 0) {
+    conn_close(c, "welcome failed");
+    return;
+  }
+  LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, epsilon %.4g", c->id, c->addr,
+        c->name, c->index, c->num_envs, w.epsilon_final);
+  net_on_wake(L); /* make sure the newest weights are encoded */
+  send_weights(c);
+}
+
+/* Backpressure: a connection that delivers transitions while ingest is ahead of the rate
+ * stops being read; the others still get their turn (stopping everyone at once would let
+ * the first socket in each poll round starve the rest). net_on_wake resumes them all. */
+static void pause_conn(worker_conn_t *c) {
+  c->L->ingest_paused = 1;
+  if (c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void resume_ingest(learner_t *L) {
+  if (!L->ingest_paused) return;
+  L->ingest_paused = 0;
+  for (worker_conn_t *c = L->conns; c; c = c->next)
+    if (!c->reading && c->state == CONN_ACTIVE) {
+      if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
+    }
+}
+
+static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
+  learner_t *L = c->L;
+  tbatch_limits_t lim = {.obs_dim = (uint32_t)L->obs_dim,
+                         .act_dim = (uint32_t)L->act_dim,
+                         .n_actions = (uint32_t)L->n_actions,
+                         .max_n = 1u << 20};
+  tbatch_t tb;
+  char err[256];
+  if (tbatch_decode(p, len, &lim, &tb, err, sizeof err) != 0) {
+    conn_fail(c, 400, err);
+    return;
+  }
+  uint64_t budget = (uint64_t)L->cfg.env_steps_budget;
+  pthread_mutex_lock(&L->mu);
+  uint64_t have = L->env_steps;
+  pthread_mutex_unlock(&L->mu);
+  if (have >= budget || L->finishing) return; /* the run's budget is spent: ignore */
+  uint64_t n = tb.n;
+  if (n > budget - have) n = budget - have;
+  replay_insert(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags);
+  pthread_mutex_lock(&L->mu);
+  L->env_steps += n;
+  pthread_mutex_unlock(&L->mu);
+  pthread_cond_signal(&L->eval_cv);
+  c->transitions += n;
+  if (!replay_insert_allowed(&L->replay)) pause_conn(c);
+}
+
+static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
+  learner_t *L = c->L;
+  Rlserve__Stats *st;
+  char err[256];
+  if (wire_decode_stats(p, len, &st, err, sizeof err) != 0) {
+    conn_fail(c, 400, err);
+    return;
+  }
+  for (size_t i = 0; i < st->n_episode_returns; i++) {
+    returns_window_add(&c->returns, st->episode_returns[i]);
+    returns_window_add(&L->returns, st->episode_returns[i]);
+  }
+  L->episodes += st->n_episode_returns;
+  c->episodes = st->episodes;
+  c->worker_steps = st->env_steps;
+  c->steps_per_s = st->steps_per_sec;
+  c->dropped = st->dropped;
+  c->acting_version = st->weights_version;
+  c->epsilon = st->epsilon;
+  rlserve__stats__free_unpacked(st, NULL);
+}
+
+static void handle_frame(worker_conn_t *c, const frame_header_t *h, const uint8_t *p) {
+  char err[160];
+  c->frames_in++;
+  if (c->state == CONN_HELLO) {
+    if (h->type == FRAME_HELLO)
+      handle_hello(c, p, h->length);
+    else {
+      snprintf(err, sizeof err, "expected Hello first, got %s", frame_type_name(h->type));
+      conn_fail(c, 400, err);
+    }
+    return;
+  }
+  if (c->state != CONN_ACTIVE) return;
+  switch (h->type) {
+    case FRAME_TRANSITIONS:
+      handle_transitions(c, p, h->length);
+      break;
+    case FRAME_STATS:
+      handle_stats(c, p, h->length);
+      break;
+    case FRAME_HEARTBEAT:
+      break;
+    case FRAME_ERROR: {
+      Rlserve__Error *e;
+      if (wire_decode_error(p, h->length, &e, err, sizeof err) == 0) {
+        LOG_W("net", "worker %u reports: %s", c->id, e->reason);
+        rlserve__error__free_unpacked(e, NULL);
+      }
+      conn_close(c, "worker sent an error");
+      break;
+    }
+    default:
+      snprintf(err, sizeof err, "unexpected %s frame from a worker", frame_type_name(h->type));
+      conn_fail(c, 400, err);
+  }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  worker_conn_t *c = s->data;
+  if (nread < 0) {
+    free(buf->base);
+    conn_close(c, nread == UV_EOF ? "disconnected" : uv_strerror((int)nread));
+    return;
+  }
+  if (nread > 0 && c->state != CONN_CLOSING) {
+    c->bytes_in += (uint64_t)nread;
+    c->L->bytes_in += (uint64_t)nread;
+    if (frame_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread) != FRAME_OK) {
+      free(buf->base);
+      conn_fail(c, 500, "out of memory buffering a frame");
+      return;
+    }
+    frame_header_t h;
+    const uint8_t *payload;
+    int rc = 0;
+    while ((c->state == CONN_HELLO || c->state == CONN_ACTIVE) &&
+           (rc = frame_reader_next(&c->reader, &h, &payload)) == 1)
+      handle_frame(c, &h, payload);
+    if (rc < 0 && (c->state == CONN_HELLO || c->state == CONN_ACTIVE)) {
+      char err[200];
+      snprintf(err, sizeof err, "bad frame: %s", frame_strerror(rc));
+      conn_fail(c, 400, err);
+    }
+  }
+  free(buf->base);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  learner_t *L = server->data;
+  if (status < 0) {
+    LOG_W("net", "accept: %s", uv_strerror(status));
+    return;
+  }
+  worker_conn_t *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->L = L;
+  uv_tcp_init(L->loop, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+    c->state = CONN_CLOSING;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  frame_reader_init(&c->reader, (uint32_t)L->cfg.max_frame_bytes);
+  c->id = ++L->next_id;
+  c->index = -1;
+  c->connected_at = learner_now();
+  struct sockaddr_storage sa;
+  int salen = sizeof sa;
+  snprintf(c->addr, sizeof c->addr, "?");
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &salen) == 0) {
+    char ip[48];
+    int port = 0;
+    if (sa.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+      snprintf(c->addr, sizeof c->addr, "[%s]:%d", ip, port);
+    } else {
+      uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip);
+      port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+      snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
+    }
+  }
+  c->next = L->conns;
+  L->conns = c;
+  L->n_conns++;
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
+}
+
+/* "host:port" or "[v6]:port" into a sockaddr. */
+int net_parse_addr(const char *s, struct sockaddr_storage *sa, char *err, size_t errlen) {
+  char host[256];
+  const char *colon;
+  if (s[0] == '[') {
+    const char *rb = strchr(s, ']');
+    if (!rb || rb[1] != ':') goto bad;
+    snprintf(host, sizeof host, "%.*s", (int)(rb - s - 1), s + 1);
+    colon = rb + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (!colon) goto bad;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+  }
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end || end == colon + 1 || port < 0 || port > 65535) goto bad;
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0) return 0;
+  if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0) return 0;
+bad:
+  snprintf(err, errlen, "'%s' is not HOST:PORT with a numeric IPv4 or [IPv6] address", s);
+  return -1;
+}
+
+int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
+  struct sockaddr_storage sa;
+  if (net_parse_addr(listen_addr, &sa, err, errlen) != 0) return -1;
+  uv_tcp_init(L->loop, &L->listener);
+  L->listener.data = L;
+  int rc = uv_tcp_bind(&L->listener, (struct sockaddr *)&sa, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&L->listener, 128, on_connection);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot listen on %s: %s", listen_addr, uv_strerror(rc));
+    return -1;
+  }
+  struct sockaddr_storage bound;
+  int blen = sizeof bound;
+  uv_tcp_getsockname(&L->listener, (struct sockaddr *)&bound, &blen);
+  int port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                               : ((struct sockaddr_in *)&bound)->sin_port);
+  LOG_I("net", "listening on %s (port %d)", listen_addr, port);
+  if (L->port_file[0]) {
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", L->port_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, L->port_file) != 0) {
+      snprintf(err, errlen, "cannot write the port file %s", L->port_file);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void net_on_wake(learner_t *L) {
+  uint64_t v = snapshot_version(&L->snap);
+  if (v > L->weights_frame_version) {
+    shared_frame_t *f = calloc(1, sizeof *f);
+    pthread_mutex_lock(&L->mu);
+    uint64_t steps = L->env_steps;
+    int training = steps >= (uint64_t)L->cfg.learning_starts;
+    pthread_mutex_unlock(&L->mu);
+    uint64_t ver;
+    if (f) f->data = snapshot_encode(&L->snap, steps, training, &f->len, &ver);
+    if (f && f->data) {
+      f->refs = 1;
+      shared_unref(L->weights_frame);
+      L->weights_frame = f;
+      L->weights_frame_version = ver;
+      for (worker_conn_t *c = L->conns; c; c = c->next) send_weights(c);
+    } else {
+      free(f);
+      LOG_E("net", "out of memory encoding weights");
+    }
+  }
+  if (L->ingest_paused && replay_insert_allowed(&L->replay)) resume_ingest(L);
+}
+
+void net_close_all(learner_t *L) {
+  while (L->conns) conn_close(L->conns, "learner shutting down");
+  if (!uv_is_closing((uv_handle_t *)&L->listener)) uv_close((uv_handle_t *)&L->listener, NULL);
+  shared_unref(L->weights_frame);
+  L->weights_frame = NULL;
+}

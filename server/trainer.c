@@ -1,0 +1,144 @@
+/* trainer: the trainer thread (DQN updates under the replay rate limit, weights snapshots)
+ * and the eval thread (greedy evaluation of the newest snapshot). Neither touches a socket:
+ * they wake the net thread with uv_async_send. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "learner.h"
+#include "log.h"
+
+static void *trainer_thread(void *arg) {
+  learner_t *L = arg;
+  dqn_t *d = &L->dqn;
+  size_t B = (size_t)d->batch, od = (size_t)L->obs_dim, ad = (size_t)L->act_dim;
+  float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
+  float *act = malloc(B * ad * sizeof(float)), *rew = malloc(B * sizeof(float));
+  float *term = malloc(B * sizeof(float));
+  if (!obs || !next || !act || !rew || !term) {
+    LOG_E("trainer", "out of memory for batch buffers");
+    atomic_store(&L->stop, 1);
+    goto out;
+  }
+  long publish = (long)L->cfg.publish_interval;
+  while (!atomic_load(&L->stop)) {
+    if (replay_sample_wait(&L->replay, &L->trainer_rng, B, obs, act, rew, next, term, 100) != 0)
+      continue;
+    dqn_stats_t st;
+    dqn_update(d, obs, act, rew, next, term, &st);
+    pthread_mutex_lock(&L->mu);
+    L->updates = (uint64_t)d->updates;
+    L->loss_ema = L->updates == 1 ? st.loss : 0.99 * L->loss_ema + 0.01 * st.loss;
+    L->q_ema = L->updates == 1 ? st.mean_q : 0.99 * L->q_ema + 0.01 * st.mean_q;
+    pthread_mutex_unlock(&L->mu);
+    if (d->updates % publish == 0) {
+      snapshot_publish(&L->snap, d->online, d->target, (uint64_t)d->updates);
+      uv_async_send(&L->wake);
+    } else if (d->updates % 8 == 0) {
+      uv_async_send(&L->wake); /* room in replay: the net thread may resume reading */
+    }
+  }
+out:
+  free(obs);
+  free(next);
+  free(act);
+  free(rew);
+  free(term);
+  return NULL;
+}
+
+static void *eval_thread(void *arg) {
+  learner_t *L = arg;
+  size_t n = L->dqn.layout.n_params;
+  float *params = malloc(n * sizeof(float));
+  if (!params) {
+    LOG_E("eval", "out of memory");
+    return NULL;
+  }
+  for (;;) {
+    pthread_mutex_lock(&L->mu);
+    for (;;) {
+      if (atomic_load(&L->stop)) break;
+      int due = L->cfg.eval_interval > 0 && L->env_steps >= L->next_eval_at;
+      if (due || L->final_eval_requested) break;
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 100000000L;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&L->eval_cv, &L->mu, &ts);
+    }
+    if (atomic_load(&L->stop)) {
+      pthread_mutex_unlock(&L->mu);
+      break;
+    }
+    int final = L->final_eval_requested;
+    uint64_t at = L->env_steps;
+    if (L->cfg.eval_interval > 0)
+      while (L->next_eval_at <= at) L->next_eval_at += (uint64_t)L->cfg.eval_interval;
+    L->eval_running = 1;
+    pthread_mutex_unlock(&L->mu);
+
+    snapshot_copy_online(&L->snap, params);
+    eval_result_t r;
+    char err[256];
+    int rc = eval_greedy(L->cfg.env, &L->dqn.layout, params, (int)L->cfg.eval_episodes,
+                         (uint64_t)L->cfg.eval_seed, &r, err, sizeof err);
+    pthread_mutex_lock(&L->mu);
+    L->eval_running = 0;
+    if (rc == 0) {
+      L->eval = r;
+      L->eval_at_steps = at;
+      L->have_eval = 1;
+      memcpy(L->eval_params, params, n * sizeof(float));
+      if (r.mean >= L->threshold && !L->solved) {
+        L->solved = 1;
+        L->solved_at_steps = at;
+        memcpy(L->solved_params, params, n * sizeof(float));
+      }
+    } else {
+      LOG_E("eval", "%s", err);
+    }
+    if (final) {
+      L->final_eval_requested = 0;
+      L->final_eval_done = 1;
+    }
+    pthread_mutex_unlock(&L->mu);
+    if (rc == 0)
+      LOG_I("eval", "greedy eval at %llu env steps: %.2f +- %.2f over %d episodes",
+            (unsigned long long)at, r.mean, r.std, r.episodes);
+    uv_async_send(&L->wake);
+  }
+  free(params);
+  return NULL;
+}
+
+int trainer_start(learner_t *L, char *err, size_t errlen) {
+  if (pthread_create(&L->trainer, NULL, trainer_thread, L) != 0) {
+    snprintf(err, errlen, "cannot start the trainer thread");
+    return -1;
+  }
+  if (pthread_create(&L->evaluator, NULL, eval_thread, L) != 0) {
+    atomic_store(&L->stop, 1);
+    replay_close(&L->replay);
+    pthread_join(L->trainer, NULL);
+    snprintf(err, errlen, "cannot start the eval thread");
+    return -1;
+  }
+  L->threads_started = 1;
+  return 0;
+}
+
+void trainer_join(learner_t *L) {
+  if (!L->threads_started) return;
+  atomic_store(&L->stop, 1);
+  replay_close(&L->replay);
+  pthread_mutex_lock(&L->mu);
+  pthread_cond_broadcast(&L->eval_cv);
+  pthread_mutex_unlock(&L->mu);
+  pthread_join(L->trainer, NULL);
+  pthread_join(L->evaluator, NULL);
+  L->threads_started = 0;
+}

@@ -1,0 +1,593 @@
+#include "worker.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "env.h"
+#include "frame.h"
+#include "log.h"
+#include "nn.h"
+#include "policy.h"
+#include "tbatch.h"
+#include "wire.h"
+
+#define READ_CHUNK 65536
+#define MAX_PENDING_RETURNS 10000
+#define BACKOFF_MIN_MS 100.0
+#define BACKOFF_MAX_MS 5000.0
+
+typedef struct worker {
+  uv_loop_t *loop;
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  uv_getaddrinfo_t resolve_req;
+  uv_timer_t reconnect_timer, stats_timer;
+  uv_idle_t stepper;
+  uv_signal_t sigint, sigterm;
+  char host[256], port[16];
+  int requested_envs;
+  int tcp_open, connected, welcomed, stepping, stopping, attempt;
+  frame_reader_t reader;
+
+  /* From the Welcome. */
+  config_t cfg;
+  uint32_t id;
+  int index, obs_dim, n_actions, k;
+  double eps_final;
+  env_vec_t vec;
+  int vec_ready;
+  char vec_env[CONFIG_STR_MAX];
+  nn_layout_t layout;
+  nn_ws_t ws;
+  int ws_ready;
+  float *params;
+  uint64_t version, global_steps;
+  int have_weights;
+  rng_t rng;
+
+  /* Step buffers (k rows) and the batch being filled (send_batch + k rows). */
+  float *actions, *next_obs, *rewards, *done_ret;
+  int *done_len;
+  uint8_t *term, *trunc;
+  float *b_obs, *b_act, *b_rew, *b_next;
+  uint8_t *b_flags;
+  int b_n, b_cap;
+  size_t inflight_bytes;
+
+  /* Stats. */
+  float pending_ret[MAX_PENDING_RETURNS];
+  uint32_t pending_len[MAX_PENDING_RETURNS];
+  int n_pending;
+  uint64_t steps, episodes, dropped, steps_at_stats;
+  double t_stats, eps_now;
+} worker_t;
+
+typedef struct wreq {
+  uv_write_t req;
+  worker_t *w;
+  uint8_t *data;
+  size_t len;
+} wreq_t;
+
+static double now_s(void) { return (double)uv_hrtime() * 1e-9; }
+
+static void schedule_reconnect(worker_t *w);
+static void start_stepping(worker_t *w);
+static void on_step(uv_idle_t *h);
+
+static void on_tcp_closed(uv_handle_t *h) {
+  worker_t *w = h->data;
+  w->tcp_open = 0;
+  if (!w->stopping) schedule_reconnect(w);
+}
+
+static void drop_connection(worker_t *w, const char *why) {
+  if (!w->tcp_open || uv_is_closing((uv_handle_t *)&w->tcp)) return;
+  if (w->connected) LOG_W("worker", "connection to the learner lost: %s", why);
+  w->connected = 0;
+  w->welcomed = 0;
+  w->have_weights = 0;
+  if (w->stepping) uv_idle_stop(&w->stepper);
+  w->stepping = 0;
+  w->dropped += (uint64_t)w->b_n;
+  w->b_n = 0;
+  frame_reader_free(&w->reader);
+  uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
+}
+
+static void on_write(uv_write_t *req, int status) {
+  wreq_t *r = (wreq_t *)req;
+  worker_t *w = r->w;
+  w->inflight_bytes -= r->len;
+  free(r->data);
+  free(r);
+  if (status < 0) {
+    drop_connection(w, uv_strerror(status));
+    return;
+  }
+  /* Resume stepping once the queue has drained below half the outbox bound. */
+  if (!w->stepping && w->have_weights && !w->stopping &&
+      w->inflight_bytes <= (size_t)w->cfg.outbox_bytes / 2)
+    start_stepping(w);
+}
+
+static int send_frame(worker_t *w, uint8_t *data, size_t len) {
+  if (!data) return -1;
+  if (!w->connected) {
+    free(data);
+    return -1;
+  }
+  wreq_t *r = malloc(sizeof *r);
+  if (!r) {
+    free(data);
+    return -1;
+  }
+  r->w = w;
+  r->data = data;
+  r->len = len;
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  int rc = uv_write(&r->req, (uv_stream_t *)&w->tcp, &b, 1, on_write);
+  if (rc < 0) {
+    free(data);
+    free(r);
+    drop_connection(w, uv_strerror(rc));
+    return -1;
+  }
+  w->inflight_bytes += len;
+  return 0;
+}
+
+static void flush_batch(worker_t *w) {
+  if (w->b_n == 0) return;
+  tbatch_t b = {.n = (uint32_t)w->b_n,
+                .obs_dim = (uint32_t)w->obs_dim,
+                .act_dim = 1,
+                .weights_version = w->version,
+                .worker_id = w->id,
+                .obs = w->b_obs,
+                .act = w->b_act,
+                .rew = w->b_rew,
+                .next_obs = w->b_next,
+                .flags = w->b_flags};
+  size_t len;
+  uint8_t *f = tbatch_encode(&b, &len);
+  if (send_frame(w, f, len) != 0) w->dropped += (uint64_t)w->b_n;
+  w->b_n = 0;
+}
+
+static void send_stats(worker_t *w) {
+  if (!w->welcomed) return;
+  double t = now_s(), dt = t - w->t_stats;
+  Rlserve__Stats s = RLSERVE__STATS__INIT;
+  s.env_steps = w->steps;
+  s.episodes = w->episodes;
+  s.n_episode_returns = (size_t)w->n_pending;
+  s.episode_returns = w->pending_ret;
+  s.n_episode_lengths = (size_t)w->n_pending;
+  s.episode_lengths = w->pending_len;
+  s.steps_per_sec = dt > 0 ? (double)(w->steps - w->steps_at_stats) / dt : 0;
+  s.dropped = w->dropped;
+  s.weights_version = w->version;
+  s.epsilon = w->eps_now;
+  size_t len;
+  uint8_t *f = wire_encode(FRAME_STATS, &s.base, &len);
+  if (send_frame(w, f, len) == 0) w->n_pending = 0;
+  w->t_stats = t;
+  w->steps_at_stats = w->steps;
+}
+
+static void on_stats_timer(uv_timer_t *t) { send_stats(t->data); }
+
+static void start_stepping(worker_t *w) {
+  if (w->stepping || !w->have_weights || !w->vec_ready) return;
+  w->stepping = 1;
+  uv_idle_start(&w->stepper, on_step);
+}
+
+/* One vectorized step of the K envs: batched forward, epsilon-greedy, step, append. */
+static void on_step(uv_idle_t *h) {
+  worker_t *w = h->data;
+  if (w->inflight_bytes > (size_t)w->cfg.outbox_bytes) {
+    uv_idle_stop(&w->stepper); /* the learner is reading slowly: wait for the queue */
+    w->stepping = 0;
+    return;
+  }
+  const int k = w->k, od = w->obs_dim;
+  double eps = policy_anneal(w->cfg.eps_start, w->eps_final, (double)w->global_steps,
+                             (double)w->cfg.eps_anneal_steps);
+  w->eps_now = eps;
+  const float *q = nn_forward(&w->ws, w->params, w->vec.obs, k);
+  for (int i = 0; i < k; i++)
+    w->actions[i] =
+        (float)policy_eps_greedy(q + (size_t)i * w->n_actions, w->n_actions, eps, &w->rng);
+  float *bo = w->b_obs + (size_t)w->b_n * od;
+  memcpy(bo, w->vec.obs, (size_t)k * od * sizeof(float));
+  int done = env_vec_step(&w->vec, w->actions, w->b_next + (size_t)w->b_n * od, w->rewards, w->term,
+                          w->trunc, w->done_ret, w->done_len);
+  for (int i = 0; i < k; i++) {
+    w->b_act[w->b_n + i] = w->actions[i];
+    w->b_rew[w->b_n + i] = w->rewards[i];
+    w->b_flags[w->b_n + i] =
+        (uint8_t)((w->term[i] ? TBATCH_TERMINATED : 0) | (w->trunc[i] ? TBATCH_TRUNCATED : 0));
+  }
+  w->b_n += k;
+  w->steps += (uint64_t)k;
+  w->global_steps += (uint64_t)k; /* our share until the next Weights brings the total */
+  for (int i = 0; i < done; i++) {
+    w->episodes++;
+    if (w->n_pending < MAX_PENDING_RETURNS) {
+      w->pending_ret[w->n_pending] = w->done_ret[i];
+      w->pending_len[w->n_pending] = (uint32_t)w->done_len[i];
+      w->n_pending++;
+    }
+  }
+  if (w->b_n >= w->cfg.send_batch) flush_batch(w);
+}
+
+static void free_buffers(worker_t *w) {
+  free(w->actions);
+  free(w->next_obs);
+  free(w->rewards);
+  free(w->done_ret);
+  free(w->done_len);
+  free(w->term);
+  free(w->trunc);
+  free(w->b_obs);
+  free(w->b_act);
+  free(w->b_rew);
+  free(w->b_next);
+  free(w->b_flags);
+  free(w->params);
+  w->actions = w->next_obs = w->rewards = w->done_ret = NULL;
+  w->done_len = NULL;
+  w->term = w->trunc = w->b_flags = NULL;
+  w->b_obs = w->b_act = w->b_rew = w->b_next = w->params = NULL;
+  if (w->ws_ready) nn_ws_free(&w->ws);
+  w->ws_ready = 0;
+  if (w->vec_ready) env_vec_free(&w->vec);
+  w->vec_ready = 0;
+}
+
+/* Sets up envs, network and buffers for the run the Welcome describes. */
+static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t errlen) {
+  config_t c;
+  config_init(&c);
+  for (size_t i = 0; i < wm->n_config; i++) {
+    char e[256];
+    if (config_set(&c, wm->config[i]->key, wm->config[i]->value, e, sizeof e) != 0)
+      LOG_W("worker", "ignoring a setting from the learner: %s", e);
+  }
+  const env_spec_t *spec = env_find(c.env);
+  if (!spec || spec->act.kind != ENV_DISCRETE) {
+    snprintf(err, errlen, "learner asks for env '%s', which this worker cannot run as dqn", c.env);
+    return -1;
+  }
+  if ((int)wm->obs_dim != spec->obs.dim || (int)wm->act_dim != spec->act.n) {
+    snprintf(err, errlen, "learner's %s has obs %u / actions %u, ours has %d / %d", c.env,
+             wm->obs_dim, wm->act_dim, spec->obs.dim, spec->act.n);
+    return -1;
+  }
+  int k = w->requested_envs > 0 ? w->requested_envs : (int)c.envs_per_worker;
+  free_buffers(w);
+  w->cfg = c;
+  w->id = wm->worker_id;
+  w->index = (int)wm->worker_index;
+  w->eps_final = wm->epsilon_final;
+  w->obs_dim = spec->obs.dim;
+  w->n_actions = spec->act.n;
+  w->k = k;
+  rng_seed(&w->rng, wm->seed);
+  if (policy_layout(&w->layout, &c, w->obs_dim, w->n_actions) != 0) {
+    snprintf(err, errlen, "bad network shape hidden = '%s'", c.hidden);
+    return -1;
+  }
+  if (env_vec_init(&w->vec, c.env, k, rng_derive(wm->seed, 7), err, errlen) != 0) return -1;
+  w->vec_ready = 1;
+  snprintf(w->vec_env, sizeof w->vec_env, "%s", c.env);
+  if (nn_ws_init(&w->ws, &w->layout, k) != 0) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  w->ws_ready = 1;
+  size_t od = (size_t)w->obs_dim, cap = (size_t)c.send_batch + (size_t)k;
+  w->b_cap = (int)cap;
+  w->params = malloc(w->layout.n_params * sizeof(float));
+  w->actions = malloc((size_t)k * sizeof(float));
+  w->next_obs = malloc((size_t)k * od * sizeof(float));
+  w->rewards = malloc((size_t)k * sizeof(float));
+  w->done_ret = malloc((size_t)k * sizeof(float));
+  w->done_len = malloc((size_t)k * sizeof(int));
+  w->term = malloc((size_t)k);
+  w->trunc = malloc((size_t)k);
+  w->b_obs = malloc(cap * od * sizeof(float));
+  w->b_next = malloc(cap * od * sizeof(float));
+  w->b_act = malloc(cap * sizeof(float));
+  w->b_rew = malloc(cap * sizeof(float));
+  w->b_flags = malloc(cap);
+  if (!w->params || !w->actions || !w->next_obs || !w->rewards || !w->done_ret || !w->done_len ||
+      !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew || !w->b_flags) {
+    snprintf(err, errlen, "out of memory for %d envs", k);
+    return -1;
+  }
+  w->b_n = 0;
+  return 0;
+}
+
+static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p) {
+  char err[512];
+  switch (h->type) {
+    case FRAME_WELCOME: {
+      Rlserve__Welcome *wm;
+      if (wire_decode_welcome(p, h->length, &wm, err, sizeof err) != 0) {
+        drop_connection(w, err);
+        return;
+      }
+      int rc = configure(w, wm, err, sizeof err);
+      rlserve__welcome__free_unpacked(wm, NULL);
+      if (rc != 0) {
+        LOG_E("worker", "%s", err);
+        size_t len = 0;
+        uint8_t *ef = wire_encode_error(400, err, &len);
+        send_frame(w, ef, len);
+        w->stopping = 1; /* a config this worker cannot run will not change on retry */
+        drop_connection(w, err);
+        return;
+      }
+      w->welcomed = 1;
+      w->attempt = 0;
+      LOG_I("worker", "welcomed as worker %u (index %d): %s, %d envs, epsilon -> %.4g", w->id,
+            w->index, w->cfg.env, w->k, w->eps_final);
+      uv_timer_start(&w->stats_timer, on_stats_timer, (uint64_t)(w->cfg.stats_interval_s * 1000),
+                     (uint64_t)(w->cfg.stats_interval_s * 1000));
+      break;
+    }
+    case FRAME_WEIGHTS: {
+      if (!w->welcomed) {
+        drop_connection(w, "weights before welcome");
+        return;
+      }
+      Rlserve__Weights *wt;
+      if (wire_decode_weights(p, h->length, (uint32_t)w->layout.n_params, &wt, err, sizeof err) !=
+          0) {
+        drop_connection(w, err);
+        return;
+      }
+      wire_floats_from_bytes(w->params, wt->online.data, w->layout.n_params);
+      w->version = wt->version;
+      w->global_steps = wt->env_steps;
+      rlserve__weights__free_unpacked(wt, NULL);
+      if (!w->have_weights)
+        LOG_I("worker", "first weights (version %llu): stepping", (unsigned long long)w->version);
+      w->have_weights = 1;
+      start_stepping(w);
+      break;
+    }
+    case FRAME_ERROR: {
+      Rlserve__Error *e;
+      if (wire_decode_error(p, h->length, &e, err, sizeof err) == 0) {
+        LOG_E("worker", "learner says: %s", e->reason);
+        rlserve__error__free_unpacked(e, NULL);
+      }
+      drop_connection(w, "learner sent an error");
+      break;
+    }
+    case FRAME_HEARTBEAT:
+      break;
+    default:
+      snprintf(err, sizeof err, "unexpected %s frame from the learner", frame_type_name(h->type));
+      drop_connection(w, err);
+  }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  buf->base = malloc(READ_CHUNK);
+  buf->len = buf->base ? READ_CHUNK : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  worker_t *w = s->data;
+  if (nread < 0) {
+    free(buf->base);
+    drop_connection(w, nread == UV_EOF ? "learner closed the connection" : uv_strerror((int)nread));
+    return;
+  }
+  if (nread > 0) {
+    if (frame_reader_feed(&w->reader, (const uint8_t *)buf->base, (size_t)nread) != FRAME_OK) {
+      free(buf->base);
+      drop_connection(w, "out of memory");
+      return;
+    }
+    frame_header_t h;
+    const uint8_t *payload;
+    int rc = 0;
+    while (w->connected && (rc = frame_reader_next(&w->reader, &h, &payload)) == 1)
+      handle_frame(w, &h, payload);
+    if (rc < 0 && w->connected) drop_connection(w, frame_strerror(rc));
+  }
+  free(buf->base);
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  worker_t *w = req->data;
+  if (status < 0) {
+    if (w->attempt <= 1 || w->attempt % 10 == 0)
+      LOG_W("worker", "cannot reach the learner at %s:%s: %s (retrying)", w->host, w->port,
+            uv_strerror(status));
+    uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
+    return;
+  }
+  w->connected = 1;
+  uv_tcp_nodelay(&w->tcp, 1);
+  /* A small kernel send buffer keeps the backlog (and the staleness of what we send) in
+   * our own bounded outbox, where stepping pauses, instead of in megabytes of socket. */
+  int sndbuf = 65536;
+  uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
+  frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
+  char hostname[128] = "?";
+  gethostname(hostname, sizeof hostname);
+  char name[200];
+  snprintf(name, sizeof name, "%s:%d", hostname, (int)getpid());
+  Rlserve__Hello hello = RLSERVE__HELLO__INIT;
+  hello.protocol_version = FRAME_PROTOCOL_VERSION;
+  hello.worker_name = name;
+  hello.host = hostname;
+  hello.pid = (uint32_t)getpid();
+  hello.num_envs = (uint32_t)(w->requested_envs > 0 ? w->requested_envs : 0);
+  hello.requested_index = -1;
+  size_t len = 0;
+  uint8_t *hf = wire_encode(FRAME_HELLO, &hello.base, &len);
+  send_frame(w, hf, len);
+  uv_read_start((uv_stream_t *)&w->tcp, on_alloc, on_read);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  worker_t *w = req->data;
+  if (w->stopping) {
+    if (res) uv_freeaddrinfo(res);
+    return;
+  }
+  if (status < 0 || !res) {
+    LOG_W("worker", "cannot resolve %s: %s (retrying)", w->host, uv_strerror(status));
+    if (res) uv_freeaddrinfo(res);
+    schedule_reconnect(w);
+    return;
+  }
+  uv_tcp_init(w->loop, &w->tcp);
+  w->tcp.data = w;
+  w->tcp_open = 1;
+  w->connect_req.data = w;
+  int rc = uv_tcp_connect(&w->connect_req, &w->tcp, res->ai_addr, on_connect);
+  uv_freeaddrinfo(res);
+  if (rc < 0) {
+    LOG_W("worker", "connect: %s", uv_strerror(rc));
+    uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
+  }
+}
+
+static void start_connect(worker_t *w) {
+  if (w->stopping) return;
+  w->attempt++;
+  struct addrinfo hints = {0};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  w->resolve_req.data = w;
+  int rc = uv_getaddrinfo(w->loop, &w->resolve_req, on_resolved, w->host, w->port, &hints);
+  if (rc < 0) {
+    LOG_W("worker", "resolve %s: %s", w->host, uv_strerror(rc));
+    schedule_reconnect(w);
+  }
+}
+
+static void on_reconnect_timer(uv_timer_t *t) { start_connect(t->data); }
+
+/* Exponential backoff with jitter: 100 ms doubling to 5 s, times U(0.5, 1.5). */
+static void schedule_reconnect(worker_t *w) {
+  if (w->stopping) return;
+  double base = BACKOFF_MIN_MS * pow(2.0, w->attempt > 6 ? 6 : w->attempt);
+  if (base > BACKOFF_MAX_MS) base = BACKOFF_MAX_MS;
+  double ms = base * (0.5 + rng_uniform(&w->rng));
+  uv_timer_start(&w->reconnect_timer, on_reconnect_timer, (uint64_t)ms, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  worker_t *w = h->data;
+  LOG_I("worker", "signal %d: stopping after %llu env steps", signum, (unsigned long long)w->steps);
+  w->stopping = 1;
+  if (w->stepping) uv_idle_stop(&w->stepper);
+  w->stepping = 0;
+  if (w->tcp_open && !uv_is_closing((uv_handle_t *)&w->tcp)) {
+    frame_reader_free(&w->reader);
+    uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
+  }
+  uv_close((uv_handle_t *)&w->reconnect_timer, NULL);
+  uv_close((uv_handle_t *)&w->stats_timer, NULL);
+  uv_close((uv_handle_t *)&w->stepper, NULL);
+  uv_close((uv_handle_t *)&w->sigint, NULL);
+  uv_close((uv_handle_t *)&w->sigterm, NULL);
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: rlserve worker --connect HOST:PORT [--envs K] [--log-level LEVEL]\n"
+          "  everything else (env, network, exploration, seed) comes from the learner\n");
+}
+
+int worker_main(int argc, char **argv) {
+  static worker_t w; /* one per process */
+  memset(&w, 0, sizeof w);
+  config_init(&w.cfg);
+  const char *connect = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage();
+      return 0;
+    }
+    if (!v) {
+      fprintf(stderr, "rlserve worker: %s needs a value\n", a);
+      return 2;
+    }
+    i++;
+    if (!strcmp(a, "--connect"))
+      connect = v;
+    else if (!strcmp(a, "--envs")) {
+      char *end;
+      long k = strtol(v, &end, 10);
+      if (*end || k < 1 || k > 4096) {
+        fprintf(stderr, "rlserve worker: --envs %s is not a number in 1..4096\n", v);
+        return 2;
+      }
+      w.requested_envs = (int)k;
+    } else if (!strcmp(a, "--log-level")) {
+      int lv = log_parse_level(v);
+      if (lv < 0) {
+        fprintf(stderr, "rlserve worker: unknown log level '%s'\n", v);
+        return 2;
+      }
+      log_set_level((log_level_t)lv);
+    } else {
+      fprintf(stderr, "rlserve worker: unknown option '%s'\n", a);
+      usage();
+      return 2;
+    }
+  }
+  if (!connect) {
+    fprintf(stderr, "rlserve worker: --connect HOST:PORT is required\n");
+    usage();
+    return 2;
+  }
+  const char *colon = strrchr(connect, ':');
+  if (!colon || colon == connect || !colon[1] || strlen(colon + 1) >= sizeof w.port) {
+    fprintf(stderr, "rlserve worker: '%s' is not HOST:PORT\n", connect);
+    return 2;
+  }
+  const char *hs = connect, *he = colon;
+  if (*hs == '[' && he[-1] == ']') hs++, he--;
+  snprintf(w.host, sizeof w.host, "%.*s", (int)(he - hs), hs);
+  snprintf(w.port, sizeof w.port, "%s", colon + 1);
+  rng_seed(&w.rng, rng_derive((uint64_t)getpid(), (uint64_t)uv_hrtime()));
+
+  w.loop = uv_default_loop();
+  uv_timer_init(w.loop, &w.reconnect_timer);
+  uv_timer_init(w.loop, &w.stats_timer);
+  uv_idle_init(w.loop, &w.stepper);
+  uv_signal_init(w.loop, &w.sigint);
+  uv_signal_init(w.loop, &w.sigterm);
+  w.reconnect_timer.data = w.stats_timer.data = w.stepper.data = &w;
+  w.sigint.data = w.sigterm.data = &w;
+  uv_signal_start(&w.sigint, on_signal, SIGINT);
+  uv_signal_start(&w.sigterm, on_signal, SIGTERM);
+  w.t_stats = now_s();
+  start_connect(&w);
+  uv_run(w.loop, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(w.loop);
+  if (rc != 0) LOG_W("worker", "loop closed with handles open: %s", uv_strerror(rc));
+  free_buffers(&w);
+  return 0;
+}
