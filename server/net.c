@@ -105,8 +105,13 @@ static void conn_close(worker_conn_t *c, const char *why) {
   if (c->state == CONN_CLOSING) return;
   learner_t *L = c->L;
   if (c->state == CONN_ACTIVE)
-    LOG_I("net", "worker %u (%s) left: %s; %llu transitions from it", c->id, c->addr, why,
-          (unsigned long long)c->transitions);
+    LOG_I("net",
+          "worker %u (%s) left: %s; %llu transitions, %llu episodes (mean return %.1f), acting "
+          "with weights %llu of %llu, epsilon %.3g",
+          c->id, c->addr, why, (unsigned long long)c->transitions,
+          (unsigned long long)c->episodes, returns_window_mean(&c->returns),
+          (unsigned long long)c->acting_version, (unsigned long long)L->weights_frame_version,
+          c->epsilon);
   c->state = CONN_CLOSING;
   for (worker_conn_t **p = &L->conns; *p; p = &(*p)->next)
     if (*p == c) {
@@ -441,6 +446,11 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
   uv_tcp_init(L->loop, &L->listener);
   L->listener.data = L;
   int rc = uv_tcp_bind(&L->listener, (struct sockaddr *)&sa, 0);
+  /* Accepted sockets inherit a small receive buffer: when ingest pauses, what a worker has
+   * sent waits in its own bounded outbox, not in megabytes of kernel buffer that would make
+   * replay data old by the time it is read. */
+  int rcvbuf = 131072;
+  if (rc == 0) uv_recv_buffer_size((uv_handle_t *)&L->listener, &rcvbuf);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&L->listener, 128, on_connection);
   if (rc != 0) {
     snprintf(err, errlen, "cannot listen on %s: %s", listen_addr, uv_strerror(rc));
