@@ -36,7 +36,7 @@
   X(learning_starts, INT, "1000", 0, 1e15, "transitions in replay before updates begin")           \
   X(samples_per_insert, REAL, "8", 0.01, 1e6,                                                      \
     "sampled / inserted transitions the rate limiter keeps")                                       \
-  X(rate_limit_slack, INT, "2000", 1, 1e9,                                                         \
+  X(rate_limit_slack, INT, "1000", 1, 1e9,                                                         \
     "transitions ingest may run ahead of the rate before reading pauses")                          \
   X(target_update_interval, INT, "250", 1, 1e9, "updates between target network copies (tau = 1)") \
   X(tau, REAL, "1", 0, 1,                                                                          \
@@ -52,7 +52,7 @@
   X(publish_interval, INT, "10", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
-  X(outbox_bytes, INT, "262144", 16384, 1e12,                                                      \
+  X(outbox_bytes, INT, "65536", 16384, 1e12,                                                      \
     "bytes a worker may have queued for the learner before it pauses stepping")                    \
   X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
   X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \

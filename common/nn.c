@@ -1,5 +1,8 @@
 /* nn: MLP forward/backward over the flat layout of nn.h, losses, clipping, Polyak, Adam.
  * The matrix products go through gemm.h, which picks our kernel or OpenBLAS by shape. */
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 #include "nn.h"
 
 #include <errno.h>
@@ -237,6 +240,12 @@ void adam_free(adam_t *a) {
 
 /* torch.optim.Adam (single-tensor path): step_size = lr / (1 - b1^t) and
  * denom = sqrt(v) / sqrt(1 - b2^t) + eps, the corrections computed in double. */
+void nn_flush_denormals(void) {
+#if defined(__SSE__) || defined(__x86_64__)
+  _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
+#endif
+}
+
 void adam_step(adam_t *a, float *params, const float *grads) {
   a->t++;
   double bc1 = 1.0 - pow(a->beta1, (double)a->t);

@@ -66,6 +66,11 @@ float nn_clip_grad_norm(float *grads, size_t n, float max_norm);
 /* target = tau * online + (1 - tau) * target (tau = 1: hard copy). */
 void nn_polyak(float *target, const float *online, size_t n, float tau);
 
+/* Makes the calling thread flush denormal floats to zero (x86 MXCSR FTZ and DAZ; no-op
+ * elsewhere). Adam moments of parameters with zero gradient decay into denormals, which are
+ * ~100x slower to compute with; every thread that trains or runs a network calls this once. */
+void nn_flush_denormals(void);
+
 /* Index of the largest of n values (first on ties). */
 int nn_argmax(const float *v, int n);
 

@@ -449,7 +449,7 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
   /* Accepted sockets inherit a small receive buffer: when ingest pauses, what a worker has
    * sent waits in its own bounded outbox, not in megabytes of kernel buffer that would make
    * replay data old by the time it is read. */
-  int rcvbuf = 131072;
+  int rcvbuf = 65536;
   if (rc == 0) uv_recv_buffer_size((uv_handle_t *)&L->listener, &rcvbuf);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&L->listener, 128, on_connection);
   if (rc != 0) {

@@ -10,6 +10,7 @@
 
 static void *trainer_thread(void *arg) {
   learner_t *L = arg;
+  nn_flush_denormals();
   dqn_t *d = &L->dqn;
   size_t B = (size_t)d->batch, od = (size_t)L->obs_dim, ad = (size_t)L->act_dim;
   float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
@@ -49,6 +50,7 @@ out:
 
 static void *eval_thread(void *arg) {
   learner_t *L = arg;
+  nn_flush_denormals();
   size_t n = L->dqn.layout.n_params;
   float *params = malloc(n * sizeof(float));
   if (!params) {

@@ -426,7 +426,7 @@ static void on_connect(uv_connect_t *req, int status) {
   uv_tcp_nodelay(&w->tcp, 1);
   /* A small kernel send buffer keeps the backlog (and the staleness of what we send) in
    * our own bounded outbox, where stepping pauses, instead of in megabytes of socket. */
-  int sndbuf = 65536;
+  int sndbuf = 32768;
   uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
   frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
   char hostname[128] = "?";
@@ -573,6 +573,7 @@ int worker_main(int argc, char **argv) {
   snprintf(w.port, sizeof w.port, "%s", colon + 1);
   rng_seed(&w.rng, rng_derive((uint64_t)getpid(), (uint64_t)uv_hrtime()));
 
+  nn_flush_denormals();
   w.loop = uv_default_loop();
   uv_timer_init(w.loop, &w.reconnect_timer);
   uv_timer_init(w.loop, &w.stats_timer);
