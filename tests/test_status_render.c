@@ -1,0 +1,489 @@
+/* test_status_render: the /status JSON and /metrics text rendered from a learner_t built in
+ * memory (config, replay, counters, an eval result, workers in every connection state):
+ * every field's value and null handling, the Prometheus families, and `promtool check
+ * metrics` on the text when promtool is installed.
+ *
+ * learner_now and returns_window_mean live in server/learner.c, which pulls in the whole
+ * learner; this test supplies them instead: a fake monotonic clock (so rates and uptime are
+ * exact) and the mean the header documents (NAN when empty). */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "learner.h"
+#include "status_render.h"
+
+static double fake_now = 1000.0;
+double learner_now(void) { return fake_now; }
+double returns_window_mean(const returns_window_t *w) {
+  if (w->n == 0) return NAN;
+  double s = 0;
+  for (int i = 0; i < w->n; i++) s += w->r[i];
+  return s / w->n;
+}
+
+static void window_set(returns_window_t *w, const float *r, int n) {
+  memset(w, 0, sizeof *w);
+  for (int i = 0; i < n; i++) w->r[i] = r[i];
+  w->n = w->pos = n;
+  w->total = (uint64_t)n;
+}
+
+/* ---- JSON helpers: each fails with the key and what it found ---- */
+
+static const cJSON *field(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  CHECK(v != NULL, "field \"%s\" missing", k);
+  return v;
+}
+#define EXPECT_NUM(o, k, want)                                                \
+  do {                                                                        \
+    const cJSON *v_ = field(o, k);                                            \
+    CHECK(cJSON_IsNumber(v_), "field \"%s\" is not a number", k);             \
+    if (cJSON_IsNumber(v_))                                                   \
+      CHECK_NEAR(v_->valuedouble, (want), 1e-9 * (1 + fabs((double)(want)))); \
+  } while (0)
+#define EXPECT_NULL(o, k) CHECK(cJSON_IsNull(field(o, k)), "field \"%s\" is not null", k)
+#define EXPECT_BOOL(o, k, want)                                                            \
+  do {                                                                                     \
+    const cJSON *v_ = field(o, k);                                                         \
+    CHECK(cJSON_IsBool(v_) && !!cJSON_IsTrue(v_) == !!(want), "field \"%s\" is not %s", k, \
+          (want) ? "true" : "false");                                                      \
+  } while (0)
+#define EXPECT_STR(o, k, want)                                              \
+  do {                                                                      \
+    const cJSON *v_ = field(o, k);                                          \
+    CHECK(cJSON_IsString(v_) && strcmp(v_->valuestring, (want)) == 0,       \
+          "field \"%s\" = %s, expected \"%s\"", k,                          \
+          cJSON_IsString(v_) ? v_->valuestring : "(not a string)", (want)); \
+  } while (0)
+
+static int count_items(const cJSON *o) {
+  int n = 0;
+  for (const cJSON *c = o ? o->child : NULL; c; c = c->next) n++;
+  return n;
+}
+
+/* An ISO-8601 UTC time within 2 s of `want` (Unix seconds). */
+static void expect_iso(const cJSON *o, const char *k, double want) {
+  const cJSON *v = field(o, k);
+  CHECK(cJSON_IsString(v), "field \"%s\" is not a string", k);
+  if (!cJSON_IsString(v)) return;
+  struct tm tm = {0};
+  char z = 0;
+  int n = sscanf(v->valuestring, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z);
+  CHECK(n == 7 && z == 'Z' && strlen(v->valuestring) == 20, "field \"%s\" = \"%s\" is not ISO UTC",
+        k, v->valuestring);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  double got = (double)timegm(&tm);
+  CHECK(fabs(got - want) <= 2, "field \"%s\" = \"%s\" is %.0f s from the expected time", k,
+        v->valuestring, got - want);
+}
+
+/* ---- metrics helpers ---- */
+
+static void expect_line(const char *text, const char *line) {
+  char want[512];
+  snprintf(want, sizeof want, "\n%s\n", line);
+  /* the text starts with "# HELP", so every line of interest follows a newline */
+  CHECK(strstr(text, want) != NULL, "metrics lack the line \"%s\"", line);
+}
+static void expect_absent(const char *text, const char *s) {
+  CHECK(strstr(text, s) == NULL, "metrics contain \"%s\", which should be absent", s);
+}
+
+/* Every sample's family was declared by # HELP then # TYPE just before its samples; counter
+ * families end in _total; every name starts with rlserve_. */
+static void check_families(const char *text) {
+  char help[128] = "", type[128] = "", cur[128] = "";
+  const char *p = text;
+  while (*p) {
+    const char *nl = strchr(p, '\n');
+    CHECK(nl != NULL, "metrics text does not end in a newline");
+    if (!nl) return;
+    char line[1024];
+    size_t len = (size_t)(nl - p) < sizeof line - 1 ? (size_t)(nl - p) : sizeof line - 1;
+    memcpy(line, p, len);
+    line[len] = '\0';
+    char name[128], kind[32];
+    if (sscanf(line, "# HELP %127s", name) == 1) {
+      snprintf(help, sizeof help, "%s", name);
+    } else if (sscanf(line, "# TYPE %127s %31s", name, kind) == 2) {
+      CHECK(strcmp(help, name) == 0, "# TYPE %s without a # HELP before it", name);
+      CHECK(strncmp(name, "rlserve_", 8) == 0, "family %s lacks the rlserve_ prefix", name);
+      size_t n = strlen(name);
+      if (strcmp(kind, "counter") == 0)
+        CHECK(n > 6 && strcmp(name + n - 6, "_total") == 0, "counter %s lacks _total", name);
+      snprintf(type, sizeof type, "%s", name);
+      snprintf(cur, sizeof cur, "%s", name);
+    } else {
+      size_t n = strcspn(line, "{ ");
+      snprintf(name, sizeof name, "%.*s", (int)n, line);
+      CHECK(strcmp(name, cur) == 0, "sample \"%s\" outside its family (current %s)", line, cur);
+      CHECK(strstr(line, "NaN") == NULL, "sample \"%s\" is NaN (no-value samples are omitted)",
+            line);
+    }
+    p = nl + 1;
+  }
+}
+
+static void promtool_check(const char *text, const char *what) {
+  if (system("command -v promtool >/dev/null 2>&1") != 0) {
+    printf("SKIP promtool: not installed\n");
+    return;
+  }
+  char path[] = "/tmp/test_status_render_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0, "mkstemp failed");
+  if (fd < 0) return;
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+  int st = system(cmd);
+  CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "promtool check metrics failed (status %d) on the %s text:\n%s", st, what, text);
+  if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) printf("promtool ok: %s\n", what);
+  unlink(path);
+}
+
+/* ---- the fake learner ---- */
+
+static worker_conn_t *add_conn(learner_t *L, int state, uint32_t id) {
+  worker_conn_t *c = calloc(1, sizeof *c);
+  c->state = state;
+  c->id = id;
+  c->L = L;
+  /* append, keeping the list in join order */
+  worker_conn_t **pp = &L->conns;
+  while (*pp) pp = &(*pp)->next;
+  *pp = c;
+  L->n_conns++;
+  return c;
+}
+
+static void learner_fake(learner_t *L) {
+  memset(L, 0, sizeof *L);
+  config_init(&L->cfg);
+  char err[256];
+  CHECK(config_set(&L->cfg, "preset", "cartpole", err, sizeof err) == 0, "%s", err);
+  L->cfg.learning_starts = 1000;
+  L->cfg.samples_per_insert = 8;
+  L->threshold = 475;
+  pthread_mutex_init(&L->mu, NULL);
+
+  /* replay: capacity 1000, 1500 inserted, 4000 sampled -> 4000 / (1500 - 1000) = 8 */
+  replay_limits_t lim = {.min_size = 1000, .spi = 8, .slack = 1000};
+  CHECK(replay_init(&L->replay, 1000, 4, 1, &lim) == 0, "replay_init failed");
+  enum { N = 500 };
+  static float obs[N * 4], act[N], rew[N], next_obs[N * 4];
+  static uint8_t flags[N];
+  for (int i = 0; i < 3; i++) replay_insert(&L->replay, N, obs, act, rew, next_obs, flags);
+  pthread_mutex_lock(&L->replay.mu);
+  L->replay.sampled = 4000;
+  pthread_mutex_unlock(&L->replay.mu);
+
+  L->t_start = fake_now - 100;       /* uptime 100 s */
+  L->t_last_progress = fake_now - 2; /* rates over 2 s */
+  L->env_steps = 1500;
+  L->steps_at_last_progress = 500; /* 500 steps/s */
+  L->updates = 3000;
+  L->updates_at_last_progress = 2400; /* 300 updates/s */
+  L->loss_ema = 0.125;
+  L->q_ema = 12.5;
+  L->weights_frame_version = 40;
+  float ret[] = {10, 20, 30};
+  window_set(&L->returns, ret, 3);
+  L->episodes = 3;
+  L->bytes_in = 123456;
+  L->bytes_out = 654321;
+  L->ingest_paused = 1;
+  L->have_eval = 1;
+  L->eval = (eval_result_t){.mean = 480.5, .std = 3.25, .min = 470, .max = 500, .episodes = 100};
+  L->eval_at_steps = 1200;
+  L->solved = 1;
+
+  worker_conn_t *a = add_conn(L, CONN_ACTIVE, 1);
+  a->index = 0;
+  snprintf(a->name, sizeof a->name, "host-a pid 11");
+  snprintf(a->addr, sizeof a->addr, "127.0.0.1:40001");
+  a->connected_at = fake_now - 50;
+  a->num_envs = 4;
+  a->transitions = 800;
+  a->worker_steps = 900;
+  a->steps_per_s = 250.5;
+  a->episodes = 2;
+  float ra[] = {10, 30};
+  window_set(&a->returns, ra, 2);
+  a->epsilon = 0.4;
+  a->acting_version = 37; /* 3 behind */
+  a->dropped = 5;
+  a->bytes_in = 1000;
+  a->bytes_out = 2000;
+
+  worker_conn_t *h = add_conn(L, CONN_HELLO, 2); /* not a worker yet: not reported */
+  snprintf(h->addr, sizeof h->addr, "127.0.0.1:40002");
+  h->transitions = 77;
+
+  worker_conn_t *b = add_conn(L, CONN_ACTIVE, 3);
+  b->index = 1;
+  snprintf(b->name, sizeof b->name, "quote\"and\\slash");
+  snprintf(b->addr, sizeof b->addr, "[::1]:40003");
+  b->connected_at = fake_now - 10;
+  b->num_envs = 2;
+  b->epsilon = 0.05;
+  b->acting_version = 0; /* not reported yet: lag 0; no episodes: return null */
+
+  worker_conn_t *f = add_conn(L, CONN_FAILING, 4);
+  snprintf(f->addr, sizeof f->addr, "127.0.0.1:40004");
+}
+
+static void learner_fake_free(learner_t *L) {
+  while (L->conns) {
+    worker_conn_t *c = L->conns;
+    L->conns = c->next;
+    free(c);
+  }
+  replay_free(&L->replay);
+  pthread_mutex_destroy(&L->mu);
+}
+
+static double wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- the checks ---- */
+
+static void test_json_full(learner_t *L) {
+  char *text = status_render_json(L);
+  CHECK(text != NULL, "status_render_json returned NULL");
+  if (!text) return;
+  cJSON *st = cJSON_Parse(text);
+  CHECK(st != NULL, "not JSON: %s", text);
+  if (!st) {
+    free(text);
+    return;
+  }
+  double wall_off = wall_now() - fake_now;
+  CHECK(count_items(st) == 4, "top level has %d fields, expected 4", count_items(st));
+
+  const cJSON *run = field(st, "run");
+  CHECK(count_items(run) == 6, "run has %d fields, expected 6", count_items(run));
+  EXPECT_STR(run, "algo", "dqn");
+  EXPECT_STR(run, "env", "CartPole-v1");
+  EXPECT_STR(run, "preset", "cartpole");
+  expect_iso(run, "started", wall_off + L->t_start);
+  EXPECT_NUM(run, "uptime_s", 100.0);
+  const cJSON *cfg = field(run, "config");
+  CHECK(count_items(cfg) == (int)config_field_count(), "config has %d fields, expected %zu",
+        count_items(cfg), config_field_count());
+  for (size_t i = 0; i < config_field_count(); i++) {
+    const config_field_t *fd = config_field_at(i);
+    char want[CONFIG_STR_MAX + 64];
+    config_format(&L->cfg, fd, want, sizeof want);
+    EXPECT_STR(cfg, fd->name, want);
+  }
+  EXPECT_STR(cfg, "samples_per_insert", "8");
+  EXPECT_STR(cfg, "learning_starts", "1000");
+
+  const cJSON *l = field(st, "learner");
+  CHECK(count_items(l) == 17, "learner has %d fields, expected 17", count_items(l));
+  EXPECT_NUM(l, "updates", 3000);
+  EXPECT_NUM(l, "updates_per_s", 300);
+  EXPECT_NUM(l, "env_steps", 1500);
+  EXPECT_NUM(l, "env_steps_per_s", 500);
+  EXPECT_NUM(l, "replay_size", 1000);
+  EXPECT_NUM(l, "replay_capacity", 1000);
+  EXPECT_NUM(l, "samples_per_insert", 8);
+  EXPECT_NUM(l, "samples_per_insert_actual", 8);
+  EXPECT_NUM(l, "loss", 0.125);
+  EXPECT_NUM(l, "mean_q", 12.5);
+  EXPECT_NUM(l, "weights_version", 40);
+  EXPECT_NUM(l, "train_return_mean100", 20);
+  EXPECT_NUM(l, "episodes", 3);
+  EXPECT_NUM(l, "bytes_in", 123456);
+  EXPECT_NUM(l, "bytes_out", 654321);
+  EXPECT_BOOL(l, "ingest_paused", 1);
+  EXPECT_NULL(l, "last_checkpoint");
+
+  const cJSON *ev = field(st, "eval");
+  CHECK(count_items(ev) == 6, "eval has %d fields, expected 6", count_items(ev));
+  EXPECT_NUM(ev, "mean", 480.5);
+  EXPECT_NUM(ev, "std", 3.25);
+  EXPECT_NUM(ev, "episodes", 100);
+  EXPECT_NUM(ev, "env_steps", 1200);
+  EXPECT_BOOL(ev, "solved", 1);
+  EXPECT_NUM(ev, "threshold", 475);
+
+  const cJSON *ws = field(st, "workers");
+  CHECK(cJSON_IsArray(ws) && cJSON_GetArraySize(ws) == 2,
+        "workers: expected the 2 active connections, got %d", cJSON_GetArraySize(ws));
+  if (cJSON_IsArray(ws) && cJSON_GetArraySize(ws) == 2) {
+    const cJSON *a = cJSON_GetArrayItem(ws, 0), *b = cJSON_GetArrayItem(ws, 1);
+    CHECK(count_items(a) == 16, "worker has %d fields, expected 16", count_items(a));
+    EXPECT_NUM(a, "id", 1);
+    EXPECT_NUM(a, "index", 0);
+    EXPECT_STR(a, "name", "host-a pid 11");
+    EXPECT_STR(a, "addr", "127.0.0.1:40001");
+    expect_iso(a, "connected_since", wall_off + fake_now - 50);
+    EXPECT_NUM(a, "envs", 4);
+    EXPECT_NUM(a, "env_steps", 800);
+    EXPECT_NUM(a, "worker_steps", 900);
+    EXPECT_NUM(a, "steps_per_s", 250.5);
+    EXPECT_NUM(a, "episodes", 2);
+    EXPECT_NUM(a, "return_mean100", 20);
+    EXPECT_NUM(a, "epsilon", 0.4);
+    EXPECT_NUM(a, "version_lag", 3);
+    EXPECT_NUM(a, "dropped", 5);
+    EXPECT_NUM(a, "bytes_in", 1000);
+    EXPECT_NUM(a, "bytes_out", 2000);
+
+    CHECK(count_items(b) == 16, "worker has %d fields, expected 16", count_items(b));
+    EXPECT_NUM(b, "id", 3);
+    EXPECT_NUM(b, "index", 1);
+    EXPECT_STR(b, "name", "quote\"and\\slash");
+    EXPECT_STR(b, "addr", "[::1]:40003");
+    expect_iso(b, "connected_since", wall_off + fake_now - 10);
+    EXPECT_NUM(b, "envs", 2);
+    EXPECT_NUM(b, "env_steps", 0);
+    EXPECT_NULL(b, "return_mean100");
+    EXPECT_NUM(b, "version_lag", 0);
+    EXPECT_NUM(b, "epsilon", 0.05);
+  }
+  cJSON_Delete(st);
+  free(text);
+}
+
+static void test_metrics_full(learner_t *L) {
+  char *text = status_render_metrics(L);
+  CHECK(text != NULL, "status_render_metrics returned NULL");
+  if (!text) return;
+  check_families(text);
+  expect_line(text, "# TYPE rlserve_env_steps_total counter");
+  expect_line(text, "rlserve_env_steps_total 1500");
+  expect_line(text, "rlserve_updates_total 3000");
+  expect_line(text, "rlserve_episodes_total 3");
+  expect_line(text, "rlserve_bytes_received_total 123456");
+  expect_line(text, "rlserve_bytes_sent_total 654321");
+  expect_line(text, "# TYPE rlserve_replay_size gauge");
+  expect_line(text, "rlserve_replay_size 1000");
+  expect_line(text, "rlserve_replay_capacity 1000");
+  expect_line(text, "rlserve_samples_per_insert 8");
+  expect_line(text, "rlserve_samples_per_insert_actual 8");
+  expect_line(text, "rlserve_loss 0.125");
+  expect_line(text, "rlserve_mean_q 12.5");
+  expect_line(text, "rlserve_weights_version 40");
+  expect_line(text, "rlserve_train_return_mean100 20");
+  expect_line(text, "rlserve_eval_return_mean 480.5");
+  expect_line(text, "rlserve_eval_return_std 3.25");
+  expect_line(text, "rlserve_solved 1");
+  expect_line(text, "rlserve_uptime_seconds 100");
+  expect_line(text, "rlserve_workers 2");
+  expect_line(text, "# TYPE rlserve_worker_env_steps_total counter");
+  expect_line(text, "rlserve_worker_env_steps_total{worker=\"1\",addr=\"127.0.0.1:40001\"} 800");
+  expect_line(text, "rlserve_worker_env_steps_total{worker=\"3\",addr=\"[::1]:40003\"} 0");
+  expect_line(text, "rlserve_worker_steps_per_second{worker=\"1\",addr=\"127.0.0.1:40001\"} 250.5");
+  expect_line(text, "rlserve_worker_episodes_total{worker=\"1\",addr=\"127.0.0.1:40001\"} 2");
+  expect_line(text, "rlserve_worker_return_mean100{worker=\"1\",addr=\"127.0.0.1:40001\"} 20");
+  expect_absent(text, "rlserve_worker_return_mean100{worker=\"3\"");
+  expect_line(text, "rlserve_worker_epsilon{worker=\"1\",addr=\"127.0.0.1:40001\"} 0.4");
+  expect_line(text, "rlserve_worker_version_lag{worker=\"1\",addr=\"127.0.0.1:40001\"} 3");
+  expect_line(text, "rlserve_worker_version_lag{worker=\"3\",addr=\"[::1]:40003\"} 0");
+  expect_line(text, "rlserve_worker_dropped_total{worker=\"1\",addr=\"127.0.0.1:40001\"} 5");
+  expect_line(text,
+              "rlserve_worker_bytes_received_total{worker=\"1\",addr=\"127.0.0.1:40001\"} 1000");
+  expect_line(text, "rlserve_worker_bytes_sent_total{worker=\"1\",addr=\"127.0.0.1:40001\"} 2000");
+  expect_absent(text, "worker=\"2\""); /* HELLO */
+  expect_absent(text, "worker=\"4\""); /* FAILING */
+  promtool_check(text, "full");
+  free(text);
+}
+
+/* Before learning, before any eval or episode, between two progress ticks, no workers. */
+static void test_empty(learner_t *L) {
+  L->cfg.preset[0] = '\0';
+  L->cfg.learning_starts = 2000; /* inserted 1500: learning has not started */
+  L->t_last_progress = fake_now - 0.01;
+  L->loss_ema = NAN;
+  L->have_eval = 0;
+  L->solved = 0;
+  L->ingest_paused = 0;
+  memset(&L->returns, 0, sizeof L->returns);
+  for (worker_conn_t *c = L->conns; c; c = c->next)
+    if (c->state == CONN_ACTIVE) c->state = CONN_CLOSING;
+
+  char *text = status_render_json(L);
+  CHECK(text != NULL, "status_render_json returned NULL");
+  cJSON *st = text ? cJSON_Parse(text) : NULL;
+  CHECK(st != NULL, "not JSON: %s", text ? text : "(null)");
+  if (st) {
+    const cJSON *run = field(st, "run"), *l = field(st, "learner");
+    EXPECT_NULL(run, "preset");
+    EXPECT_NULL(l, "updates_per_s");
+    EXPECT_NULL(l, "env_steps_per_s");
+    EXPECT_NULL(l, "samples_per_insert_actual");
+    EXPECT_NULL(l, "loss");
+    EXPECT_NULL(l, "train_return_mean100");
+    EXPECT_BOOL(l, "ingest_paused", 0);
+    EXPECT_NUM(l, "samples_per_insert", 8);
+    EXPECT_NULL(st, "eval");
+    const cJSON *ws = field(st, "workers");
+    CHECK(cJSON_IsArray(ws) && cJSON_GetArraySize(ws) == 0, "workers: expected []");
+    cJSON_Delete(st);
+  }
+  free(text);
+
+  /* a worker whose acting version is ahead of the broadcast (a restarted learner) */
+  L->conns->state = CONN_ACTIVE;
+  L->conns->acting_version = 50;
+  text = status_render_json(L);
+  st = text ? cJSON_Parse(text) : NULL;
+  CHECK(st != NULL, "not JSON");
+  if (st) {
+    const cJSON *ws = field(st, "workers");
+    CHECK(cJSON_GetArraySize(ws) == 1, "workers: expected 1");
+    if (cJSON_GetArraySize(ws) == 1) EXPECT_NUM(cJSON_GetArrayItem(ws, 0), "version_lag", 0);
+    cJSON_Delete(st);
+  }
+  free(text);
+  L->conns->state = CONN_CLOSING;
+
+  text = status_render_metrics(L);
+  CHECK(text != NULL, "status_render_metrics returned NULL");
+  if (!text) return;
+  check_families(text);
+  expect_line(text, "rlserve_workers 0");
+  expect_line(text, "rlserve_solved 0");
+  expect_line(text, "rlserve_env_steps_total 1500");
+  expect_absent(text, "rlserve_loss");
+  expect_absent(text, "rlserve_train_return_mean100");
+  expect_absent(text, "rlserve_eval_return_mean");
+  expect_absent(text, "rlserve_eval_return_std");
+  expect_absent(text, "rlserve_samples_per_insert_actual");
+  expect_absent(text, "rlserve_worker_");
+  promtool_check(text, "empty");
+  free(text);
+}
+
+int main(void) {
+  static learner_t L; /* large: keep it off the stack */
+  learner_fake(&L);
+  test_json_full(&L);
+  test_metrics_full(&L);
+  test_empty(&L);
+  learner_fake_free(&L);
+  if (!check_failures) printf("test_status_render: ok\n");
+  CHECK_DONE();
+}
