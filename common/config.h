@@ -49,7 +49,7 @@
   X(eps_final, REAL, "0.05", 0, 1, "final epsilon (Ape-X base epsilon across workers)")            \
   X(eps_alpha, REAL, "7", 0, 100, "Ape-X spread: worker i of N ends at eps^(1+alpha*i/(N-1))")     \
   X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals")   \
-  X(publish_interval, INT, "10", 1, 1e9, "updates between weights broadcasts")                     \
+  X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
   X(outbox_bytes, INT, "65536", 16384, 1e12,                                                      \

@@ -13,6 +13,7 @@
 
 #include "checkpoint.h"
 #include "log.h"
+#include "status_render.h"
 
 double learner_now(void) {
   struct timespec ts;
@@ -63,7 +64,7 @@ static void write_checkpoints(learner_t *L) {
     LOG_I("learner", "checkpoint written: %s", path);
   if (L->have_eval) {
     const float *pol = L->solved ? L->solved_params : L->eval_params;
-    const eval_result_t *e = &L->eval;
+    const eval_result_t *e = L->solved ? &L->solved_eval : &L->eval;
     char evtext[256];
     snprintf(evtext, sizeof evtext, "mean = %.17g\nstd = %.17g\nenv_steps = %llu\n", e->mean,
              e->std, (unsigned long long)(L->solved ? L->solved_at_steps : L->eval_at_steps));
@@ -85,10 +86,13 @@ static void write_summary(learner_t *L, double wall) {
   cJSON_AddNumberToObject(j, "updates", (double)L->updates);
   cJSON_AddNumberToObject(j, "wall_seconds", wall);
   if (L->have_eval) {
-    cJSON_AddNumberToObject(j, "eval_mean", L->eval.mean);
-    cJSON_AddNumberToObject(j, "eval_std", L->eval.std);
-    cJSON_AddNumberToObject(j, "eval_episodes", L->eval.episodes);
-    cJSON_AddNumberToObject(j, "eval_env_steps", (double)L->eval_at_steps);
+    /* Solved: the evaluation that met the threshold; otherwise the latest. */
+    const eval_result_t *e = L->solved ? &L->solved_eval : &L->eval;
+    cJSON_AddNumberToObject(j, "eval_mean", e->mean);
+    cJSON_AddNumberToObject(j, "eval_std", e->std);
+    cJSON_AddNumberToObject(j, "eval_episodes", e->episodes);
+    cJSON_AddNumberToObject(j, "eval_env_steps",
+                            (double)(L->solved ? L->solved_at_steps : L->eval_at_steps));
   } else {
     cJSON_AddNullToObject(j, "eval_mean");
     cJSON_AddNullToObject(j, "eval_std");
@@ -122,6 +126,8 @@ static void finish(learner_t *L, int code) {
   write_checkpoints(L);
   write_summary(L, learner_now() - L->t_start);
   net_close_all(L);
+  if (L->status) status_http_close(L->status, NULL, NULL);
+  L->status = NULL;
   uv_close((uv_handle_t *)&L->wake, NULL);
   uv_close((uv_handle_t *)&L->progress, NULL);
   uv_close((uv_handle_t *)&L->sigint, NULL);
@@ -232,7 +238,8 @@ static void on_progress(uv_timer_t *t) {
 static void usage(void) {
   fprintf(stderr,
           "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
-          "                       [--listen HOST:PORT] [--out DIR] [--port-file FILE]\n"
+          "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
+          "                       [--port-file FILE]\n"
           "                       [--log-level LEVEL]\n");
 }
 
@@ -240,7 +247,7 @@ int learner_main(int argc, char **argv) {
   static learner_t L; /* one learner per process; large, so not on the stack */
   memset(&L, 0, sizeof L);
   config_init(&L.cfg);
-  const char *listen = "127.0.0.1:7878";
+  const char *listen = "127.0.0.1:7878", *status_addr = "127.0.0.1:0";
   char err[2048];
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -262,6 +269,8 @@ int learner_main(int argc, char **argv) {
       if (config_set_arg(&L.cfg, v, err, sizeof err) != 0) goto bad;
     } else if (!strcmp(a, "--listen")) {
       listen = v;
+    } else if (!strcmp(a, "--status")) {
+      status_addr = strcmp(v, "off") ? v : NULL;
     } else if (!strcmp(a, "--out")) {
       snprintf(L.out_dir, sizeof L.out_dir, "%s", v);
     } else if (!strcmp(a, "--port-file")) {
@@ -344,9 +353,29 @@ int learner_main(int argc, char **argv) {
   L.sigint.data = L.sigterm.data = &L;
   uv_signal_start(&L.sigint, on_signal, SIGINT);
   uv_signal_start(&L.sigterm, on_signal, SIGTERM);
+  if (status_addr) {
+    status_http_sources_t src = {&L, status_render_json, status_render_metrics};
+    if (status_http_start(L.loop, status_addr, &src, &L.status, err, sizeof err) != 0) {
+      LOG_E("learner", "status socket: %s (continuing without it)", err);
+      L.status = NULL;
+    } else {
+      int sp = status_http_port(L.status);
+      LOG_I("learner", "status on http://%s/ (port %d)", status_addr, sp);
+      if (L.out_dir[0]) {
+        char path[1100];
+        out_path(&L, "status.port", path, sizeof path);
+        FILE *f = fopen(path, "w");
+        if (f) {
+          fprintf(f, "%d\n", sp);
+          fclose(f);
+        }
+      }
+    }
+  }
   if (net_start(&L, listen, err, sizeof err) != 0) {
     LOG_E("learner", "%s", err);
     L.finishing = 1;
+    if (L.status) status_http_close(L.status, NULL, NULL);
     uv_close((uv_handle_t *)&L.listener, NULL);
     uv_close((uv_handle_t *)&L.wake, NULL);
     uv_close((uv_handle_t *)&L.progress, NULL);

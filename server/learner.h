@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "replay.h"
 #include "snapshot.h"
+#include "status_http.h"
 
 #define LEARNER_RETURNS 100 /* training returns kept for the moving mean */
 
@@ -76,6 +77,7 @@ typedef struct learner {
   uv_async_t wake;
   uv_timer_t progress;
   uv_signal_t sigint, sigterm;
+  status_http_t *status; /* the status socket, or NULL */
   worker_conn_t *conns;
   int n_conns;
   uint32_t next_id;
@@ -102,7 +104,8 @@ typedef struct learner {
   int have_eval, eval_running, final_eval_requested, final_eval_done;
   uint64_t next_eval_at;
   float *solved_params; /* the weights whose evaluation met the threshold */
-  float *eval_params;   /* the weights of the latest evaluation */
+  eval_result_t solved_eval;
+  float *eval_params; /* the weights of the latest evaluation */
   int solved;
   uint64_t solved_at_steps;
 

@@ -108,10 +108,9 @@ static void conn_close(worker_conn_t *c, const char *why) {
     LOG_I("net",
           "worker %u (%s) left: %s; %llu transitions, %llu episodes (mean return %.1f), acting "
           "with weights %llu of %llu, epsilon %.3g",
-          c->id, c->addr, why, (unsigned long long)c->transitions,
-          (unsigned long long)c->episodes, returns_window_mean(&c->returns),
-          (unsigned long long)c->acting_version, (unsigned long long)L->weights_frame_version,
-          c->epsilon);
+          c->id, c->addr, why, (unsigned long long)c->transitions, (unsigned long long)c->episodes,
+          returns_window_mean(&c->returns), (unsigned long long)c->acting_version,
+          (unsigned long long)L->weights_frame_version, c->epsilon);
   c->state = CONN_CLOSING;
   for (worker_conn_t **p = &L->conns; *p; p = &(*p)->next)
     if (*p == c) {
@@ -184,7 +183,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     return;
   }
   snprintf(c->name, sizeof c->name, "%s", h->worker_name ? h->worker_name : "");
-  c->num_envs = h->num_envs;
+  c->num_envs = h->num_envs ? h->num_envs : (uint32_t)L->cfg.envs_per_worker;
   rlserve__hello__free_unpacked(h, NULL);
   c->index = lowest_free_index(L);
   c->state = CONN_ACTIVE;

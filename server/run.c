@@ -216,6 +216,20 @@ int run_main(int argc, char **argv) {
     tail_file(learner_log, 20);
     return 2;
   }
+  {
+    char sp_path[1100];
+    snprintf(sp_path, sizeof sp_path, "%s/status.port", outdir);
+    FILE *spf = fopen(sp_path, "r");
+    int sport = 0;
+    if (spf) {
+      if (fscanf(spf, "%d", &sport) != 1) sport = 0;
+      fclose(spf);
+    }
+    if (sport)
+      printf("rlserve run: status http://127.0.0.1:%d/ (dashboard), rlserve status 127.0.0.1:%d\n",
+             sport, sport);
+    fflush(stdout);
+  }
   int nw = (int)cfg.workers;
   pid_t *workers = calloc((size_t)(nw > 0 ? nw : 1), sizeof(pid_t));
   char addr[64];

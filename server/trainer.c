@@ -60,7 +60,7 @@ static void *eval_thread(void *arg) {
   for (;;) {
     pthread_mutex_lock(&L->mu);
     for (;;) {
-      if (atomic_load(&L->stop)) break;
+      if (atomic_load(&L->stop) || L->solved) break; /* solved: nothing left to find out */
       int due = L->cfg.eval_interval > 0 && L->env_steps >= L->next_eval_at;
       if (due || L->final_eval_requested) break;
       struct timespec ts;
@@ -72,7 +72,7 @@ static void *eval_thread(void *arg) {
       }
       pthread_cond_timedwait(&L->eval_cv, &L->mu, &ts);
     }
-    if (atomic_load(&L->stop)) {
+    if (atomic_load(&L->stop) || L->solved) {
       pthread_mutex_unlock(&L->mu);
       break;
     }
@@ -98,6 +98,7 @@ static void *eval_thread(void *arg) {
       if (r.mean >= L->threshold && !L->solved) {
         L->solved = 1;
         L->solved_at_steps = at;
+        L->solved_eval = r;
         memcpy(L->solved_params, params, n * sizeof(float));
       }
     } else {

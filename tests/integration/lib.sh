@@ -1,0 +1,43 @@
+# Helpers for the integration tests: every process started is recorded and stopped by PID
+# on exit; every wait is bounded.
+set -u
+RLSERVE=${RLSERVE_BIN:?RLSERVE_BIN must point at the rlserve binary}
+export OPENBLAS_NUM_THREADS=1
+WORK=$(mktemp -d /tmp/rlserve-it-XXXXXX)
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  for f in "$WORK"/*.log "$WORK"/*/*.log; do
+    [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
+  done
+  exit 1
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_for() {
+  local limit=$1; shift
+  local n=$((limit * 10))
+  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
+# The last value of a numeric field in a metrics.jsonl file (0 if none yet).
+last_metric() {
+  local file=$1 key=$2
+  [ -s "$file" ] || { echo 0; return; }
+  tail -n 1 "$file" | sed -n "s/.*\"$key\":\([0-9.e+-]*\).*/\1/p" | cut -d. -f1
+}
+
+json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
