@@ -18,7 +18,7 @@ done
 [ "$(json_field "$out/summary.json" solved)" = True ] || fail "summary says not solved"
 steps=$(json_field "$out/summary.json" env_steps)
 mean=$(json_field "$out/summary.json" eval_mean)
-python3 -c "import sys; sys.exit(0 if float('$mean') >= 195 and int("$steps") <= 100000 else 1)" ||
+python3 -c "import sys; sys.exit(0 if float('$mean') >= 195 and int('$steps') <= 100000 else 1)" ||
   fail "eval_mean $mean at $steps env steps"
 for k in env_steps updates wall_seconds eval_mean eval_std; do
   json_field "$out/summary.json" $k >/dev/null || fail "summary.json lacks $k"
