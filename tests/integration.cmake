@@ -4,3 +4,8 @@ foreach(t run_solves worker_faults)
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 600 RUN_SERIAL TRUE
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
 endforeach()
+
+# The learner's threads under TSan (the TSan build runs label tsan).
+add_test(NAME it_short_run COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/short_run.sh)
+set_tests_properties(it_short_run PROPERTIES LABELS "tsan" TIMEOUT 300 RUN_SERIAL TRUE
+                     ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;TSAN_OPTIONS=halt_on_error=0")
