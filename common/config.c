@@ -262,8 +262,12 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
     snprintf(err, errlen, "config: loss = '%s'; expected huber or mse", c->loss);
     return -1;
   }
-  if (strcmp(c->algo, "dqn")) {
-    snprintf(err, errlen, "config: algo = '%s'; expected dqn", c->algo);
+  if (strcmp(c->algo, "dqn") && strcmp(c->algo, "ddpg") && strcmp(c->algo, "td3")) {
+    snprintf(err, errlen, "config: algo = '%s'; expected dqn, ddpg or td3", c->algo);
+    return -1;
+  }
+  if (strcmp(c->noise_type, "gaussian") && strcmp(c->noise_type, "ou")) {
+    snprintf(err, errlen, "config: noise_type = '%s'; expected gaussian or ou", c->noise_type);
     return -1;
   }
   if (c->batch_size > c->replay_capacity) {

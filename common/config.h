@@ -13,7 +13,7 @@
 
 /* X(name, TYPE, default, min, max, help); TYPE is INT, REAL, BOOL or STR (min/max unused). */
 #define CONFIG_FIELDS(X)                                                                           \
-  X(algo, STR, "dqn", 0, 0, "algorithm: dqn")                                                      \
+  X(algo, STR, "dqn", 0, 0, "algorithm: dqn, ddpg or td3")                                         \
   X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve envs lists them)")                     \
   X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
   X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \
@@ -52,11 +52,30 @@
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
-  X(outbox_bytes, INT, "65536", 16384, 1e12,                                                      \
+  X(outbox_bytes, INT, "65536", 16384, 1e12,                                                       \
     "bytes a worker may have queued for the learner before it pauses stepping")                    \
   X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
   X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \
-  X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")
+  X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")                   \
+  X(env_plugin, STR, "", 0, 0,                                                                     \
+    "shared library with user environments (envs/rlserve_env_plugin.h)")                           \
+  X(checkpoint_interval_s, REAL, "60", 0, 1e9,                                                     \
+    "seconds between periodic checkpoints (0: only at the end)")                                   \
+  X(heartbeat_interval_s, REAL, "1", 0.05, 3600, "seconds between heartbeats on an idle link")     \
+  X(idle_timeout_s, REAL, "10", 0.1, 86400, "a connection silent this long is closed")             \
+  X(actor_lr, REAL, "0.001", 1e-9, 10, "DDPG/TD3 actor learning rate")                             \
+  X(critic_lr, REAL, "0.001", 1e-9, 10, "DDPG/TD3 critic learning rate")                           \
+  X(noise_type, STR, "gaussian", 0, 0, "DDPG/TD3 exploration noise: gaussian or ou")               \
+  X(noise_scale, REAL, "0.1", 0, 100,                                                              \
+    "exploration noise std as a fraction of the action range half-width")                          \
+  X(noise_spread, REAL, "0", 0, 100,                                                               \
+    "Ape-X style spread: worker i of N uses noise_scale^(1+spread*i/(N-1)) relative")              \
+  X(ou_theta, REAL, "0.15", 0, 10, "Ornstein-Uhlenbeck mean reversion")                            \
+  X(policy_delay, INT, "2", 1, 1000, "TD3: critic updates per actor and target update")            \
+  X(target_noise, REAL, "0.2", 0, 100,                                                             \
+    "TD3 target policy smoothing noise std (fraction of half-width)")                              \
+  X(target_noise_clip, REAL, "0.5", 0, 100, "TD3 target noise clip (fraction of half-width)")      \
+  X(random_steps, INT, "0", 0, 1e15, "DDPG/TD3: uniform random actions until this many env steps")
 
 typedef enum { CONFIG_INT, CONFIG_REAL, CONFIG_BOOL, CONFIG_STR } config_type_t;
 

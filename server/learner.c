@@ -294,6 +294,11 @@ int learner_main(int argc, char **argv) {
     snprintf(err, sizeof err, "config: env = '%s' is not a known environment", L.cfg.env);
     goto bad;
   }
+  if (strcmp(L.cfg.algo, "dqn") != 0) {
+    snprintf(err, sizeof err, "config: algo %s is not served by this learner yet (dqn is)",
+             L.cfg.algo);
+    goto bad;
+  }
   if (L.spec->act.kind != ENV_DISCRETE) {
     snprintf(err, sizeof err, "config: algo dqn needs discrete actions; %s has a box space",
              L.cfg.env);
