@@ -1,0 +1,3 @@
+# Linear function approximation: features, gradient MC / TD(0) prediction on the random walk,
+# semi-gradient Sarsa on MountainCar (fixed seeds, episode budgets).
+rl_test(test_features LABELS unit SOURCES test_features.c LIBS rlcommon)
