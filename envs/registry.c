@@ -1,11 +1,13 @@
-/* registry: env ids to specs, and the env_t wrapper that adds the seeded stream and the
- * TimeLimit count (Gymnasium's TimeLimit: truncated when t reaches max_episode_steps). */
+/* registry: env ids to specs (built-in, then those registered at start-up by plugins), and the
+ * env_t wrapper that adds the seeded stream and the TimeLimit count (Gymnasium's TimeLimit:
+ * truncated when t reaches max_episode_steps). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "env.h"
+#include "plugin.h"
 
 static const env_spec_t *const registry[] = {
     &env_cartpole_v1, &env_mountaincar_v0, &env_mountaincar_continuous_v0,
@@ -13,17 +15,46 @@ static const env_spec_t *const registry[] = {
 };
 #define N_ENVS (sizeof registry / sizeof registry[0])
 
-static const char *const ids[] = {
+/* Built-in ids, then the ids of specs added by env_register (plugins), NULL-terminated. */
+static const char *ids[N_ENVS + ENV_PLUGIN_MAX + 1] = {
     "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0",
     "Pendulum-v1", "Acrobot-v1",     "RandomWalk1000-v0",
     NULL,
 };
 
+/* Specs registered at run time (plugin.h): written at start-up only, read-only afterwards. */
+static const env_spec_t *dynamic[ENV_PLUGIN_MAX];
+static size_t n_dynamic;
+
 const env_spec_t *env_find(const char *id) {
   if (!id) return NULL;
   for (size_t i = 0; i < N_ENVS; i++)
     if (strcmp(registry[i]->id, id) == 0) return registry[i];
+  for (size_t i = 0; i < n_dynamic; i++)
+    if (strcmp(dynamic[i]->id, id) == 0) return dynamic[i];
   return NULL;
+}
+
+int env_register(const env_spec_t *spec, char *err, size_t errlen) {
+  if (!spec || !spec->id || !spec->id[0]) {
+    if (err && errlen) snprintf(err, errlen, "env_register: spec without an id");
+    return -1;
+  }
+  if (env_find(spec->id)) {
+    if (err && errlen) snprintf(err, errlen, "env id '%s' is already registered", spec->id);
+    return -1;
+  }
+  if (n_dynamic >= ENV_PLUGIN_MAX) {
+    if (err && errlen)
+      snprintf(err, errlen, "cannot register env '%s': registry full (%d plugin envs)", spec->id,
+               ENV_PLUGIN_MAX);
+    return -1;
+  }
+  dynamic[n_dynamic] = spec;
+  ids[N_ENVS + n_dynamic] = spec->id;
+  n_dynamic++;
+  ids[N_ENVS + n_dynamic] = NULL;
+  return 0;
 }
 
 const char *const *env_ids(void) { return ids; }
@@ -34,8 +65,8 @@ int env_init(env_t *e, const char *id, char *err, size_t errlen) {
   if (!s) {
     if (err && errlen) {
       int n = snprintf(err, errlen, "unknown env id '%s' (known:", id ? id : "(null)");
-      for (size_t i = 0; i < N_ENVS && n >= 0 && (size_t)n < errlen; i++)
-        n += snprintf(err + n, errlen - (size_t)n, " %s", registry[i]->id);
+      for (size_t i = 0; ids[i] && n >= 0 && (size_t)n < errlen; i++)
+        n += snprintf(err + n, errlen - (size_t)n, " %s", ids[i]);
       if (n >= 0 && (size_t)n < errlen) snprintf(err + n, errlen - (size_t)n, ")");
     }
     return -1;
