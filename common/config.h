@@ -75,7 +75,24 @@
   X(target_noise, REAL, "0.2", 0, 100,                                                             \
     "TD3 target policy smoothing noise std (fraction of half-width)")                              \
   X(target_noise_clip, REAL, "0.5", 0, 100, "TD3 target noise clip (fraction of half-width)")      \
-  X(random_steps, INT, "0", 0, 1e15, "DDPG/TD3: uniform random actions until this many env steps")
+  X(random_steps, INT, "0", 0, 1e15, "DDPG/TD3: uniform random actions until this many env steps") \
+  X(features, STR, "tiles", 0, 0,                                                                  \
+    "on-policy algorithms: aggregation, polynomial, fourier, tiles, constant, or mlp (pg only)")   \
+  X(feature_order, INT, "5", 0, 64, "polynomial / Fourier basis order")                            \
+  X(tiles, INT, "8", 1, 1e6, "tiles per dimension (tile coding) or groups (state aggregation)")    \
+  X(tilings, INT, "8", 1, 1024, "tile coding: number of offset tilings")                           \
+  X(tile_hash, INT, "0", 0, 1e9, "tile coding: hash into this many features (0: no hashing)")      \
+  X(feature_low, STR, "", 0, 0, "feature bounds: lowest observation, comma list (empty: env's)")   \
+  X(feature_high, STR, "", 0, 0, "feature bounds: highest observation, comma list (empty: env's)") \
+  X(alpha, REAL, "0.0001", 0, 1e3, "linear weights / policy step size (Adam lr: mlp policy)")      \
+  X(alpha_w, REAL, "0.01", 0, 1e3, "state-value step size (REINFORCE baseline, critic)")          \
+  X(epsilon, REAL, "0", 0, 1, "Sarsa / Q-learning epsilon-greedy exploration")                     \
+  X(episodes, INT, "1000", 1, 1e12, "on-policy algorithms: training episodes")                     \
+  X(metrics_every, INT, "1", 1, 1e12, "on-policy algorithms: episodes per metrics.jsonl line")     \
+  X(policy_init, STR, "", 0, 0, "linear policy: initial theta values, comma list (the rest 0)")    \
+  X(policy_min_prob, REAL, "0", 0, 0.5, "policy gradient: least probability of every action")     \
+  X(target_rmse, REAL, "nan", -1e300, 1e300,                                                       \
+    "prediction: value RMSE (mu-weighted) that counts as reached (nan: report only)")
 
 typedef enum { CONFIG_INT, CONFIG_REAL, CONFIG_BOOL, CONFIG_STR } config_type_t;
 
