@@ -9,6 +9,7 @@
 #include "config.h"
 #include "env.h"
 #include "eval.h"
+#include "plugin.h"
 #include "policy.h"
 
 int eval_main(int argc, char **argv) {
@@ -77,6 +78,10 @@ int eval_main(int argc, char **argv) {
   memcpy(text, cs->data, cs->len);
   text[cs->len] = 0;
   if (config_load_text(&cfg, text, path, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve eval: %s\n", err);
+    goto out;
+  }
+  if (cfg.env_plugin[0] && env_plugin_load(cfg.env_plugin, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     goto out;
   }

@@ -13,6 +13,8 @@
 
 #include "checkpoint.h"
 #include "log.h"
+#include "plugin.h"
+#include "report.h"
 #include "status_render.h"
 
 double learner_now(void) {
@@ -39,41 +41,21 @@ static void out_path(const learner_t *L, const char *name, char *buf, size_t len
   snprintf(buf, len, "%s/%s", L->out_dir, name);
 }
 
-/* Writes the trainer state (resume) and the evaluated policy. Threads are joined. */
-static void write_checkpoints(learner_t *L) {
-  if (!L->out_dir[0]) return;
+/* Writes the evaluated policy (policy.ckpt). Threads are joined. */
+static void write_policy(learner_t *L) {
+  if (!L->out_dir[0] || !L->have_eval) return;
   char *cfg_text = config_to_text(&L->cfg);
-  uint64_t counters[4] = {L->env_steps, L->updates, L->episodes, snapshot_version(&L->snap)};
-  int64_t adam_steps = L->dqn.adam.t;
   size_t nb = L->dqn.layout.n_params * sizeof(float);
-  checkpoint_section_t s[] = {
-      {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
-      {"counters", counters, sizeof counters},
-      {"online", L->dqn.online, nb},
-      {"target", L->dqn.target, nb},
-      {"adam_m", L->dqn.adam.m, nb},
-      {"adam_v", L->dqn.adam.v, nb},
-      {"adam_t", &adam_steps, sizeof adam_steps},
-      {"rng", &L->trainer_rng, sizeof L->trainer_rng},
-  };
-  char path[1100], err[512];
-  out_path(L, "checkpoint.ckpt", path, sizeof path);
-  if (checkpoint_write(path, s, (int)(sizeof s / sizeof s[0]), err, sizeof err) != 0)
-    LOG_E("learner", "%s", err);
-  else
-    LOG_I("learner", "checkpoint written: %s", path);
-  if (L->have_eval) {
-    const float *pol = L->solved ? L->solved_params : L->eval_params;
-    const eval_result_t *e = L->solved ? &L->solved_eval : &L->eval;
-    char evtext[256];
-    snprintf(evtext, sizeof evtext, "mean = %.17g\nstd = %.17g\nenv_steps = %llu\n", e->mean,
-             e->std, (unsigned long long)(L->solved ? L->solved_at_steps : L->eval_at_steps));
-    checkpoint_section_t p[] = {{"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
-                                {"online", pol, nb},
-                                {"eval", evtext, strlen(evtext)}};
-    out_path(L, "policy.ckpt", path, sizeof path);
-    if (checkpoint_write(path, p, 3, err, sizeof err) != 0) LOG_E("learner", "%s", err);
-  }
+  const float *pol = L->solved ? L->solved_params : L->eval_params;
+  const eval_result_t *e = L->solved ? &L->solved_eval : &L->eval;
+  char evtext[256], path[1100], err[512];
+  snprintf(evtext, sizeof evtext, "mean = %.17g\nstd = %.17g\nenv_steps = %llu\n", e->mean, e->std,
+           (unsigned long long)(L->solved ? L->solved_at_steps : L->eval_at_steps));
+  checkpoint_section_t p[] = {{"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
+                              {"online", pol, nb},
+                              {"eval", evtext, strlen(evtext)}};
+  out_path(L, "policy.ckpt", path, sizeof path);
+  if (checkpoint_write(path, p, 3, err, sizeof err) != 0) LOG_E("learner", "%s", err);
   free(cfg_text);
 }
 
@@ -123,15 +105,33 @@ static void finish(learner_t *L, int code) {
   L->exit_code = code;
   trainer_join(L);
   progress(L, 1);
-  write_checkpoints(L);
+  if (L->out_dir[0]) learner_save_state(L);
+  write_policy(L);
   write_summary(L, learner_now() - L->t_start);
+  if (L->out_dir[0]) {
+    char mpath[1100], spath[1100], rpath[1100], err[1300];
+    if (L->metrics) fflush(L->metrics);
+    out_path(L, "metrics.jsonl", mpath, sizeof mpath);
+    out_path(L, "summary.json", spath, sizeof spath);
+    out_path(L, "report.html", rpath, sizeof rpath);
+    if (report_write(mpath, spath, rpath, err, sizeof err) != 0)
+      LOG_W("learner", "report: %s", err);
+    else
+      LOG_I("learner", "report: %s", rpath);
+  }
   net_close_all(L);
   if (L->status) status_http_close(L->status, NULL, NULL);
   L->status = NULL;
   uv_close((uv_handle_t *)&L->wake, NULL);
   uv_close((uv_handle_t *)&L->progress, NULL);
+  uv_close((uv_handle_t *)&L->sweep, NULL);
   uv_close((uv_handle_t *)&L->sigint, NULL);
   uv_close((uv_handle_t *)&L->sigterm, NULL);
+}
+
+static void on_sweep(uv_timer_t *t) {
+  learner_t *L = t->data;
+  if (!L->finishing) net_sweep(L);
 }
 
 void learner_check_finish(learner_t *L) {
@@ -211,13 +211,22 @@ static void progress(learner_t *L, int final) {
       final ? (L->solved ? " | SOLVED" : " | done") : "");
   fflush(stdout);
   if (L->metrics) {
+    char lossbuf[32], qbuf[32]; /* JSON has no NaN: a diverged value is written as null */
+    if (isfinite(loss))
+      snprintf(lossbuf, sizeof lossbuf, "%.6g", loss);
+    else
+      snprintf(lossbuf, sizeof lossbuf, "null");
+    if (isfinite(q))
+      snprintf(qbuf, sizeof qbuf, "%.6g", q);
+    else
+      snprintf(qbuf, sizeof qbuf, "null");
     fprintf(L->metrics,
             "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
-            "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%.6g,\"mean_q\":%.6g,"
+            "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
             "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
             "\"workers\":%d,\"episodes\":%llu}\n",
             now - L->t_start, (unsigned long long)steps, sps, (unsigned long long)updates, ups,
-            rc.size, loss, q, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
+            rc.size, lossbuf, qbuf, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
             have_eval ? (snprintf(b, sizeof b, "%.3f", ev.mean), b) : "null",
             have_eval ? (snprintf(c1, sizeof c1, "%.3f", ev.std), c1) : "null",
             (unsigned long long)ev_at, active, (unsigned long long)L->episodes);
@@ -239,7 +248,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
           "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
-          "                       [--port-file FILE]\n"
+          "                       [--port-file FILE] [--resume DIR]\n"
           "                       [--log-level LEVEL]\n");
 }
 
@@ -249,6 +258,14 @@ int learner_main(int argc, char **argv) {
   config_init(&L.cfg);
   const char *listen = "127.0.0.1:7878", *status_addr = "127.0.0.1:0";
   char err[2048];
+  const char *resume = NULL;
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
+  if (resume) {
+    /* The run's own config first; --config/--set on the command line may change it. */
+    if (learner_load_config(resume, &L.cfg, err, sizeof err) != 0) goto bad;
+    snprintf(L.out_dir, sizeof L.out_dir, "%s", resume);
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -267,6 +284,8 @@ int learner_main(int argc, char **argv) {
       if (config_load_preset(&L.cfg, v, err, sizeof err) != 0) goto bad;
     } else if (!strcmp(a, "--set")) {
       if (config_set_arg(&L.cfg, v, err, sizeof err) != 0) goto bad;
+    } else if (!strcmp(a, "--resume")) {
+      /* handled above */
     } else if (!strcmp(a, "--listen")) {
       listen = v;
     } else if (!strcmp(a, "--status")) {
@@ -289,6 +308,7 @@ int learner_main(int argc, char **argv) {
     }
   }
   if (config_validate(&L.cfg, err, sizeof err) != 0) goto bad;
+  if (L.cfg.env_plugin[0] && env_plugin_load(L.cfg.env_plugin, err, sizeof err) != 0) goto bad;
   L.spec = env_find(L.cfg.env);
   if (!L.spec) {
     snprintf(err, sizeof err, "config: env = '%s' is not a known environment", L.cfg.env);
@@ -330,10 +350,11 @@ int learner_main(int argc, char **argv) {
              (long long)L.cfg.replay_capacity);
     goto bad;
   }
-  snapshot_publish(&L.snap, L.dqn.online, L.dqn.target, 0);
+  if (resume && learner_load_state(&L, resume, err, sizeof err) != 0) goto bad;
+  snapshot_publish(&L.snap, L.dqn.online, L.dqn.target, L.updates);
   pthread_mutex_init(&L.mu, NULL);
   pthread_cond_init(&L.eval_cv, NULL);
-  L.next_eval_at = (uint64_t)L.cfg.eval_interval;
+  L.next_eval_at = L.env_steps + (uint64_t)L.cfg.eval_interval;
   if (L.out_dir[0]) {
     char path[1100];
     out_path(&L, "config.conf", path, sizeof path);
@@ -345,7 +366,7 @@ int learner_main(int argc, char **argv) {
     }
     free(text);
     out_path(&L, "metrics.jsonl", path, sizeof path);
-    L.metrics = fopen(path, "w");
+    L.metrics = fopen(path, resume ? "a" : "w");
   }
 
   L.loop = uv_default_loop();
@@ -353,6 +374,8 @@ int learner_main(int argc, char **argv) {
   L.wake.data = &L;
   uv_timer_init(L.loop, &L.progress);
   L.progress.data = &L;
+  uv_timer_init(L.loop, &L.sweep);
+  L.sweep.data = &L;
   uv_signal_init(L.loop, &L.sigint);
   uv_signal_init(L.loop, &L.sigterm);
   L.sigint.data = L.sigterm.data = &L;
@@ -384,6 +407,7 @@ int learner_main(int argc, char **argv) {
     uv_close((uv_handle_t *)&L.listener, NULL);
     uv_close((uv_handle_t *)&L.wake, NULL);
     uv_close((uv_handle_t *)&L.progress, NULL);
+    uv_close((uv_handle_t *)&L.sweep, NULL);
     uv_close((uv_handle_t *)&L.sigint, NULL);
     uv_close((uv_handle_t *)&L.sigterm, NULL);
     uv_run(L.loop, UV_RUN_DEFAULT);
@@ -395,13 +419,17 @@ int learner_main(int argc, char **argv) {
         "solve at %.1f, budget %lld env steps",
         L.cfg.algo, L.cfg.env, n, (long long)L.cfg.batch_size, (long long)L.cfg.replay_capacity,
         L.cfg.samples_per_insert, L.threshold, (long long)L.cfg.env_steps_budget);
-  L.t_start = L.t_last_progress = learner_now();
+  L.t_start = L.t_last_progress = L.last_checkpoint_at = learner_now();
+  L.steps_at_last_progress = L.env_steps;
+  L.updates_at_last_progress = L.updates;
   if (trainer_start(&L, err, sizeof err) != 0) {
     LOG_E("learner", "%s", err);
     finish(&L, 2);
   } else {
     uint64_t ms = (uint64_t)(L.cfg.progress_interval_s * 1000);
     uv_timer_start(&L.progress, on_progress, ms, ms);
+    uint64_t sw = (uint64_t)(L.cfg.heartbeat_interval_s * 500);
+    uv_timer_start(&L.sweep, on_sweep, sw ? sw : 1, sw ? sw : 1);
   }
   uv_run(L.loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(L.loop);

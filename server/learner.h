@@ -54,6 +54,7 @@ typedef struct worker_conn {
   int index;
   char addr[64], name[128];
   double connected_at;
+  double last_rx, last_tx, weights_sent_at; /* learner_now() times */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats. */
   uint64_t worker_steps, episodes, dropped, acting_version;
@@ -76,6 +77,7 @@ typedef struct learner {
   uv_tcp_t listener;
   uv_async_t wake;
   uv_timer_t progress;
+  uv_timer_t sweep; /* heartbeats out, silent or non-reading connections closed */
   uv_signal_t sigint, sigterm;
   status_http_t *status; /* the status socket, or NULL */
   worker_conn_t *conns;
@@ -99,7 +101,9 @@ typedef struct learner {
   uint64_t env_steps; /* transitions ingested (the env-step count of the run) */
   uint64_t updates;
   double loss_ema, q_ema;
-  eval_result_t eval; /* latest */
+  double last_checkpoint_at;  /* learner_now() of the last periodic save (trainer thread) */
+  char last_checkpoint[1100]; /* path of the last good save, "" if none */
+  eval_result_t eval;         /* latest */
   uint64_t eval_at_steps;
   int have_eval, eval_running, final_eval_requested, final_eval_done;
   uint64_t next_eval_at;
@@ -125,6 +129,8 @@ double learner_now(void); /* monotonic seconds */
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen);
 void net_on_wake(learner_t *L); /* new weights or room in replay */
 void net_close_all(learner_t *L);
+/* Sends heartbeats on quiet links and closes connections that stay silent or stop reading. */
+void net_sweep(learner_t *L);
 int net_parse_addr(const char *s, struct sockaddr_storage *sa, char *err, size_t errlen);
 
 /* learner.c (net thread): ends the run when it is solved, spent or interrupted. */
@@ -133,6 +139,16 @@ void learner_check_finish(learner_t *L);
 /* trainer.c */
 int trainer_start(learner_t *L, char *err, size_t errlen);
 void trainer_join(learner_t *L);
+
+/* checkpoint.c: the trainer state (config, counters, networks, Adam, RNG) in
+ * out_dir/checkpoint.ckpt, the previous one kept as checkpoint.prev.ckpt. Called by the thread
+ * that owns L->dqn (the trainer while it runs, the net thread after it is joined). */
+int learner_save_state(learner_t *L);
+/* Restores from dir/checkpoint.ckpt, falling back to checkpoint.prev.ckpt when the newest is
+ * corrupt or truncated. Before the threads start. 0, or -1 with a message. */
+int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen);
+/* Reads only the config saved in dir's checkpoint (resume starts from it). */
+int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen);
 
 int learner_main(int argc, char **argv);
 

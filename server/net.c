@@ -77,6 +77,7 @@ static int conn_write(worker_conn_t *c, uint8_t *own, shared_frame_t *shared, si
     return rc;
   }
   c->bytes_out += len;
+  c->last_tx = learner_now();
   c->L->bytes_out += len;
   return 0;
 }
@@ -138,6 +139,7 @@ static void send_weights(worker_conn_t *c) {
   }
   c->weights_inflight = 1;
   c->weights_sent_version = L->weights_frame_version;
+  c->weights_sent_at = learner_now();
   if (conn_write(c, NULL, L->weights_frame, L->weights_frame->len, 0) != 0) {
     c->weights_inflight = 0;
     conn_close(c, "write failed");
@@ -295,7 +297,9 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
     returns_window_add(&c->returns, st->episode_returns[i]);
     returns_window_add(&L->returns, st->episode_returns[i]);
   }
+  pthread_mutex_lock(&L->mu); /* the trainer's periodic checkpoint reads it */
   L->episodes += st->n_episode_returns;
+  pthread_mutex_unlock(&L->mu);
   c->episodes = st->episodes;
   c->worker_steps = st->env_steps;
   c->steps_per_s = st->steps_per_sec;
@@ -351,6 +355,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread > 0 && c->state != CONN_CLOSING) {
     c->bytes_in += (uint64_t)nread;
+    c->last_rx = learner_now();
     c->L->bytes_in += (uint64_t)nread;
     if (frame_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread) != FRAME_OK) {
       free(buf->base);
@@ -392,7 +397,7 @@ static void on_connection(uv_stream_t *server, int status) {
   frame_reader_init(&c->reader, (uint32_t)L->cfg.max_frame_bytes);
   c->id = ++L->next_id;
   c->index = -1;
-  c->connected_at = learner_now();
+  c->connected_at = c->last_rx = c->last_tx = learner_now();
   struct sockaddr_storage sa;
   int salen = sizeof sa;
   snprintf(c->addr, sizeof c->addr, "?");
@@ -495,6 +500,29 @@ void net_on_wake(learner_t *L) {
     }
   }
   if (L->ingest_paused && replay_insert_allowed(&L->replay)) resume_ingest(L);
+}
+
+void net_sweep(learner_t *L) {
+  double now = learner_now(), idle = L->cfg.idle_timeout_s;
+  char why[160];
+  worker_conn_t *next;
+  for (worker_conn_t *c = L->conns; c; c = next) {
+    next = c->next; /* conn_fail may unlink c */
+    if (c->state != CONN_HELLO && c->state != CONN_ACTIVE) continue;
+    /* Silence counts only while we are reading: a paused connection is quiet by our choice. */
+    if (c->reading && now - c->last_rx > idle) {
+      snprintf(why, sizeof why, "silent for %.1f s (idle_timeout_s = %g)", now - c->last_rx, idle);
+      conn_fail(c, 408, why);
+    } else if (c->weights_inflight && now - c->weights_sent_at > idle) {
+      snprintf(why, sizeof why, "not reading: a weights frame has waited %.1f s to be taken",
+               now - c->weights_sent_at);
+      conn_close(c, why); /* an Error frame would queue behind the stuck weights */
+    } else if (c->state == CONN_ACTIVE && now - c->last_tx > L->cfg.heartbeat_interval_s) {
+      size_t len;
+      uint8_t *f = wire_encode_empty(FRAME_HEARTBEAT, &len);
+      if (f && conn_write(c, f, NULL, len, 0) != 0) conn_close(c, "heartbeat write failed");
+    }
+  }
 }
 
 void net_close_all(learner_t *L) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "learner.h"
 
 static volatile sig_atomic_t got_signal = 0;
 static void on_signal(int sig) { got_signal = sig; }
@@ -77,7 +78,7 @@ static void tail_file(const char *path, int lines) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: rlserve run --preset NAME [--workers N] [--seed S] [--set key=value ...]\n"
-          "                   [--config FILE] [--out DIR] [--envs K]\n"
+          "                   [--config FILE] [--out DIR] [--envs K] [--resume DIR]\n"
           "Starts a learner and N workers on 127.0.0.1, trains until the greedy evaluation\n"
           "reaches the preset's threshold or the env-step budget ends. Exit status 0 when\n"
           "solved, 1 when the budget ran out, 2 on errors.\n");
@@ -92,7 +93,7 @@ int run_main(int argc, char **argv) {
   /* Keep user settings to apply after the preset, in order. */
   char *sets[256];
   int n_sets = 0;
-  const char *preset = NULL, *config_file = NULL;
+  const char *preset = NULL, *config_file = NULL, *resume = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -112,6 +113,8 @@ int run_main(int argc, char **argv) {
       config_file = v;
     else if (!strcmp(a, "--out"))
       out = v;
+    else if (!strcmp(a, "--resume"))
+      resume = out = v;
     else if (!strcmp(a, "--set")) {
       if (n_sets < 250) sets[n_sets++] = strdup(v);
     } else if (!strcmp(a, "--workers") || !strcmp(a, "--seed")) {
@@ -129,12 +132,13 @@ int run_main(int argc, char **argv) {
   }
   (void)envs;
   int rc = 0;
-  if (preset && config_load_preset(&cfg, preset, err, sizeof err) != 0) rc = -1;
+  if (resume && learner_load_config(resume, &cfg, err, sizeof err) != 0) rc = -1;
+  if (rc == 0 && preset && config_load_preset(&cfg, preset, err, sizeof err) != 0) rc = -1;
   if (rc == 0 && config_file && config_load_file(&cfg, config_file, err, sizeof err) != 0) rc = -1;
   for (int i = 0; i < n_sets && rc == 0; i++)
     if (config_set_arg(&cfg, sets[i], err, sizeof err) != 0) rc = -1;
   for (int i = 0; i < n_sets; i++) free(sets[i]);
-  if (rc == 0 && !preset && !config_file) {
+  if (rc == 0 && !preset && !config_file && !resume) {
     snprintf(err, sizeof err, "give --preset NAME or --config FILE");
     rc = -1;
   }
@@ -187,8 +191,13 @@ int run_main(int argc, char **argv) {
       cfg.algo, cfg.env, (long long)cfg.workers, (long long)cfg.envs_per_worker,
       (long long)cfg.seed, (long long)cfg.env_steps_budget, outdir);
   fflush(stdout);
-  char *largv[] = {"rlserve", "learner", "--config",    cfg_path,  "--listen", "127.0.0.1:0",
-                   "--out",   outdir,    "--port-file", port_path, NULL};
+  char *largv[] = {"rlserve",     "learner", "--config", cfg_path,      "--listen",
+                   "127.0.0.1:0", "--out",   outdir,     "--port-file", port_path,
+                   NULL,          NULL,      NULL};
+  if (resume) { /* the learner restores its state from the run folder's checkpoint */
+    largv[10] = "--resume";
+    largv[11] = outdir;
+  }
   pid_t learner = spawn(largv, learner_log, 1);
   if (learner < 0) {
     fprintf(stderr, "rlserve run: fork failed: %s\n", strerror(errno));

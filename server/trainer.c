@@ -32,6 +32,13 @@ static void *trainer_thread(void *arg) {
     L->loss_ema = L->updates == 1 ? st.loss : 0.99 * L->loss_ema + 0.01 * st.loss;
     L->q_ema = L->updates == 1 ? st.mean_q : 0.99 * L->q_ema + 0.01 * st.mean_q;
     pthread_mutex_unlock(&L->mu);
+    if (L->cfg.checkpoint_interval_s > 0 && L->out_dir[0]) {
+      double now = learner_now();
+      if (now - L->last_checkpoint_at >= L->cfg.checkpoint_interval_s) {
+        L->last_checkpoint_at = now;
+        learner_save_state(L);
+      }
+    }
     if (d->updates % publish == 0) {
       snapshot_publish(&L->snap, d->online, d->target, (uint64_t)d->updates);
       uv_async_send(&L->wake);

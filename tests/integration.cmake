@@ -1,5 +1,5 @@
 # Integration tests: real learner and worker processes on 127.0.0.1 (label integration).
-foreach(t run_solves worker_faults)
+foreach(t run_solves worker_faults learner_restart)
   add_test(NAME it_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh)
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 600 RUN_SERIAL TRUE
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
@@ -9,3 +9,8 @@ endforeach()
 add_test(NAME it_short_run COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/short_run.sh)
 set_tests_properties(it_short_run PROPERTIES LABELS "tsan" TIMEOUT 300 RUN_SERIAL TRUE
                      ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;TSAN_OPTIONS=halt_on_error=0")
+
+# A user environment plugin trained end to end.
+add_test(NAME it_plugin_trains COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/plugin_trains.sh)
+set_tests_properties(it_plugin_trains PROPERTIES LABELS integration TIMEOUT 300 RUN_SERIAL TRUE
+  ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;RLSERVE_PLUGIN=$<TARGET_FILE:rlserve_example_env>;RLSERVE_PLUGIN_BADABI=$<TARGET_FILE:rlserve_example_env_badabi>")

@@ -11,6 +11,7 @@
 #include "frame.h"
 #include "log.h"
 #include "nn.h"
+#include "plugin.h"
 #include "policy.h"
 #include "tbatch.h"
 #include "wire.h"
@@ -64,6 +65,7 @@ typedef struct worker {
   int n_pending;
   uint64_t steps, episodes, dropped, steps_at_stats;
   double t_stats, eps_now;
+  double last_rx; /* when the learner last sent anything (it heartbeats when idle) */
 } worker_t;
 
 typedef struct wreq {
@@ -180,7 +182,17 @@ static void send_stats(worker_t *w) {
   w->steps_at_stats = w->steps;
 }
 
-static void on_stats_timer(uv_timer_t *t) { send_stats(t->data); }
+static void on_stats_timer(uv_timer_t *t) {
+  worker_t *w = t->data;
+  if (w->connected && now_s() - w->last_rx > w->cfg.idle_timeout_s) {
+    char why[128];
+    snprintf(why, sizeof why, "learner silent for %.1f s (idle_timeout_s = %g)",
+             now_s() - w->last_rx, w->cfg.idle_timeout_s);
+    drop_connection(w, why);
+    return;
+  }
+  send_stats(w);
+}
 
 static void start_stepping(worker_t *w) {
   if (w->stepping || !w->have_weights || !w->vec_ready) return;
@@ -261,6 +273,7 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
     if (config_set(&c, wm->config[i]->key, wm->config[i]->value, e, sizeof e) != 0)
       LOG_W("worker", "ignoring a setting from the learner: %s", e);
   }
+  if (c.env_plugin[0] && env_plugin_load(c.env_plugin, err, errlen) != 0) return -1;
   const env_spec_t *spec = env_find(c.env);
   if (!spec || spec->act.kind != ENV_DISCRETE) {
     snprintf(err, errlen, "learner asks for env '%s', which this worker cannot run as dqn", c.env);
@@ -398,6 +411,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread > 0) {
+    w->last_rx = now_s();
     if (frame_reader_feed(&w->reader, (const uint8_t *)buf->base, (size_t)nread) != FRAME_OK) {
       free(buf->base);
       drop_connection(w, "out of memory");
@@ -423,6 +437,7 @@ static void on_connect(uv_connect_t *req, int status) {
     return;
   }
   w->connected = 1;
+  w->last_rx = now_s();
   uv_tcp_nodelay(&w->tcp, 1);
   /* A small kernel send buffer keeps the backlog (and the staleness of what we send) in
    * our own bounded outbox, where stepping pauses, instead of in megabytes of socket. */

@@ -1,0 +1,139 @@
+/* The learner's resumable state on disk (checkpoint.ckpt) and back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "learner.h"
+#include "log.h"
+
+#define N_COUNTERS 4 /* env_steps, updates, episodes, weights version */
+
+int learner_save_state(learner_t *L) {
+  if (!L->out_dir[0]) return 0;
+  char *cfg_text = config_to_text(&L->cfg);
+  pthread_mutex_lock(&L->mu);
+  uint64_t counters[N_COUNTERS] = {L->env_steps, (uint64_t)L->dqn.updates, L->episodes,
+                                   snapshot_version(&L->snap)};
+  pthread_mutex_unlock(&L->mu);
+  int64_t adam_steps = L->dqn.adam.t;
+  size_t nb = L->dqn.layout.n_params * sizeof(float);
+  checkpoint_section_t s[] = {
+      {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
+      {"counters", counters, sizeof counters},
+      {"online", L->dqn.online, nb},
+      {"target", L->dqn.target, nb},
+      {"adam_m", L->dqn.adam.m, nb},
+      {"adam_v", L->dqn.adam.v, nb},
+      {"adam_t", &adam_steps, sizeof adam_steps},
+      {"rng", &L->trainer_rng, sizeof L->trainer_rng},
+  };
+  char path[1100], prev[1100], err[1300];
+  snprintf(path, sizeof path, "%s/checkpoint.ckpt", L->out_dir);
+  snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", L->out_dir);
+  /* Keep the last good one: if the new write is ever damaged, resume falls back to it. */
+  rename(path, prev);
+  int rc = checkpoint_write(path, s, (int)(sizeof s / sizeof s[0]), err, sizeof err);
+  free(cfg_text);
+  if (rc != 0) {
+    LOG_E("learner", "%s", err);
+    return -1;
+  }
+  LOG_I("learner", "checkpoint at %llu env steps, %llu updates: %s",
+        (unsigned long long)counters[0], (unsigned long long)counters[1], path);
+  pthread_mutex_lock(&L->mu);
+  snprintf(L->last_checkpoint, sizeof L->last_checkpoint, "%s", path);
+  pthread_mutex_unlock(&L->mu);
+  return 0;
+}
+
+static int section_text(const checkpoint_t *ck, const char *name, char **out) {
+  const checkpoint_section_t *s = checkpoint_find(ck, name);
+  if (!s) return -1;
+  *out = malloc(s->len + 1);
+  if (!*out) return -1;
+  memcpy(*out, s->data, s->len);
+  (*out)[s->len] = 0;
+  return 0;
+}
+
+/* Reads dir/checkpoint.ckpt or, when that is bad, dir/checkpoint.prev.ckpt. */
+static int read_newest(const char *dir, checkpoint_t *ck, char *used, size_t used_len, char *err,
+                       size_t errlen) {
+  char path[1100], e1[600];
+  snprintf(path, sizeof path, "%s/checkpoint.ckpt", dir);
+  if (checkpoint_read(path, ck, e1, sizeof e1) == 0) {
+    snprintf(used, used_len, "%s", path);
+    return 0;
+  }
+  char prev[1100], e2[600];
+  snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", dir);
+  if (checkpoint_read(prev, ck, e2, sizeof e2) == 0) {
+    LOG_W("learner", "refusing %s (%s); resuming from the previous checkpoint %s", path, e1, prev);
+    snprintf(used, used_len, "%s", prev);
+    return 0;
+  }
+  snprintf(err, errlen, "cannot resume from %s: %s; and the previous one: %s", dir, e1, e2);
+  return -1;
+}
+
+int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen) {
+  checkpoint_t ck;
+  char used[1100];
+  if (read_newest(dir, &ck, used, sizeof used, err, errlen) != 0) return -1;
+  char *text = NULL;
+  int rc = section_text(&ck, "config", &text);
+  if (rc != 0)
+    snprintf(err, errlen, "%s has no config section", used);
+  else
+    rc = config_load_text(cfg, text, used, err, errlen);
+  free(text);
+  checkpoint_free(&ck);
+  return rc;
+}
+
+int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) {
+  checkpoint_t ck;
+  char used[1100];
+  if (read_newest(dir, &ck, used, sizeof used, err, errlen) != 0) return -1;
+  size_t nb = L->dqn.layout.n_params * sizeof(float);
+  const char *names[] = {"online", "target", "adam_m", "adam_v"};
+  float *dst[] = {L->dqn.online, L->dqn.target, L->dqn.adam.m, L->dqn.adam.v};
+  int rc = 0;
+  for (int i = 0; i < 4 && rc == 0; i++) {
+    const checkpoint_section_t *s = checkpoint_find(&ck, names[i]);
+    if (!s || s->len != nb) {
+      snprintf(err, errlen, "%s: section %s has %llu bytes, the network needs %zu", used, names[i],
+               s ? (unsigned long long)s->len : 0ULL, nb);
+      rc = -1;
+    } else {
+      memcpy(dst[i], s->data, nb);
+    }
+  }
+  const checkpoint_section_t *c = checkpoint_find(&ck, "counters");
+  const checkpoint_section_t *t = checkpoint_find(&ck, "adam_t");
+  const checkpoint_section_t *r = checkpoint_find(&ck, "rng");
+  if (rc == 0 && (!c || c->len != N_COUNTERS * sizeof(uint64_t) || !t || t->len != 8 || !r ||
+                  r->len != sizeof(rng_t))) {
+    snprintf(err, errlen, "%s: counters, adam_t or rng section missing or of the wrong size", used);
+    rc = -1;
+  }
+  if (rc == 0) {
+    uint64_t counters[N_COUNTERS];
+    int64_t adam_steps;
+    memcpy(counters, c->data, sizeof counters);
+    memcpy(&adam_steps, t->data, sizeof adam_steps);
+    memcpy(&L->trainer_rng, r->data, sizeof L->trainer_rng);
+    L->env_steps = counters[0];
+    L->updates = counters[1];
+    L->dqn.updates = (long)counters[1];
+    L->episodes = counters[2];
+    L->dqn.adam.t = (long)adam_steps;
+    L->snap.version = counters[3];
+    LOG_I("learner", "resumed from %s: %llu env steps, %llu updates, weights version %llu", used,
+          (unsigned long long)counters[0], (unsigned long long)counters[1],
+          (unsigned long long)counters[3]);
+  }
+  checkpoint_free(&ck);
+  return rc;
+}
