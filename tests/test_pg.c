@@ -3,10 +3,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "config.h"
 #include "env.h"
 #include "linfeat.h"
+#include "onpolicy.h"
 #include "pg.h"
 
 /* The book's corridor policy: theta = (-1.47, 1.47) for (left, right), so pi(right) starts at
@@ -148,7 +151,76 @@ static void test_cartpole(void) {
   CHECK(rf > 400, "REINFORCE: mean return of episodes 401-500 is %.1f", rf);
 }
 
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  static char buf[1 << 20];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+/* onpolicy_run on presets (shortened where slow): exit status, summary.json, metrics.jsonl. */
+static void test_runner(void) {
+  char dir[] = "/tmp/test_onpolicy_XXXXXX", err[512], path[256];
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  static const struct {
+    const char *preset, *set;
+    int want_status;
+    long lines;
+  } cases[] = {
+      {"corridor-reinforce-baseline", "", 0, 1000},
+      {"mountaincar-sarsa-tiles", "", 0, 500},
+      {"randomwalk-td0-tiles", "episodes=1000", 1, 20}, /* too few episodes for the target */
+      {"randomwalk-mc-aggregation", "episodes=2000", 1, 2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    config_t cfg;
+    config_init(&cfg);
+    if (config_load_preset(&cfg, cases[i].preset, err, sizeof err) ||
+        (cases[i].set[0] && config_set_arg(&cfg, cases[i].set, err, sizeof err)) ||
+        config_validate(&cfg, err, sizeof err)) {
+      CHECK(0, "%s: %s", cases[i].preset, err);
+      continue;
+    }
+    CHECK(onpolicy_algo(cfg.algo), "%s: algo %s not served", cases[i].preset, cfg.algo);
+    snprintf(path, sizeof path, "%s/%s", dir, cases[i].preset);
+    int st = onpolicy_run(&cfg, path, 1, err, sizeof err);
+    CHECK(st == cases[i].want_status, "%s: exit %d, expected %d (%s)", cases[i].preset, st,
+          cases[i].want_status, st == 2 ? err : "");
+    snprintf(path, sizeof path, "%s/%s/summary.json", dir, cases[i].preset);
+    const char *sum = slurp(path);
+    CHECK(sum != NULL, "%s missing", path);
+    static const char *const keys[] = {"\"solved\"",       "\"env_steps\"", "\"updates\"",
+                                       "\"wall_seconds\"", "\"eval_mean\"", "\"eval_std\""};
+    for (size_t k = 0; sum && k < sizeof keys / sizeof keys[0]; k++)
+      CHECK(strstr(sum, keys[k]) != NULL, "%s: summary lacks %s", cases[i].preset, keys[k]);
+    int pred = strncmp(cases[i].preset, "randomwalk", 10) == 0;
+    CHECK(!sum || (strstr(sum, "\"value_rmse\"") != NULL) == pred, "%s: value_rmse %s",
+          cases[i].preset, pred ? "missing" : "present");
+    if (sum) fprintf(stderr, "%s: %s", cases[i].preset, sum);
+    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", dir, cases[i].preset);
+    const char *m = slurp(path);
+    long lines = 0;
+    for (const char *c = m; c && *c; c++) lines += *c == '\n';
+    CHECK(lines == cases[i].lines, "%s: %ld metrics lines, expected %ld", cases[i].preset, lines,
+          cases[i].lines);
+  }
+  config_t cfg;
+  config_init(&cfg);
+  config_set_arg(&cfg, "algo=sarsa", err, sizeof err);
+  config_set_arg(&cfg, "env=CartPole-v1", err, sizeof err);
+  snprintf(path, sizeof path, "%s/bad", dir);
+  CHECK(onpolicy_run(&cfg, path, 1, err, sizeof err) == 2 && strstr(err, "bounds"),
+        "tiles over CartPole's infinite bounds: '%s'", err);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK(system(cmd) == 0, "%s", cmd);
+}
+
 int main(void) {
+  test_runner();
   test_corridor();
   test_cartpole();
   CHECK_DONE();
