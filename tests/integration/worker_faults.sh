@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 out=$WORK/learner
 "$RLSERVE" learner --preset cartpole-dqn --set env_steps_budget=100000000 --set eval_interval=0 \
-  --set progress_interval_s=0.5 --listen 127.0.0.1:0 --port-file "$WORK/port" --out "$out" \
+  --set progress_interval_s=0.5 --set idle_timeout_s=3 --listen 127.0.0.1:0 --port-file "$WORK/port" --out "$out" \
   >"$WORK/learner.log" 2>&1 &
 learner=$!
 PIDS+=("$learner")
@@ -49,6 +49,17 @@ ver=$(sed -n 's/.*first weights (version \([0-9]*\)).*/\1/p' "$WORK/w3.log")
 grep -q "index 0, " "$WORK/learner.log" || true
 s4=$(last_metric "$m" env_steps)
 wait_for 20 has_steps $((s4 + 2000)) || fail "training stalled after the new worker joined"
+
+# A hung worker (SIGSTOP) goes silent: the learner drops it after idle_timeout_s and keeps
+# training with the others; resumed (SIGCONT), it finds its connection gone and rejoins.
+kill -STOP "$w3"
+wait_for 15 grep -qE "silent for|not reading" "$WORK/learner.log" || fail "hung worker not detected"
+s5=$(last_metric "$m" env_steps)
+wait_for 20 has_steps $((s5 + 2000)) || fail "training stalled while a worker hung"
+joins=$(grep -c " joined from " "$WORK/learner.log")
+kill -CONT "$w3"
+rejoined() { [ "$(grep -c " joined from " "$WORK/learner.log")" -gt "$joins" ]; }
+wait_for 30 rejoined || fail "resumed worker did not rejoin"
 
 # Clean shutdown: checkpoint written, exit status 130 (interrupted), workers reconnecting.
 kill -TERM "$learner"
