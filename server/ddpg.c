@@ -1,0 +1,231 @@
+#include "ddpg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn_act_t out_act) {
+  int hidden[NN_MAX_LAYERS];
+  int nh = config_parse_hidden(c->hidden, hidden, NN_MAX_LAYERS - 1);
+  if (nh < 0) return -1;
+  nn_act_t act = strcmp(c->activation, "tanh") == 0 ? NN_TANH : NN_RELU;
+  return nn_layout_init(l, n_in, hidden, nh, n_out, act, out_act);
+}
+
+int ddpg_actor_layout(nn_layout_t *l, const config_t *c, int obs_dim, int act_dim) {
+  return layout_for(l, c, obs_dim, act_dim, NN_TANH);
+}
+
+int ddpg_action_affine(const env_space_t *act, float *scale, float *bias) {
+  if (act->kind != ENV_BOX || act->dim < 1 || act->dim > ENV_MAX_DIM) return -1;
+  for (int i = 0; i < act->dim; i++) {
+    double lo = act->low[i], hi = act->high[i];
+    if (!isfinite(lo) || !isfinite(hi) || lo > hi) return -1;
+    scale[i] = (float)((hi - lo) / 2);
+    bias[i] = (float)((hi + lo) / 2);
+  }
+  return 0;
+}
+
+int ddpg_init(ddpg_t *d, const config_t *c, int obs_dim, const env_space_t *act, rng_t *rng,
+              char *err, size_t errlen) {
+  memset(d, 0, sizeof *d);
+  if (strcmp(c->algo, "ddpg") != 0 && strcmp(c->algo, "td3") != 0) {
+    snprintf(err, errlen, "ddpg: algo = '%s'; expected ddpg or td3", c->algo);
+    return -1;
+  }
+  if (ddpg_action_affine(act, d->act_scale, d->act_bias) != 0) {
+    snprintf(err, errlen, "ddpg: needs a bounded continuous (box) action space of 1..%d floats",
+             ENV_MAX_DIM);
+    return -1;
+  }
+  int A = act->dim, S = obs_dim;
+  if (S < 1 || ddpg_actor_layout(&d->actor_l, c, S, A) != 0 ||
+      layout_for(&d->critic_l, c, S + A, 1, NN_IDENTITY) != 0) {
+    snprintf(err, errlen, "ddpg: bad network shape hidden = '%s' (obs_dim %d, act_dim %d)",
+             c->hidden, S, A);
+    return -1;
+  }
+  d->twin = strcmp(c->algo, "td3") == 0;
+  d->batch = (int)c->batch_size;
+  d->obs_dim = S;
+  d->act_dim = A;
+  d->gamma = (float)c->gamma;
+  d->tau = (float)c->tau;
+  d->grad_clip = (float)c->grad_clip;
+  d->policy_delay = d->twin ? (long)c->policy_delay : 1;
+  d->target_noise = d->twin ? (float)c->target_noise : 0.0f;
+  d->target_noise_clip = (float)c->target_noise_clip;
+  d->n_actor = d->actor_l.n_params;
+  d->n_critic = d->critic_l.n_params;
+  d->n_online = d->n_actor + (size_t)(1 + d->twin) * d->n_critic;
+  size_t n = d->n_online, B = (size_t)d->batch, W = (size_t)(S + A);
+  d->online = malloc(n * sizeof(float));
+  d->target = malloc(n * sizeof(float));
+  d->grads = calloc(n, sizeof(float));
+  d->sa = malloc(B * W * sizeof(float));
+  d->sa_next = malloc(B * W * sizeof(float));
+  d->y = malloc(B * sizeof(float));
+  d->dq = malloc(B * sizeof(float));
+  d->dx = malloc(B * W * sizeof(float));
+  d->du = malloc(B * (size_t)A * sizeof(float));
+  int bad = !d->online || !d->target || !d->grads || !d->sa || !d->sa_next || !d->y || !d->dq ||
+            !d->dx || !d->du;
+  bad = bad || adam_init(&d->adam_actor, d->n_actor, (float)c->actor_lr, 0.9f, 0.999f,
+                         (float)c->adam_eps) != 0;
+  bad = bad || adam_init(&d->adam_critic, n - d->n_actor, (float)c->critic_lr, 0.9f, 0.999f,
+                         (float)c->adam_eps) != 0;
+  bad = bad || nn_ws_init(&d->ws_actor, &d->actor_l, d->batch) != 0 ||
+        nn_ws_init(&d->ws_actor_t, &d->actor_l, d->batch) != 0;
+  for (int k = 0; k <= d->twin; k++)
+    bad = bad || nn_ws_init(&d->ws_q[k], &d->critic_l, d->batch) != 0 ||
+          nn_ws_init(&d->ws_qt[k], &d->critic_l, d->batch) != 0;
+  if (bad) {
+    snprintf(err, errlen, "ddpg: out of memory for %zu parameters, batch %d", n, d->batch);
+    ddpg_free(d);
+    return -1;
+  }
+  nn_init_params(&d->actor_l, d->online, rng);
+  for (int k = 0; k <= d->twin; k++)
+    nn_init_params(&d->critic_l, d->online + d->n_actor + (size_t)k * d->n_critic, rng);
+  memcpy(d->target, d->online, n * sizeof(float));
+  rng_seed(&d->rng, rng_u64(rng));
+  return 0;
+}
+
+void ddpg_free(ddpg_t *d) {
+  free(d->online);
+  free(d->target);
+  free(d->grads);
+  free(d->sa);
+  free(d->sa_next);
+  free(d->y);
+  free(d->dq);
+  free(d->dx);
+  free(d->du);
+  adam_free(&d->adam_actor);
+  adam_free(&d->adam_critic);
+  nn_ws_free(&d->ws_actor);
+  nn_ws_free(&d->ws_actor_t);
+  for (int k = 0; k < 2; k++) {
+    nn_ws_free(&d->ws_q[k]);
+    nn_ws_free(&d->ws_qt[k]);
+  }
+  memset(d, 0, sizeof *d);
+}
+
+void ddpg_act(const nn_layout_t *actor_l, const float *actor_params, nn_ws_t *ws, const float *obs,
+              int n, const float *scale, const float *bias, float *actions) {
+  const int S = actor_l->sizes[0], A = actor_l->sizes[actor_l->n_layers];
+  for (int start = 0; start < n; start += ws->max_batch) {
+    int m = n - start < ws->max_batch ? n - start : ws->max_batch;
+    const float *u = nn_forward(ws, actor_params, obs + (size_t)start * S, m);
+    float *out = actions + (size_t)start * A;
+    for (int b = 0; b < m; b++)
+      for (int j = 0; j < A; j++)
+        out[(size_t)b * A + j] = bias[j] + scale[j] * u[(size_t)b * A + j];
+  }
+}
+
+/* sa[b] = [obs[b], bias + scale * u[b]] (u: tanh outputs, batch x act_dim). */
+static void concat_scaled(const ddpg_t *d, const float *obs, const float *u, float *sa) {
+  const int S = d->obs_dim, A = d->act_dim, W = S + A;
+  for (int b = 0; b < d->batch; b++) {
+    float *row = sa + (size_t)b * W;
+    memcpy(row, obs + (size_t)b * S, (size_t)S * sizeof(float));
+    for (int j = 0; j < A; j++)
+      row[S + j] = d->act_bias[j] + d->act_scale[j] * u[(size_t)b * A + j];
+  }
+}
+
+static float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* y = r + gamma * (1 - term) * min_k Q'_k(s', a'), a' the (smoothed, TD3) target action. */
+static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, const float *term) {
+  const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
+  const float *u = nn_forward(&d->ws_actor_t, d->target, next_obs, B);
+  concat_scaled(d, next_obs, u, d->sa_next);
+  if (d->target_noise > 0.0f) {
+    for (int b = 0; b < B; b++) {
+      float *a = d->sa_next + (size_t)b * W + S;
+      for (int j = 0; j < A; j++) {
+        float sc = d->act_scale[j], c = d->target_noise_clip * sc;
+        float eps = clampf((float)rng_normal(&d->rng) * d->target_noise * sc, -c, c);
+        a[j] = clampf(a[j] + eps, d->act_bias[j] - sc, d->act_bias[j] + sc);
+      }
+    }
+  }
+  const float *q1 = nn_forward(&d->ws_qt[0], d->target + d->n_actor, d->sa_next, B);
+  const float *q2 =
+      d->twin ? nn_forward(&d->ws_qt[1], d->target + d->n_actor + d->n_critic, d->sa_next, B)
+              : NULL;
+  for (int b = 0; b < B; b++) {
+    float q = q2 && q2[b] < q1[b] ? q2[b] : q1[b];
+    d->y[b] = rew[b] + d->gamma * (1.0f - term[b]) * q;
+  }
+}
+
+/* Ascent on mean_b Q1(s_b, mu(s_b)): dL/du = -(1/B) dQ1/da * scale, through the critic's
+ * input gradient (grads = NULL: the critics are read, not trained). */
+float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
+  const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
+  const float *critic1 = d->online + d->n_actor;
+  const float *u = nn_forward(&d->ws_actor, d->online, obs, B);
+  concat_scaled(d, obs, u, d->sa);
+  const float *q = nn_forward(&d->ws_q[0], critic1, d->sa, B);
+  double qsum = 0;
+  for (int b = 0; b < B; b++) {
+    qsum += q[b];
+    d->dq[b] = -1.0f / (float)B;
+  }
+  nn_backward(&d->ws_q[0], critic1, d->dq, NULL, d->dx);
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < A; j++)
+      d->du[(size_t)b * A + j] = d->dx[(size_t)b * W + S + j] * d->act_scale[j];
+  memset(d->grads, 0, d->n_actor * sizeof(float));
+  nn_backward(&d->ws_actor, d->online, d->du, d->grads, NULL);
+  float norm = nn_clip_grad_norm(d->grads, d->n_actor, d->grad_clip);
+  adam_step(&d->adam_actor, d->online, d->grads);
+  if (loss) *loss = (float)(-qsum / B);
+  return norm;
+}
+
+void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew,
+                 const float *next_obs, const float *term, ddpg_stats_t *out) {
+  const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
+  critic_targets(d, rew, next_obs, term);
+  for (int b = 0; b < B; b++) {
+    memcpy(d->sa + (size_t)b * W, obs + (size_t)b * S, (size_t)S * sizeof(float));
+    memcpy(d->sa + (size_t)b * W + S, act + (size_t)b * A, (size_t)A * sizeof(float));
+  }
+  float *cgrads = d->grads + d->n_actor;
+  memset(cgrads, 0, (d->n_online - d->n_actor) * sizeof(float));
+  float loss = 0;
+  double qsum = 0;
+  for (int k = 0; k <= d->twin; k++) {
+    const float *params = d->online + d->n_actor + (size_t)k * d->n_critic;
+    const float *q = nn_forward(&d->ws_q[k], params, d->sa, B);
+    if (k == 0)
+      for (int b = 0; b < B; b++) qsum += q[b];
+    loss += nn_loss_mse(q, d->y, B, d->dq);
+    nn_backward(&d->ws_q[k], params, d->dq, cgrads + (size_t)k * d->n_critic, NULL);
+  }
+  float cnorm = nn_clip_grad_norm(cgrads, d->n_online - d->n_actor, d->grad_clip);
+  adam_step(&d->adam_critic, d->online + d->n_actor, cgrads);
+  d->updates++;
+  int actor_now = d->updates % d->policy_delay == 0;
+  if (actor_now) {
+    d->last_actor_norm = ddpg_actor_step(d, obs, &d->last_actor_loss);
+    nn_polyak(d->target, d->online, d->n_online, d->tau);
+    d->actor_updates++;
+  }
+  if (out) {
+    out->critic_loss = loss;
+    out->mean_q = (float)(qsum / B);
+    out->critic_grad_norm = cnorm;
+    out->actor_updated = actor_now;
+    out->actor_loss = d->last_actor_loss;
+    out->actor_grad_norm = d->last_actor_norm;
+  }
+}
