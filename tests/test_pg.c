@@ -151,6 +151,35 @@ static void test_cartpole(void) {
   CHECK(rf > 400, "REINFORCE: mean return of episodes 401-500 is %.1f", rf);
 }
 
+/* Example 13.1's dynamics: left/right, switched in state 1; -1 per step; obs always 0. */
+static void test_corridor_env(void) {
+  env_t e;
+  char err[256];
+  if (env_init(&e, "ShortCorridor-v0", err, sizeof err)) {
+    CHECK(0, "%s", err);
+    return;
+  }
+  CHECK(e.spec->act.n == 2 && e.spec->obs.dim == 1 && e.spec->max_episode_steps == 1000,
+        "spec: %d actions, obs dim %d, limit %d", e.spec->act.n, e.spec->obs.dim,
+        e.spec->max_episode_steps);
+  static const struct {
+    int from, action, to, term;
+  } steps[] = {{0, 0, 0, 0}, {0, 1, 1, 0}, {1, 1, 0, 0}, {1, 0, 2, 0}, {2, 0, 1, 0}, {2, 1, 3, 1}};
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    float obs[1], r, a = (float)steps[i].action;
+    double s = steps[i].from;
+    int term, trunc;
+    env_reset(&e, 1, obs);
+    env_set_state(&e, &s, obs);
+    env_step(&e, &a, obs, &r, &term, &trunc);
+    e.spec->get_state(e.state, &s);
+    CHECK((int)s == steps[i].to && term == steps[i].term && r == -1.0f && obs[0] == 0.0f,
+          "state %d action %d: state %g term %d reward %g obs %g (expected %d, %d)", steps[i].from,
+          steps[i].action, s, term, r, obs[0], steps[i].to, steps[i].term);
+  }
+  env_free(&e);
+}
+
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) return NULL;
@@ -220,6 +249,7 @@ static void test_runner(void) {
 }
 
 int main(void) {
+  test_corridor_env();
   test_runner();
   test_corridor();
   test_cartpole();
