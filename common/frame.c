@@ -64,6 +64,8 @@ const char *frame_type_name(int type) {
       return "ERROR";
     case FRAME_HEARTBEAT:
       return "HEARTBEAT";
+    case FRAME_CHALLENGE:
+      return "CHALLENGE";
     default:
       return "UNKNOWN";
   }

@@ -25,6 +25,7 @@ typedef enum {
   FRAME_STATS = 5,       /* protobuf Stats */
   FRAME_ERROR = 6,       /* protobuf Error */
   FRAME_HEARTBEAT = 7,   /* empty payload */
+  FRAME_CHALLENGE = 8,   /* protobuf Challenge (learner -> worker, token auth) */
   FRAME_TYPE_END
 } frame_type_t;
 

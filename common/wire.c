@@ -1,7 +1,9 @@
 /* wire: protobuf-c frames and the checks protobuf cannot make. See wire.h, proto/README.md. */
 #include "wire.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,4 +285,71 @@ int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *
     return -1;
   }
   return 0;
+}
+
+int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out, char *err,
+                          size_t errlen) {
+  UNPACK(Rlserve__Challenge, rlserve__challenge__unpack, "challenge");
+  Rlserve__Challenge *m = *out;
+  if (m->nonce.len < 16 || m->nonce.len > 256) {
+    snprintf(err, errlen, "challenge: nonce has %zu bytes, expected 16..256", m->nonce.len);
+    rlserve__challenge__free_unpacked(m, NULL);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+#define AUTH_CONTEXT "rlserve-hello-1"
+
+int wire_auth_key_from_file(const char *path, uint8_t key[WIRE_AUTH_KEY], char *err,
+                            size_t errlen) {
+  if (sodium_init() < 0) {
+    snprintf(err, errlen, "token: libsodium failed to initialize");
+    return -1;
+  }
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  char buf[4097];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *b = buf, *e = buf + n;
+  while (b < e && (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')) b++;
+  while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
+  if (e - b < 16) {
+    snprintf(err, errlen,
+             "token file %s: the token has %d characters; use at least 16 (e.g. "
+             "head -c 32 /dev/urandom | base64)",
+             path, (int)(e - b));
+    sodium_memzero(buf, sizeof buf);
+    return -1;
+  }
+  crypto_generichash(key, WIRE_AUTH_KEY, (const uint8_t *)b, (size_t)(e - b), NULL, 0);
+  sodium_memzero(buf, sizeof buf);
+  return 0;
+}
+
+void wire_auth_nonce(uint8_t nonce[WIRE_AUTH_NONCE]) {
+  if (sodium_init() >= 0) randombytes_buf(nonce, WIRE_AUTH_NONCE);
+}
+
+void wire_auth_answer(const uint8_t key[WIRE_AUTH_KEY], const uint8_t *nonce, size_t nonce_len,
+                      uint8_t mac[WIRE_AUTH_MAC]) {
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, key, WIRE_AUTH_KEY);
+  crypto_auth_hmacsha256_update(&st, nonce, nonce_len);
+  crypto_auth_hmacsha256_update(&st, (const uint8_t *)AUTH_CONTEXT, sizeof AUTH_CONTEXT - 1);
+  crypto_auth_hmacsha256_final(&st, mac);
+}
+
+int wire_auth_check(const uint8_t key[WIRE_AUTH_KEY], const uint8_t *nonce, size_t nonce_len,
+                    const uint8_t *mac, size_t mac_len) {
+  if (mac_len != WIRE_AUTH_MAC) return 0;
+  uint8_t want[WIRE_AUTH_MAC];
+  wire_auth_answer(key, nonce, nonce_len, want);
+  return sodium_memcmp(want, mac, WIRE_AUTH_MAC) == 0;
 }

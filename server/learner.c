@@ -16,6 +16,7 @@
 #include "plugin.h"
 #include "report.h"
 #include "status_render.h"
+#include "wire.h"
 
 double learner_now(void) {
   struct timespec ts;
@@ -248,7 +249,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
           "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
-          "                       [--port-file FILE] [--resume DIR]\n"
+          "                       [--port-file FILE] [--resume DIR] [--token-file FILE]\n"
           "                       [--log-level LEVEL]\n");
 }
 
@@ -286,6 +287,9 @@ int learner_main(int argc, char **argv) {
       if (config_set_arg(&L.cfg, v, err, sizeof err) != 0) goto bad;
     } else if (!strcmp(a, "--resume")) {
       /* handled above */
+    } else if (!strcmp(a, "--token-file")) {
+      if (wire_auth_key_from_file(v, L.auth_key, err, sizeof err) != 0) goto bad;
+      L.auth = 1;
     } else if (!strcmp(a, "--listen")) {
       listen = v;
     } else if (!strcmp(a, "--status")) {

@@ -55,6 +55,7 @@ typedef struct worker_conn {
   char addr[64], name[128];
   double connected_at;
   double last_rx, last_tx, weights_sent_at; /* learner_now() times */
+  uint8_t nonce[32];                        /* the challenge sent to this connection (token auth) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats. */
   uint64_t worker_steps, episodes, dropped, acting_version;
@@ -80,6 +81,8 @@ typedef struct learner {
   uv_timer_t sweep; /* heartbeats out, silent or non-reading connections closed */
   uv_signal_t sigint, sigterm;
   status_http_t *status; /* the status socket, or NULL */
+  int auth;              /* workers must answer a challenge with the token */
+  uint8_t auth_key[32];
   worker_conn_t *conns;
   int n_conns;
   uint32_t next_id;

@@ -168,6 +168,15 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
+  if (L->auth &&
+      !wire_auth_check(L->auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
+    rlserve__hello__free_unpacked(h, NULL);
+    conn_fail(c, 401,
+              h->auth.len ? "authentication failed: wrong token"
+                          : "authentication failed: this learner requires a token "
+                            "(rlserve worker --token-file F)");
+    return;
+  }
   if (h->protocol_version != FRAME_PROTOCOL_VERSION) {
     snprintf(err, sizeof err, "hello: protocol version %u, learner speaks %d", h->protocol_version,
              FRAME_PROTOCOL_VERSION);
@@ -418,6 +427,15 @@ static void on_connection(uv_stream_t *server, int status) {
   L->conns = c;
   L->n_conns++;
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
+  if (L->auth) { /* a fresh nonce per connection: an answer cannot be replayed */
+    wire_auth_nonce(c->nonce);
+    Rlserve__Challenge ch = RLSERVE__CHALLENGE__INIT;
+    ch.nonce.data = c->nonce;
+    ch.nonce.len = sizeof c->nonce;
+    size_t len;
+    uint8_t *f = wire_encode(FRAME_CHALLENGE, &ch.base, &len);
+    if (!f || conn_write(c, f, NULL, len, 0) != 0) conn_close(c, "challenge write failed");
+  }
 }
 
 /* "host:port" or "[v6]:port" into a sockaddr. */

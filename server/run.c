@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,24 @@ static void tail_file(const char *path, int lines) {
   while (i > 0 && seen <= lines)
     if (buf[--i] == '\n') seen++;
   fprintf(stderr, "--- last lines of %s ---\n%s", path, buf + (i ? i + 1 : 0));
+}
+
+/* 32 random bytes as hex, readable by the owner only. */
+static int write_token(const char *path) {
+  uint8_t raw[32];
+  char hex[65];
+  FILE *u = fopen("/dev/urandom", "rb");
+  if (!u || fread(raw, 1, sizeof raw, u) != sizeof raw) {
+    if (u) fclose(u);
+    return -1;
+  }
+  fclose(u);
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  int ok = write(fd, hex, 64) == 64 && write(fd, "\n", 1) == 1;
+  close(fd);
+  return ok ? 0 : -1;
 }
 
 static void usage(FILE *f) {
@@ -191,12 +210,18 @@ int run_main(int argc, char **argv) {
       cfg.algo, cfg.env, (long long)cfg.workers, (long long)cfg.envs_per_worker,
       (long long)cfg.seed, (long long)cfg.env_steps_budget, outdir);
   fflush(stdout);
-  char *largv[] = {"rlserve",     "learner", "--config", cfg_path,      "--listen",
-                   "127.0.0.1:0", "--out",   outdir,     "--port-file", port_path,
-                   NULL,          NULL,      NULL};
+  /* A fresh secret per run: only this run's workers may join its learner. */
+  char token_path[1100];
+  snprintf(token_path, sizeof token_path, "%s/token", outdir);
+  if (write_token(token_path) != 0) {
+    fprintf(stderr, "rlserve run: cannot write %s: %s\n", token_path, strerror(errno));
+    return 2;
+  }
+  char *largv[16] = {"rlserve", "learner", "--config",    cfg_path,  "--listen",     "127.0.0.1:0",
+                     "--out",   outdir,    "--port-file", port_path, "--token-file", token_path};
   if (resume) { /* the learner restores its state from the run folder's checkpoint */
-    largv[10] = "--resume";
-    largv[11] = outdir;
+    largv[12] = "--resume";
+    largv[13] = outdir;
   }
   pid_t learner = spawn(largv, learner_log, 1);
   if (learner < 0) {
@@ -246,7 +271,7 @@ int run_main(int argc, char **argv) {
   for (int i = 0; i < nw; i++) {
     char wlog[1100];
     snprintf(wlog, sizeof wlog, "%s/worker-%d.log", outdir, i);
-    char *wargv[] = {"rlserve", "worker", "--connect", addr, NULL};
+    char *wargv[] = {"rlserve", "worker", "--connect", addr, "--token-file", token_path, NULL};
     workers[i] = spawn(wargv, wlog, 0);
   }
   /* Wait for the learner; a worker that dies is reported, the run goes on. */
@@ -276,6 +301,15 @@ int run_main(int argc, char **argv) {
                   WIFSIGNALED(lstatus) ? WTERMSIG(lstatus) : WEXITSTATUS(lstatus));
           workers[i] = 0;
         }
+      int alive = 0;
+      for (int i = 0; i < nw; i++) alive += workers[i] != 0;
+      if (nw > 0 && alive == 0 && !forwarded) {
+        fprintf(stderr,
+                "rlserve run: every worker has exited; stopping the learner (see the "
+                "worker logs in the run folder)\n");
+        kill(learner, SIGTERM);
+        forwarded = 1;
+      }
     }
   }
   for (int i = 0; i < nw; i++) stop_child(workers[i], "worker");

@@ -401,7 +401,7 @@ static void test_error_and_heartbeat(void) {
   payload_of(f, flen, FRAME_HEARTBEAT, &len);
   free(f);
   CHECK(wire_encode_empty(0, &flen) == NULL, "encoded frame type 0");
-  CHECK(wire_encode_empty(FRAME_TYPE_END, &flen) == NULL, "encoded frame type 8");
+  CHECK(wire_encode_empty(FRAME_TYPE_END, &flen) == NULL, "encoded frame type %d", FRAME_TYPE_END);
 
   /* Unaligned float copy. */
   float src[3] = {1.5f, -2.25f, 3e-38f}, dst[3];

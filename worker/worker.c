@@ -31,6 +31,9 @@ typedef struct worker {
   uv_signal_t sigint, sigterm;
   char host[256], port[16];
   int requested_envs;
+  int has_token;
+  int exit_code;
+  uint8_t auth_key[WIRE_AUTH_KEY];
   int tcp_open, connected, welcomed, stepping, stopping, attempt;
   frame_reader_t reader;
 
@@ -78,6 +81,8 @@ typedef struct wreq {
 static double now_s(void) { return (double)uv_hrtime() * 1e-9; }
 
 static void schedule_reconnect(worker_t *w);
+static void worker_shutdown(worker_t *w);
+static void send_hello(worker_t *w, const uint8_t *mac);
 static void start_stepping(worker_t *w);
 static void on_step(uv_idle_t *h);
 
@@ -383,13 +388,37 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       Rlserve__Error *e;
       if (wire_decode_error(p, h->length, &e, err, sizeof err) == 0) {
         LOG_E("worker", "learner says: %s", e->reason);
+        int fatal = e->code == 401 || e->code == 426; /* retrying cannot fix these */
         rlserve__error__free_unpacked(e, NULL);
+        if (fatal) {
+          LOG_E("worker", "giving up (exit status 3)");
+          w->exit_code = 3;
+          worker_shutdown(w);
+          return;
+        }
       }
       drop_connection(w, "learner sent an error");
       break;
     }
     case FRAME_HEARTBEAT:
       break;
+    case FRAME_CHALLENGE: {
+      Rlserve__Challenge *ch;
+      if (w->welcomed || wire_decode_challenge(p, h->length, &ch, err, sizeof err) != 0) {
+        drop_connection(w, w->welcomed ? "challenge after welcome" : err);
+        return;
+      }
+      if (!w->has_token) {
+        LOG_E("worker", "the learner requires a token: give the run's token with --token-file");
+        rlserve__challenge__free_unpacked(ch, NULL);
+        return; /* our Hello went out without an answer; the learner will refuse it */
+      }
+      uint8_t mac[WIRE_AUTH_MAC];
+      wire_auth_answer(w->auth_key, ch->nonce.data, ch->nonce.len, mac);
+      rlserve__challenge__free_unpacked(ch, NULL);
+      send_hello(w, mac);
+      break;
+    }
     default:
       snprintf(err, sizeof err, "unexpected %s frame from the learner", frame_type_name(h->type));
       drop_connection(w, err);
@@ -427,6 +456,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   free(buf->base);
 }
 
+/* Hello: who we are, and the answer to the learner's challenge (mac) when it sent one. */
+static void send_hello(worker_t *w, const uint8_t *mac) {
+  char hostname[128] = "?";
+  gethostname(hostname, sizeof hostname);
+  char name[200];
+  snprintf(name, sizeof name, "%s:%d", hostname, (int)getpid());
+  Rlserve__Hello hello = RLSERVE__HELLO__INIT;
+  hello.protocol_version = FRAME_PROTOCOL_VERSION;
+  hello.worker_name = name;
+  hello.host = hostname;
+  hello.pid = (uint32_t)getpid();
+  hello.num_envs = (uint32_t)(w->requested_envs > 0 ? w->requested_envs : 0);
+  hello.requested_index = -1;
+  if (mac) {
+    hello.auth.data = (uint8_t *)mac;
+    hello.auth.len = WIRE_AUTH_MAC;
+  }
+  size_t len = 0;
+  uint8_t *hf = wire_encode(FRAME_HELLO, &hello.base, &len);
+  send_frame(w, hf, len);
+}
+
 static void on_connect(uv_connect_t *req, int status) {
   worker_t *w = req->data;
   if (status < 0) {
@@ -444,20 +495,8 @@ static void on_connect(uv_connect_t *req, int status) {
   int sndbuf = 32768;
   uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
   frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
-  char hostname[128] = "?";
-  gethostname(hostname, sizeof hostname);
-  char name[200];
-  snprintf(name, sizeof name, "%s:%d", hostname, (int)getpid());
-  Rlserve__Hello hello = RLSERVE__HELLO__INIT;
-  hello.protocol_version = FRAME_PROTOCOL_VERSION;
-  hello.worker_name = name;
-  hello.host = hostname;
-  hello.pid = (uint32_t)getpid();
-  hello.num_envs = (uint32_t)(w->requested_envs > 0 ? w->requested_envs : 0);
-  hello.requested_index = -1;
-  size_t len = 0;
-  uint8_t *hf = wire_encode(FRAME_HELLO, &hello.base, &len);
-  send_frame(w, hf, len);
+  /* With a token the Hello waits for the learner's Challenge (it carries the answer). */
+  if (!w->has_token) send_hello(w, NULL);
   uv_read_start((uv_stream_t *)&w->tcp, on_alloc, on_read);
 }
 
@@ -510,9 +549,9 @@ static void schedule_reconnect(worker_t *w) {
   uv_timer_start(&w->reconnect_timer, on_reconnect_timer, (uint64_t)ms, 0);
 }
 
-static void on_signal(uv_signal_t *h, int signum) {
-  worker_t *w = h->data;
-  LOG_I("worker", "signal %d: stopping after %llu env steps", signum, (unsigned long long)w->steps);
+/* Closes every handle so the loop ends. A pending getaddrinfo finishes on its own. */
+static void worker_shutdown(worker_t *w) {
+  if (uv_is_closing((uv_handle_t *)&w->sigint)) return;
   w->stopping = 1;
   if (w->stepping) uv_idle_stop(&w->stepper);
   w->stepping = 0;
@@ -527,9 +566,15 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&w->sigterm, NULL);
 }
 
+static void on_signal(uv_signal_t *h, int signum) {
+  worker_t *w = h->data;
+  LOG_I("worker", "signal %d: stopping after %llu env steps", signum, (unsigned long long)w->steps);
+  worker_shutdown(w);
+}
+
 static void usage(void) {
   fprintf(stderr,
-          "usage: rlserve worker --connect HOST:PORT [--envs K] [--log-level LEVEL]\n"
+          "usage: rlserve worker --connect HOST:PORT [--envs K] [--token-file F] [--log-level L]\n"
           "  everything else (env, network, exploration, seed) comes from the learner\n");
 }
 
@@ -559,6 +604,13 @@ int worker_main(int argc, char **argv) {
         return 2;
       }
       w.requested_envs = (int)k;
+    } else if (!strcmp(a, "--token-file")) {
+      char err[512];
+      if (wire_auth_key_from_file(v, w.auth_key, err, sizeof err) != 0) {
+        fprintf(stderr, "rlserve worker: %s\n", err);
+        return 2;
+      }
+      w.has_token = 1;
     } else if (!strcmp(a, "--log-level")) {
       int lv = log_parse_level(v);
       if (lv < 0) {
@@ -605,5 +657,5 @@ int worker_main(int argc, char **argv) {
   int rc = uv_loop_close(w.loop);
   if (rc != 0) LOG_W("worker", "loop closed with handles open: %s", uv_strerror(rc));
   free_buffers(&w);
-  return 0;
+  return w.exit_code;
 }

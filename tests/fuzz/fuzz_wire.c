@@ -72,5 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       EXPECT(!m && err[0]);
     }
   }
+  {
+    Rlserve__Challenge *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_challenge(data, size, &m, err, sizeof err)) {
+      EXPECT(m->nonce.len >= 16 && m->nonce.len <= 256);
+      rlserve__challenge__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
   return 0;
 }
