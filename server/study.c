@@ -24,6 +24,11 @@ typedef struct curve {
   double *val[N_METRICS]; /* runs x rows, NAN where missing */
 } curve_t;
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
 static void usage(void) {
   fprintf(
       stderr,
@@ -269,7 +274,8 @@ int study_main(int argc, char **argv) {
 
   curve_t c;
   memset(&c, 0, sizeof c);
-  double *eval = malloc((size_t)runs * sizeof *eval), *rmse = malloc((size_t)runs * sizeof *rmse);
+  double *eval = malloc((size_t)runs * 4 * sizeof *eval), *rmse = eval ? eval + runs : NULL;
+  double *last100 = eval ? eval + 2 * runs : NULL, *solved_ep = eval ? eval + 3 * runs : NULL;
   int solved = 0;
   for (int r = 0; r < runs && eval && rmse; r++) {
     char path[800];
@@ -286,6 +292,10 @@ int study_main(int argc, char **argv) {
                 *vr = cJSON_GetObjectItem(j, "value_rmse");
     eval[r] = cJSON_IsNumber(ev) ? cJSON_GetNumberValue(ev) : NAN;
     rmse[r] = cJSON_IsNumber(vr) ? cJSON_GetNumberValue(vr) : NAN;
+    const cJSON *tm = cJSON_GetObjectItem(j, "train_mean_last100");
+    const cJSON *se = cJSON_GetObjectItem(j, "solved_episode");
+    last100[r] = cJSON_IsNumber(tm) ? cJSON_GetNumberValue(tm) : NAN;
+    solved_ep[r] = cJSON_IsNumber(se) ? cJSON_GetNumberValue(se) : INFINITY;
     solved += cJSON_IsTrue(cJSON_GetObjectItem(j, "solved"));
     cJSON_Delete(j);
   }
@@ -326,6 +336,10 @@ int study_main(int argc, char **argv) {
   if (c.rows > 0) mean_ci(c.val[plot] + (size_t)(c.rows - 1) * (size_t)runs, runs, 1, &lm, &lh, &k);
   mean_ci(eval, runs, 1, &em, &eh, &k);
   if (pred) mean_ci(rmse, runs, 1, &rm, &rh, &k);
+  double tm, th;
+  mean_ci(last100, runs, 1, &tm, &th, &k);
+  qsort(solved_ep, (size_t)runs, sizeof *solved_ep, cmp_double);
+  double median_solved = solved_ep[(runs - 1) / 2]; /* infinite: fewer than half solved */
   snprintf(path, sizeof path, "%s/study.json", out);
   f = fopen(path, "w");
   if (f) {
@@ -335,6 +349,12 @@ int study_main(int argc, char **argv) {
             "\"last_ci95\": %.6g, \"eval_mean\": %.6g, \"eval_ci95\": %.6g",
             preset, cfg.algo, cfg.env, runs, solved, c.rows ? c.episode[c.rows - 1] : 0,
             metric_key[plot], lm, isfinite(lh) ? lh : 0, em, isfinite(eh) ? eh : 0);
+    fprintf(f, ", \"train_mean_last100\": %.6g, \"train_mean_last100_ci95\": %.6g", tm,
+            isfinite(th) ? th : 0);
+    if (isfinite(median_solved))
+      fprintf(f, ", \"solved_episode_median\": %.0f", median_solved);
+    else
+      fprintf(f, ", \"solved_episode_median\": null");
     if (pred)
       fprintf(f, ", \"value_rmse_mean\": %.6g, \"value_rmse_ci95\": %.6g", rm,
               isfinite(rh) ? rh : 0);
@@ -348,6 +368,5 @@ int study_main(int argc, char **argv) {
   free(c.episode);
   for (int m = 0; m < N_METRICS; m++) free(c.val[m]);
   free(eval);
-  free(rmse);
   return solved == runs ? 0 : 1;
 }

@@ -1,5 +1,6 @@
 /* test_pg: REINFORCE with and without baseline on the short corridor (Figures 13.1, 13.2) and
  * one-step actor-critic on CartPole-v1. Fixed seeds, episode budgets (never wall clock). */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "linfeat.h"
 #include "onpolicy.h"
 #include "pg.h"
+#include "study.h"
 
 /* The book's corridor policy: theta = (-1.47, 1.47) for (left, right), so pi(right) starts at
  * ~0.95, with every action kept at probability >= 0.05. Runs `runs` seeds of `episodes`
@@ -248,7 +250,92 @@ static void test_runner(void) {
   CHECK(system(cmd) == 0, "%s", cmd);
 }
 
-int main(void) {
+/* --- bench: the "done when" studies (rlserve study in-process) ----------------- */
+
+static char bench_dir[] = "/tmp/bench_study_XXXXXX";
+
+/* Runs `rlserve study --preset preset --runs runs [--set s]...` into bench_dir/tag (runs 0:
+ * reuses it) and returns study.json's value of key (NAN if missing). */
+static double study(const char *tag, const char *preset, int runs, const char *key, const char *s1,
+                    const char *s2, const char *s3) {
+  char out[256], nruns[16];
+  snprintf(out, sizeof out, "%s/%s", bench_dir, tag);
+  snprintf(nruns, sizeof nruns, "%d", runs);
+  char *argv[16] = {"study", "--preset", (char *)preset, "--runs", nruns, "--out", out};
+  int argc = 7;
+  const char *sets[3] = {s1, s2, s3};
+  for (int i = 0; i < 3; i++)
+    if (sets[i]) argv[argc++] = "--set", argv[argc++] = (char *)sets[i];
+  if (runs > 0) { /* runs 0: read the study already made under this tag */
+    int st = study_main(argc, argv);
+    CHECK(st == 0 || st == 1, "study %s: exit %d", tag, st);
+  }
+  char path[300];
+  snprintf(path, sizeof path, "%s/study.json", out);
+  const char *text = slurp(path);
+  cJSON *j = text ? cJSON_Parse(text) : NULL;
+  const cJSON *v = cJSON_GetObjectItem(j, key);
+  double x = cJSON_IsNumber(v) ? cJSON_GetNumberValue(v) : NAN;
+  fprintf(stderr, "bench %s: %s = %g\n", tag, key, x);
+  cJSON_Delete(j);
+  return x;
+}
+
+static void bench(const char *name) {
+  if (!mkdtemp(bench_dir)) {
+    CHECK(0, "mkdtemp");
+    return;
+  }
+  if (!strcmp(name, "randomwalk")) {
+    /* Figure 9.1 / 9.2 (30 runs, 100,000 episodes): MC near the best aggregation (0.0544),
+     * TD at its own, more biased fixed point (0.117). */
+    double mc = study("mc_agg", "randomwalk-mc-aggregation", 30, "value_rmse_mean", 0, 0, 0);
+    double td = study("td_agg", "randomwalk-td0-aggregation", 30, "value_rmse_mean", 0, 0, 0);
+    CHECK(mc < 0.07, "MC aggregation RMSE %g", mc);
+    CHECK(td > mc + 0.03, "TD RMSE %g is not more biased than MC's %g", td, mc);
+    /* Figure 9.5: Fourier beats polynomial of the same order (5), 5,000 episodes. */
+    double fo = study("fourier", "randomwalk-mc-fourier", 30, "value_rmse_mean", 0, 0, 0);
+    double po = study("poly", "randomwalk-mc-fourier", 30, "value_rmse_mean", "features=polynomial",
+                      "alpha=1e-4", 0);
+    CHECK(fo < po, "Fourier RMSE %g not below polynomial %g", fo, po);
+    /* Figure 9.10: 50 tilings (alpha 1e-4/50) beat 10-group aggregation (alpha 1e-4). */
+    double ag = study("agg5k", "randomwalk-mc-aggregation", 30, "value_rmse_mean", "episodes=5000",
+                      "alpha=1e-4", "metrics_every=50");
+    double ti = study("tiles5k", "randomwalk-td0-tiles", 30, "value_rmse_mean", "algo=gmc",
+                      "alpha=2e-6", 0);
+    CHECK(ti < ag, "tile coding RMSE %g not below aggregation %g", ti, ag);
+  } else if (!strcmp(name, "mountaincar")) {
+    /* Figure 10.1/10.2: 100 runs; mean length of episodes 401-500 at most 150. */
+    double m = study("sarsa", "mountaincar-sarsa-tiles", 100, "train_mean_last100", 0, 0, 0);
+    CHECK(m >= -150, "mean return of episodes 401-500 %g (length %g > 150)", m, -m);
+  } else if (!strcmp(name, "corridor")) {
+    /* Figures 13.1 / 13.2: 100 runs, 1000 episodes. */
+    double p = study("reinforce", "corridor-reinforce", 100, "train_mean_last100", 0, 0, 0);
+    double b = study("baseline", "corridor-reinforce-baseline", 100, "train_mean_last100", 0, 0, 0);
+    CHECK(fabs(b - -11.6) <= 1.5, "with baseline: episodes 901-1000 mean %g, v* -11.6", b);
+    CHECK(p < -11.6 + 1.5, "REINFORCE episodes 901-1000 mean %g above v*?", p);
+    double pe = study("reinforce", "corridor-reinforce", 0, "solved_episode_median", 0, 0, 0);
+    double be =
+        study("baseline", "corridor-reinforce-baseline", 0, "solved_episode_median", 0, 0, 0);
+    CHECK(be < pe, "baseline reaches v* - 1.5 by episode %g (median), plain by %g", be, pe);
+  } else if (!strcmp(name, "cartpole")) {
+    double r = study("reinforce", "cartpole-reinforce", 3, "solved", 0, 0, 0);
+    double a = study("ac", "cartpole-actor-critic", 3, "solved", 0, 0, 0);
+    CHECK(r >= 2, "REINFORCE reached 475 in %g of seeds 1-3", r);
+    CHECK(a >= 2, "actor-critic reached 195 in %g of seeds 1-3", a);
+  } else {
+    CHECK(0, "unknown bench '%s' (randomwalk, mountaincar, corridor, cartpole)", name);
+  }
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", bench_dir);
+  CHECK(system(cmd) == 0, "%s", cmd);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--bench")) {
+    bench(argv[2]);
+    CHECK_DONE();
+  }
   test_corridor_env();
   test_runner();
   test_corridor();
