@@ -9,9 +9,11 @@
 #include "env.h"
 #include "plugin.h"
 
+extern const env_spec_t env_shortcorridor_v0; /* envs/corridor.c */
 static const env_spec_t *const registry[] = {
     &env_cartpole_v1, &env_mountaincar_v0, &env_mountaincar_continuous_v0,
     &env_pendulum_v1, &env_acrobot_v1,     &env_randomwalk1000_v0,
+    &env_shortcorridor_v0,
 };
 #define N_ENVS (sizeof registry / sizeof registry[0])
 
@@ -19,6 +21,7 @@ static const env_spec_t *const registry[] = {
 static const char *ids[N_ENVS + ENV_PLUGIN_MAX + 1] = {
     "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0",
     "Pendulum-v1", "Acrobot-v1",     "RandomWalk1000-v0",
+    "ShortCorridor-v0",
     NULL,
 };
 
