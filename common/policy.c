@@ -3,12 +3,39 @@
 #include <math.h>
 #include <string.h>
 
-int policy_layout(nn_layout_t *l, const config_t *c, int obs_dim, int n_out) {
+int policy_layout_out(nn_layout_t *l, const config_t *c, int obs_dim, int n_out, nn_act_t out_act) {
   int hidden[NN_MAX_LAYERS];
   int nh = config_parse_hidden(c->hidden, hidden, NN_MAX_LAYERS - 1);
   if (nh < 0) return -1;
   nn_act_t act = strcmp(c->activation, "tanh") == 0 ? NN_TANH : NN_RELU;
-  return nn_layout_init(l, obs_dim, hidden, nh, n_out, act, NN_IDENTITY);
+  return nn_layout_init(l, obs_dim, hidden, nh, n_out, act, out_act);
+}
+
+int policy_layout(nn_layout_t *l, const config_t *c, int obs_dim, int n_out) {
+  return policy_layout_out(l, c, obs_dim, n_out, NN_IDENTITY);
+}
+
+int policy_action_affine(int dim, const float *low, const float *high, float *scale, float *bias) {
+  for (int i = 0; i < dim; i++) {
+    double lo = low[i], hi = high[i];
+    if (!isfinite(lo) || !isfinite(hi) || lo > hi) return -1;
+    scale[i] = (float)((hi - lo) / 2);
+    bias[i] = (float)((hi + lo) / 2);
+  }
+  return 0;
+}
+
+void policy_actor_actions(const nn_layout_t *l, const float *params, nn_ws_t *ws, const float *obs,
+                          int n, const float *scale, const float *bias, float *actions) {
+  const int S = l->sizes[0], A = l->sizes[l->n_layers];
+  for (int start = 0; start < n; start += ws->max_batch) {
+    int m = n - start < ws->max_batch ? n - start : ws->max_batch;
+    const float *u = nn_forward(ws, params, obs + (size_t)start * S, m);
+    float *out = actions + (size_t)start * A;
+    for (int b = 0; b < m; b++)
+      for (int j = 0; j < A; j++)
+        out[(size_t)b * A + j] = bias[j] + scale[j] * u[(size_t)b * A + j];
+  }
 }
 
 int policy_eps_greedy(const float *q, int n, double eps, rng_t *rng) {

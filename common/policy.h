@@ -9,6 +9,16 @@
 
 /* MLP obs_dim -> hidden (config) -> n_out with the config's activation, identity output. */
 int policy_layout(nn_layout_t *l, const config_t *c, int obs_dim, int n_out);
+/* The same with a chosen output activation (NN_TANH for a deterministic actor). */
+int policy_layout_out(nn_layout_t *l, const config_t *c, int obs_dim, int n_out, nn_act_t out_act);
+/* Affine map of tanh outputs onto bounds: scale = (high - low) / 2, bias = (high + low) / 2.
+ * 0, or -1 if a bound is not finite or low > high. */
+int policy_action_affine(int dim, const float *low, const float *high, float *scale, float *bias);
+/* Deterministic actor actions bias + scale * mu(obs) for n observations, in chunks of
+ * ws->max_batch (ws built on the actor's layout). */
+void policy_actor_actions(const nn_layout_t *l, const float *params, nn_ws_t *ws, const float *obs,
+                          int n, const float *scale, const float *bias, float *actions);
+
 /* Epsilon-greedy over n action values: uniform with probability eps, else the argmax. */
 int policy_eps_greedy(const float *q, int n, double eps, rng_t *rng);
 /* Ape-X epsilon of worker `index` of `n` workers: eps^(1 + alpha * index / (n - 1)). */

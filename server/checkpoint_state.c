@@ -8,32 +8,78 @@
 #include "log.h"
 
 #define N_COUNTERS 4 /* env_steps, updates, episodes, weights version */
+#define MAX_TENSORS 8
+
+/* The algorithm's float buffers (name, pointer, floats) and its step counters. */
+typedef struct state_view {
+  int n;
+  const char *name[MAX_TENSORS];
+  float *ptr[MAX_TENSORS];
+  size_t len[MAX_TENSORS];
+  long *steps[4]; /* updates first, then the Adam step counts */
+  int n_steps;
+} state_view_t;
+
+static void add(state_view_t *v, const char *name, float *p, size_t n) {
+  v->name[v->n] = name;
+  v->ptr[v->n] = p;
+  v->len[v->n] = n;
+  v->n++;
+}
+
+static void state_view(learner_t *L, state_view_t *v) {
+  memset(v, 0, sizeof *v);
+  add(v, "online", L->online, L->n_params);
+  add(v, "target", L->target, L->n_params);
+  if (L->continuous) {
+    ddpg_t *d = &L->ddpg;
+    add(v, "adam_actor_m", d->adam_actor.m, d->adam_actor.n);
+    add(v, "adam_actor_v", d->adam_actor.v, d->adam_actor.n);
+    add(v, "adam_critic_m", d->adam_critic.m, d->adam_critic.n);
+    add(v, "adam_critic_v", d->adam_critic.v, d->adam_critic.n);
+    v->steps[0] = &d->updates;
+    v->steps[1] = &d->actor_updates;
+    v->steps[2] = &d->adam_actor.t;
+    v->steps[3] = &d->adam_critic.t;
+    v->n_steps = 4;
+  } else {
+    add(v, "adam_m", L->dqn.adam.m, L->dqn.adam.n);
+    add(v, "adam_v", L->dqn.adam.v, L->dqn.adam.n);
+    v->steps[0] = &L->dqn.updates;
+    v->steps[1] = &L->dqn.adam.t;
+    v->n_steps = 2;
+  }
+}
 
 int learner_save_state(learner_t *L) {
   if (!L->out_dir[0]) return 0;
+  state_view_t v;
+  state_view(L, &v);
   char *cfg_text = config_to_text(&L->cfg);
   pthread_mutex_lock(&L->mu);
-  uint64_t counters[N_COUNTERS] = {L->env_steps, (uint64_t)L->dqn.updates, L->episodes,
+  uint64_t counters[N_COUNTERS] = {L->env_steps, (uint64_t)*v.steps[0], L->episodes,
                                    snapshot_version(&L->snap)};
   pthread_mutex_unlock(&L->mu);
-  int64_t adam_steps = L->dqn.adam.t;
-  size_t nb = L->dqn.layout.n_params * sizeof(float);
-  checkpoint_section_t s[] = {
+  int64_t steps[4];
+  for (int i = 0; i < v.n_steps; i++) steps[i] = *v.steps[i];
+  checkpoint_section_t s[4 + MAX_TENSORS] = {
       {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
       {"counters", counters, sizeof counters},
-      {"online", L->dqn.online, nb},
-      {"target", L->dqn.target, nb},
-      {"adam_m", L->dqn.adam.m, nb},
-      {"adam_v", L->dqn.adam.v, nb},
-      {"adam_t", &adam_steps, sizeof adam_steps},
+      {"steps", steps, (uint64_t)v.n_steps * sizeof(int64_t)},
       {"rng", &L->trainer_rng, sizeof L->trainer_rng},
   };
+  int ns = 4;
+  for (int i = 0; i < v.n; i++, ns++) {
+    snprintf(s[ns].name, sizeof s[ns].name, "%s", v.name[i]);
+    s[ns].data = v.ptr[i];
+    s[ns].len = v.len[i] * sizeof(float);
+  }
   char path[1100], prev[1100], err[1300];
   snprintf(path, sizeof path, "%s/checkpoint.ckpt", L->out_dir);
   snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", L->out_dir);
   /* Keep the last good one: if the new write is ever damaged, resume falls back to it. */
   rename(path, prev);
-  int rc = checkpoint_write(path, s, (int)(sizeof s / sizeof s[0]), err, sizeof err);
+  int rc = checkpoint_write(path, s, ns, err, sizeof err);
   free(cfg_text);
   if (rc != 0) {
     LOG_E("learner", "%s", err);
@@ -96,39 +142,39 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
   checkpoint_t ck;
   char used[1100];
   if (read_newest(dir, &ck, used, sizeof used, err, errlen) != 0) return -1;
-  size_t nb = L->dqn.layout.n_params * sizeof(float);
-  const char *names[] = {"online", "target", "adam_m", "adam_v"};
-  float *dst[] = {L->dqn.online, L->dqn.target, L->dqn.adam.m, L->dqn.adam.v};
+  state_view_t v;
+  state_view(L, &v);
   int rc = 0;
-  for (int i = 0; i < 4 && rc == 0; i++) {
-    const checkpoint_section_t *s = checkpoint_find(&ck, names[i]);
+  for (int i = 0; i < v.n && rc == 0; i++) {
+    const checkpoint_section_t *s = checkpoint_find(&ck, v.name[i]);
+    size_t nb = v.len[i] * sizeof(float);
     if (!s || s->len != nb) {
-      snprintf(err, errlen, "%s: section %s has %llu bytes, the network needs %zu", used, names[i],
-               s ? (unsigned long long)s->len : 0ULL, nb);
+      snprintf(err, errlen, "%s: section %s has %llu bytes, this run's %s network needs %zu", used,
+               v.name[i], s ? (unsigned long long)s->len : 0ULL, L->cfg.algo, nb);
       rc = -1;
     } else {
-      memcpy(dst[i], s->data, nb);
+      memcpy(v.ptr[i], s->data, nb);
     }
   }
   const checkpoint_section_t *c = checkpoint_find(&ck, "counters");
-  const checkpoint_section_t *t = checkpoint_find(&ck, "adam_t");
+  const checkpoint_section_t *t = checkpoint_find(&ck, "steps");
   const checkpoint_section_t *r = checkpoint_find(&ck, "rng");
-  if (rc == 0 && (!c || c->len != N_COUNTERS * sizeof(uint64_t) || !t || t->len != 8 || !r ||
-                  r->len != sizeof(rng_t))) {
-    snprintf(err, errlen, "%s: counters, adam_t or rng section missing or of the wrong size", used);
+  if (rc == 0 &&
+      (!c || c->len != N_COUNTERS * sizeof(uint64_t) || !t ||
+       t->len != (uint64_t)v.n_steps * sizeof(int64_t) || !r || r->len != sizeof(rng_t))) {
+    snprintf(err, errlen, "%s: counters, steps or rng section missing or of the wrong size", used);
     rc = -1;
   }
   if (rc == 0) {
     uint64_t counters[N_COUNTERS];
-    int64_t adam_steps;
+    int64_t steps[4];
     memcpy(counters, c->data, sizeof counters);
-    memcpy(&adam_steps, t->data, sizeof adam_steps);
+    memcpy(steps, t->data, (size_t)v.n_steps * sizeof(int64_t));
+    for (int i = 0; i < v.n_steps; i++) *v.steps[i] = (long)steps[i];
     memcpy(&L->trainer_rng, r->data, sizeof L->trainer_rng);
     L->env_steps = counters[0];
     L->updates = counters[1];
-    L->dqn.updates = (long)counters[1];
     L->episodes = counters[2];
-    L->dqn.adam.t = (long)adam_steps;
     L->snap.version = counters[3];
     LOG_I("learner", "resumed from %s: %llu env steps, %llu updates, weights version %llu", used,
           (unsigned long long)counters[0], (unsigned long long)counters[1],

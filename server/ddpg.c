@@ -5,12 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
+
 static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn_act_t out_act) {
-  int hidden[NN_MAX_LAYERS];
-  int nh = config_parse_hidden(c->hidden, hidden, NN_MAX_LAYERS - 1);
-  if (nh < 0) return -1;
-  nn_act_t act = strcmp(c->activation, "tanh") == 0 ? NN_TANH : NN_RELU;
-  return nn_layout_init(l, n_in, hidden, nh, n_out, act, out_act);
+  return policy_layout_out(l, c, n_in, n_out, out_act);
 }
 
 int ddpg_actor_layout(nn_layout_t *l, const config_t *c, int obs_dim, int act_dim) {
@@ -19,13 +17,7 @@ int ddpg_actor_layout(nn_layout_t *l, const config_t *c, int obs_dim, int act_di
 
 int ddpg_action_affine(const env_space_t *act, float *scale, float *bias) {
   if (act->kind != ENV_BOX || act->dim < 1 || act->dim > ENV_MAX_DIM) return -1;
-  for (int i = 0; i < act->dim; i++) {
-    double lo = act->low[i], hi = act->high[i];
-    if (!isfinite(lo) || !isfinite(hi) || lo > hi) return -1;
-    scale[i] = (float)((hi - lo) / 2);
-    bias[i] = (float)((hi + lo) / 2);
-  }
-  return 0;
+  return policy_action_affine(act->dim, act->low, act->high, scale, bias);
 }
 
 int ddpg_init(ddpg_t *d, const config_t *c, int obs_dim, const env_space_t *act, rng_t *rng,
@@ -117,15 +109,7 @@ void ddpg_free(ddpg_t *d) {
 
 void ddpg_act(const nn_layout_t *actor_l, const float *actor_params, nn_ws_t *ws, const float *obs,
               int n, const float *scale, const float *bias, float *actions) {
-  const int S = actor_l->sizes[0], A = actor_l->sizes[actor_l->n_layers];
-  for (int start = 0; start < n; start += ws->max_batch) {
-    int m = n - start < ws->max_batch ? n - start : ws->max_batch;
-    const float *u = nn_forward(ws, actor_params, obs + (size_t)start * S, m);
-    float *out = actions + (size_t)start * A;
-    for (int b = 0; b < m; b++)
-      for (int j = 0; j < A; j++)
-        out[(size_t)b * A + j] = bias[j] + scale[j] * u[(size_t)b * A + j];
-  }
+  policy_actor_actions(actor_l, actor_params, ws, obs, n, scale, bias, actions);
 }
 
 /* sa[b] = [obs[b], bias + scale * u[b]] (u: tanh outputs, batch x act_dim). */

@@ -16,7 +16,12 @@ typedef struct eval_result {
   long steps;
 } eval_result_t;
 
+/* Discrete actions: the argmax of a Q-network. */
 int eval_greedy(const char *env_id, const nn_layout_t *l, const float *params, int episodes,
                 uint64_t seed, eval_result_t *out, char *err, size_t errlen);
+/* Continuous actions: a deterministic actor (tanh outputs mapped by scale and bias). */
+int eval_actor(const char *env_id, const nn_layout_t *l, const float *params, const float *scale,
+               const float *bias, int episodes, uint64_t seed, eval_result_t *out, char *err,
+               size_t errlen);
 
 #endif

@@ -86,23 +86,35 @@ int eval_main(int argc, char **argv) {
     goto out;
   }
   spec = env_find(cfg.env);
-  if (!spec || spec->act.kind != ENV_DISCRETE ||
-      policy_layout(&layout, &cfg, spec->obs.dim, spec->act.n) != 0) {
+  int continuous = spec && spec->act.kind == ENV_BOX;
+  float scale[ENV_MAX_DIM], bias[ENV_MAX_DIM];
+  if (!spec ||
+      policy_layout_out(&layout, &cfg, spec->obs.dim, continuous ? spec->act.dim : spec->act.n,
+                        continuous ? NN_TANH : NN_IDENTITY) != 0 ||
+      (continuous &&
+       policy_action_affine(spec->act.dim, spec->act.low, spec->act.high, scale, bias) != 0)) {
     fprintf(stderr, "rlserve eval: %s: cannot build a policy for env '%s'\n", path, cfg.env);
     goto out;
   }
-  if (os->len != layout.n_params * sizeof(float)) {
+  /* policy.ckpt holds exactly what acts; checkpoint.ckpt's online buffer starts with it (a
+   * DDPG actor is followed by its critics). */
+  if (os->len != layout.n_params * sizeof(float) &&
+      !(continuous && os->len > layout.n_params * sizeof(float))) {
     fprintf(stderr,
             "rlserve eval: %s: online weights have %llu bytes, the config's network "
             "needs %zu\n",
             path, (unsigned long long)os->len, layout.n_params * sizeof(float));
     goto out;
   }
-  float *params = malloc(os->len);
-  memcpy(params, os->data, os->len);
+  float *params = malloc(layout.n_params * sizeof(float));
+  memcpy(params, os->data, layout.n_params * sizeof(float));
   eval_result_t r;
   uint64_t s = seed >= 0 ? (uint64_t)seed : (uint64_t)cfg.eval_seed;
-  if (eval_greedy(cfg.env, &layout, params, (int)episodes, s, &r, err, sizeof err) != 0) {
+  int erc =
+      continuous
+          ? eval_actor(cfg.env, &layout, params, scale, bias, (int)episodes, s, &r, err, sizeof err)
+          : eval_greedy(cfg.env, &layout, params, (int)episodes, s, &r, err, sizeof err);
+  if (erc != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     free(params);
     goto out;

@@ -46,7 +46,7 @@ static void out_path(const learner_t *L, const char *name, char *buf, size_t len
 static void write_policy(learner_t *L) {
   if (!L->out_dir[0] || !L->have_eval) return;
   char *cfg_text = config_to_text(&L->cfg);
-  size_t nb = L->dqn.layout.n_params * sizeof(float);
+  size_t nb = L->n_policy * sizeof(float); /* the acting part: Q-network or actor */
   const float *pol = L->solved ? L->solved_params : L->eval_params;
   const eval_result_t *e = L->solved ? &L->solved_eval : &L->eval;
   char evtext[256], path[1100], err[512];
@@ -318,19 +318,23 @@ int learner_main(int argc, char **argv) {
     snprintf(err, sizeof err, "config: env = '%s' is not a known environment", L.cfg.env);
     goto bad;
   }
-  if (strcmp(L.cfg.algo, "dqn") != 0) {
-    snprintf(err, sizeof err, "config: algo %s is not served by this learner yet (dqn is)",
+  L.continuous = strcmp(L.cfg.algo, "dqn") != 0;
+  if (strcmp(L.cfg.algo, "dqn") && strcmp(L.cfg.algo, "ddpg") && strcmp(L.cfg.algo, "td3")) {
+    snprintf(err, sizeof err,
+             "config: algo %s is not served by the learner (dqn, ddpg, td3 are; on-policy "
+             "methods run in-process with rlserve run)",
              L.cfg.algo);
     goto bad;
   }
-  if (L.spec->act.kind != ENV_DISCRETE) {
-    snprintf(err, sizeof err, "config: algo dqn needs discrete actions; %s has a box space",
-             L.cfg.env);
+  if (L.continuous != (L.spec->act.kind == ENV_BOX)) {
+    snprintf(err, sizeof err, "config: algo %s needs %s actions; %s has %s ones", L.cfg.algo,
+             L.continuous ? "continuous" : "discrete", L.cfg.env,
+             L.spec->act.kind == ENV_BOX ? "continuous" : "discrete");
     goto bad;
   }
   L.obs_dim = L.spec->obs.dim;
-  L.act_dim = 1;
-  L.n_actions = L.spec->act.n;
+  L.act_dim = L.continuous ? L.spec->act.dim : 1;
+  L.n_actions = L.continuous ? 0 : L.spec->act.n;
   L.threshold = isnan(L.cfg.solve_threshold) ? L.spec->reward_threshold : L.cfg.solve_threshold;
   if (L.out_dir[0] && mkdir(L.out_dir, 0755) != 0 && errno != EEXIST) {
     snprintf(err, sizeof err, "cannot create the output folder %s: %s", L.out_dir, strerror(errno));
@@ -340,8 +344,24 @@ int learner_main(int argc, char **argv) {
   rng_seed(&L.trainer_rng, rng_derive((uint64_t)L.cfg.seed, 1));
   rng_t init_rng;
   rng_seed(&init_rng, rng_derive((uint64_t)L.cfg.seed, 2));
-  if (dqn_init(&L.dqn, &L.cfg, L.obs_dim, L.n_actions, &init_rng, err, sizeof err) != 0) goto bad;
-  size_t n = L.dqn.layout.n_params;
+  if (L.continuous) {
+    if (ddpg_init(&L.ddpg, &L.cfg, L.obs_dim, &L.spec->act, &init_rng, err, sizeof err) != 0)
+      goto bad;
+    L.online = L.ddpg.online;
+    L.target = L.ddpg.target;
+    L.n_params = L.ddpg.n_online;
+    L.policy_l = L.ddpg.actor_l;
+    L.n_policy = L.ddpg.n_actor;
+    memcpy(L.act_scale, L.ddpg.act_scale, sizeof L.act_scale);
+    memcpy(L.act_bias, L.ddpg.act_bias, sizeof L.act_bias);
+  } else {
+    if (dqn_init(&L.dqn, &L.cfg, L.obs_dim, L.n_actions, &init_rng, err, sizeof err) != 0) goto bad;
+    L.online = L.dqn.online;
+    L.target = L.dqn.target;
+    L.n_params = L.n_policy = L.dqn.layout.n_params;
+    L.policy_l = L.dqn.layout;
+  }
+  size_t n = L.n_params;
   replay_limits_t lim = {.min_size = (uint64_t)L.cfg.learning_starts,
                          .spi = L.cfg.samples_per_insert,
                          .slack = (uint64_t)L.cfg.rate_limit_slack};
@@ -355,7 +375,7 @@ int learner_main(int argc, char **argv) {
     goto bad;
   }
   if (resume && learner_load_state(&L, resume, err, sizeof err) != 0) goto bad;
-  snapshot_publish(&L.snap, L.dqn.online, L.dqn.target, L.updates);
+  snapshot_publish(&L.snap, L.online, L.target, L.updates);
   pthread_mutex_init(&L.mu, NULL);
   pthread_cond_init(&L.eval_cv, NULL);
   L.next_eval_at = L.env_steps + (uint64_t)L.cfg.eval_interval;
@@ -439,7 +459,10 @@ int learner_main(int argc, char **argv) {
   int rc = uv_loop_close(L.loop);
   if (rc != 0) LOG_W("learner", "loop closed with handles open: %s", uv_strerror(rc));
   if (L.metrics) fclose(L.metrics);
-  dqn_free(&L.dqn);
+  if (L.continuous)
+    ddpg_free(&L.ddpg);
+  else
+    dqn_free(&L.dqn);
   replay_free(&L.replay);
   snapshot_free(&L.snap);
   free(L.solved_params);

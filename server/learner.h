@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "ddpg.h"
 #include "dqn.h"
 #include "env.h"
 #include "eval.h"
@@ -92,7 +93,16 @@ typedef struct learner {
 
   replay_t replay;
   snapshot_t snap;
-  dqn_t dqn; /* owned by the trainer thread while it runs */
+  /* The algorithm, owned by the trainer thread while it runs: dqn (discrete actions) or
+   * ddpg/td3 (continuous). The views below point into whichever is in use. */
+  int continuous;
+  dqn_t dqn;
+  ddpg_t ddpg;
+  float *online, *target; /* the flat weights published to workers */
+  size_t n_params;        /* floats in online (and target) */
+  nn_layout_t policy_l;   /* what acts: the Q-network, or the actor (first n_policy floats) */
+  size_t n_policy;
+  float act_scale[ENV_MAX_DIM], act_bias[ENV_MAX_DIM]; /* continuous: tanh -> bounds */
   rng_t trainer_rng;
   pthread_t trainer, evaluator;
   int threads_started;

@@ -227,6 +227,10 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   w.config = ptrs;
   w.seed = rng_derive((uint64_t)L->cfg.seed, 1000u + c->id);
   w.epsilon_final = worker_epsilon(&L->cfg, c->index);
+  {
+    int nw = L->cfg.workers > c->index + 1 ? (int)L->cfg.workers : c->index + 1;
+    w.noise_scale = policy_apex_epsilon(L->cfg.noise_scale, L->cfg.noise_spread, c->index, nw);
+  }
   w.obs_dim = (uint32_t)L->obs_dim;
   w.act_dim = (uint32_t)(L->spec->act.kind == ENV_DISCRETE ? L->n_actions : L->act_dim);
   size_t flen;
@@ -238,8 +242,9 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_close(c, "welcome failed");
     return;
   }
-  LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, epsilon %.4g", c->id, c->addr,
-        c->name, c->index, c->num_envs, w.epsilon_final);
+  LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, %s %.4g", c->id, c->addr, c->name,
+        c->index, c->num_envs, L->continuous ? "noise scale" : "epsilon",
+        L->continuous ? w.noise_scale : w.epsilon_final);
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
 }

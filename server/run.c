@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "learner.h"
+#include "onpolicy.h"
 
 static volatile sig_atomic_t got_signal = 0;
 static void on_signal(int sig) { got_signal = sig; }
@@ -198,6 +199,17 @@ int run_main(int argc, char **argv) {
     return 2;
   }
   free(text);
+
+  /* On-policy methods learn from the current policy's data only: they run in this process,
+   * one thread stepping the env and updating (no replay, no workers). */
+  if (onpolicy_algo(cfg.algo)) {
+    printf("rlserve run: %s on %s in-process (on-policy: no workers), seed %lld, run folder %s\n",
+           cfg.algo, cfg.env, (long long)cfg.seed, outdir);
+    fflush(stdout);
+    int orc = onpolicy_run(&cfg, outdir, 0, err, sizeof err);
+    if (orc == 2) fprintf(stderr, "rlserve run: %s\n", err);
+    return orc;
+  }
 
   struct sigaction sa = {0};
   sa.sa_handler = on_signal;

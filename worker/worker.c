@@ -41,6 +41,12 @@ typedef struct worker {
   config_t cfg;
   uint32_t id;
   int index, obs_dim, n_actions, k;
+  /* Continuous actions (ddpg/td3): act_dim floats per action, tanh outputs mapped onto the
+   * bounds, exploration noise (Gaussian or Ornstein-Uhlenbeck, one process per env). */
+  int continuous, act_dim;
+  float scale[ENV_MAX_DIM], bias[ENV_MAX_DIM], low[ENV_MAX_DIM], high[ENV_MAX_DIM];
+  double noise_scale;
+  float *ou; /* k * act_dim */
   double eps_final;
   env_vec_t vec;
   int vec_ready;
@@ -152,7 +158,7 @@ static void flush_batch(worker_t *w) {
   if (w->b_n == 0) return;
   tbatch_t b = {.n = (uint32_t)w->b_n,
                 .obs_dim = (uint32_t)w->obs_dim,
-                .act_dim = 1,
+                .act_dim = (uint32_t)w->act_dim,
                 .weights_version = w->version,
                 .worker_id = w->id,
                 .obs = w->b_obs,
@@ -205,6 +211,37 @@ static void start_stepping(worker_t *w) {
   uv_idle_start(&w->stepper, on_step);
 }
 
+/* Actor actions plus exploration noise, clipped to the bounds; uniform random actions until
+ * random_steps env steps of the run have passed. Noise std is noise_scale (this worker's) times
+ * the action half-width; OU follows dx = -theta x dt + sigma sqrt(dt) N(0,1) with dt = 0.01. */
+static void continuous_actions(worker_t *w) {
+  const int k = w->k, A = w->act_dim;
+  w->eps_now = w->noise_scale;
+  if (w->global_steps < (uint64_t)w->cfg.random_steps) {
+    for (int i = 0; i < k * A; i++) {
+      int d = i % A;
+      w->actions[i] = (float)rng_range(&w->rng, w->low[d], w->high[d]);
+    }
+    return;
+  }
+  policy_actor_actions(&w->layout, w->params, &w->ws, w->vec.obs, k, w->scale, w->bias, w->actions);
+  int ou = strcmp(w->cfg.noise_type, "ou") == 0;
+  for (int i = 0; i < k * A; i++) {
+    int d = i % A;
+    double sigma = w->noise_scale * w->scale[d], n;
+    if (ou) {
+      const double dt = 0.01;
+      w->ou[i] +=
+          (float)(-w->cfg.ou_theta * w->ou[i] * dt + sigma * sqrt(dt) * rng_normal(&w->rng));
+      n = w->ou[i];
+    } else {
+      n = sigma * rng_normal(&w->rng);
+    }
+    float a = w->actions[i] + (float)n;
+    w->actions[i] = a < w->low[d] ? w->low[d] : (a > w->high[d] ? w->high[d] : a);
+  }
+}
+
 /* One vectorized step of the K envs: batched forward, epsilon-greedy, step, append. */
 static void on_step(uv_idle_t *h) {
   worker_t *w = h->data;
@@ -217,16 +254,21 @@ static void on_step(uv_idle_t *h) {
   double eps = policy_anneal(w->cfg.eps_start, w->eps_final, (double)w->global_steps,
                              (double)w->cfg.eps_anneal_steps);
   w->eps_now = eps;
-  const float *q = nn_forward(&w->ws, w->params, w->vec.obs, k);
-  for (int i = 0; i < k; i++)
-    w->actions[i] =
-        (float)policy_eps_greedy(q + (size_t)i * w->n_actions, w->n_actions, eps, &w->rng);
+  if (w->continuous)
+    continuous_actions(w);
+  else {
+    const float *q = nn_forward(&w->ws, w->params, w->vec.obs, k);
+    for (int i = 0; i < k; i++)
+      w->actions[i] =
+          (float)policy_eps_greedy(q + (size_t)i * w->n_actions, w->n_actions, eps, &w->rng);
+  }
   float *bo = w->b_obs + (size_t)w->b_n * od;
   memcpy(bo, w->vec.obs, (size_t)k * od * sizeof(float));
   int done = env_vec_step(&w->vec, w->actions, w->b_next + (size_t)w->b_n * od, w->rewards, w->term,
                           w->trunc, w->done_ret, w->done_len);
+  memcpy(w->b_act + (size_t)w->b_n * w->act_dim, w->actions,
+         (size_t)k * w->act_dim * sizeof(float));
   for (int i = 0; i < k; i++) {
-    w->b_act[w->b_n + i] = w->actions[i];
     w->b_rew[w->b_n + i] = w->rewards[i];
     w->b_flags[w->b_n + i] =
         (uint8_t)((w->term[i] ? TBATCH_TERMINATED : 0) | (w->trunc[i] ? TBATCH_TRUNCATED : 0));
@@ -255,6 +297,8 @@ static void free_buffers(worker_t *w) {
   free(w->trunc);
   free(w->b_obs);
   free(w->b_act);
+  free(w->ou);
+  w->ou = NULL;
   free(w->b_rew);
   free(w->b_next);
   free(w->b_flags);
@@ -280,13 +324,17 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   }
   if (c.env_plugin[0] && env_plugin_load(c.env_plugin, err, errlen) != 0) return -1;
   const env_spec_t *spec = env_find(c.env);
-  if (!spec || spec->act.kind != ENV_DISCRETE) {
-    snprintf(err, errlen, "learner asks for env '%s', which this worker cannot run as dqn", c.env);
+  int continuous = strcmp(c.algo, "dqn") != 0;
+  if (!spec || continuous != (spec->act.kind == ENV_BOX)) {
+    snprintf(err, errlen,
+             "learner asks for env %.100s with algo %.20s, which this worker cannot run", c.env,
+             c.algo);
     return -1;
   }
-  if ((int)wm->obs_dim != spec->obs.dim || (int)wm->act_dim != spec->act.n) {
+  int out_dim = continuous ? spec->act.dim : spec->act.n;
+  if ((int)wm->obs_dim != spec->obs.dim || (int)wm->act_dim != out_dim) {
     snprintf(err, errlen, "learner's %s has obs %u / actions %u, ours has %d / %d", c.env,
-             wm->obs_dim, wm->act_dim, spec->obs.dim, spec->act.n);
+             wm->obs_dim, wm->act_dim, spec->obs.dim, out_dim);
     return -1;
   }
   int k = w->requested_envs > 0 ? w->requested_envs : (int)c.envs_per_worker;
@@ -296,10 +344,22 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   w->index = (int)wm->worker_index;
   w->eps_final = wm->epsilon_final;
   w->obs_dim = spec->obs.dim;
-  w->n_actions = spec->act.n;
+  w->continuous = continuous;
+  w->n_actions = continuous ? 0 : spec->act.n;
+  w->act_dim = continuous ? spec->act.dim : 1;
+  w->noise_scale = wm->noise_scale;
   w->k = k;
   rng_seed(&w->rng, wm->seed);
-  if (policy_layout(&w->layout, &c, w->obs_dim, w->n_actions) != 0) {
+  if (continuous) {
+    memcpy(w->low, spec->act.low, sizeof w->low);
+    memcpy(w->high, spec->act.high, sizeof w->high);
+    if (policy_action_affine(spec->act.dim, spec->act.low, spec->act.high, w->scale, w->bias)) {
+      snprintf(err, errlen, "%s has unbounded actions", c.env);
+      return -1;
+    }
+  }
+  if (policy_layout_out(&w->layout, &c, w->obs_dim, out_dim, continuous ? NN_TANH : NN_IDENTITY) !=
+      0) {
     snprintf(err, errlen, "bad network shape hidden = '%s'", c.hidden);
     return -1;
   }
@@ -314,7 +374,8 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   size_t od = (size_t)w->obs_dim, cap = (size_t)c.send_batch + (size_t)k;
   w->b_cap = (int)cap;
   w->params = malloc(w->layout.n_params * sizeof(float));
-  w->actions = malloc((size_t)k * sizeof(float));
+  w->actions = malloc((size_t)k * (size_t)w->act_dim * sizeof(float));
+  w->ou = calloc((size_t)k * (size_t)w->act_dim, sizeof(float));
   w->next_obs = malloc((size_t)k * od * sizeof(float));
   w->rewards = malloc((size_t)k * sizeof(float));
   w->done_ret = malloc((size_t)k * sizeof(float));
@@ -323,11 +384,12 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   w->trunc = malloc((size_t)k);
   w->b_obs = malloc(cap * od * sizeof(float));
   w->b_next = malloc(cap * od * sizeof(float));
-  w->b_act = malloc(cap * sizeof(float));
+  w->b_act = malloc(cap * (size_t)w->act_dim * sizeof(float));
   w->b_rew = malloc(cap * sizeof(float));
   w->b_flags = malloc(cap);
   if (!w->params || !w->actions || !w->next_obs || !w->rewards || !w->done_ret || !w->done_len ||
-      !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew || !w->b_flags) {
+      !w->ou || !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew ||
+      !w->b_flags) {
     snprintf(err, errlen, "out of memory for %d envs", k);
     return -1;
   }
@@ -369,8 +431,17 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
         return;
       }
       Rlserve__Weights *wt;
-      if (wire_decode_weights(p, h->length, (uint32_t)w->layout.n_params, &wt, err, sizeof err) !=
-          0) {
+      /* The online buffer starts with what acts (the Q-network, or the actor followed by the
+       * critics); a DQN buffer is exactly the network. */
+      uint32_t expect = w->continuous ? 0 : (uint32_t)w->layout.n_params;
+      if (wire_decode_weights(p, h->length, expect, &wt, err, sizeof err) != 0) {
+        drop_connection(w, err);
+        return;
+      }
+      if (wt->n_params < w->layout.n_params) {
+        snprintf(err, sizeof err, "weights: %u parameters, the actor alone needs %zu", wt->n_params,
+                 w->layout.n_params);
+        rlserve__weights__free_unpacked(wt, NULL);
         drop_connection(w, err);
         return;
       }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# DDPG/TD3 on the distributed path: a learner and 2 workers improve Pendulum-v1's greedy
+# eval to >= -400 within a fixed env-step budget (fixed seeds; a small network so CI is
+# quick), and `rlserve eval` reproduces the score from the saved actor.
+. "$(dirname "$0")/lib.sh"
+for algo in td3 ddpg; do
+  out=$WORK/$algo
+  "$RLSERVE" run --preset pendulum-$algo --workers 2 --seed 1 --set hidden=64,64 \
+    --set batch_size=128 --set samples_per_insert=128 --set random_steps=1000 \
+    --set learning_starts=1000 --set solve_threshold=-400 --set env_steps_budget=30000 \
+    --set eval_interval=1000 --out "$out" >"$WORK/$algo.log" 2>&1
+  rc=$?
+  tail -n 2 "$WORK/$algo.log"
+  [ "$rc" -eq 0 ] || fail "$algo: rlserve run exited $rc (expected 0: eval >= -400)"
+  mean=$(json_field "$out/summary.json" eval_mean)
+  "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --json >"$WORK/$algo.eval" || fail "$algo: eval failed"
+  python3 - "$WORK/$algo.eval" "$mean" <<'PY' || fail "$algo: rlserve eval differs from the run"
+import json, sys
+e = json.load(open(sys.argv[1])); m = float(sys.argv[2])
+sys.exit(0 if abs(e["mean"] - m) < 1e-6 else 1)
+PY
+  grep -q "noise scale" "$out/learner.log" || fail "$algo: workers got no noise scale"
+done
+echo "PASS: td3 and ddpg reach -400 on Pendulum-v1"
