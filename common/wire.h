@@ -50,21 +50,6 @@ int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *
 int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out, char *err,
                           size_t errlen);
 
-/* Token authentication (libsodium). The key is BLAKE2b-256 of the token text (surrounding
- * whitespace removed); the answer to a nonce is HMAC-SHA-256(key, nonce || "rlserve-hello-1").
- * WIRE_AUTH_* sizes are bytes. */
-#define WIRE_AUTH_KEY 32
-#define WIRE_AUTH_NONCE 32
-#define WIRE_AUTH_MAC 32
-/* Reads a token file into a key: 0, or -1 naming the problem (missing, empty, too short). */
-int wire_auth_key_from_file(const char *path, uint8_t key[WIRE_AUTH_KEY], char *err, size_t errlen);
-void wire_auth_nonce(uint8_t nonce[WIRE_AUTH_NONCE]);
-void wire_auth_answer(const uint8_t key[WIRE_AUTH_KEY], const uint8_t *nonce, size_t nonce_len,
-                      uint8_t mac[WIRE_AUTH_MAC]);
-/* 1 when mac answers nonce under key (constant time), else 0. */
-int wire_auth_check(const uint8_t key[WIRE_AUTH_KEY], const uint8_t *nonce, size_t nonce_len,
-                    const uint8_t *mac, size_t mac_len);
-
 /* Copies n little-endian float32 values out of wire bytes (any alignment). */
 void wire_floats_from_bytes(float *dst, const uint8_t *src, size_t n);
 

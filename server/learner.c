@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "checkpoint.h"
 #include "log.h"
 #include "plugin.h"
@@ -288,7 +289,7 @@ int learner_main(int argc, char **argv) {
     } else if (!strcmp(a, "--resume")) {
       /* handled above */
     } else if (!strcmp(a, "--token-file")) {
-      if (wire_auth_key_from_file(v, L.auth_key, err, sizeof err) != 0) goto bad;
+      if (auth_key_from_file(v, L.auth_key, err, sizeof err) != 0) goto bad;
       L.auth = 1;
     } else if (!strcmp(a, "--listen")) {
       listen = v;

@@ -1,4 +1,5 @@
 /* rlserve: one binary, subcommands. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ int main(int argc, char **argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  /* A peer that vanishes must be an error on that socket (EPIPE), not the end of the
+   * process: libuv leaves SIGPIPE to the application. */
+  signal(SIGPIPE, SIG_IGN);
   const char *cmd = argv[1];
   if (strcmp(cmd, "run") == 0) return run_main(argc - 1, argv + 1);
   if (strcmp(cmd, "learner") == 0) return learner_main(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "learner.h"
 #include "log.h"
 #include "policy.h"
@@ -168,8 +169,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  if (L->auth &&
-      !wire_auth_check(L->auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
+  if (L->auth && !auth_check(L->auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
     rlserve__hello__free_unpacked(h, NULL);
     conn_fail(c, 401,
               h->auth.len ? "authentication failed: wrong token"
@@ -433,7 +433,7 @@ static void on_connection(uv_stream_t *server, int status) {
   L->n_conns++;
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
   if (L->auth) { /* a fresh nonce per connection: an answer cannot be replayed */
-    wire_auth_nonce(c->nonce);
+    auth_nonce(c->nonce);
     Rlserve__Challenge ch = RLSERVE__CHALLENGE__INIT;
     ch.nonce.data = c->nonce;
     ch.nonce.len = sizeof c->nonce;

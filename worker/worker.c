@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "auth.h"
 #include "config.h"
 #include "env.h"
 #include "frame.h"
@@ -33,7 +34,7 @@ typedef struct worker {
   int requested_envs;
   int has_token;
   int exit_code;
-  uint8_t auth_key[WIRE_AUTH_KEY];
+  uint8_t auth_key[AUTH_KEY];
   int tcp_open, connected, welcomed, stepping, stopping, attempt;
   frame_reader_t reader;
 
@@ -484,8 +485,8 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
         rlserve__challenge__free_unpacked(ch, NULL);
         return; /* our Hello went out without an answer; the learner will refuse it */
       }
-      uint8_t mac[WIRE_AUTH_MAC];
-      wire_auth_answer(w->auth_key, ch->nonce.data, ch->nonce.len, mac);
+      uint8_t mac[AUTH_MAC];
+      auth_answer(w->auth_key, ch->nonce.data, ch->nonce.len, mac);
       rlserve__challenge__free_unpacked(ch, NULL);
       send_hello(w, mac);
       break;
@@ -542,7 +543,7 @@ static void send_hello(worker_t *w, const uint8_t *mac) {
   hello.requested_index = -1;
   if (mac) {
     hello.auth.data = (uint8_t *)mac;
-    hello.auth.len = WIRE_AUTH_MAC;
+    hello.auth.len = AUTH_MAC;
   }
   size_t len = 0;
   uint8_t *hf = wire_encode(FRAME_HELLO, &hello.base, &len);
@@ -677,7 +678,7 @@ int worker_main(int argc, char **argv) {
       w.requested_envs = (int)k;
     } else if (!strcmp(a, "--token-file")) {
       char err[512];
-      if (wire_auth_key_from_file(v, w.auth_key, err, sizeof err) != 0) {
+      if (auth_key_from_file(v, w.auth_key, err, sizeof err) != 0) {
         fprintf(stderr, "rlserve worker: %s\n", err);
         return 2;
       }
