@@ -78,6 +78,12 @@ static int set_field(config_t *c, const config_field_t *f, const char *value, ch
                  CONFIG_STR_MAX - 1);
         return -1;
       }
+      /* config_to_text writes "key = value" lines that config_load_text reads back: a '#'
+       * would start a comment there and a line break would end the line. */
+      if (strpbrk(value, "#\n")) {
+        snprintf(err, errlen, "config: %s may not contain '#' or a line break", f->name);
+        return -1;
+      }
       strcpy(p, value);
       return 0;
   }
@@ -124,7 +130,11 @@ int config_set_arg(config_t *c, const char *arg, char *err, size_t errlen) {
   memcpy(key, arg, kl);
   key[kl] = 0;
   char value[CONFIG_STR_MAX + 64];
-  snprintf(value, sizeof value, "%s", eq + 1);
+  if (strlen(eq + 1) >= sizeof value) { /* never cut it short: a cut value could pass */
+    snprintf(err, errlen, "config: the value of '%.40s' is too long", trim(key));
+    return -1;
+  }
+  memcpy(value, eq + 1, strlen(eq + 1) + 1);
   return config_set(c, trim(key), trim(value), err, errlen);
 }
 
