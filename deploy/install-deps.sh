@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
       libmsgpack-dev libopenblas-dev libhttp-parser-dev libsodium-dev libcjson-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(clang python3 prometheus chromium curl)
+  pkgs+=(clang python3 prometheus chromium curl slurmctld slurmd slurm-client munge iproute2 nftables)
 fi
 
 missing=()
