@@ -384,7 +384,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
       handle_frame(c, &h, payload);
     if (rc < 0 && (c->state == CONN_HELLO || c->state == CONN_ACTIVE)) {
       char err[200];
-      snprintf(err, sizeof err, "bad frame: %s", frame_strerror(rc));
+      char why[160];
+      if (frame_reader_explain(&c->reader, why, sizeof why) == FRAME_OK)
+        snprintf(why, sizeof why, "%s", frame_strerror(rc)); /* explain saw no error */
+      snprintf(err, sizeof err, "bad frame: %s", why);
       conn_fail(c, 400, err);
     }
   }

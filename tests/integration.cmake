@@ -14,3 +14,10 @@ set_tests_properties(it_short_run PROPERTIES LABELS "tsan" TIMEOUT 300 RUN_SERIA
 add_test(NAME it_plugin_trains COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/plugin_trains.sh)
 set_tests_properties(it_plugin_trains PROPERTIES LABELS integration TIMEOUT 300 RUN_SERIAL TRUE
   ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;RLSERVE_PLUGIN=$<TARGET_FILE:rlserve_example_env>;RLSERVE_PLUGIN_BADABI=$<TARGET_FILE:rlserve_example_env_badabi>")
+
+# A hostile client: every class of bad frame refused on a live learner.
+add_executable(badframes integration/badframes.c)
+target_link_libraries(badframes PRIVATE rlcommon)
+add_test(NAME it_bad_input COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/bad_input.sh)
+set_tests_properties(it_bad_input PROPERTIES LABELS integration TIMEOUT 120 RUN_SERIAL TRUE
+  ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;RLSERVE_BADFRAMES=$<TARGET_FILE:badframes>")
