@@ -206,11 +206,13 @@ static void progress(learner_t *L, int final) {
   } else {
     snprintf(evs, sizeof evs, "-");
   }
-  printf(
-      "[%6.1fs] steps %s (%.0f/s) | updates %s (%.0f/s) | replay %s/%s | return(100) %.1f | "
-      "eval %s | workers %d%s\n",
-      now - L->t_start, a, sps, b, ups, c1, c2, ret, evs, active,
-      final ? (L->solved ? " | SOLVED" : " | done") : "");
+  /* On a terminal one live line is rewritten in place; otherwise (logs, CI) plain lines. */
+  static int tty = -1;
+  if (tty < 0) tty = isatty(STDOUT_FILENO);
+  printf("%s[%6.1fs] steps %s (%.0f/s) | updates %s (%.0f/s) | replay %s/%s | return(100) %.1f | "
+         "eval %s | workers %d%s%s",
+         tty ? "\r\033[K" : "", now - L->t_start, a, sps, b, ups, c1, c2, ret, evs, active,
+         final ? (L->solved ? " | SOLVED" : " | done") : "", tty && !final ? "" : "\n");
   fflush(stdout);
   if (L->metrics) {
     char lossbuf[32], qbuf[32]; /* JSON has no NaN: a diverged value is written as null */
