@@ -19,6 +19,9 @@ step "Release build"
 "$root/deploy/build.sh" "$out/release" -DCMAKE_BUILD_TYPE=Release
 (cd "$out/release" && ctest --output-on-failure -j"$jobs" -L 'unit|integration') || fail=1
 
+step "Release build, multi-host (network namespaces) and Slurm tests (root; they skip visibly otherwise)"
+(cd "$out/release" && ctest --output-on-failure -L 'slurm|multihost') || fail=1
+
 step "ASan+UBSan build, unit tests"
 "$root/deploy/build.sh" "$out/asan" -DCMAKE_BUILD_TYPE=Debug -DRLSERVE_SANITIZE=address
 (cd "$out/asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -296,6 +296,8 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   pthread_mutex_unlock(&L->mu);
   pthread_cond_signal(&L->eval_cv);
   c->transitions += n;
+  /* The batch says which weights produced it: the freshest measure of this worker's lag. */
+  if (tb.weights_version > c->acting_version) c->acting_version = tb.weights_version;
   if (!replay_insert_allowed(&L->replay)) pause_conn(c);
 }
 
@@ -318,7 +320,7 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
   c->worker_steps = st->env_steps;
   c->steps_per_s = st->steps_per_sec;
   c->dropped = st->dropped;
-  c->acting_version = st->weights_version;
+  if (st->weights_version > c->acting_version) c->acting_version = st->weights_version;
   c->epsilon = st->epsilon;
   rlserve__stats__free_unpacked(st, NULL);
 }
