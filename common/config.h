@@ -52,7 +52,7 @@
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
-  X(outbox_bytes, INT, "65536", 16384, 1e12,                                                       \
+  X(outbox_bytes, INT, "32768", 4096, 1e12,                                                       \
     "bytes a worker may have queued for the learner before it pauses stepping")                    \
   X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
   X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \

@@ -11,7 +11,7 @@
 #include "tbatch.h"
 #include "wire.h"
 
-#define READ_CHUNK 65536
+#define READ_CHUNK 16384 /* small: what is read while ingest is paused waits in the reader */
 
 typedef struct write_req {
   uv_write_t req;
@@ -262,13 +262,21 @@ static void pause_conn(worker_conn_t *c) {
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+static void process_frames(worker_conn_t *c);
+
 static void resume_ingest(learner_t *L) {
   if (!L->ingest_paused) return;
   L->ingest_paused = 0;
-  for (worker_conn_t *c = L->conns; c; c = c->next)
-    if (!c->reading && c->state == CONN_ACTIVE) {
-      if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
-    }
+  worker_conn_t *next;
+  for (worker_conn_t *c = L->conns; c; c = next) {
+    next = c->next; /* a buffered bad frame may close c */
+    if (c->reading || c->state != CONN_ACTIVE) continue;
+    c->reading = 1;
+    process_frames(c); /* what was buffered when c paused goes first */
+    if (c->reading && c->state == CONN_ACTIVE &&
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+      c->reading = 0;
+  }
 }
 
 static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
@@ -362,6 +370,27 @@ static void handle_frame(worker_conn_t *c, const frame_header_t *h, const uint8_
   }
 }
 
+/* Hands the complete frames buffered in c's reader to handle_frame, until a transitions frame
+ * pauses c (the rate limiter): the rest wait in the reader, unread by replay, until
+ * resume_ingest. So ingest overshoots the rate by at most one batch per connection, not by
+ * a whole read's worth. */
+static void process_frames(worker_conn_t *c) {
+  frame_header_t h;
+  const uint8_t *payload;
+  int rc = 0;
+  while ((c->state == CONN_HELLO || (c->state == CONN_ACTIVE && c->reading)) &&
+         (rc = frame_reader_next(&c->reader, &h, &payload)) == 1)
+    handle_frame(c, &h, payload);
+  if (rc < 0 && (c->state == CONN_HELLO || c->state == CONN_ACTIVE)) {
+    char err[200];
+    char why[160];
+    if (frame_reader_explain(&c->reader, why, sizeof why) == FRAME_OK)
+      snprintf(why, sizeof why, "%s", frame_strerror(rc)); /* explain saw no error */
+    snprintf(err, sizeof err, "bad frame: %s", why);
+    conn_fail(c, 400, err);
+  }
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   worker_conn_t *c = s->data;
   if (nread < 0) {
@@ -378,20 +407,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
       conn_fail(c, 500, "out of memory buffering a frame");
       return;
     }
-    frame_header_t h;
-    const uint8_t *payload;
-    int rc = 0;
-    while ((c->state == CONN_HELLO || c->state == CONN_ACTIVE) &&
-           (rc = frame_reader_next(&c->reader, &h, &payload)) == 1)
-      handle_frame(c, &h, payload);
-    if (rc < 0 && (c->state == CONN_HELLO || c->state == CONN_ACTIVE)) {
-      char err[200];
-      char why[160];
-      if (frame_reader_explain(&c->reader, why, sizeof why) == FRAME_OK)
-        snprintf(why, sizeof why, "%s", frame_strerror(rc)); /* explain saw no error */
-      snprintf(err, sizeof err, "bad frame: %s", why);
-      conn_fail(c, 400, err);
-    }
+    process_frames(c);
   }
   free(buf->base);
 }
@@ -481,7 +497,7 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
   /* Accepted sockets inherit a small receive buffer: when ingest pauses, what a worker has
    * sent waits in its own bounded outbox, not in megabytes of kernel buffer that would make
    * replay data old by the time it is read. */
-  int rcvbuf = 65536;
+  int rcvbuf = 16384;
   if (rc == 0) uv_recv_buffer_size((uv_handle_t *)&L->listener, &rcvbuf);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&L->listener, 128, on_connection);
   if (rc != 0) {

@@ -448,6 +448,7 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       }
       wire_floats_from_bytes(w->params, wt->online.data, w->layout.n_params);
       w->version = wt->version;
+      LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version, wt->n_params);
       w->global_steps = wt->env_steps;
       rlserve__weights__free_unpacked(wt, NULL);
       if (!w->have_weights)
@@ -564,7 +565,7 @@ static void on_connect(uv_connect_t *req, int status) {
   uv_tcp_nodelay(&w->tcp, 1);
   /* A small kernel send buffer keeps the backlog (and the staleness of what we send) in
    * our own bounded outbox, where stepping pauses, instead of in megabytes of socket. */
-  int sndbuf = 32768;
+  int sndbuf = 16384;
   uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
   frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
   /* With a token the Hello waits for the learner's Challenge (it carries the answer). */
