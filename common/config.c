@@ -299,6 +299,13 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
              (long long)c->learning_starts, (long long)c->batch_size);
     return -1;
   }
+  if (c->credit_window < c->send_batch + c->envs_per_worker) {
+    snprintf(err, errlen,
+             "config: credit_window %lld is below send_batch + envs_per_worker = %lld (a worker "
+             "could never send a full batch)",
+             (long long)c->credit_window, (long long)(c->send_batch + c->envs_per_worker));
+    return -1;
+  }
   if (c->eps_final > c->eps_start) {
     snprintf(err, errlen, "config: eps_final %g exceeds eps_start %g", c->eps_final, c->eps_start);
     return -1;

@@ -52,8 +52,10 @@
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \
-  X(outbox_bytes, INT, "32768", 4096, 1e12,                                                       \
+  X(outbox_bytes, INT, "32768", 4096, 1e12,                                                        \
     "bytes a worker may have queued for the learner before it pauses stepping")                    \
+  X(credit_window, INT, "256", 1, 1e9,                                                             \
+    "transitions a worker may have in flight to the learner (flow control)")                       \
   X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
   X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \
   X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")                   \
@@ -85,12 +87,12 @@
   X(feature_low, STR, "", 0, 0, "feature bounds: lowest observation, comma list (empty: env's)")   \
   X(feature_high, STR, "", 0, 0, "feature bounds: highest observation, comma list (empty: env's)") \
   X(alpha, REAL, "0.0001", 0, 1e3, "linear weights / policy step size (Adam lr: mlp policy)")      \
-  X(alpha_w, REAL, "0.01", 0, 1e3, "state-value step size (REINFORCE baseline, critic)")          \
+  X(alpha_w, REAL, "0.01", 0, 1e3, "state-value step size (REINFORCE baseline, critic)")           \
   X(epsilon, REAL, "0", 0, 1, "Sarsa / Q-learning epsilon-greedy exploration")                     \
   X(episodes, INT, "1000", 1, 1e12, "on-policy algorithms: training episodes")                     \
   X(metrics_every, INT, "1", 1, 1e12, "on-policy algorithms: episodes per metrics.jsonl line")     \
   X(policy_init, STR, "", 0, 0, "linear policy: initial theta values, comma list (the rest 0)")    \
-  X(policy_min_prob, REAL, "0", 0, 0.5, "policy gradient: least probability of every action")     \
+  X(policy_min_prob, REAL, "0", 0, 0.5, "policy gradient: least probability of every action")      \
   X(target_rmse, REAL, "nan", -1e300, 1e300,                                                       \
     "prediction: value RMSE (mu-weighted) that counts as reached (nan: report only)")
 

@@ -66,6 +66,8 @@ const char *frame_type_name(int type) {
       return "HEARTBEAT";
     case FRAME_CHALLENGE:
       return "CHALLENGE";
+    case FRAME_CREDIT:
+      return "CREDIT";
     default:
       return "UNKNOWN";
   }

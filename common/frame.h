@@ -26,6 +26,7 @@ typedef enum {
   FRAME_ERROR = 6,       /* protobuf Error */
   FRAME_HEARTBEAT = 7,   /* empty payload */
   FRAME_CHALLENGE = 8,   /* protobuf Challenge (learner -> worker, token auth) */
+  FRAME_CREDIT = 9,      /* protobuf Credit (learner -> worker, flow control) */
   FRAME_TYPE_END
 } frame_type_t;
 

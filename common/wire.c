@@ -299,3 +299,17 @@ int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out
   }
   return 0;
 }
+
+int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char *err,
+                       size_t errlen) {
+  UNPACK(Rlserve__Credit, rlserve__credit__unpack, "credit");
+  Rlserve__Credit *m = *out;
+  if (m->transitions == 0 || m->transitions > (1u << 30)) {
+    snprintf(err, errlen, "credit: %llu transitions, expected 1..2^30",
+             (unsigned long long)m->transitions);
+    rlserve__credit__free_unpacked(m, NULL);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}

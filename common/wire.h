@@ -47,6 +47,8 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
 int wire_decode_stats(const uint8_t *p, size_t len, Rlserve__Stats **out, char *err, size_t errlen);
 int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *err, size_t errlen);
 
+int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char *err,
+                       size_t errlen);
 int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out, char *err,
                           size_t errlen);
 

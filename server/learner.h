@@ -57,6 +57,10 @@ typedef struct worker_conn {
   double connected_at;
   double last_rx, last_tx, weights_sent_at; /* learner_now() times */
   uint8_t nonce[32];                        /* the challenge sent to this connection (token auth) */
+  /* Flow control: transitions granted to and received from this worker over the connection;
+   * granted - received is what it may still send. owed: a grant was withheld (rate limit). */
+  uint64_t granted, received;
+  int credit_owed;
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats. */
   uint64_t worker_steps, episodes, dropped, acting_version;

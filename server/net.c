@@ -23,6 +23,7 @@ typedef struct write_req {
 
 static void conn_close(worker_conn_t *c, const char *why);
 static void send_weights(worker_conn_t *c);
+static void grant(worker_conn_t *c);
 
 static void shared_unref(shared_frame_t *f) {
   if (f && --f->refs == 0) {
@@ -247,22 +248,29 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
         L->continuous ? w.noise_scale : w.epsilon_final);
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
+  if (c->state == CONN_ACTIVE) grant(c);
 }
 
-/* Backpressure: a connection that delivers transitions while ingest is ahead of the rate
- * stops being read; the others still get their turn (stopping everyone at once would let
- * the first socket in each poll round starve the rest). net_on_wake resumes them all. */
-static void pause_conn(worker_conn_t *c) {
-  c->L->ingest_paused = 1;
-  if (c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = 0;
+/* Tops the worker's credit up to credit_window transitions (in one frame, and only once half
+ * the window is used, so grants are few). */
+static void grant(worker_conn_t *c) {
+  learner_t *L = c->L;
+  uint64_t window = (uint64_t)L->cfg.credit_window;
+  uint64_t outstanding = c->granted - c->received;
+  if (outstanding >= window || window - outstanding < (window + 1) / 2) return;
+  Rlserve__Credit cr = RLSERVE__CREDIT__INIT;
+  cr.transitions = window - outstanding;
+  size_t len;
+  uint8_t *f = wire_encode(FRAME_CREDIT, &cr.base, &len);
+  if (!f || conn_write(c, f, NULL, len, 0) != 0) {
+    conn_close(c, "credit write failed");
+    return;
   }
+  c->granted += cr.transitions;
+  c->credit_owed = 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static void process_frames(worker_conn_t *c);
 
 static void resume_ingest(learner_t *L) {
   if (!L->ingest_paused) return;
@@ -270,12 +278,7 @@ static void resume_ingest(learner_t *L) {
   worker_conn_t *next;
   for (worker_conn_t *c = L->conns; c; c = next) {
     next = c->next; /* a buffered bad frame may close c */
-    if (c->reading || c->state != CONN_ACTIVE) continue;
-    c->reading = 1;
-    process_frames(c); /* what was buffered when c paused goes first */
-    if (c->reading && c->state == CONN_ACTIVE &&
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
-      c->reading = 0;
+    if (c->state == CONN_ACTIVE && c->credit_owed) grant(c);
   }
 }
 
@@ -289,6 +292,13 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   char err[256];
   if (tbatch_decode(p, len, &lim, &tb, err, sizeof err) != 0) {
     conn_fail(c, 400, err);
+    return;
+  }
+  c->received += tb.n;
+  if (c->received > c->granted) {
+    snprintf(err, sizeof err, "transitions: %llu sent beyond the %llu granted (credit)",
+             (unsigned long long)(c->received - c->granted), (unsigned long long)c->granted);
+    conn_fail(c, 429, err);
     return;
   }
   uint64_t budget = (uint64_t)L->cfg.env_steps_budget;
@@ -306,7 +316,14 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   c->transitions += n;
   /* The batch says which weights produced it: the freshest measure of this worker's lag. */
   if (tb.weights_version > c->acting_version) c->acting_version = tb.weights_version;
-  if (!replay_insert_allowed(&L->replay)) pause_conn(c);
+  /* Flow control: grant more only while replay keeps up with the sampling rate; otherwise the
+   * grant waits (net_on_wake) and the worker pauses with at most credit_window in flight. */
+  if (replay_insert_allowed(&L->replay)) {
+    grant(c);
+  } else {
+    c->credit_owed = 1;
+    L->ingest_paused = 1;
+  }
 }
 
 static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
@@ -370,15 +387,12 @@ static void handle_frame(worker_conn_t *c, const frame_header_t *h, const uint8_
   }
 }
 
-/* Hands the complete frames buffered in c's reader to handle_frame, until a transitions frame
- * pauses c (the rate limiter): the rest wait in the reader, unread by replay, until
- * resume_ingest. So ingest overshoots the rate by at most one batch per connection, not by
- * a whole read's worth. */
+/* Hands the complete frames buffered in c's reader to handle_frame. */
 static void process_frames(worker_conn_t *c) {
   frame_header_t h;
   const uint8_t *payload;
   int rc = 0;
-  while ((c->state == CONN_HELLO || (c->state == CONN_ACTIVE && c->reading)) &&
+  while ((c->state == CONN_HELLO || c->state == CONN_ACTIVE) &&
          (rc = frame_reader_next(&c->reader, &h, &payload)) == 1)
     handle_frame(c, &h, payload);
   if (rc < 0 && (c->state == CONN_HELLO || c->state == CONN_ACTIVE)) {

@@ -75,7 +75,8 @@ typedef struct worker {
   int n_pending;
   uint64_t steps, episodes, dropped, steps_at_stats;
   double t_stats, eps_now;
-  double last_rx; /* when the learner last sent anything (it heartbeats when idle) */
+  double last_rx;  /* when the learner last sent anything (it heartbeats when idle) */
+  uint64_t credit; /* transitions the learner lets us send (Credit frames) */
 } worker_t;
 
 typedef struct wreq {
@@ -109,6 +110,7 @@ static void drop_connection(worker_t *w, const char *why) {
   w->stepping = 0;
   w->dropped += (uint64_t)w->b_n;
   w->b_n = 0;
+  w->credit = 0; /* a new connection starts with a new window */
   frame_reader_free(&w->reader);
   uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
 }
@@ -155,8 +157,10 @@ static int send_frame(worker_t *w, uint8_t *data, size_t len) {
   return 0;
 }
 
+/* Sends the batch if the learner's credit covers it; otherwise it waits for a Credit frame. */
 static void flush_batch(worker_t *w) {
-  if (w->b_n == 0) return;
+  if (w->b_n == 0 || w->credit < (uint64_t)w->b_n) return;
+  w->credit -= (uint64_t)w->b_n;
   tbatch_t b = {.n = (uint32_t)w->b_n,
                 .obs_dim = (uint32_t)w->obs_dim,
                 .act_dim = (uint32_t)w->act_dim,
@@ -248,6 +252,11 @@ static void on_step(uv_idle_t *h) {
   worker_t *w = h->data;
   if (w->inflight_bytes > (size_t)w->cfg.outbox_bytes) {
     uv_idle_stop(&w->stepper); /* the learner is reading slowly: wait for the queue */
+    w->stepping = 0;
+    return;
+  }
+  if (w->b_n + w->k > w->b_cap) { /* the batch is full and the learner's credit is used up */
+    uv_idle_stop(&w->stepper);
     w->stepping = 0;
     return;
   }
@@ -448,7 +457,8 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       }
       wire_floats_from_bytes(w->params, wt->online.data, w->layout.n_params);
       w->version = wt->version;
-      LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version, wt->n_params);
+      LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
+            wt->n_params);
       w->global_steps = wt->env_steps;
       rlserve__weights__free_unpacked(wt, NULL);
       if (!w->have_weights)
@@ -475,6 +485,20 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
     }
     case FRAME_HEARTBEAT:
       break;
+    case FRAME_CREDIT: {
+      Rlserve__Credit *cr;
+      if (wire_decode_credit(p, h->length, &cr, err, sizeof err) != 0) {
+        drop_connection(w, err);
+        return;
+      }
+      w->credit += cr->transitions;
+      rlserve__credit__free_unpacked(cr, NULL);
+      if (w->b_n >= w->cfg.send_batch) flush_batch(w);
+      if (!w->stepping && w->have_weights && !w->stopping &&
+          w->inflight_bytes <= (size_t)w->cfg.outbox_bytes / 2)
+        start_stepping(w);
+      break;
+    }
     case FRAME_CHALLENGE: {
       Rlserve__Challenge *ch;
       if (w->welcomed || wire_decode_challenge(p, h->length, &ch, err, sizeof err) != 0) {
