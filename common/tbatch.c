@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "f32le.h"
 #include "frame.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -316,26 +317,11 @@ static int get_bin(const msgpack_object *o, int key, uint64_t n, uint64_t dim, u
   return 0;
 }
 
-static size_t first_nonfinite(const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    uint32_t bits;
-    memcpy(&bits, p + 4 * i, 4);
-    if ((bits & 0x7f800000u) == 0x7f800000u) return i;
-  }
-  return n;
-}
-
-static float float_at(const void *p, size_t i) {
-  float f;
-  memcpy(&f, (const uint8_t *)p + 4 * i, 4);
-  return f;
-}
-
 static int check_finite(const void *data, int key, size_t n, size_t dim, char *err, size_t errlen) {
-  size_t total = n * dim, bad = first_nonfinite(data, total);
+  size_t total = n * dim, bad = f32le_first_nonfinite(data, total);
   if (bad == total) return 0;
   return fail(err, errlen, "transitions: %s[%zu] is %g (transition %zu, element %zu)",
-              key_names[key], bad, (double)float_at(data, bad), bad / dim, bad % dim);
+              key_names[key], bad, (double)f32le_at(data, bad), bad / dim, bad % dim);
 }
 
 static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
@@ -399,7 +385,7 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
                   i, fl[i]);
   if (lim->n_actions > 0) {
     for (size_t i = 0; i < nn * ad; i++) {
-      float a = float_at(act, i);
+      float a = f32le_at(act, i);
       if (a != floorf(a))
         return fail(err, errlen, "transitions: act[%zu] is %g, not an integer action index", i,
                     (double)a);

@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "f32le.h"
 #include "frame.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -93,23 +93,6 @@ uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, uint64_t upda
 
 void wire_floats_from_bytes(float *dst, const uint8_t *src, size_t n) {
   if (n) memcpy(dst, src, n * sizeof(float));
-}
-
-/* Index of the first non-finite float32 in n little-endian values, or n. Works on the bit
- * pattern (exponent all ones) so it is fast and needs no alignment. */
-static size_t first_nonfinite(const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    uint32_t bits;
-    memcpy(&bits, p + 4 * i, 4);
-    if ((bits & 0x7f800000u) == 0x7f800000u) return i;
-  }
-  return n;
-}
-
-static float float_at(const uint8_t *p, size_t i) {
-  float f;
-  memcpy(&f, p + 4 * i, 4);
-  return f;
 }
 
 /* A string field: at most max bytes, no control bytes (they end up in logs and on the
@@ -215,10 +198,10 @@ static int check_param_bytes(const char *field, const ProtobufCBinaryData *b, ui
   if (b->len != want)
     return fail(err, errlen, "weights: %s has %zu bytes, expected 4*%u=%llu", field, b->len, n,
                 (unsigned long long)want);
-  size_t bad = first_nonfinite(b->data, n);
+  size_t bad = f32le_first_nonfinite(b->data, n);
   if (bad < n)
     return fail(err, errlen, "weights: %s[%zu] is %g, not finite", field, bad,
-                (double)float_at(b->data, bad));
+                (double)f32le_at(b->data, bad));
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "env.h"
+#include "numerics.h"
 
 typedef struct acrobot {
   double s[4]; /* theta1, theta2, dtheta1, dtheta2 */
@@ -14,21 +15,6 @@ static const double dt = 0.2, link_length_1 = 1.0, link_mass_1 = 1.0, link_mass_
 #define MAX_VEL_1 (4 * M_PI)
 #define MAX_VEL_2 (9 * M_PI)
 static const double avail_torque[3] = {-1.0, 0.0, +1.0};
-
-/* x**2 as Python/numpy compute it for a float64: libm pow(x, 2.0), which is not always the
- * correctly rounded x*x (glibc's pow errs up to ~0.52 ulp). The volatile exponent keeps the
- * compiler from rewriting pow(x, 2.0) into x * x. */
-static double py_square(double x) {
-  volatile double two = 2.0;
-  return pow(x, two);
-}
-
-/* Rounds a float64 to float32 and back. Through a volatile because GCC 12's SLP vectorizer
- * (-O2, x86-64) drops the (double)(float)x round trip when it merges two adjacent stores. */
-static double to_f32(double x) {
-  volatile float f = (float)x;
-  return f;
-}
 
 static void observe(const acrobot_t *a, float *obs) {
   obs[0] = (float)cos(a->s[0]);

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "env.h"
+#include "numerics.h"
 
 typedef struct mountaincar_continuous {
   double pos, vel; /* float32 values after a step; any float64 after set_state */
@@ -11,21 +12,6 @@ typedef struct mountaincar_continuous {
 
 static const double min_action = -1.0, max_action = 1.0, min_position = -1.2, max_position = 0.6,
                     max_speed = 0.07, goal_position = 0.45, goal_velocity = 0.0, power = 0.0015;
-
-/* math.pow(x, 2) as Python computes it: libm pow(x, 2.0), which is not always the
- * correctly rounded x*x (glibc's pow errs up to ~0.52 ulp). The volatile exponent keeps the
- * compiler from rewriting pow(x, 2.0) into x * x. */
-static double py_square(double x) {
-  volatile double two = 2.0;
-  return pow(x, two);
-}
-
-/* Rounds a float64 to float32 and back. Through a volatile because GCC 12's SLP vectorizer
- * (-O2, x86-64) drops the (double)(float)x round trip when it merges two adjacent stores. */
-static double to_f32(double x) {
-  volatile float f = (float)x;
-  return f;
-}
 
 static void observe(const mountaincar_continuous_t *m, float *obs) {
   obs[0] = (float)m->pos;

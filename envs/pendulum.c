@@ -3,20 +3,13 @@
 #include <math.h>
 
 #include "env.h"
+#include "numerics.h"
 
 typedef struct pendulum {
   double th, thdot;
 } pendulum_t;
 
 static const double max_speed = 8.0, max_torque = 2.0, dt = 0.05, g = 10.0, m = 1.0, l = 1.0;
-
-/* x**2 as Python/numpy compute it for a float64: libm pow(x, 2.0), which is not always the
- * correctly rounded x*x (glibc's pow errs up to ~0.52 ulp). The volatile exponent keeps the
- * compiler from rewriting pow(x, 2.0) into x * x. */
-static double py_square(double x) {
-  volatile double two = 2.0;
-  return pow(x, two);
-}
 
 static void observe(const pendulum_t *p, float *obs) {
   obs[0] = (float)cos(p->th);
