@@ -77,7 +77,19 @@ typedef struct worker {
   double t_stats, eps_now;
   double last_rx;  /* when the learner last sent anything (it heartbeats when idle) */
   uint64_t credit; /* transitions the learner lets us send (Credit frames) */
+  /* While the learner is away: encoded batches wait here (FIFO, at most outbox_bytes); stepping
+   * pauses when it is full and the batches go first once a new connection grants credit. */
+  struct away_frame *away_head, *away_tail;
+  size_t away_bytes;
+  uint64_t away_transitions, away_sent;
 } worker_t;
+
+typedef struct away_frame {
+  struct away_frame *next;
+  uint8_t *data;
+  size_t len;
+  uint32_t n;
+} away_frame_t;
 
 typedef struct wreq {
   uv_write_t req;
@@ -105,12 +117,9 @@ static void drop_connection(worker_t *w, const char *why) {
   if (w->connected) LOG_W("worker", "connection to the learner lost: %s", why);
   w->connected = 0;
   w->welcomed = 0;
-  w->have_weights = 0;
-  if (w->stepping) uv_idle_stop(&w->stepper);
-  w->stepping = 0;
-  w->dropped += (uint64_t)w->b_n;
-  w->b_n = 0;
+  /* Keep acting with the last weights: batches go to the away queue until it is full. */
   w->credit = 0; /* a new connection starts with a new window */
+  if (!w->stopping) start_stepping(w);
   frame_reader_free(&w->reader);
   uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
 }
@@ -121,10 +130,8 @@ static void on_write(uv_write_t *req, int status) {
   w->inflight_bytes -= r->len;
   free(r->data);
   free(r);
-  if (status < 0) {
-    drop_connection(w, uv_strerror(status));
-    return;
-  }
+  if (status < 0)
+    drop_connection(w, uv_strerror(status)); /* stepping goes on into the away queue */
   /* Resume stepping once the queue has drained below half the outbox bound. */
   if (!w->stepping && w->have_weights && !w->stopping &&
       w->inflight_bytes <= (size_t)w->cfg.outbox_bytes / 2)
@@ -159,8 +166,8 @@ static int send_frame(worker_t *w, uint8_t *data, size_t len) {
 
 /* Sends the batch if the learner's credit covers it; otherwise it waits for a Credit frame. */
 static void flush_batch(worker_t *w) {
-  if (w->b_n == 0 || w->credit < (uint64_t)w->b_n) return;
-  w->credit -= (uint64_t)w->b_n;
+  if (w->b_n == 0 || (w->connected && w->credit < (uint64_t)w->b_n)) return;
+  if (w->connected) w->credit -= (uint64_t)w->b_n;
   tbatch_t b = {.n = (uint32_t)w->b_n,
                 .obs_dim = (uint32_t)w->obs_dim,
                 .act_dim = (uint32_t)w->act_dim,
@@ -173,8 +180,62 @@ static void flush_batch(worker_t *w) {
                 .flags = w->b_flags};
   size_t len;
   uint8_t *f = tbatch_encode(&b, &len);
-  if (send_frame(w, f, len) != 0) w->dropped += (uint64_t)w->b_n;
+  if (!w->connected) { /* the learner is away: keep it for the next connection */
+    away_frame_t *a = f ? malloc(sizeof *a) : NULL;
+    if (!a) {
+      free(f);
+      w->dropped += (uint64_t)w->b_n;
+    } else {
+      *a = (away_frame_t){NULL, f, len, (uint32_t)w->b_n};
+      if (w->away_tail)
+        w->away_tail->next = a;
+      else
+        w->away_head = a;
+      w->away_tail = a;
+      w->away_bytes += len;
+      w->away_transitions += (uint64_t)w->b_n;
+    }
+  } else if (send_frame(w, f, len) != 0) {
+    w->dropped += (uint64_t)w->b_n;
+  }
   w->b_n = 0;
+}
+
+/* Sends queued batches in order while the credit covers them. */
+static void drain_away(worker_t *w) {
+  uint64_t sent = 0;
+  while (w->connected && w->away_head && w->credit >= w->away_head->n) {
+    away_frame_t *a = w->away_head;
+    w->away_head = a->next;
+    if (!w->away_head) w->away_tail = NULL;
+    w->away_bytes -= a->len;
+    w->credit -= a->n;
+    sent += a->n;
+    if (send_frame(w, a->data, a->len) != 0) w->dropped += a->n;
+    free(a);
+  }
+  if (sent) {
+    w->away_transitions -= sent;
+    w->away_sent += sent;
+    if (!w->away_head) {
+      LOG_I("worker", "sent the %llu transitions queued while the learner was away",
+            (unsigned long long)w->away_sent);
+      w->away_sent = 0;
+    }
+  }
+}
+
+static void free_away(worker_t *w) {
+  while (w->away_head) {
+    away_frame_t *a = w->away_head;
+    w->away_head = a->next;
+    w->dropped += a->n;
+    free(a->data);
+    free(a);
+  }
+  w->away_tail = NULL;
+  w->away_bytes = 0;
+  w->away_transitions = 0;
 }
 
 static void send_stats(worker_t *w) {
@@ -255,6 +316,14 @@ static void on_step(uv_idle_t *h) {
     w->stepping = 0;
     return;
   }
+  if (!w->connected && w->away_bytes >= (size_t)w->cfg.outbox_bytes) {
+    LOG_W("worker", "learner away: outbox full (%llu transitions queued); stepping paused",
+          (unsigned long long)w->away_transitions);
+    uv_idle_stop(&w->stepper);
+    w->stepping = 0;
+    return;
+  }
+  if (w->b_n + w->k > w->b_cap) flush_batch(w); /* queued if the learner is away */
   if (w->b_n + w->k > w->b_cap) { /* the batch is full and the learner's credit is used up */
     uv_idle_stop(&w->stepper);
     w->stepping = 0;
@@ -298,6 +367,7 @@ static void on_step(uv_idle_t *h) {
 }
 
 static void free_buffers(worker_t *w) {
+  free_away(w);
   free(w->actions);
   free(w->next_obs);
   free(w->rewards);
@@ -348,6 +418,17 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
     return -1;
   }
   int k = w->requested_envs > 0 ? w->requested_envs : (int)c.envs_per_worker;
+  /* The same run again (the learner came back): keep envs, weights and the away queue. */
+  if (w->vec_ready && k == w->k && !strcmp(c.env, w->cfg.env) && !strcmp(c.algo, w->cfg.algo) &&
+      !strcmp(c.hidden, w->cfg.hidden) && !strcmp(c.activation, w->cfg.activation) &&
+      c.send_batch == w->cfg.send_batch) {
+    w->cfg = c;
+    w->id = wm->worker_id;
+    w->index = (int)wm->worker_index;
+    w->eps_final = wm->epsilon_final;
+    w->noise_scale = wm->noise_scale;
+    return 0;
+  }
   free_buffers(w);
   w->cfg = c;
   w->id = wm->worker_id;
@@ -493,7 +574,8 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       }
       w->credit += cr->transitions;
       rlserve__credit__free_unpacked(cr, NULL);
-      if (w->b_n >= w->cfg.send_batch) flush_batch(w);
+      drain_away(w);
+      if (!w->away_head && w->b_n >= w->cfg.send_batch) flush_batch(w);
       if (!w->stepping && w->have_weights && !w->stopping &&
           w->inflight_bytes <= (size_t)w->cfg.outbox_bytes / 2)
         start_stepping(w);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The learner is killed with SIGKILL mid-run and started again with --resume on the same
-# address: the workers reconnect by themselves (backoff with jitter), the counters continue
+# address: the workers reconnect by themselves (backoff with jitter) and deliver what they
+# queued in their bounded outbox meanwhile, the counters continue
 # from the checkpoint, a corrupted newest checkpoint is refused in favour of the previous
 # one, and the run still solves CartPole-v1 (greedy eval >= 195) within its step budget.
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +46,10 @@ grep -q "resumed from .*checkpoint.prev.ckpt: $saved env steps" "$WORK/learner.l
   fail "did not resume from the previous checkpoint at $saved env steps"
 rejoined() { sed -n '/resumed from/,$p' "$WORK/learner.log" | grep -q "worker .* joined"; }
 wait_for 30 rejoined || fail "no worker reconnected to the restarted learner"
+# While the learner was away the workers kept stepping into their bounded outbox; the queued
+# transitions go to the restarted learner first.
+sent_queued() { grep -q "queued while the learner was away" "$WORK/w1.log" "$WORK/w2.log"; }
+wait_for 30 sent_queued || fail "no worker delivered what it queued while the learner was away"
 wait "$learner"
 rc=$?
 [ "$rc" -eq 0 ] || fail "resumed run ended with $rc (expected 0: solved)"
