@@ -2,9 +2,9 @@
  * learner, learns everything else from the Welcome (env, network shape, exploration, seed,
  * its index), waits for the first Weights, then steps K envs with one batched policy forward
  * per step (an idle handle, so weights frames are applied between steps), sends transition
- * batches as msgpack frames and periodic Stats. When the learner reads slowly the write queue
- * fills and stepping pauses (bounded outbox). When the learner goes away it reconnects with
- * exponential backoff and jitter. */
+ * batches as msgpack frames within the learner's credit, and periodic Stats. Stepping pauses
+ * when the credit or the write queue is used up. When the learner goes away it keeps acting
+ * into a bounded away-queue and reconnects with exponential backoff and jitter. */
 #ifndef RLSERVE_WORKER_H
 #define RLSERVE_WORKER_H
 
