@@ -77,6 +77,19 @@ static void tail_file(const char *path, int lines) {
   fprintf(stderr, "--- last lines of %s ---\n%s", path, buf + (i ? i + 1 : 0));
 }
 
+/* mkdir -p: creates every missing folder of path. */
+static int mkdir_p(const char *path) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* 32 random bytes as hex, readable by the owner only. */
 static int write_token(const char *path) {
   uint8_t raw[32];
@@ -180,7 +193,7 @@ int run_main(int argc, char **argv) {
     mkdir("runs", 0755);
     snprintf(outdir, sizeof outdir, "runs/%s-%s", cfg.preset[0] ? cfg.preset : "run", stamp);
   }
-  if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+  if (mkdir_p(outdir) != 0) {
     fprintf(stderr, "rlserve run: cannot create %s: %s\n", outdir, strerror(errno));
     return 2;
   }

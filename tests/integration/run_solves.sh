@@ -3,7 +3,7 @@
 # CartPole-v1 within a fixed env-step budget with a fixed seed (a step budget, not a time
 # limit), writes the run folder, and `rlserve eval` reproduces the score from the checkpoint.
 . "$(dirname "$0")/lib.sh"
-out=$WORK/run
+out=$WORK/runs/nested/run   # a folder that does not exist yet: run creates it
 "$RLSERVE" run --preset cartpole-dqn --workers 2 --seed 1 --set solve_threshold=195 \
   --set env_steps_budget=100000 --out "$out" >"$WORK/run.log" 2>&1 &
 run_pid=$!
