@@ -30,6 +30,7 @@ typedef struct status_view {
   replay_counts_t rc;
   double env_steps_per_s, updates_per_s, spi_actual;
   int n_active;
+  char last_checkpoint[1100]; /* "" until the first save */
 } status_view_t;
 
 static double wall_now(void) {
@@ -52,6 +53,7 @@ static void view_take(learner_t *L, status_view_t *v) {
   v->eval_at_steps = L->eval_at_steps;
   v->have_eval = L->have_eval;
   v->solved = L->solved;
+  snprintf(v->last_checkpoint, sizeof v->last_checkpoint, "%s", L->last_checkpoint);
   pthread_mutex_unlock(&L->mu);
   v->rc = replay_counts(&L->replay);
 
@@ -144,7 +146,7 @@ static void json_learner(const learner_t *L, const status_view_t *v, cJSON *root
   j_num(l, "bytes_in", (double)L->bytes_in, oom);
   j_num(l, "bytes_out", (double)L->bytes_out, oom);
   j_bool(l, "ingest_paused", L->ingest_paused, oom);
-  j_null(l, "last_checkpoint", oom); /* the learner does not record checkpoint writes yet */
+  j_str(l, "last_checkpoint", v->last_checkpoint[0] ? v->last_checkpoint : NULL, oom);
 }
 
 static void json_eval(const learner_t *L, const status_view_t *v, cJSON *root, int *oom) {

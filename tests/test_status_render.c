@@ -267,6 +267,7 @@ static double wall_now(void) {
 /* ---- the checks ---- */
 
 static void test_json_full(learner_t *L) {
+  snprintf(L->last_checkpoint, sizeof L->last_checkpoint, "/runs/x/checkpoint.ckpt");
   char *text = status_render_json(L);
   CHECK(text != NULL, "status_render_json returned NULL");
   if (!text) return;
@@ -316,7 +317,7 @@ static void test_json_full(learner_t *L) {
   EXPECT_NUM(l, "bytes_in", 123456);
   EXPECT_NUM(l, "bytes_out", 654321);
   EXPECT_BOOL(l, "ingest_paused", 1);
-  EXPECT_NULL(l, "last_checkpoint");
+  EXPECT_STR(l, "last_checkpoint", "/runs/x/checkpoint.ckpt");
 
   const cJSON *ev = field(st, "eval");
   CHECK(count_items(ev) == 6, "eval has %d fields, expected 6", count_items(ev));
