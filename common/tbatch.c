@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "f32le.h"
 #include "frame.h"
 
@@ -23,18 +24,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "tbatch arrays are raw little-endian float32: add byte swapping for this host");
 
 #define TBATCH_VERSION 1
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---- encode ---- */
 
@@ -108,9 +97,9 @@ static int mp_scan(const uint8_t *p, size_t len, size_t *end, char *err, size_t 
   uint64_t pending = 1, objects = 0;
   while (pending) {
     if (off >= len)
-      return fail(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
+      return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
     if (++objects > TBATCH_MAX_OBJECTS)
-      return fail(err, errlen, "transitions: more than %d msgpack objects", TBATCH_MAX_OBJECTS);
+      return errmsg(err, errlen, "transitions: more than %d msgpack objects", TBATCH_MAX_OBJECTS);
     pending--;
     uint8_t t = p[off];
     size_t fixed = 1;  /* header bytes incl. the type byte */
@@ -194,34 +183,36 @@ static int mp_scan(const uint8_t *p, size_t len, size_t *end, char *err, size_t 
         case 0xdf: {
           int w = (t == 0xdc || t == 0xde) ? 2 : 4;
           if (len - off - 1 < (size_t)w)
-            return fail(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
+            return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off,
+                          len);
           uint64_t cnt = be(p + off + 1, w);
           children = (t >= 0xde) ? 2 * cnt : cnt;
           fixed = 1 + (size_t)w;
           break;
         }
         default: /* 0xc1 */
-          return fail(err, errlen, "transitions: invalid msgpack byte 0x%02x at offset %zu", t,
-                      off);
+          return errmsg(err, errlen, "transitions: invalid msgpack byte 0x%02x at offset %zu", t,
+                        off);
       }
     }
     if (lenbytes) {
       if (len - off < fixed + (size_t)lenbytes)
-        return fail(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
+        return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
       body = be(p + off + 1, lenbytes);
       fixed += (size_t)lenbytes;
     }
     if (len - off < fixed || len - off - fixed < body)
-      return fail(err, errlen,
-                  "transitions: msgpack object at offset %zu needs %llu bytes, %zu left", off,
-                  (unsigned long long)(fixed + body), len - off);
+      return errmsg(err, errlen,
+                    "transitions: msgpack object at offset %zu needs %llu bytes, %zu left", off,
+                    (unsigned long long)(fixed + body), len - off);
     off += fixed + (size_t)body;
     pending += children;
     if (pending > len - off)
-      return fail(err, errlen,
-                  "transitions: msgpack container at offset %zu announces %llu elements, only %zu "
-                  "bytes left",
-                  off - fixed, (unsigned long long)children, len - off);
+      return errmsg(
+          err, errlen,
+          "transitions: msgpack container at offset %zu announces %llu elements, only %zu "
+          "bytes left",
+          off - fixed, (unsigned long long)children, len - off);
   }
   *end = off;
   return 0;
@@ -287,11 +278,11 @@ static int key_index(const msgpack_object *k) {
 static int get_uint(const msgpack_object *o, int key, uint64_t max, uint64_t *v, char *err,
                     size_t errlen) {
   if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-    return fail(err, errlen, "transitions: key \"%s\" must be an unsigned int, got %s",
-                key_names[key], mp_type_name(o->type));
+    return errmsg(err, errlen, "transitions: key \"%s\" must be an unsigned int, got %s",
+                  key_names[key], mp_type_name(o->type));
   if (o->via.u64 > max)
-    return fail(err, errlen, "transitions: %s is %llu, over %llu", key_names[key],
-                (unsigned long long)o->via.u64, (unsigned long long)max);
+    return errmsg(err, errlen, "transitions: %s is %llu, over %llu", key_names[key],
+                  (unsigned long long)o->via.u64, (unsigned long long)max);
   *v = o->via.u64;
   return 0;
 }
@@ -301,18 +292,19 @@ static int get_bin(const msgpack_object *o, int key, uint64_t n, uint64_t dim, u
                    const char *formula, const uint8_t *p, size_t len, const void **data, char *err,
                    size_t errlen) {
   if (o->type != MSGPACK_OBJECT_BIN)
-    return fail(err, errlen, "transitions: key \"%s\" must be a bin, got %s", key_names[key],
-                mp_type_name(o->type));
+    return errmsg(err, errlen, "transitions: key \"%s\" must be a bin, got %s", key_names[key],
+                  mp_type_name(o->type));
   uint64_t want;
   if (__builtin_mul_overflow(n, dim, &want) || __builtin_mul_overflow(want, elem, &want))
-    return fail(err, errlen, "transitions: %s size %s overflows", key_names[key], formula);
+    return errmsg(err, errlen, "transitions: %s size %s overflows", key_names[key], formula);
   if (o->via.bin.size != want)
-    return fail(err, errlen, "transitions: %s has %u bytes, expected %s = %llu", key_names[key],
-                o->via.bin.size, formula, (unsigned long long)want);
+    return errmsg(err, errlen, "transitions: %s has %u bytes, expected %s = %llu", key_names[key],
+                  o->via.bin.size, formula, (unsigned long long)want);
   const uint8_t *b = (const uint8_t *)o->via.bin.ptr;
   uintptr_t lo = (uintptr_t)p, at = (uintptr_t)b;
   if (want && (at < lo || at - lo > len || len - (at - lo) < want))
-    return fail(err, errlen, "transitions: internal: msgpack-c copied bin \"%s\"", key_names[key]);
+    return errmsg(err, errlen, "transitions: internal: msgpack-c copied bin \"%s\"",
+                  key_names[key]);
   *data = want ? (const void *)b : (const void *)(p + len);
   return 0;
 }
@@ -320,25 +312,25 @@ static int get_bin(const msgpack_object *o, int key, uint64_t n, uint64_t dim, u
 static int check_finite(const void *data, int key, size_t n, size_t dim, char *err, size_t errlen) {
   size_t total = n * dim, bad = f32le_first_nonfinite(data, total);
   if (bad == total) return 0;
-  return fail(err, errlen, "transitions: %s[%zu] is %g (transition %zu, element %zu)",
-              key_names[key], bad, (double)f32le_at(data, bad), bad / dim, bad % dim);
+  return errmsg(err, errlen, "transitions: %s[%zu] is %g (transition %zu, element %zu)",
+                key_names[key], bad, (double)f32le_at(data, bad), bad / dim, bad % dim);
 }
 
 static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
                     const tbatch_limits_t *lim, tbatch_t *out, char *err, size_t errlen) {
   if (root->type != MSGPACK_OBJECT_MAP)
-    return fail(err, errlen, "transitions: payload must be a msgpack map, got %s",
-                mp_type_name(root->type));
+    return errmsg(err, errlen, "transitions: payload must be a msgpack map, got %s",
+                  mp_type_name(root->type));
   const msgpack_object *val[K_END] = {0};
   for (uint32_t i = 0; i < root->via.map.size; i++) {
     const msgpack_object_kv *kv = &root->via.map.ptr[i];
     int k = key_index(&kv->key);
     if (k < 0) continue; /* unknown keys: forward compatible */
-    if (val[k]) return fail(err, errlen, "transitions: duplicate key \"%s\"", key_names[k]);
+    if (val[k]) return errmsg(err, errlen, "transitions: duplicate key \"%s\"", key_names[k]);
     val[k] = &kv->val;
   }
   for (int k = 0; k < K_END; k++)
-    if (!val[k]) return fail(err, errlen, "transitions: missing key \"%s\"", key_names[k]);
+    if (!val[k]) return errmsg(err, errlen, "transitions: missing key \"%s\"", key_names[k]);
 
   uint64_t v, n, obs_dim, act_dim, wv, wid;
   if (get_uint(val[K_V], K_V, UINT32_MAX, &v, err, errlen) ||
@@ -349,17 +341,17 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
       get_uint(val[K_WID], K_WID, UINT32_MAX, &wid, err, errlen))
     return -1;
   if (v != TBATCH_VERSION)
-    return fail(err, errlen, "transitions: schema version %llu, expected %d", (unsigned long long)v,
-                TBATCH_VERSION);
+    return errmsg(err, errlen, "transitions: schema version %llu, expected %d",
+                  (unsigned long long)v, TBATCH_VERSION);
   if (n < 1 || n > lim->max_n)
-    return fail(err, errlen, "transitions: n is %llu, expected 1..%u", (unsigned long long)n,
-                lim->max_n);
+    return errmsg(err, errlen, "transitions: n is %llu, expected 1..%u", (unsigned long long)n,
+                  lim->max_n);
   if (obs_dim != lim->obs_dim)
-    return fail(err, errlen, "transitions: obs_dim is %llu, expected %u",
-                (unsigned long long)obs_dim, lim->obs_dim);
+    return errmsg(err, errlen, "transitions: obs_dim is %llu, expected %u",
+                  (unsigned long long)obs_dim, lim->obs_dim);
   if (act_dim != lim->act_dim)
-    return fail(err, errlen, "transitions: act_dim is %llu, expected %u",
-                (unsigned long long)act_dim, lim->act_dim);
+    return errmsg(err, errlen, "transitions: act_dim is %llu, expected %u",
+                  (unsigned long long)act_dim, lim->act_dim);
 
   const void *obs, *act, *rew, *next_obs, *flags;
   if (get_bin(val[K_OBS], K_OBS, n, obs_dim, 4, "n*obs_dim*4", p, len, &obs, err, errlen) ||
@@ -379,19 +371,19 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
   const uint8_t *fl = flags;
   for (size_t i = 0; i < nn; i++)
     if (fl[i] & ~(TBATCH_TERMINATED | TBATCH_TRUNCATED))
-      return fail(err, errlen,
-                  "transitions: flags[%zu] is 0x%02x, only bits 0-1 (terminated, truncated) are "
-                  "defined",
-                  i, fl[i]);
+      return errmsg(err, errlen,
+                    "transitions: flags[%zu] is 0x%02x, only bits 0-1 (terminated, truncated) are "
+                    "defined",
+                    i, fl[i]);
   if (lim->n_actions > 0) {
     for (size_t i = 0; i < nn * ad; i++) {
       float a = f32le_at(act, i);
       if (a != floorf(a))
-        return fail(err, errlen, "transitions: act[%zu] is %g, not an integer action index", i,
-                    (double)a);
+        return errmsg(err, errlen, "transitions: act[%zu] is %g, not an integer action index", i,
+                      (double)a);
       if (a < 0 || a >= (float)lim->n_actions)
-        return fail(err, errlen, "transitions: act[%zu] is %g, out of range [0, %u)", i, (double)a,
-                    lim->n_actions);
+        return errmsg(err, errlen, "transitions: act[%zu] is %g, out of range [0, %u)", i,
+                      (double)a, lim->n_actions);
     }
   }
   out->n = (uint32_t)n;
@@ -409,19 +401,19 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
 
 int tbatch_decode(const uint8_t *p, size_t len, const tbatch_limits_t *lim, tbatch_t *out,
                   char *err, size_t errlen) {
-  if (len == 0 || !p) return fail(err, errlen, "transitions: empty payload");
+  if (len == 0 || !p) return errmsg(err, errlen, "transitions: empty payload");
   size_t end = 0;
   if (mp_scan(p, len, &end, err, errlen)) return -1;
   if (end != len)
-    return fail(err, errlen, "transitions: %zu trailing bytes after the msgpack map", len - end);
+    return errmsg(err, errlen, "transitions: %zu trailing bytes after the msgpack map", len - end);
   msgpack_unpacked up;
   msgpack_unpacked_init(&up);
   size_t off = 0;
   msgpack_unpack_return ur = msgpack_unpack_next(&up, (const char *)p, len, &off);
   int rc;
   if (ur != MSGPACK_UNPACK_SUCCESS || off != len)
-    rc = fail(err, errlen, "transitions: msgpack-c rejected the payload (code %d at byte %zu)",
-              (int)ur, off);
+    rc = errmsg(err, errlen, "transitions: msgpack-c rejected the payload (code %d at byte %zu)",
+                (int)ur, off);
   else
     rc = validate(&up.data, p, len, lim, out, err, errlen);
   /* The bins point into p, not into the zone, so they outlive it. */

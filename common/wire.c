@@ -8,24 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "f32le.h"
 #include "frame.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "weights travel as raw little-endian float32: add byte swapping for this host");
 _Static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static uint8_t *frame_alloc(int frame_type, size_t payload_len, size_t *frame_len) {
   if (frame_type < FRAME_HELLO || frame_type >= FRAME_TYPE_END) return NULL;
@@ -101,32 +90,33 @@ static int check_string(const char *msg, const char *field, const char *s, size_
                         char *err, size_t errlen) {
   if (!s) return 0;
   size_t len = strlen(s);
-  if (len > max) return fail(err, errlen, "%s: %s has %zu bytes, limit %zu", msg, field, len, max);
+  if (len > max)
+    return errmsg(err, errlen, "%s: %s has %zu bytes, limit %zu", msg, field, len, max);
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == 0x7f || (c < 0x20 && !(allow_nl && (c == '\n' || c == '\t'))))
-      return fail(err, errlen, "%s: %s has control byte 0x%02x at offset %zu", msg, field, c, i);
+      return errmsg(err, errlen, "%s: %s has control byte 0x%02x at offset %zu", msg, field, c, i);
   }
   return 0;
 }
 
 static int check_double(const char *msg, const char *field, double v, double lo, double hi,
                         char *err, size_t errlen) {
-  if (!isfinite(v)) return fail(err, errlen, "%s: %s is %g, not finite", msg, field, v);
+  if (!isfinite(v)) return errmsg(err, errlen, "%s: %s is %g, not finite", msg, field, v);
   if (v < lo || v > hi)
-    return fail(err, errlen, "%s: %s is %g, outside [%g, %g]", msg, field, v, lo, hi);
+    return errmsg(err, errlen, "%s: %s is %g, outside [%g, %g]", msg, field, v, lo, hi);
   return 0;
 }
 
-#define UNPACK(type, fn, what)                                                                   \
-  do {                                                                                           \
-    *out = NULL;                                                                                 \
-    if (!p && len) return fail(err, errlen, "%s: no payload", what);                             \
-    type *m_ = fn(NULL, len, p);                                                                 \
-    if (!m_)                                                                                     \
-      return fail(err, errlen, "%s: payload of %zu bytes is not a valid protobuf message", what, \
-                  len);                                                                          \
-    *out = m_;                                                                                   \
+#define UNPACK(type, fn, what)                                                                     \
+  do {                                                                                             \
+    *out = NULL;                                                                                   \
+    if (!p && len) return errmsg(err, errlen, "%s: no payload", what);                             \
+    type *m_ = fn(NULL, len, p);                                                                   \
+    if (!m_)                                                                                       \
+      return errmsg(err, errlen, "%s: payload of %zu bytes is not a valid protobuf message", what, \
+                    len);                                                                          \
+    *out = m_;                                                                                     \
   } while (0)
 
 int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *err,
@@ -137,15 +127,15 @@ int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *
       check_string("hello", "host", m->host, WIRE_MAX_NAME, 0, err, errlen))
     goto bad;
   if (m->auth.len > WIRE_MAX_AUTH) {
-    fail(err, errlen, "hello: auth has %zu bytes, limit %d", m->auth.len, WIRE_MAX_AUTH);
+    errmsg(err, errlen, "hello: auth has %zu bytes, limit %d", m->auth.len, WIRE_MAX_AUTH);
     goto bad;
   }
   if (m->num_envs > WIRE_MAX_ENVS) {
-    fail(err, errlen, "hello: num_envs is %u, limit %d", m->num_envs, WIRE_MAX_ENVS);
+    errmsg(err, errlen, "hello: num_envs is %u, limit %d", m->num_envs, WIRE_MAX_ENVS);
     goto bad;
   }
   if (m->requested_index < -1) {
-    fail(err, errlen, "hello: requested_index is %d, expected -1 or >= 0", m->requested_index);
+    errmsg(err, errlen, "hello: requested_index is %d, expected -1 or >= 0", m->requested_index);
     goto bad;
   }
   return 0;
@@ -160,7 +150,7 @@ int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, ch
   UNPACK(Rlserve__Welcome, rlserve__welcome__unpack, "welcome");
   Rlserve__Welcome *m = *out;
   if (m->n_config > WIRE_MAX_CONFIG) {
-    fail(err, errlen, "welcome: %zu config entries, limit %d", m->n_config, WIRE_MAX_CONFIG);
+    errmsg(err, errlen, "welcome: %zu config entries, limit %d", m->n_config, WIRE_MAX_CONFIG);
     goto bad;
   }
   for (size_t i = 0; i < m->n_config; i++) {
@@ -169,7 +159,7 @@ int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, ch
     snprintf(field, sizeof field, "config[%zu].key", i);
     if (check_string("welcome", field, c->key, WIRE_MAX_NAME, 0, err, errlen)) goto bad;
     if (!c->key || !c->key[0]) {
-      fail(err, errlen, "welcome: config[%zu].key is empty", i);
+      errmsg(err, errlen, "welcome: config[%zu].key is empty", i);
       goto bad;
     }
     snprintf(field, sizeof field, "config[%zu].value (key %s)", i, c->key);
@@ -181,8 +171,8 @@ int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, ch
       check_double("welcome", "noise_scale", m->noise_scale, 0.0, INFINITY, err, errlen))
     goto bad;
   if (m->obs_dim > WIRE_MAX_DIM || m->act_dim > WIRE_MAX_DIM) {
-    fail(err, errlen, "welcome: obs_dim %u / act_dim %u over the limit %d", m->obs_dim, m->act_dim,
-         WIRE_MAX_DIM);
+    errmsg(err, errlen, "welcome: obs_dim %u / act_dim %u over the limit %d", m->obs_dim,
+           m->act_dim, WIRE_MAX_DIM);
     goto bad;
   }
   return 0;
@@ -196,12 +186,12 @@ static int check_param_bytes(const char *field, const ProtobufCBinaryData *b, ui
                              size_t errlen) {
   uint64_t want = (uint64_t)n * 4;
   if (b->len != want)
-    return fail(err, errlen, "weights: %s has %zu bytes, expected 4*%u=%llu", field, b->len, n,
-                (unsigned long long)want);
+    return errmsg(err, errlen, "weights: %s has %zu bytes, expected 4*%u=%llu", field, b->len, n,
+                  (unsigned long long)want);
   size_t bad = f32le_first_nonfinite(b->data, n);
   if (bad < n)
-    return fail(err, errlen, "weights: %s[%zu] is %g, not finite", field, bad,
-                (double)f32le_at(b->data, bad));
+    return errmsg(err, errlen, "weights: %s[%zu] is %g, not finite", field, bad,
+                  (double)f32le_at(b->data, bad));
   return 0;
 }
 
@@ -210,11 +200,11 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
   UNPACK(Rlserve__Weights, rlserve__weights__unpack, "weights");
   Rlserve__Weights *m = *out;
   if (m->n_params == 0) {
-    fail(err, errlen, "weights: n_params is 0");
+    errmsg(err, errlen, "weights: n_params is 0");
     goto bad;
   }
   if (expect_n && m->n_params != expect_n) {
-    fail(err, errlen, "weights: n_params is %u, this network has %u", m->n_params, expect_n);
+    errmsg(err, errlen, "weights: n_params is %u, this network has %u", m->n_params, expect_n);
     goto bad;
   }
   if (check_param_bytes("online", &m->online, m->n_params, err, errlen) ||
@@ -232,19 +222,19 @@ int wire_decode_stats(const uint8_t *p, size_t len, Rlserve__Stats **out, char *
   UNPACK(Rlserve__Stats, rlserve__stats__unpack, "stats");
   Rlserve__Stats *m = *out;
   if (m->n_episode_returns > WIRE_MAX_RETURNS) {
-    fail(err, errlen, "stats: %zu episode_returns, limit %d", m->n_episode_returns,
-         WIRE_MAX_RETURNS);
+    errmsg(err, errlen, "stats: %zu episode_returns, limit %d", m->n_episode_returns,
+           WIRE_MAX_RETURNS);
     goto bad;
   }
   if (m->n_episode_lengths != m->n_episode_returns) {
-    fail(err, errlen, "stats: %zu episode_returns but %zu episode_lengths", m->n_episode_returns,
-         m->n_episode_lengths);
+    errmsg(err, errlen, "stats: %zu episode_returns but %zu episode_lengths", m->n_episode_returns,
+           m->n_episode_lengths);
     goto bad;
   }
   for (size_t i = 0; i < m->n_episode_returns; i++) {
     if (!isfinite(m->episode_returns[i])) {
-      fail(err, errlen, "stats: episode_returns[%zu] is %g, not finite", i,
-           (double)m->episode_returns[i]);
+      errmsg(err, errlen, "stats: episode_returns[%zu] is %g, not finite", i,
+             (double)m->episode_returns[i]);
       goto bad;
     }
   }

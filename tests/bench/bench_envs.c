@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_machine.h"
 #include "env.h"
 
 enum { VEC_K = 64, N_ACTIONS = 1 << 16 };
@@ -16,26 +17,6 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void cpu_model(char *out, size_t len) {
-  snprintf(out, len, "unknown");
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (!f) return;
-  char line[512];
-  while (fgets(line, sizeof line, f)) {
-    if (strncmp(line, "model name", 10) == 0) {
-      char *p = strchr(line, ':');
-      if (p) {
-        p++;
-        while (*p == ' ') p++;
-        p[strcspn(p, "\n")] = '\0';
-        snprintf(out, len, "%s", p);
-      }
-      break;
-    }
-  }
-  fclose(f);
 }
 
 /* Pre-drawn random valid actions, so the timed loop measures the env, not the rng. */
@@ -126,7 +107,7 @@ int main(int argc, char **argv) {
   }
   if (!(seconds > 0)) seconds = 0.6;
   char cpu[256];
-  cpu_model(cpu, sizeof cpu);
+  bench_cpu_model(cpu, sizeof cpu);
   printf("bench_envs: one thread, random actions, %.2f s per measurement\n", seconds);
   printf("machine: %s\n", cpu);
   char cwd[512];

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_machine.h"
 #include "gemm.h"
 #include "nn.h"
 #include "rng.h"
@@ -19,19 +20,8 @@ static double now(void) {
 }
 
 static void print_machine(void) {
-  char line[512], model[256] = "unknown";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (f) {
-    while (fgets(line, sizeof line, f)) {
-      char *colon = strchr(line, ':');
-      if (colon && strncmp(line, "model name", 10) == 0) {
-        snprintf(model, sizeof model, "%s", colon + 2);
-        model[strcspn(model, "\n")] = 0;
-        break;
-      }
-    }
-    fclose(f);
-  }
+  char model[256];
+  bench_cpu_model(model, sizeof model);
   printf("machine: %s, %ld online cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
   printf("openblas: %s (core %s), threads %d\n", openblas_get_config(), openblas_get_corename(),
          openblas_get_num_threads());

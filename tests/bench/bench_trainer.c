@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_machine.h"
 #include "config.h"
 #include "dqn.h"
 #include "gemm.h"
@@ -39,23 +40,12 @@ static void die(const char *what) {
 }
 
 static void print_machine(int argc, char **argv) {
-  char line[512], model[256] = "unknown";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (f) {
-    while (fgets(line, sizeof line, f)) {
-      char *colon = strchr(line, ':');
-      if (colon && strncmp(line, "model name", 10) == 0) {
-        snprintf(model, sizeof model, "%s", colon + 2);
-        model[strcspn(model, "\n")] = 0;
-        break;
-      }
-    }
-    fclose(f);
-  }
+  char model[256];
+  bench_cpu_model(model, sizeof model);
   cpu_set_t set;
   int allowed = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
   char load[128] = "?";
-  f = fopen("/proc/loadavg", "r");
+  FILE *f = fopen("/proc/loadavg", "r");
   if (f) {
     if (fgets(load, sizeof load, f)) load[strcspn(load, "\n")] = 0;
     fclose(f);
