@@ -306,6 +306,13 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
              (long long)c->credit_window, (long long)(c->send_batch + c->envs_per_worker));
     return -1;
   }
+  if (c->stats_interval_s >= c->idle_timeout_s || c->heartbeat_interval_s >= c->idle_timeout_s) {
+    snprintf(err, errlen,
+             "config: idle_timeout_s %g must exceed stats_interval_s %g and heartbeat_interval_s "
+             "%g (a quiet but healthy link would be closed)",
+             c->idle_timeout_s, c->stats_interval_s, c->heartbeat_interval_s);
+    return -1;
+  }
   if (c->eps_final > c->eps_start) {
     snprintf(err, errlen, "config: eps_final %g exceeds eps_start %g", c->eps_final, c->eps_start);
     return -1;

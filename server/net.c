@@ -567,7 +567,7 @@ void net_sweep(learner_t *L) {
   for (worker_conn_t *c = L->conns; c; c = next) {
     next = c->next; /* conn_fail may unlink c */
     if (c->state != CONN_HELLO && c->state != CONN_ACTIVE) continue;
-    /* Silence counts only while we are reading: a paused connection is quiet by our choice. */
+    /* A worker sends Stats every stats_interval_s even without credit: silence means trouble. */
     if (c->reading && now - c->last_rx > idle) {
       snprintf(why, sizeof why, "silent for %.1f s (idle_timeout_s = %g)", now - c->last_rx, idle);
       conn_fail(c, 408, why);

@@ -72,6 +72,10 @@ int main(void) {
   config_set(&d, "hidden", "12,,3", err, sizeof err);
   CHECK(config_validate(&d, err, sizeof err) < 0 && strstr(err, "hidden"), "%s", err);
 
+  config_init(&d);
+  config_set(&d, "idle_timeout_s", "0.5", err, sizeof err);
+  CHECK(config_validate(&d, err, sizeof err) < 0 && strstr(err, "idle_timeout_s"), "%s", err);
+
   int sizes[8];
   CHECK(config_parse_hidden("256,128,64", sizes, 8) == 3 && sizes[2] == 64, "parse_hidden");
   CHECK(config_parse_hidden("0", sizes, 8) < 0, "zero width accepted");

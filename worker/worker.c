@@ -51,7 +51,6 @@ typedef struct worker {
   double eps_final;
   env_vec_t vec;
   int vec_ready;
-  char vec_env[CONFIG_STR_MAX];
   nn_layout_t layout;
   nn_ws_t ws;
   int ws_ready;
@@ -456,7 +455,6 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   }
   if (env_vec_init(&w->vec, c.env, k, rng_derive(wm->seed, 7), err, errlen) != 0) return -1;
   w->vec_ready = 1;
-  snprintf(w->vec_env, sizeof w->vec_env, "%s", c.env);
   if (nn_ws_init(&w->ws, &w->layout, k) != 0) {
     snprintf(err, errlen, "out of memory");
     return -1;
