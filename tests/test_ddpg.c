@@ -22,37 +22,9 @@
 #include "ddpg.h"
 #include "env.h"
 #include "nn.h"
+#include "nn_ref.h"
 #include "replay.h"
 #include "rng.h"
-
-/* ---- A double-precision MLP forward over a float parameter buffer (the reference). ---- */
-
-static double act_d(nn_act_t a, double z) {
-  switch (a) {
-    case NN_RELU:
-      return z > 0 ? z : 0;
-    case NN_TANH:
-      return tanh(z);
-    default:
-      return z;
-  }
-}
-
-/* y (n_out doubles) = MLP(x) with parameters p (double). */
-static void mlp_d(const nn_layout_t *l, const double *p, const double *x, double *y) {
-  double a[512], b[512];
-  for (int i = 0; i < l->sizes[0]; i++) a[i] = x[i];
-  for (int i = 0; i < l->n_layers; i++) {
-    int n_in = l->sizes[i], n_out = l->sizes[i + 1];
-    for (int o = 0; o < n_out; o++) {
-      double z = p[l->b_off[i] + o];
-      for (int k = 0; k < n_in; k++) z += p[l->w_off[i] + (size_t)o * n_in + k] * a[k];
-      b[o] = act_d(l->act[i], z);
-    }
-    memcpy(a, b, (size_t)n_out * sizeof(double));
-  }
-  for (int o = 0; o < l->sizes[l->n_layers]; o++) y[o] = a[o];
-}
 
 /* J(theta) = mean_b Q1(s_b, bias + scale * mu_theta(s_b)), all in double. */
 static double objective_d(const ddpg_t *d, const double *actor, const double *critic,
@@ -61,10 +33,10 @@ static double objective_d(const ddpg_t *d, const double *actor, const double *cr
   for (int b = 0; b < d->batch; b++) {
     double s[64], u[ENV_MAX_DIM], q;
     for (int i = 0; i < d->obs_dim; i++) s[i] = obs[(size_t)b * d->obs_dim + i];
-    mlp_d(&d->actor_l, actor, s, u);
+    nn_ref_row(&d->actor_l, actor, s, u);
     for (int j = 0; j < d->act_dim; j++)
       s[d->obs_dim + j] = d->act_bias[j] + d->act_scale[j] * u[j];
-    mlp_d(&d->critic_l, critic, s, &q);
+    nn_ref_row(&d->critic_l, critic, s, &q);
     sum += q;
   }
   return sum / d->batch;
@@ -362,7 +334,7 @@ static void test_act(void) {
     for (int i = 0; i < 3; i++) s[i] = obs[b * 3 + i];
     double pd[1024];
     to_double(p, l.n_params, pd);
-    mlp_d(&l, pd, s, u);
+    nn_ref_row(&l, pd, s, u);
     for (int j = 0; j < 2; j++) {
       if (fabs(bi[j] + sc[j] * u[j] - a[b * 2 + j]) > 1e-4) bad++;
       if (a[b * 2 + j] < as.low[j] || a[b * 2 + j] > as.high[j]) bad++;

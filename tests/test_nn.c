@@ -9,41 +9,16 @@
 #include "check.h"
 #include "gemm.h"
 #include "nn.h"
+#include "nn_ref.h"
 #include "rng.h"
 
 /* ---- double-precision reference of the whole net and its loss --------------------------- */
 
-static double ref_act(nn_act_t a, double z) {
-  switch (a) {
-    case NN_RELU:
-      return z > 0 ? z : 0;
-    case NN_TANH:
-      return tanh(z);
-    default:
-      return z;
-  }
-}
-
 /* Forward of `batch` rows through layout l with parameters p (double); writes batch x n_out. */
 static void ref_forward(const nn_layout_t *l, const double *p, const double *x, int batch,
                         double *out) {
-  double a[2][64 * 16];
-  for (int r = 0; r < batch; r++) {
-    const double *in = x + (size_t)r * l->sizes[0];
-    double *y = NULL;
-    for (int i = 0; i < l->n_layers; i++) {
-      y = a[i & 1];
-      int ni = l->sizes[i], no = l->sizes[i + 1];
-      for (int o = 0; o < no; o++) {
-        double z = p[l->b_off[i] + o];
-        for (int k = 0; k < ni; k++) z += p[l->w_off[i] + (size_t)o * ni + k] * in[k];
-        y[o] = ref_act(l->act[i], z);
-      }
-      in = y;
-    }
-    memcpy(out + (size_t)r * l->sizes[l->n_layers], y,
-           (size_t)l->sizes[l->n_layers] * sizeof(double));
-  }
+  for (int r = 0; r < batch; r++)
+    nn_ref_row(l, p, x + (size_t)r * l->sizes[0], out + (size_t)r * l->sizes[l->n_layers]);
 }
 
 enum { LOSS_MSE, LOSS_HUBER };

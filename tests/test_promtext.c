@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "promtext.h"
+#include "promtool.h"
 
 static const char *expected =
     "# HELP rlserve_env_steps_total Environment steps ingested by the learner.\n"
@@ -128,32 +129,12 @@ static void check_errors(void) {
   promtext_free(&p);
 }
 
-static void check_promtool(const char *text) {
-  if (system("command -v promtool >/dev/null 2>&1") != 0) {
-    printf("SKIP promtool: not installed (text checked against the expected bytes only)\n");
-    return;
-  }
-  char path[] = "/tmp/test_promtext_XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0, "mkstemp failed");
-  if (fd < 0) return;
-  FILE *f = fdopen(fd, "w");
-  fputs(text, f);
-  fclose(f);
-  char cmd[256];
-  snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
-  int rc = system(cmd);
-  CHECK(rc == 0, "`%s` exited with %d on:\n%s", cmd, rc, text);
-  if (rc == 0) printf("promtool check metrics: ok\n");
-  unlink(path);
-}
-
 int main(void) {
   char *text = build();
   if (text) {
     CHECK(strcmp(text, expected) == 0, "text differs.\n--- got ---\n%s--- want ---\n%s", text,
           expected);
-    check_promtool(text);
+    promtool_check(text, "promtext");
   }
   free(text);
   check_errors();

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "learner.h"
+#include "promtool.h"
 #include "status_render.h"
 
 static double fake_now = 1000.0;
@@ -134,27 +135,6 @@ static void check_families(const char *text) {
     }
     p = nl + 1;
   }
-}
-
-static void promtool_check(const char *text, const char *what) {
-  if (system("command -v promtool >/dev/null 2>&1") != 0) {
-    printf("SKIP promtool: not installed\n");
-    return;
-  }
-  char path[] = "/tmp/test_status_render_XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0, "mkstemp failed");
-  if (fd < 0) return;
-  FILE *f = fdopen(fd, "w");
-  fputs(text, f);
-  fclose(f);
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
-  int st = system(cmd);
-  CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-        "promtool check metrics failed (status %d) on the %s text:\n%s", st, what, text);
-  if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) printf("promtool ok: %s\n", what);
-  unlink(path);
 }
 
 /* ---- the fake learner ---- */
