@@ -468,6 +468,16 @@ static void summary_row(sbuf_t *b, const char *name, const char *value) {
   sb_puts(b, "</td></tr>\n");
 }
 
+/* A row for summary.json's numeric field key, formatted with fmt (one double), if present. */
+static void number_row(sbuf_t *b, const cJSON *s, const char *key, const char *fmt,
+                       const char *name) {
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(s, key);
+  if (!cJSON_IsNumber(x)) return;
+  char v[64];
+  snprintf(v, sizeof v, fmt, x->valuedouble);
+  summary_row(b, name, v);
+}
+
 static void summary_table(sbuf_t *b, const cJSON *s) {
   char v[160];
   const cJSON *x;
@@ -481,18 +491,9 @@ static void summary_table(sbuf_t *b, const cJSON *s) {
     snprintf(v, sizeof v, "%.0f", x->valuedouble);
     summary_row(b, cJSON_IsTrue(solved) ? "env steps to solve" : "env steps", v);
   }
-  if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(s, "env_steps_total"))) {
-    snprintf(v, sizeof v, "%.0f", x->valuedouble);
-    summary_row(b, "env steps (total)", v);
-  }
-  if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(s, "updates"))) {
-    snprintf(v, sizeof v, "%.0f", x->valuedouble);
-    summary_row(b, "updates", v);
-  }
-  if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(s, "wall_seconds"))) {
-    snprintf(v, sizeof v, "%.1f s", x->valuedouble);
-    summary_row(b, "wall time", v);
-  }
+  number_row(b, s, "env_steps_total", "%.0f", "env steps (total)");
+  number_row(b, s, "updates", "%.0f", "updates");
+  number_row(b, s, "wall_seconds", "%.1f s", "wall time");
   x = cJSON_GetObjectItemCaseSensitive(s, "eval_mean");
   if (x) {
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(s, "eval_std");
@@ -512,14 +513,8 @@ static void summary_table(sbuf_t *b, const cJSON *s) {
     }
     summary_row(b, "greedy eval mean \u00b1 std", v);
   }
-  if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(s, "threshold"))) {
-    snprintf(v, sizeof v, "%g", x->valuedouble);
-    summary_row(b, "solve threshold", v);
-  }
-  if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(s, "episodes"))) {
-    snprintf(v, sizeof v, "%.0f", x->valuedouble);
-    summary_row(b, "training episodes", v);
-  }
+  number_row(b, s, "threshold", "%g", "solve threshold");
+  number_row(b, s, "episodes", "%.0f", "training episodes");
   static const char *const strings[] = {"env", "algo", "preset"};
   for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
     if (cJSON_IsString(x = cJSON_GetObjectItemCaseSensitive(s, strings[i])) && x->valuestring[0])
