@@ -1,8 +1,6 @@
-# The DDPG/TD3 update core (server/ddpg.c): gradient, Polyak, target and preset checks, and a
+# The DDPG/TD3 update core (server/algo/ddpg.c): gradient, Polyak, target and preset checks, and a
 # deterministic single-process TD3 run on Pendulum-v1 (test_ddpg --learn: ~4 s in Release,
 # ~30 s of CPU under ASan). `test_ddpg --run PRESET.conf SEED [STEPS]` is the tuning loop.
-rl_test(test_ddpg LABELS unit SOURCES test_ddpg.c ../server/ddpg.c LIBS rlcommon rlenvs
-        TIMEOUT 600)
-target_include_directories(test_ddpg PRIVATE ${PROJECT_SOURCE_DIR}/server)
+rl_test(test_ddpg LABELS unit SOURCES test_ddpg.c LIBS rlalgo TIMEOUT 600)
 add_test(NAME test_ddpg_learn COMMAND test_ddpg --learn)
 set_tests_properties(test_ddpg_learn PROPERTIES LABELS unit TIMEOUT 600)

@@ -31,17 +31,17 @@ add_custom_command(OUTPUT ${FUZZ_PRESETS_C}
 # own copy of the embedded dashboard; rlcommon only supplies the logger.
 set(FUZZ_DASHBOARD_C ${CMAKE_CURRENT_BINARY_DIR}/fuzz_dashboard_html.c)
 add_custom_command(OUTPUT ${FUZZ_DASHBOARD_C}
-  COMMAND ${CMAKE_COMMAND} -DIN=${PROJECT_SOURCE_DIR}/server/dashboard.html
+  COMMAND ${CMAKE_COMMAND} -DIN=${PROJECT_SOURCE_DIR}/server/status/dashboard.html
           -DOUT=${FUZZ_DASHBOARD_C} -DNAME=status_dashboard_html
-          -P ${PROJECT_SOURCE_DIR}/server/embed.cmake
-  DEPENDS ${PROJECT_SOURCE_DIR}/server/dashboard.html ${PROJECT_SOURCE_DIR}/server/embed.cmake
+          -P ${PROJECT_SOURCE_DIR}/server/status/embed.cmake
+  DEPENDS ${PROJECT_SOURCE_DIR}/server/status/dashboard.html ${PROJECT_SOURCE_DIR}/server/status/embed.cmake
   COMMENT "Embedding dashboard.html for fuzz_http")
 
 set(FUZZ_SRC_fuzz_frame ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_wire ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_tbatch ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_config ${PROJECT_SOURCE_DIR}/common/config.c ${FUZZ_PRESETS_C})
-set(FUZZ_SRC_fuzz_http ${PROJECT_SOURCE_DIR}/server/status_http.c ${FUZZ_DASHBOARD_C})
+set(FUZZ_SRC_fuzz_http ${PROJECT_SOURCE_DIR}/server/status/status_http.c ${FUZZ_DASHBOARD_C})
 set(FUZZ_LIBS_fuzz_frame rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)
 set(FUZZ_LIBS_fuzz_wire rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)
 set(FUZZ_LIBS_fuzz_tbatch rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)
@@ -50,7 +50,7 @@ set(FUZZ_LIBS_fuzz_http rlcommon PkgConfig::UV ${HTTP_PARSER_LIB})
 
 foreach(t fuzz_frame fuzz_wire fuzz_tbatch fuzz_config fuzz_http)
   add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${t}.c ${FUZZ_SRC_${t}})
-  target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/common ${PROJECT_SOURCE_DIR}/server
+  target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/common ${PROJECT_SOURCE_DIR}/server/status
                              ${HTTP_PARSER_INCLUDE})
   target_compile_options(${t} PRIVATE ${FUZZ_FLAGS})
   target_link_options(${t} PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -1,5 +1,4 @@
 # Linear function approximation: features, gradient MC / TD(0) prediction on the random walk,
 # semi-gradient Sarsa on MountainCar (fixed seeds, episode budgets).
 rl_test(test_features LABELS unit SOURCES test_features.c LIBS rlcommon)
-rl_test(test_linear LABELS unit SOURCES test_linear.c ../server/linear.c LIBS rlenvs rlcommon)
-target_include_directories(test_linear PRIVATE ${PROJECT_SOURCE_DIR}/server)
+rl_test(test_linear LABELS unit SOURCES test_linear.c LIBS rlalgo)

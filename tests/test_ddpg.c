@@ -1,4 +1,4 @@
-/* test_ddpg: the DDPG/TD3 update core (server/ddpg.c).
+/* test_ddpg: the DDPG/TD3 update core (server/algo/ddpg.c).
  *
  *   test_ddpg            gradient, Polyak, target-smoothing and twin-min checks (label unit)
  *   test_ddpg --learn    TD3 on Pendulum-v1 for 15000 env steps, greedy eval >= -400

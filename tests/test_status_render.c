@@ -3,7 +3,7 @@
  * every field's value and null handling, the Prometheus families, and `promtool check
  * metrics` on the text when promtool is installed.
  *
- * learner_now and returns_window_mean live in server/learner.c, which pulls in the whole
+ * learner_now and returns_window_mean live in server/learner/learner.c, which pulls in the whole
  * learner; this test supplies them instead: a fake monotonic clock (so rates and uptime are
  * exact) and the mean the header documents (NAN when empty). */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-/* Benchmarks the learner's DQN trainer (server/dqn.c) on this machine: dqn_update on batches
+/* Benchmarks the learner's DQN trainer (server/algo/dqn.c) on this machine: dqn_update on batches
  * sampled from a replay_t of random CartPole-like transitions (obs_dim 4, 2 actions), with
  * and without the sampling, for the cartpole-dqn preset and two comparison widths, in
  * updates/s and as a fraction of the single-core OpenBLAS SGEMM peak measured in the same
