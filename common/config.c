@@ -272,19 +272,6 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
     snprintf(err, errlen, "config: loss = '%s'; expected huber or mse", c->loss);
     return -1;
   }
-  static const char *const algos[] = {"dqn",         "ddpg",      "td3",
-                                      "gmc",         "td0",       "sarsa",
-                                      "qlearning",   "reinforce", "reinforce_baseline",
-                                      "actor_critic"};
-  size_t n_algos = sizeof algos / sizeof algos[0], ai = 0;
-  while (ai < n_algos && strcmp(c->algo, algos[ai])) ai++;
-  if (ai == n_algos) {
-    snprintf(err, errlen,
-             "config: algo = '%s'; expected dqn, ddpg, td3, gmc, td0, sarsa, qlearning, "
-             "reinforce, reinforce_baseline or actor_critic",
-             c->algo);
-    return -1;
-  }
   if (strcmp(c->noise_type, "gaussian") && strcmp(c->noise_type, "ou")) {
     snprintf(err, errlen, "config: noise_type = '%s'; expected gaussian or ou", c->noise_type);
     return -1;

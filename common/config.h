@@ -13,7 +13,7 @@
 
 /* X(name, TYPE, default, min, max, help); TYPE is INT, REAL, BOOL or STR (min/max unused). */
 #define CONFIG_FIELDS(X)                                                                           \
-  X(algo, STR, "dqn", 0, 0, "algorithm: dqn, ddpg or td3")                                         \
+  X(algo, STR, "dqn", 0, 0, "algorithm (rlserve run --help lists them)")                           \
   X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve envs lists them)")                     \
   X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
   X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "algo.h"
 #include "check.h"
 #include "config.h"
 #include "env.h"
@@ -215,7 +216,8 @@ static void test_runner(void) {
       CHECK(0, "%s: %s", cases[i].preset, err);
       continue;
     }
-    CHECK(onpolicy_algo(cfg.algo), "%s: algo %s not served", cases[i].preset, cfg.algo);
+    CHECK(algo_find(cfg.algo) && algo_find(cfg.algo)->mode == ALGO_IN_PROCESS,
+          "%s: algo %s not served", cases[i].preset, cfg.algo);
     snprintf(path, sizeof path, "%s/%s", dir, cases[i].preset);
     int st = onpolicy_run(&cfg, path, 1, err, sizeof err);
     CHECK(st == cases[i].want_status, "%s: exit %d, expected %d (%s)", cases[i].preset, st,

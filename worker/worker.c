@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "algo.h"
 #include "auth.h"
 #include "config.h"
 #include "env.h"
@@ -41,17 +42,14 @@ typedef struct worker {
   /* From the Welcome. */
   config_t cfg;
   uint32_t id;
-  int index, obs_dim, n_actions, k;
-  /* Continuous actions (ddpg/td3): act_dim floats per action, tanh outputs mapped onto the
-   * bounds, exploration noise (Gaussian or Ornstein-Uhlenbeck, one process per env). */
-  int continuous, act_dim;
-  float scale[ENV_MAX_DIM], bias[ENV_MAX_DIM], low[ENV_MAX_DIM], high[ENV_MAX_DIM];
-  double noise_scale;
-  float *ou; /* k * act_dim */
-  double eps_final;
+  int index, k;
+  /* How this run acts (the algorithm's row): the policy network, and the exploration over
+   * the k envs with this worker's epsilon or noise scale from the Welcome. */
+  const algo_t *algo;
+  algo_policy_t pol;
+  algo_explorer_t x;
   env_vec_t vec;
   int vec_ready;
-  nn_layout_t layout;
   nn_ws_t ws;
   int ws_ready;
   float *params;
@@ -168,8 +166,8 @@ static void flush_batch(worker_t *w) {
   if (w->b_n == 0 || (w->connected && w->credit < (uint64_t)w->b_n)) return;
   if (w->connected) w->credit -= (uint64_t)w->b_n;
   tbatch_t b = {.n = (uint32_t)w->b_n,
-                .obs_dim = (uint32_t)w->obs_dim,
-                .act_dim = (uint32_t)w->act_dim,
+                .obs_dim = (uint32_t)w->pol.obs_dim,
+                .act_dim = (uint32_t)w->pol.act_dim,
                 .weights_version = w->version,
                 .worker_id = w->id,
                 .obs = w->b_obs,
@@ -276,37 +274,6 @@ static void start_stepping(worker_t *w) {
   uv_idle_start(&w->stepper, on_step);
 }
 
-/* Actor actions plus exploration noise, clipped to the bounds; uniform random actions until
- * random_steps env steps of the run have passed. Noise std is noise_scale (this worker's) times
- * the action half-width; OU follows dx = -theta x dt + sigma sqrt(dt) N(0,1) with dt = 0.01. */
-static void continuous_actions(worker_t *w) {
-  const int k = w->k, A = w->act_dim;
-  w->eps_now = w->noise_scale;
-  if (w->global_steps < (uint64_t)w->cfg.random_steps) {
-    for (int i = 0; i < k * A; i++) {
-      int d = i % A;
-      w->actions[i] = (float)rng_range(&w->rng, w->low[d], w->high[d]);
-    }
-    return;
-  }
-  policy_actor_actions(&w->layout, w->params, &w->ws, w->vec.obs, k, w->scale, w->bias, w->actions);
-  int ou = strcmp(w->cfg.noise_type, "ou") == 0;
-  for (int i = 0; i < k * A; i++) {
-    int d = i % A;
-    double sigma = w->noise_scale * w->scale[d], n;
-    if (ou) {
-      const double dt = 0.01;
-      w->ou[i] +=
-          (float)(-w->cfg.ou_theta * w->ou[i] * dt + sigma * sqrt(dt) * rng_normal(&w->rng));
-      n = w->ou[i];
-    } else {
-      n = sigma * rng_normal(&w->rng);
-    }
-    float a = w->actions[i] + (float)n;
-    w->actions[i] = a < w->low[d] ? w->low[d] : (a > w->high[d] ? w->high[d] : a);
-  }
-}
-
 /* One vectorized step of the K envs: batched forward, epsilon-greedy, step, append. */
 static void on_step(uv_idle_t *h) {
   worker_t *w = h->data;
@@ -328,24 +295,15 @@ static void on_step(uv_idle_t *h) {
     w->stepping = 0;
     return;
   }
-  const int k = w->k, od = w->obs_dim;
-  double eps = policy_anneal(w->cfg.eps_start, w->eps_final, (double)w->global_steps,
-                             (double)w->cfg.eps_anneal_steps);
-  w->eps_now = eps;
-  if (w->continuous)
-    continuous_actions(w);
-  else {
-    const float *q = nn_forward(&w->ws, w->params, w->vec.obs, k);
-    for (int i = 0; i < k; i++)
-      w->actions[i] =
-          (float)policy_eps_greedy(q + (size_t)i * w->n_actions, w->n_actions, eps, &w->rng);
-  }
+  const int k = w->k, od = w->pol.obs_dim, ad = w->pol.act_dim;
+  w->algo->act_explore(&w->pol, w->params, &w->ws, w->vec.obs, k, &w->x, w->global_steps,
+                       w->actions);
+  w->eps_now = w->x.now;
   float *bo = w->b_obs + (size_t)w->b_n * od;
   memcpy(bo, w->vec.obs, (size_t)k * od * sizeof(float));
   int done = env_vec_step(&w->vec, w->actions, w->b_next + (size_t)w->b_n * od, w->rewards, w->term,
                           w->trunc, w->done_ret, w->done_len);
-  memcpy(w->b_act + (size_t)w->b_n * w->act_dim, w->actions,
-         (size_t)k * w->act_dim * sizeof(float));
+  memcpy(w->b_act + (size_t)w->b_n * ad, w->actions, (size_t)k * ad * sizeof(float));
   for (int i = 0; i < k; i++) {
     w->b_rew[w->b_n + i] = w->rewards[i];
     w->b_flags[w->b_n + i] =
@@ -376,8 +334,7 @@ static void free_buffers(worker_t *w) {
   free(w->trunc);
   free(w->b_obs);
   free(w->b_act);
-  free(w->ou);
-  w->ou = NULL;
+  algo_explorer_free(&w->x);
   free(w->b_rew);
   free(w->b_next);
   free(w->b_flags);
@@ -392,79 +349,14 @@ static void free_buffers(worker_t *w) {
   w->vec_ready = 0;
 }
 
-/* Sets up envs, network and buffers for the run the Welcome describes. */
-static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t errlen) {
-  config_t c;
-  config_init(&c);
-  for (size_t i = 0; i < wm->n_config; i++) {
-    char e[256];
-    if (config_set(&c, wm->config[i]->key, wm->config[i]->value, e, sizeof e) != 0)
-      LOG_W("worker", "ignoring a setting from the learner: %s", e);
-  }
-  if (c.env_plugin[0] && env_plugin_load(c.env_plugin, err, errlen) != 0) return -1;
-  const env_spec_t *spec = env_find(c.env);
-  int continuous = strcmp(c.algo, "dqn") != 0;
-  if (!spec || continuous != (spec->act.kind == ENV_BOX)) {
-    snprintf(err, errlen,
-             "learner asks for env %.100s with algo %.20s, which this worker cannot run", c.env,
-             c.algo);
-    return -1;
-  }
-  int out_dim = continuous ? spec->act.dim : spec->act.n;
-  if ((int)wm->obs_dim != spec->obs.dim || (int)wm->act_dim != out_dim) {
-    snprintf(err, errlen, "learner's %s has obs %u / actions %u, ours has %d / %d", c.env,
-             wm->obs_dim, wm->act_dim, spec->obs.dim, out_dim);
-    return -1;
-  }
-  int k = w->requested_envs > 0 ? w->requested_envs : (int)c.envs_per_worker;
-  /* The same run again (the learner came back): keep envs, weights and the away queue. */
-  if (w->vec_ready && k == w->k && !strcmp(c.env, w->cfg.env) && !strcmp(c.algo, w->cfg.algo) &&
-      !strcmp(c.hidden, w->cfg.hidden) && !strcmp(c.activation, w->cfg.activation) &&
-      c.send_batch == w->cfg.send_batch) {
-    w->cfg = c;
-    w->id = wm->worker_id;
-    w->index = (int)wm->worker_index;
-    w->eps_final = wm->epsilon_final;
-    w->noise_scale = wm->noise_scale;
-    return 0;
-  }
-  free_buffers(w);
-  w->cfg = c;
-  w->id = wm->worker_id;
-  w->index = (int)wm->worker_index;
-  w->eps_final = wm->epsilon_final;
-  w->obs_dim = spec->obs.dim;
-  w->continuous = continuous;
-  w->n_actions = continuous ? 0 : spec->act.n;
-  w->act_dim = continuous ? spec->act.dim : 1;
-  w->noise_scale = wm->noise_scale;
-  w->k = k;
-  rng_seed(&w->rng, wm->seed);
-  if (continuous) {
-    memcpy(w->low, spec->act.low, sizeof w->low);
-    memcpy(w->high, spec->act.high, sizeof w->high);
-    if (policy_action_affine(spec->act.dim, spec->act.low, spec->act.high, w->scale, w->bias)) {
-      snprintf(err, errlen, "%s has unbounded actions", c.env);
-      return -1;
-    }
-  }
-  if (policy_layout_out(&w->layout, &c, w->obs_dim, out_dim, continuous ? NN_TANH : NN_IDENTITY) !=
-      0) {
-    snprintf(err, errlen, "bad network shape hidden = '%s'", c.hidden);
-    return -1;
-  }
-  if (env_vec_init(&w->vec, c.env, k, rng_derive(wm->seed, 7), err, errlen) != 0) return -1;
-  w->vec_ready = 1;
-  if (nn_ws_init(&w->ws, &w->layout, k) != 0) {
-    snprintf(err, errlen, "out of memory");
-    return -1;
-  }
-  w->ws_ready = 1;
-  size_t od = (size_t)w->obs_dim, cap = (size_t)c.send_batch + (size_t)k;
+/* The step buffers (k rows) and the batch being filled (send_batch + k rows). */
+static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
+  const int k = w->k;
+  size_t od = (size_t)w->pol.obs_dim, ad = (size_t)w->pol.act_dim;
+  size_t cap = (size_t)w->cfg.send_batch + (size_t)k;
   w->b_cap = (int)cap;
-  w->params = malloc(w->layout.n_params * sizeof(float));
-  w->actions = malloc((size_t)k * (size_t)w->act_dim * sizeof(float));
-  w->ou = calloc((size_t)k * (size_t)w->act_dim, sizeof(float));
+  w->params = malloc(w->pol.layout.n_params * sizeof(float));
+  w->actions = malloc((size_t)k * ad * sizeof(float));
   w->next_obs = malloc((size_t)k * od * sizeof(float));
   w->rewards = malloc((size_t)k * sizeof(float));
   w->done_ret = malloc((size_t)k * sizeof(float));
@@ -473,16 +365,79 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   w->trunc = malloc((size_t)k);
   w->b_obs = malloc(cap * od * sizeof(float));
   w->b_next = malloc(cap * od * sizeof(float));
-  w->b_act = malloc(cap * (size_t)w->act_dim * sizeof(float));
+  w->b_act = malloc(cap * ad * sizeof(float));
   w->b_rew = malloc(cap * sizeof(float));
   w->b_flags = malloc(cap);
   if (!w->params || !w->actions || !w->next_obs || !w->rewards || !w->done_ret || !w->done_len ||
-      !w->ou || !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew ||
-      !w->b_flags) {
+      !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew || !w->b_flags ||
+      algo_explorer_init(&w->x, &w->cfg, &w->pol, k, &w->rng) != 0) {
     snprintf(err, errlen, "out of memory for %d envs", k);
     return -1;
   }
   w->b_n = 0;
+  return 0;
+}
+
+/* The run config the Welcome carries, and the row and policy it implies for our env. */
+static int welcome_config(const Rlserve__Welcome *wm, config_t *c, const algo_t **algo,
+                          algo_policy_t *pol, char *err, size_t errlen) {
+  config_init(c);
+  for (size_t i = 0; i < wm->n_config; i++) {
+    char e[256];
+    if (config_set(c, wm->config[i]->key, wm->config[i]->value, e, sizeof e) != 0)
+      LOG_W("worker", "ignoring a setting from the learner: %s", e);
+  }
+  if (c->env_plugin[0] && env_plugin_load(c->env_plugin, err, errlen) != 0) return -1;
+  const env_spec_t *spec = env_find(c->env);
+  *algo = algo_find(c->algo);
+  if (!spec || !*algo || (*algo)->mode != ALGO_ACTOR_LEARNER ||
+      (*algo)->actions != spec->act.kind) {
+    snprintf(err, errlen,
+             "learner asks for env %.100s with algo %.20s, which this worker cannot run", c->env,
+             c->algo);
+    return -1;
+  }
+  if ((int)wm->obs_dim != spec->obs.dim ||
+      (int)wm->act_dim != (spec->act.kind == ENV_BOX ? spec->act.dim : spec->act.n)) {
+    snprintf(err, errlen, "learner's %s has obs %u / actions %u, ours has %d / %d", c->env,
+             wm->obs_dim, wm->act_dim, spec->obs.dim,
+             spec->act.kind == ENV_BOX ? spec->act.dim : spec->act.n);
+    return -1;
+  }
+  return (*algo)->policy(c, spec, pol, err, errlen);
+}
+
+/* Sets up envs, network and buffers for the run the Welcome describes. */
+static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t errlen) {
+  config_t c;
+  const algo_t *algo;
+  algo_policy_t pol;
+  if (welcome_config(wm, &c, &algo, &pol, err, errlen) != 0) return -1;
+  int k = w->requested_envs > 0 ? w->requested_envs : (int)c.envs_per_worker;
+  /* The same run again (the learner came back): keep envs, weights and the away queue. */
+  int same = w->vec_ready && k == w->k && !strcmp(c.env, w->cfg.env) &&
+             !strcmp(c.algo, w->cfg.algo) && !strcmp(c.hidden, w->cfg.hidden) &&
+             !strcmp(c.activation, w->cfg.activation) && c.send_batch == w->cfg.send_batch;
+  w->cfg = c;
+  w->id = wm->worker_id;
+  w->index = (int)wm->worker_index;
+  if (!same) {
+    free_buffers(w);
+    w->algo = algo;
+    w->pol = pol;
+    w->k = k;
+    rng_seed(&w->rng, wm->seed);
+    if (env_vec_init(&w->vec, c.env, k, rng_derive(wm->seed, 7), err, errlen) != 0) return -1;
+    w->vec_ready = 1;
+    if (nn_ws_init(&w->ws, &w->pol.layout, k) != 0) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    w->ws_ready = 1;
+    if (alloc_buffers(w, err, errlen) != 0) return -1;
+  }
+  w->x.epsilon_final = wm->epsilon_final;
+  w->x.noise_scale = wm->noise_scale;
   return 0;
 }
 
@@ -509,7 +464,7 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       w->welcomed = 1;
       w->attempt = 0;
       LOG_I("worker", "welcomed as worker %u (index %d): %s, %d envs, epsilon -> %.4g", w->id,
-            w->index, w->cfg.env, w->k, w->eps_final);
+            w->index, w->cfg.env, w->k, w->x.epsilon_final);
       uv_timer_start(&w->stats_timer, on_stats_timer, (uint64_t)(w->cfg.stats_interval_s * 1000),
                      (uint64_t)(w->cfg.stats_interval_s * 1000));
       break;
@@ -522,19 +477,19 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       Rlserve__Weights *wt;
       /* The online buffer starts with what acts (the Q-network, or the actor followed by the
        * critics); a DQN buffer is exactly the network. */
-      uint32_t expect = w->continuous ? 0 : (uint32_t)w->layout.n_params;
+      uint32_t expect = w->pol.weights_exact ? (uint32_t)w->pol.layout.n_params : 0;
       if (wire_decode_weights(p, h->length, expect, &wt, err, sizeof err) != 0) {
         drop_connection(w, err);
         return;
       }
-      if (wt->n_params < w->layout.n_params) {
+      if (wt->n_params < w->pol.layout.n_params) {
         snprintf(err, sizeof err, "weights: %u parameters, the actor alone needs %zu", wt->n_params,
-                 w->layout.n_params);
+                 w->pol.layout.n_params);
         rlserve__weights__free_unpacked(wt, NULL);
         drop_connection(w, err);
         return;
       }
-      wire_floats_from_bytes(w->params, wt->online.data, w->layout.n_params);
+      wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
       w->version = wt->version;
       LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
             wt->n_params);

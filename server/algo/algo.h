@@ -31,11 +31,14 @@ typedef enum { ALGO_ACTOR_LEARNER = 0, ALGO_IN_PROCESS = 1 } algo_mode_t;
 typedef struct algo_policy {
   nn_layout_t layout; /* the Q-network, or the actor (the first layout.n_params floats) */
   int obs_dim;
-  int act_dim;    /* floats per action in a transition: 1 for a discrete action index */
-  int n_actions;  /* discrete: the number of actions; 0 for continuous */
-  int n_out;      /* network outputs: n_actions, or act_dim */
+  int act_dim;   /* floats per action in a transition: 1 for a discrete action index */
+  int n_actions; /* discrete: the number of actions; 0 for continuous */
+  int n_out;     /* network outputs: n_actions, or act_dim */
   float scale[ENV_MAX_DIM], bias[ENV_MAX_DIM]; /* continuous: action = bias + scale * tanh */
   float low[ENV_MAX_DIM], high[ENV_MAX_DIM];
+  /* 1: the published online buffer is exactly the policy's parameters; 0: it starts with them
+   * (an actor followed by its critics). */
+  int weights_exact;
 } algo_policy_t;
 
 /* One worker's exploration over its k envs. `epsilon_final` and `noise_scale` come from the
@@ -44,8 +47,8 @@ typedef struct algo_explorer {
   const config_t *cfg;
   int k;
   double epsilon_final, noise_scale;
-  double now;  /* the epsilon or noise scale in effect at the last step (Stats.epsilon) */
-  float *ou;   /* k * act_dim Ornstein-Uhlenbeck states (continuous), zeroed by init */
+  double now; /* the epsilon or noise scale in effect at the last step (Stats.epsilon) */
+  float *ou;  /* k * act_dim Ornstein-Uhlenbeck states (continuous), zeroed by init */
   rng_t *rng;
 } algo_explorer_t;
 
@@ -99,8 +102,8 @@ struct algo {
   const char *summary; /* one line for --help */
   algo_mode_t mode;
   env_space_kind_t actions; /* the action space the env must have */
-  int variant;        /* row data for a family that serves several rows (td3, td0, ...) */
-  const void *family; /* the family's own ops (in-process methods: onpolicy.h) */
+  int variant;              /* row data for a family that serves several rows (td3, td0, ...) */
+  const void *family;       /* the family's own ops (in-process methods: onpolicy.h) */
 
   /* Checks what config_validate cannot: the settings this algorithm needs, against the env.
    * NULL: nothing beyond the action space. 0, or -1 with a message naming the setting. */

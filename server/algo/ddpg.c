@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algo.h"
 #include "policy.h"
 
 static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn_act_t out_act) {
@@ -213,3 +214,142 @@ void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew
     out->actor_grad_norm = d->last_actor_norm;
   }
 }
+
+/* The algo rows (algo.h) of ddpg and td3: workers act with the actor plus Gaussian or
+ * Ornstein-Uhlenbeck noise (uniform random actions for the first random_steps of the run);
+ * the published buffer is actor | critic(s), of which workers use the actor. */
+
+static int ddpg_policy(const config_t *c, const env_spec_t *spec, algo_policy_t *p, char *err,
+                       size_t errlen) {
+  memset(p, 0, sizeof *p);
+  p->obs_dim = spec->obs.dim;
+  p->act_dim = p->n_out = spec->act.dim;
+  memcpy(p->low, spec->act.low, sizeof p->low);
+  memcpy(p->high, spec->act.high, sizeof p->high);
+  if (ddpg_action_affine(&spec->act, p->scale, p->bias) != 0) {
+    snprintf(err, errlen, "%s has unbounded actions", spec->id);
+    return -1;
+  }
+  if (ddpg_actor_layout(&p->layout, c, p->obs_dim, p->act_dim) != 0) {
+    snprintf(err, errlen, "bad network shape hidden = '%s'", c->hidden);
+    return -1;
+  }
+  return 0;
+}
+
+static void ddpg_act_greedy(const algo_policy_t *p, const float *params, nn_ws_t *ws,
+                            const float *obs, int n, float *actions) {
+  policy_actor_actions(&p->layout, params, ws, obs, n, p->scale, p->bias, actions);
+}
+
+/* Noise std is noise_scale (this worker's) times the action half-width; OU follows
+ * dx = -theta x dt + sigma sqrt(dt) N(0,1) with dt = 0.01, one process per env and dim. */
+static void ddpg_act_explore(const algo_policy_t *p, const float *params, nn_ws_t *ws,
+                             const float *obs, int n, algo_explorer_t *x, uint64_t run_steps,
+                             float *actions) {
+  const int A = p->act_dim;
+  x->now = x->noise_scale;
+  if (run_steps < (uint64_t)x->cfg->random_steps) {
+    for (int i = 0; i < n * A; i++)
+      actions[i] = (float)rng_range(x->rng, p->low[i % A], p->high[i % A]);
+    return;
+  }
+  policy_actor_actions(&p->layout, params, ws, obs, n, p->scale, p->bias, actions);
+  int ou = strcmp(x->cfg->noise_type, "ou") == 0;
+  for (int i = 0; i < n * A; i++) {
+    int d = i % A;
+    double sigma = x->noise_scale * p->scale[d], e;
+    if (ou) {
+      const double dt = 0.01;
+      x->ou[i] +=
+          (float)(-x->cfg->ou_theta * x->ou[i] * dt + sigma * sqrt(dt) * rng_normal(x->rng));
+      e = x->ou[i];
+    } else {
+      e = sigma * rng_normal(x->rng);
+    }
+    actions[i] = clampf(actions[i] + (float)e, p->low[d], p->high[d]);
+  }
+}
+
+static double ddpg_explore_level(const config_t *c, int index, int n_workers) {
+  return policy_apex_epsilon(c->noise_scale, c->noise_spread, index, n_workers);
+}
+
+static void *ddpg_create(const algo_t *a, const config_t *c, const env_spec_t *spec, rng_t *rng,
+                         char *err, size_t errlen) {
+  ddpg_t *d = malloc(sizeof *d);
+  if (!d) {
+    snprintf(err, errlen, "ddpg: out of memory");
+    return NULL;
+  }
+  if (ddpg_init(d, c, spec->obs.dim, &spec->act, rng, err, errlen) != 0) {
+    free(d);
+    return NULL;
+  }
+  return d;
+}
+
+static void ddpg_destroy(void *s) {
+  if (!s) return;
+  ddpg_free(s);
+  free(s);
+}
+
+static void ddpg_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
+  ddpg_t *d = s;
+  ddpg_stats_t st;
+  ddpg_update(d, b->obs, b->act, b->rew, b->next_obs, b->term, &st);
+  d->last_critic_norm = st.critic_grad_norm;
+  out->loss = st.critic_loss;
+  out->mean_q = st.mean_q;
+  out->updates = d->updates;
+}
+
+static void ddpg_weights(void *s, algo_weights_t *w) {
+  ddpg_t *d = s;
+  *w = (algo_weights_t){d->online, d->target, d->n_online, d->n_actor};
+}
+
+static void ddpg_state_view(void *s, algo_state_view_t *v) {
+  ddpg_t *d = s;
+  *v = (algo_state_view_t){
+      .n = 6,
+      .name = {"online", "target", "adam_actor_m", "adam_actor_v", "adam_critic_m",
+               "adam_critic_v"},
+      .ptr = {d->online, d->target, d->adam_actor.m, d->adam_actor.v, d->adam_critic.m,
+              d->adam_critic.v},
+      .len = {d->n_online, d->n_online, d->adam_actor.n, d->adam_actor.n, d->adam_critic.n,
+              d->adam_critic.n},
+      .n_steps = 4,
+      .steps = {&d->updates, &d->actor_updates, &d->adam_actor.t, &d->adam_critic.t}};
+}
+
+static int ddpg_status_fields(void *s, algo_field_t *f) {
+  const ddpg_t *d = s;
+  f[0] = (algo_field_t){"actor_loss", "-mean Q1(s, mu(s)) of the last actor step.",
+                        d->last_actor_loss};
+  f[1] = (algo_field_t){"actor_grad_norm", "Actor gradient norm of the last actor step.",
+                        d->last_actor_norm};
+  f[2] = (algo_field_t){"critic_grad_norm", "Critic gradient norm of the last update.",
+                        d->last_critic_norm};
+  return 3;
+}
+
+#define DDPG_ROW(id, text)                                       \
+  const algo_t algo_##id = {.name = #id,                         \
+                            .summary = text,                     \
+                            .mode = ALGO_ACTOR_LEARNER,          \
+                            .actions = ENV_BOX,                  \
+                            .policy = ddpg_policy,               \
+                            .act_greedy = ddpg_act_greedy,       \
+                            .act_explore = ddpg_act_explore,     \
+                            .explore_name = "noise scale",       \
+                            .explore_level = ddpg_explore_level, \
+                            .create = ddpg_create,               \
+                            .destroy = ddpg_destroy,             \
+                            .update = ddpg_algo_update,          \
+                            .weights = ddpg_weights,             \
+                            .state_view = ddpg_state_view,       \
+                            .status_fields = ddpg_status_fields}
+DDPG_ROW(ddpg, "DDPG: deterministic actor, critic, Polyak targets, Gaussian or OU noise");
+DDPG_ROW(td3, "TD3: DDPG with twin critics, target smoothing and a delayed actor");

@@ -46,7 +46,7 @@ typedef struct ddpg {
   float act_scale[ENV_MAX_DIM], act_bias[ENV_MAX_DIM]; /* action = bias + scale * tanh */
   long updates;                                        /* critic steps */
   long actor_updates;
-  float last_actor_loss, last_actor_norm;
+  float last_actor_loss, last_actor_norm, last_critic_norm; /* of the last steps (status) */
 } ddpg_t;
 
 typedef struct ddpg_stats {

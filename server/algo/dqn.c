@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algo.h"
 #include "policy.h"
 
 int dqn_init(dqn_t *d, const config_t *c, int obs_dim, int n_actions, rng_t *rng, char *err,
@@ -96,3 +97,118 @@ void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
     out->grad_norm = norm;
   }
 }
+
+/* The algo row (algo.h): acting is epsilon-greedy on the Q-network; the published buffer is
+ * exactly the network. */
+
+static int dqn_policy(const config_t *c, const env_spec_t *spec, algo_policy_t *p, char *err,
+                      size_t errlen) {
+  memset(p, 0, sizeof *p);
+  p->obs_dim = spec->obs.dim;
+  p->act_dim = 1;
+  p->n_actions = p->n_out = spec->act.n;
+  p->weights_exact = 1;
+  if (policy_layout(&p->layout, c, p->obs_dim, p->n_out) != 0) {
+    snprintf(err, errlen, "bad network shape hidden = '%s'", c->hidden);
+    return -1;
+  }
+  return 0;
+}
+
+static void dqn_act_greedy(const algo_policy_t *p, const float *params, nn_ws_t *ws,
+                           const float *obs, int n, float *actions) {
+  for (int start = 0; start < n; start += ws->max_batch) {
+    int m = n - start < ws->max_batch ? n - start : ws->max_batch;
+    const float *q = nn_forward(ws, params, obs + (size_t)start * p->obs_dim, m);
+    for (int i = 0; i < m; i++)
+      actions[start + i] = (float)nn_argmax(q + (size_t)i * p->n_actions, p->n_actions);
+  }
+}
+
+/* Epsilon annealed from eps_start to this worker's epsilon_final over eps_anneal_steps run
+ * steps; n at most ws->max_batch (a worker's k envs). */
+static void dqn_act_explore(const algo_policy_t *p, const float *params, nn_ws_t *ws,
+                            const float *obs, int n, algo_explorer_t *x, uint64_t run_steps,
+                            float *actions) {
+  double eps = policy_anneal(x->cfg->eps_start, x->epsilon_final, (double)run_steps,
+                             (double)x->cfg->eps_anneal_steps);
+  x->now = eps;
+  const float *q = nn_forward(ws, params, obs, n);
+  for (int i = 0; i < n; i++)
+    actions[i] = (float)policy_eps_greedy(q + (size_t)i * p->n_actions, p->n_actions, eps, x->rng);
+}
+
+static double dqn_explore_level(const config_t *c, int index, int n_workers) {
+  return policy_apex_epsilon(c->eps_final, c->eps_alpha, index, n_workers);
+}
+
+static void *dqn_create(const algo_t *a, const config_t *c, const env_spec_t *spec, rng_t *rng,
+                        char *err, size_t errlen) {
+  dqn_t *d = malloc(sizeof *d);
+  if (!d) {
+    snprintf(err, errlen, "dqn: out of memory");
+    return NULL;
+  }
+  if (dqn_init(d, c, spec->obs.dim, spec->act.n, rng, err, errlen) != 0) {
+    free(d);
+    return NULL;
+  }
+  return d;
+}
+
+static void dqn_destroy(void *s) {
+  if (!s) return;
+  dqn_free(s);
+  free(s);
+}
+
+static void dqn_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
+  dqn_t *d = s;
+  dqn_stats_t st;
+  dqn_update(d, b->obs, b->act, b->rew, b->next_obs, b->term, &st);
+  d->last = st;
+  out->loss = st.loss;
+  out->mean_q = st.mean_q;
+  out->updates = d->updates;
+}
+
+static void dqn_weights(void *s, algo_weights_t *w) {
+  dqn_t *d = s;
+  *w = (algo_weights_t){d->online, d->target, d->layout.n_params, d->layout.n_params};
+}
+
+static void dqn_state_view(void *s, algo_state_view_t *v) {
+  dqn_t *d = s;
+  size_t n = d->layout.n_params;
+  *v = (algo_state_view_t){.n = 4,
+                           .name = {"online", "target", "adam_m", "adam_v"},
+                           .ptr = {d->online, d->target, d->adam.m, d->adam.v},
+                           .len = {n, n, d->adam.n, d->adam.n},
+                           .n_steps = 2,
+                           .steps = {&d->updates, &d->adam.t}};
+}
+
+static int dqn_status_fields(void *s, algo_field_t *f) {
+  const dqn_t *d = s;
+  f[0] = (algo_field_t){"grad_norm", "Global gradient norm of the last update, before clipping.",
+                        d->last.grad_norm};
+  return 1;
+}
+
+const algo_t algo_dqn = {
+    .name = "dqn",
+    .summary = "DQN (double-DQN targets as an option), epsilon-greedy workers",
+    .mode = ALGO_ACTOR_LEARNER,
+    .actions = ENV_DISCRETE,
+    .policy = dqn_policy,
+    .act_greedy = dqn_act_greedy,
+    .act_explore = dqn_act_explore,
+    .explore_name = "epsilon",
+    .explore_level = dqn_explore_level,
+    .create = dqn_create,
+    .destroy = dqn_destroy,
+    .update = dqn_algo_update,
+    .weights = dqn_weights,
+    .state_view = dqn_state_view,
+    .status_fields = dqn_status_fields,
+};

@@ -13,6 +13,10 @@
 #include "config.h"
 #include "nn.h"
 
+typedef struct dqn_stats {
+  float loss, mean_q, grad_norm;
+} dqn_stats_t;
+
 typedef struct dqn {
   nn_layout_t layout;
   float *online, *target, *grads; /* layout.n_params each */
@@ -24,11 +28,8 @@ typedef struct dqn {
   long target_update_interval;
   long updates;
   float *q_sel, *y, *dsel, *dq; /* batch, batch, batch, batch x n_actions */
+  dqn_stats_t last;             /* of the last update (status) */
 } dqn_t;
-
-typedef struct dqn_stats {
-  float loss, mean_q, grad_norm;
-} dqn_stats_t;
 
 /* Builds the online network from the config (hidden, activation), initializes it with rng
  * and copies it to the target. 0, or -1 with a message. */

@@ -9,26 +9,25 @@
 
 #define EVAL_CHUNK 128
 
-/* scale == NULL: greedy over Q values; otherwise actor outputs mapped onto the bounds. */
-static int eval_run(const char *env_id, const nn_layout_t *l, const float *params,
-                    const float *scale, const float *bias, int episodes, uint64_t seed,
-                    eval_result_t *out, char *err, size_t errlen) {
+int eval_policy(const char *env_id, const algo_t *a, const algo_policy_t *p, const float *params,
+                int episodes, uint64_t seed, eval_result_t *out, char *err, size_t errlen) {
   const env_spec_t *spec = env_find(env_id);
   if (!spec) {
     snprintf(err, errlen, "eval: unknown env '%s'", env_id);
     return -1;
   }
+  const nn_layout_t *l = &p->layout;
   int discrete = spec->act.kind == ENV_DISCRETE;
   int want_out = discrete ? spec->act.n : spec->act.dim;
-  if (discrete != (scale == NULL) || l->sizes[0] != spec->obs.dim ||
+  if (a->actions != spec->act.kind || l->sizes[0] != spec->obs.dim ||
       l->sizes[l->n_layers] != want_out) {
     snprintf(err, errlen, "eval: network %d -> %d does not fit %s (obs %d, %s %d)", l->sizes[0],
              l->sizes[l->n_layers], env_id, spec->obs.dim, discrete ? "actions" : "action dims",
              want_out);
     return -1;
   }
-  const int od = spec->obs.dim, A = want_out;
-  float acts[ENV_MAX_DIM];
+  const int od = spec->obs.dim, A = p->act_dim;
+  float acts[EVAL_CHUNK * ENV_MAX_DIM];
   env_t envs[EVAL_CHUNK];
   float *obs = malloc((size_t)EVAL_CHUNK * od * sizeof(float));
   float *x = malloc((size_t)EVAL_CHUNK * od * sizeof(float));
@@ -55,17 +54,13 @@ static int eval_run(const char *env_id, const nn_layout_t *l, const float *param
     while (n_active > 0) {
       for (int j = 0; j < n_active; j++)
         memcpy(x + (size_t)j * od, obs + (size_t)active[j] * od, (size_t)od * sizeof(float));
-      const float *q = nn_forward(&ws, params, x, n_active);
+      a->act_greedy(p, params, &ws, x, n_active, acts);
       int still = 0;
       for (int j = 0; j < n_active; j++) {
         int i = active[j];
         float r;
-        if (discrete)
-          acts[0] = (float)nn_argmax(q + (size_t)j * A, A);
-        else
-          for (int d = 0; d < A; d++) acts[d] = bias[d] + scale[d] * q[(size_t)j * A + d];
         int term, trunc;
-        env_step(&envs[i], acts, obs + (size_t)i * od, &r, &term, &trunc);
+        env_step(&envs[i], acts + (size_t)j * A, obs + (size_t)i * od, &r, &term, &trunc);
         returns[first + i] += r;
         steps++;
         if (!term && !trunc) active[still++] = i;
@@ -93,15 +88,4 @@ static int eval_run(const char *env_id, const nn_layout_t *l, const float *param
   free(returns);
   nn_ws_free(&ws);
   return 0;
-}
-
-int eval_greedy(const char *env_id, const nn_layout_t *l, const float *params, int episodes,
-                uint64_t seed, eval_result_t *out, char *err, size_t errlen) {
-  return eval_run(env_id, l, params, NULL, NULL, episodes, seed, out, err, errlen);
-}
-
-int eval_actor(const char *env_id, const nn_layout_t *l, const float *params, const float *scale,
-               const float *bias, int episodes, uint64_t seed, eval_result_t *out, char *err,
-               size_t errlen) {
-  return eval_run(env_id, l, params, scale, bias, episodes, seed, out, err, errlen);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "algo.h"
 #include "env.h"
 #include "linear.h"
 #include "linfeat.h"
@@ -18,28 +19,26 @@
 
 typedef enum { KIND_PRED, KIND_CTL, KIND_PG } kind_t;
 
-static const struct {
-  const char *name;
-  kind_t kind;
-  int variant; /* pred: td; ctl: qlearning; pg: pg_algo_t */
-} algos[] = {
-    {"gmc", KIND_PRED, 0},
-    {"td0", KIND_PRED, 1},
-    {"sarsa", KIND_CTL, 0},
-    {"qlearning", KIND_CTL, 1},
-    {"reinforce", KIND_PG, PG_REINFORCE},
-    {"reinforce_baseline", KIND_PG, PG_REINFORCE_BASELINE},
-    {"actor_critic", KIND_PG, PG_ACTOR_CRITIC},
-};
-#define N_ALGOS (int)(sizeof algos / sizeof algos[0])
+static int run_row(const algo_t *a, const config_t *c, const char *out_dir, int quiet, char *err,
+                   size_t errlen);
 
-static int find_algo(const char *name) {
-  for (int i = 0; i < N_ALGOS; i++)
-    if (strcmp(algos[i].name, name) == 0) return i;
-  return -1;
-}
-
-int onpolicy_algo(const char *algo) { return algo && find_algo(algo) >= 0; }
+/* The rows (algo.h): family = the kind, variant = pred: td; ctl: qlearning; pg: pg_algo_t. */
+static const kind_t pred = KIND_PRED, ctl = KIND_CTL, pgk = KIND_PG;
+#define ONPOLICY_ROW(id, kind, var, text)            \
+  const algo_t algo_##id = {.name = #id,             \
+                            .summary = text,         \
+                            .mode = ALGO_IN_PROCESS, \
+                            .actions = ENV_DISCRETE, \
+                            .variant = var,          \
+                            .family = &kind,         \
+                            .run = run_row}
+ONPOLICY_ROW(gmc, pred, 0, "gradient Monte-Carlo prediction, linear features");
+ONPOLICY_ROW(td0, pred, 1, "semi-gradient TD(0) prediction, linear features");
+ONPOLICY_ROW(sarsa, ctl, 0, "episodic semi-gradient Sarsa, linear action values");
+ONPOLICY_ROW(qlearning, ctl, 1, "semi-gradient Q-learning, linear action values");
+ONPOLICY_ROW(reinforce, pgk, PG_REINFORCE, "REINFORCE (Monte-Carlo policy gradient)");
+ONPOLICY_ROW(reinforce_baseline, pgk, PG_REINFORCE_BASELINE, "REINFORCE with a learned baseline");
+ONPOLICY_ROW(actor_critic, pgk, PG_ACTOR_CRITIC, "one-step actor-critic");
 
 static double now_s(void) {
   struct timespec ts;
@@ -162,14 +161,13 @@ static double eval_episode(run_t *r, uint64_t seed) {
   return g;
 }
 
-static int setup(run_t *r, const config_t *cfg, int ai, char *err, size_t errlen) {
+static int setup(run_t *r, const config_t *cfg, int variant, char *err, size_t errlen) {
   char e2[256];
   if (env_init(&r->env, cfg->env, e2, sizeof e2)) {
     snprintf(err, errlen, "%s", e2);
     return -1;
   }
   const env_spec_t *spec = r->env.spec;
-  int variant = algos[ai].variant;
   int mlp = strcmp(cfg->features, "mlp") == 0;
   linfeat_t f;
   memset(&f, 0, sizeof f);
@@ -252,11 +250,16 @@ static void teardown(run_t *r) {
 }
 
 int onpolicy_run(const config_t *cfg, const char *out_dir, int quiet, char *err, size_t errlen) {
-  int ai = find_algo(cfg->algo);
-  if (ai < 0) {
+  const algo_t *a = algo_find(cfg->algo);
+  if (!a || a->mode != ALGO_IN_PROCESS) {
     snprintf(err, errlen, "algo '%s' is not an on-policy algorithm", cfg->algo);
     return 2;
   }
+  return a->run(a, cfg, out_dir, quiet, err, errlen);
+}
+
+static int run_row(const algo_t *a, const config_t *cfg, const char *out_dir, int quiet, char *err,
+                   size_t errlen) {
   if (mkdir_p(out_dir)) {
     snprintf(err, errlen, "cannot create output folder '%s': %s", out_dir, strerror(errno));
     return 2;
@@ -264,8 +267,8 @@ int onpolicy_run(const config_t *cfg, const char *out_dir, int quiet, char *err,
   run_t r;
   memset(&r, 0, sizeof r);
   r.cfg = cfg;
-  r.kind = algos[ai].kind;
-  if (setup(&r, cfg, ai, err, errlen)) {
+  r.kind = *(const kind_t *)a->family;
+  if (setup(&r, cfg, a->variant, err, errlen)) {
     teardown(&r);
     return 2;
   }

@@ -16,9 +16,6 @@
 
 #include "config.h"
 
-/* 1 if algo names one of the algorithms onpolicy_run serves. */
-int onpolicy_algo(const char *algo);
-
 /* Runs cfg (progress lines on stdout unless quiet). Returns 0 when the run reached its target
  * (solve_threshold, default the env's, as a 100-episode training mean; target_rmse for
  * prediction, none: 0), 1 when not, 2 on an error (message in err). */

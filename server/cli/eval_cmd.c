@@ -67,7 +67,6 @@ int eval_main(int argc, char **argv) {
   const checkpoint_section_t *os = checkpoint_find(&ck, "online");
   config_t cfg;
   config_init(&cfg);
-  nn_layout_t layout;
   const env_spec_t *spec = NULL;
   char *text = NULL;
   if (!cs || !os) {
@@ -86,34 +85,28 @@ int eval_main(int argc, char **argv) {
     goto out;
   }
   spec = env_find(cfg.env);
-  int continuous = spec && spec->act.kind == ENV_BOX;
-  float scale[ENV_MAX_DIM], bias[ENV_MAX_DIM];
-  if (!spec ||
-      policy_layout_out(&layout, &cfg, spec->obs.dim, continuous ? spec->act.dim : spec->act.n,
-                        continuous ? NN_TANH : NN_IDENTITY) != 0 ||
-      (continuous &&
-       policy_action_affine(spec->act.dim, spec->act.low, spec->act.high, scale, bias) != 0)) {
+  const algo_t *algo = algo_find(cfg.algo);
+  algo_policy_t pol;
+  if (!spec || !algo || algo->mode != ALGO_ACTOR_LEARNER || algo->actions != spec->act.kind ||
+      algo->policy(&cfg, spec, &pol, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s: cannot build a policy for env '%s'\n", path, cfg.env);
     goto out;
   }
   /* policy.ckpt holds exactly what acts; checkpoint.ckpt's online buffer starts with it (a
    * DDPG actor is followed by its critics). */
-  if (os->len != layout.n_params * sizeof(float) &&
-      !(continuous && os->len > layout.n_params * sizeof(float))) {
+  size_t need = pol.layout.n_params * sizeof(float);
+  if (os->len != need && !(!pol.weights_exact && os->len > need)) {
     fprintf(stderr,
             "rlserve eval: %s: online weights have %llu bytes, the config's network "
             "needs %zu\n",
-            path, (unsigned long long)os->len, layout.n_params * sizeof(float));
+            path, (unsigned long long)os->len, need);
     goto out;
   }
-  float *params = malloc(layout.n_params * sizeof(float));
-  memcpy(params, os->data, layout.n_params * sizeof(float));
+  float *params = malloc(need);
+  memcpy(params, os->data, need);
   eval_result_t r;
   uint64_t s = seed >= 0 ? (uint64_t)seed : (uint64_t)cfg.eval_seed;
-  int erc =
-      continuous
-          ? eval_actor(cfg.env, &layout, params, scale, bias, (int)episodes, s, &r, err, sizeof err)
-          : eval_greedy(cfg.env, &layout, params, (int)episodes, s, &r, err, sizeof err);
+  int erc = eval_policy(cfg.env, algo, &pol, params, (int)episodes, s, &r, err, sizeof err);
   if (erc != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     free(params);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "algo.h"
 #include "config.h"
 #include "learner.h"
 #include "onpolicy.h"
@@ -175,7 +176,8 @@ int run_main(int argc, char **argv) {
     snprintf(err, sizeof err, "give --preset NAME or --config FILE");
     rc = -1;
   }
-  if (rc == 0 && config_validate(&cfg, err, sizeof err) != 0) rc = -1;
+  const algo_t *algo = NULL;
+  if (rc == 0 && algo_validate_config(&cfg, NULL, &algo, err, sizeof err) != 0) rc = -1;
   if (rc != 0) {
     fprintf(stderr, "rlserve run: %s\n", err);
     return 2;
@@ -215,7 +217,7 @@ int run_main(int argc, char **argv) {
 
   /* On-policy methods learn from the current policy's data only: they run in this process,
    * one thread stepping the env and updating (no replay, no workers). */
-  if (onpolicy_algo(cfg.algo)) {
+  if (algo->mode == ALGO_IN_PROCESS) {
     printf("rlserve run: %s on %s in-process (on-policy: no workers), seed %lld, run folder %s\n",
            cfg.algo, cfg.env, (long long)cfg.seed, outdir);
     fflush(stdout);

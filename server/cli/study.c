@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "algo.h"
 #include "config.h"
 #include "onpolicy.h"
 
@@ -217,11 +218,12 @@ int study_main(int argc, char **argv) {
       fprintf(stderr, "rlserve study: %s\n", err);
       return 2;
     }
-  if (config_validate(&cfg, err, sizeof err)) {
+  const algo_t *algo;
+  if (algo_validate_config(&cfg, NULL, &algo, err, sizeof err)) {
     fprintf(stderr, "rlserve study: %s\n", err);
     return 2;
   }
-  if (!onpolicy_algo(cfg.algo)) {
+  if (algo->mode != ALGO_IN_PROCESS) {
     fprintf(stderr, "rlserve study: algo %s is not an on-policy algorithm (use rlserve run)\n",
             cfg.algo);
     return 2;

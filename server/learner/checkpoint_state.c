@@ -8,61 +8,24 @@
 #include "log.h"
 
 #define N_COUNTERS 4 /* env_steps, updates, episodes, weights version */
-#define MAX_TENSORS 8
 
-/* The algorithm's float buffers (name, pointer, floats) and its step counters. */
-typedef struct state_view {
-  int n;
-  const char *name[MAX_TENSORS];
-  float *ptr[MAX_TENSORS];
-  size_t len[MAX_TENSORS];
-  long *steps[4]; /* updates first, then the Adam step counts */
-  int n_steps;
-} state_view_t;
-
-static void add(state_view_t *v, const char *name, float *p, size_t n) {
-  v->name[v->n] = name;
-  v->ptr[v->n] = p;
-  v->len[v->n] = n;
-  v->n++;
-}
-
-static void state_view(learner_t *L, state_view_t *v) {
-  memset(v, 0, sizeof *v);
-  add(v, "online", L->online, L->n_params);
-  add(v, "target", L->target, L->n_params);
-  if (L->continuous) {
-    ddpg_t *d = &L->ddpg;
-    add(v, "adam_actor_m", d->adam_actor.m, d->adam_actor.n);
-    add(v, "adam_actor_v", d->adam_actor.v, d->adam_actor.n);
-    add(v, "adam_critic_m", d->adam_critic.m, d->adam_critic.n);
-    add(v, "adam_critic_v", d->adam_critic.v, d->adam_critic.n);
-    v->steps[0] = &d->updates;
-    v->steps[1] = &d->actor_updates;
-    v->steps[2] = &d->adam_actor.t;
-    v->steps[3] = &d->adam_critic.t;
-    v->n_steps = 4;
-  } else {
-    add(v, "adam_m", L->dqn.adam.m, L->dqn.adam.n);
-    add(v, "adam_v", L->dqn.adam.v, L->dqn.adam.n);
-    v->steps[0] = &L->dqn.updates;
-    v->steps[1] = &L->dqn.adam.t;
-    v->n_steps = 2;
-  }
+/* The algorithm's float tensors and step counters (updates first), from its row. */
+static void state_view(learner_t *L, algo_state_view_t *v) {
+  L->algo->state_view(L->algo_state, v);
 }
 
 int learner_save_state(learner_t *L) {
   if (!L->out_dir[0]) return 0;
-  state_view_t v;
+  algo_state_view_t v;
   state_view(L, &v);
   char *cfg_text = config_to_text(&L->cfg);
   pthread_mutex_lock(&L->mu);
   uint64_t counters[N_COUNTERS] = {L->env_steps, (uint64_t)*v.steps[0], L->episodes,
                                    snapshot_version(&L->snap)};
   pthread_mutex_unlock(&L->mu);
-  int64_t steps[4];
+  int64_t steps[ALGO_MAX_STEPS];
   for (int i = 0; i < v.n_steps; i++) steps[i] = *v.steps[i];
-  checkpoint_section_t s[4 + MAX_TENSORS] = {
+  checkpoint_section_t s[4 + ALGO_MAX_TENSORS] = {
       {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
       {"counters", counters, sizeof counters},
       {"steps", steps, (uint64_t)v.n_steps * sizeof(int64_t)},
@@ -142,7 +105,7 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
   checkpoint_t ck;
   char used[1100];
   if (read_newest(dir, &ck, used, sizeof used, err, errlen) != 0) return -1;
-  state_view_t v;
+  algo_state_view_t v;
   state_view(L, &v);
   int rc = 0;
   for (int i = 0; i < v.n && rc == 0; i++) {
@@ -167,7 +130,7 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
   }
   if (rc == 0) {
     uint64_t counters[N_COUNTERS];
-    int64_t steps[4];
+    int64_t steps[ALGO_MAX_STEPS];
     memcpy(counters, c->data, sizeof counters);
     memcpy(steps, t->data, (size_t)v.n_steps * sizeof(int64_t));
     for (int i = 0; i < v.n_steps; i++) *v.steps[i] = (long)steps[i];

@@ -47,7 +47,7 @@ static void out_path(const learner_t *L, const char *name, char *buf, size_t len
 static void write_policy(learner_t *L) {
   if (!L->out_dir[0] || !L->have_eval) return;
   char *cfg_text = config_to_text(&L->cfg);
-  size_t nb = L->n_policy * sizeof(float); /* the acting part: Q-network or actor */
+  size_t nb = L->w.n_policy * sizeof(float); /* the acting part: Q-network or actor */
   const float *pol = L->solved ? L->solved_params : L->eval_params;
   const eval_result_t *e = L->solved ? &L->solved_eval : &L->eval;
   char evtext[256], path[1100], err[512];
@@ -209,10 +209,11 @@ static void progress(learner_t *L, int final) {
   /* On a terminal one live line is rewritten in place; otherwise (logs, CI) plain lines. */
   static int tty = -1;
   if (tty < 0) tty = isatty(STDOUT_FILENO);
-  printf("%s[%6.1fs] steps %s (%.0f/s) | updates %s (%.0f/s) | replay %s/%s | return(100) %.1f | "
-         "eval %s | workers %d%s%s",
-         tty ? "\r\033[K" : "", now - L->t_start, a, sps, b, ups, c1, c2, ret, evs, active,
-         final ? (L->solved ? " | SOLVED" : " | done") : "", tty && !final ? "" : "\n");
+  printf(
+      "%s[%6.1fs] steps %s (%.0f/s) | updates %s (%.0f/s) | replay %s/%s | return(100) %.1f | "
+      "eval %s | workers %d%s%s",
+      tty ? "\r\033[K" : "", now - L->t_start, a, sps, b, ups, c1, c2, ret, evs, active,
+      final ? (L->solved ? " | SOLVED" : " | done") : "", tty && !final ? "" : "\n");
   fflush(stdout);
   if (L->metrics) {
     char lossbuf[32], qbuf[32]; /* JSON has no NaN: a diverged value is written as null */
@@ -321,23 +322,16 @@ int learner_main(int argc, char **argv) {
     snprintf(err, sizeof err, "config: env = '%s' is not a known environment", L.cfg.env);
     goto bad;
   }
-  L.continuous = strcmp(L.cfg.algo, "dqn") != 0;
-  if (strcmp(L.cfg.algo, "dqn") && strcmp(L.cfg.algo, "ddpg") && strcmp(L.cfg.algo, "td3")) {
+  if (algo_validate_config(&L.cfg, L.spec, &L.algo, err, sizeof err) != 0) goto bad;
+  if (L.algo->mode != ALGO_ACTOR_LEARNER) {
+    char names[128];
+    algo_names(names, sizeof names, ALGO_ACTOR_LEARNER);
     snprintf(err, sizeof err,
-             "config: algo %s is not served by the learner (dqn, ddpg, td3 are; on-policy "
+             "config: algo %s is not served by the learner (%s are; on-policy "
              "methods run in-process with rlserve run)",
-             L.cfg.algo);
+             L.cfg.algo, names);
     goto bad;
   }
-  if (L.continuous != (L.spec->act.kind == ENV_BOX)) {
-    snprintf(err, sizeof err, "config: algo %s needs %s actions; %s has %s ones", L.cfg.algo,
-             L.continuous ? "continuous" : "discrete", L.cfg.env,
-             L.spec->act.kind == ENV_BOX ? "continuous" : "discrete");
-    goto bad;
-  }
-  L.obs_dim = L.spec->obs.dim;
-  L.act_dim = L.continuous ? L.spec->act.dim : 1;
-  L.n_actions = L.continuous ? 0 : L.spec->act.n;
   L.threshold = isnan(L.cfg.solve_threshold) ? L.spec->reward_threshold : L.cfg.solve_threshold;
   if (L.out_dir[0] && mkdir(L.out_dir, 0755) != 0 && errno != EEXIST) {
     snprintf(err, sizeof err, "cannot create the output folder %s: %s", L.out_dir, strerror(errno));
@@ -347,38 +341,25 @@ int learner_main(int argc, char **argv) {
   rng_seed(&L.trainer_rng, rng_derive((uint64_t)L.cfg.seed, 1));
   rng_t init_rng;
   rng_seed(&init_rng, rng_derive((uint64_t)L.cfg.seed, 2));
-  if (L.continuous) {
-    if (ddpg_init(&L.ddpg, &L.cfg, L.obs_dim, &L.spec->act, &init_rng, err, sizeof err) != 0)
-      goto bad;
-    L.online = L.ddpg.online;
-    L.target = L.ddpg.target;
-    L.n_params = L.ddpg.n_online;
-    L.policy_l = L.ddpg.actor_l;
-    L.n_policy = L.ddpg.n_actor;
-    memcpy(L.act_scale, L.ddpg.act_scale, sizeof L.act_scale);
-    memcpy(L.act_bias, L.ddpg.act_bias, sizeof L.act_bias);
-  } else {
-    if (dqn_init(&L.dqn, &L.cfg, L.obs_dim, L.n_actions, &init_rng, err, sizeof err) != 0) goto bad;
-    L.online = L.dqn.online;
-    L.target = L.dqn.target;
-    L.n_params = L.n_policy = L.dqn.layout.n_params;
-    L.policy_l = L.dqn.layout;
-  }
-  size_t n = L.n_params;
+  if (L.algo->policy(&L.cfg, L.spec, &L.pol, err, sizeof err) != 0) goto bad;
+  L.algo_state = L.algo->create(L.algo, &L.cfg, L.spec, &init_rng, err, sizeof err);
+  if (!L.algo_state) goto bad;
+  L.algo->weights(L.algo_state, &L.w);
+  size_t n = L.w.n;
   replay_limits_t lim = {.min_size = (uint64_t)L.cfg.learning_starts,
                          .spi = L.cfg.samples_per_insert,
                          .slack = (uint64_t)L.cfg.rate_limit_slack};
   L.solved_params = calloc(n, sizeof(float));
   L.eval_params = calloc(n, sizeof(float));
-  if (replay_init(&L.replay, (size_t)L.cfg.replay_capacity, (size_t)L.obs_dim, (size_t)L.act_dim,
-                  &lim) != 0 ||
+  if (replay_init(&L.replay, (size_t)L.cfg.replay_capacity, (size_t)L.pol.obs_dim,
+                  (size_t)L.pol.act_dim, &lim) != 0 ||
       snapshot_init(&L.snap, n) != 0 || !L.solved_params || !L.eval_params) {
     snprintf(err, sizeof err, "out of memory for replay_capacity = %lld",
              (long long)L.cfg.replay_capacity);
     goto bad;
   }
   if (resume && learner_load_state(&L, resume, err, sizeof err) != 0) goto bad;
-  snapshot_publish(&L.snap, L.online, L.target, L.updates);
+  snapshot_publish(&L.snap, L.w.online, L.w.target, L.updates);
   pthread_mutex_init(&L.mu, NULL);
   pthread_cond_init(&L.eval_cv, NULL);
   L.next_eval_at = L.env_steps + (uint64_t)L.cfg.eval_interval;
@@ -462,10 +443,7 @@ int learner_main(int argc, char **argv) {
   int rc = uv_loop_close(L.loop);
   if (rc != 0) LOG_W("learner", "loop closed with handles open: %s", uv_strerror(rc));
   if (L.metrics) fclose(L.metrics);
-  if (L.continuous)
-    ddpg_free(&L.ddpg);
-  else
-    dqn_free(&L.dqn);
+  L.algo->destroy(L.algo_state);
   replay_free(&L.replay);
   snapshot_free(&L.snap);
   free(L.solved_params);

@@ -14,9 +14,8 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "algo.h"
 #include "config.h"
-#include "ddpg.h"
-#include "dqn.h"
 #include "env.h"
 #include "eval.h"
 #include "frame.h"
@@ -74,7 +73,6 @@ typedef struct worker_conn {
 typedef struct learner {
   config_t cfg;
   const env_spec_t *spec;
-  int obs_dim, act_dim, n_actions;
   double threshold;
   char out_dir[1024];
   char port_file[1024];
@@ -97,16 +95,12 @@ typedef struct learner {
 
   replay_t replay;
   snapshot_t snap;
-  /* The algorithm, owned by the trainer thread while it runs: dqn (discrete actions) or
-   * ddpg/td3 (continuous). The views below point into whichever is in use. */
-  int continuous;
-  dqn_t dqn;
-  ddpg_t ddpg;
-  float *online, *target; /* the flat weights published to workers */
-  size_t n_params;        /* floats in online (and target) */
-  nn_layout_t policy_l;   /* what acts: the Q-network, or the actor (first n_policy floats) */
-  size_t n_policy;
-  float act_scale[ENV_MAX_DIM], act_bias[ENV_MAX_DIM]; /* continuous: tanh -> bounds */
+  /* The algorithm (a row of server/algo's table) and its state, owned by the trainer thread
+   * while it runs; `w` points into the state: the flat weights published to workers. */
+  const algo_t *algo;
+  void *algo_state;
+  algo_policy_t pol; /* what acts (evaluation), from the config and the env */
+  algo_weights_t w;
   rng_t trainer_rng;
   pthread_t trainer, evaluator;
   int threads_started;
@@ -118,6 +112,8 @@ typedef struct learner {
   uint64_t env_steps; /* transitions ingested (the env-step count of the run) */
   uint64_t updates;
   double loss_ema, q_ema;
+  algo_field_t algo_fields[ALGO_MAX_FIELDS]; /* the algorithm's own numbers, last update */
+  int n_algo_fields;
   double last_checkpoint_at;  /* learner_now() of the last periodic save (trainer thread) */
   char last_checkpoint[1100]; /* path of the last good save, "" if none */
   eval_result_t eval;         /* latest */
@@ -157,9 +153,9 @@ void learner_check_finish(learner_t *L);
 int trainer_start(learner_t *L, char *err, size_t errlen);
 void trainer_join(learner_t *L);
 
-/* checkpoint.c: the trainer state (config, counters, networks, Adam, RNG) in
+/* checkpoint_state.c: the trainer state (config, counters, networks, Adam, RNG) in
  * out_dir/checkpoint.ckpt, the previous one kept as checkpoint.prev.ckpt. Called by the thread
- * that owns L->dqn (the trainer while it runs, the net thread after it is joined). */
+ * that owns the algorithm state (the trainer while it runs, the net thread after it is joined). */
 int learner_save_state(learner_t *L);
 /* Restores from dir/checkpoint.ckpt, falling back to checkpoint.prev.ckpt when the newest is
  * corrupt or truncated. Before the threads start. 0, or -1 with a message. */

@@ -157,11 +157,6 @@ static int lowest_free_index(learner_t *L) {
   }
 }
 
-static double worker_epsilon(const config_t *cfg, int index) {
-  int n = cfg->workers > index + 1 ? (int)cfg->workers : index + 1;
-  return policy_apex_epsilon(cfg->eps_final, cfg->eps_alpha, index, n);
-}
-
 static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
   char err[256];
@@ -227,13 +222,12 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   w.n_config = nf;
   w.config = ptrs;
   w.seed = rng_derive((uint64_t)L->cfg.seed, 1000u + c->id);
-  w.epsilon_final = worker_epsilon(&L->cfg, c->index);
-  {
-    int nw = L->cfg.workers > c->index + 1 ? (int)L->cfg.workers : c->index + 1;
-    w.noise_scale = policy_apex_epsilon(L->cfg.noise_scale, L->cfg.noise_spread, c->index, nw);
-  }
-  w.obs_dim = (uint32_t)L->obs_dim;
-  w.act_dim = (uint32_t)(L->spec->act.kind == ENV_DISCRETE ? L->n_actions : L->act_dim);
+  /* Both exploration settings, spread over the workers (the row uses its own). */
+  int n_assign = L->cfg.workers > c->index + 1 ? (int)L->cfg.workers : c->index + 1;
+  w.epsilon_final = policy_apex_epsilon(L->cfg.eps_final, L->cfg.eps_alpha, c->index, n_assign);
+  w.noise_scale = policy_apex_epsilon(L->cfg.noise_scale, L->cfg.noise_spread, c->index, n_assign);
+  w.obs_dim = (uint32_t)L->pol.obs_dim;
+  w.act_dim = (uint32_t)L->pol.n_out;
   size_t flen;
   uint8_t *frame = wire_encode(FRAME_WELCOME, &w.base, &flen);
   free(entries);
@@ -244,8 +238,8 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     return;
   }
   LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, %s %.4g", c->id, c->addr, c->name,
-        c->index, c->num_envs, L->continuous ? "noise scale" : "epsilon",
-        L->continuous ? w.noise_scale : w.epsilon_final);
+        c->index, c->num_envs, L->algo->explore_name,
+        L->algo->explore_level(&L->cfg, c->index, n_assign));
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
   if (c->state == CONN_ACTIVE) grant(c);
@@ -284,9 +278,9 @@ static void resume_ingest(learner_t *L) {
 
 static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
-  tbatch_limits_t lim = {.obs_dim = (uint32_t)L->obs_dim,
-                         .act_dim = (uint32_t)L->act_dim,
-                         .n_actions = (uint32_t)L->n_actions,
+  tbatch_limits_t lim = {.obs_dim = (uint32_t)L->pol.obs_dim,
+                         .act_dim = (uint32_t)L->pol.act_dim,
+                         .n_actions = (uint32_t)L->pol.n_actions,
                          .max_n = 1u << 20};
   tbatch_t tb;
   char err[256];

@@ -11,7 +11,7 @@
 static void *trainer_thread(void *arg) {
   learner_t *L = arg;
   nn_flush_denormals();
-  size_t B = (size_t)L->cfg.batch_size, od = (size_t)L->obs_dim, ad = (size_t)L->act_dim;
+  size_t B = (size_t)L->cfg.batch_size, od = (size_t)L->pol.obs_dim, ad = (size_t)L->pol.act_dim;
   float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
   float *act = malloc(B * ad * sizeof(float)), *rew = malloc(B * sizeof(float));
   float *term = malloc(B * sizeof(float));
@@ -24,25 +24,17 @@ static void *trainer_thread(void *arg) {
   while (!atomic_load(&L->stop)) {
     if (replay_sample_wait(&L->replay, &L->trainer_rng, B, obs, act, rew, next, term, 100) != 0)
       continue;
-    float loss, mean_q;
-    long updates;
-    if (L->continuous) {
-      ddpg_stats_t st;
-      ddpg_update(&L->ddpg, obs, act, rew, next, term, &st);
-      loss = st.critic_loss;
-      mean_q = st.mean_q;
-      updates = L->ddpg.updates;
-    } else {
-      dqn_stats_t st;
-      dqn_update(&L->dqn, obs, act, rew, next, term, &st);
-      loss = st.loss;
-      mean_q = st.mean_q;
-      updates = L->dqn.updates;
-    }
+    algo_batch_t batch = {obs, act, rew, next, term};
+    algo_stats_t st;
+    L->algo->update(L->algo_state, &batch, &st);
+    float loss = st.loss, mean_q = st.mean_q;
+    long updates = st.updates;
     pthread_mutex_lock(&L->mu);
     L->updates = (uint64_t)updates;
     L->loss_ema = L->updates == 1 ? loss : 0.99 * L->loss_ema + 0.01 * loss;
     L->q_ema = L->updates == 1 ? mean_q : 0.99 * L->q_ema + 0.01 * mean_q;
+    if (L->algo->status_fields)
+      L->n_algo_fields = L->algo->status_fields(L->algo_state, L->algo_fields);
     pthread_mutex_unlock(&L->mu);
     if (L->cfg.checkpoint_interval_s > 0 && L->out_dir[0]) {
       double now = learner_now();
@@ -52,7 +44,7 @@ static void *trainer_thread(void *arg) {
       }
     }
     if (updates % publish == 0) {
-      snapshot_publish(&L->snap, L->online, L->target, (uint64_t)updates);
+      snapshot_publish(&L->snap, L->w.online, L->w.target, (uint64_t)updates);
       uv_async_send(&L->wake);
     } else if (updates % 8 == 0) {
       uv_async_send(&L->wake); /* room in replay: the net thread may resume reading */
@@ -70,7 +62,7 @@ out:
 static void *eval_thread(void *arg) {
   learner_t *L = arg;
   nn_flush_denormals();
-  size_t n = L->n_params;
+  size_t n = L->w.n;
   float *params = malloc(n * sizeof(float));
   if (!params) {
     LOG_E("eval", "out of memory");
@@ -105,12 +97,8 @@ static void *eval_thread(void *arg) {
     snapshot_copy_online(&L->snap, params);
     eval_result_t r;
     char err[256];
-    int rc =
-        L->continuous
-            ? eval_actor(L->cfg.env, &L->policy_l, params, L->act_scale, L->act_bias,
-                         (int)L->cfg.eval_episodes, (uint64_t)L->cfg.eval_seed, &r, err, sizeof err)
-            : eval_greedy(L->cfg.env, &L->policy_l, params, (int)L->cfg.eval_episodes,
-                          (uint64_t)L->cfg.eval_seed, &r, err, sizeof err);
+    int rc = eval_policy(L->cfg.env, L->algo, &L->pol, params, (int)L->cfg.eval_episodes,
+                         (uint64_t)L->cfg.eval_seed, &r, err, sizeof err);
     pthread_mutex_lock(&L->mu);
     L->eval_running = 0;
     if (rc == 0) {
