@@ -365,9 +365,9 @@ int learner_main(int argc, char **argv) {
     L.policy_l = L.dqn.layout;
   }
   size_t n = L.n_params;
-  replay_limits_t lim = {.min_size = (uint64_t)L.cfg.learning_starts,
-                         .spi = L.cfg.samples_per_insert,
-                         .slack = (uint64_t)L.cfg.rate_limit_slack};
+  flow_limits_t lim = {.min_size = (uint64_t)L.cfg.learning_starts,
+                       .spi = L.cfg.samples_per_insert,
+                       .slack = (uint64_t)L.cfg.rate_limit_slack};
   L.solved_params = calloc(n, sizeof(float));
   L.eval_params = calloc(n, sizeof(float));
   if (replay_init(&L.replay, (size_t)L.cfg.replay_capacity, (size_t)L.obs_dim, (size_t)L.act_dim,
