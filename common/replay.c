@@ -6,7 +6,7 @@
 #include <time.h>
 
 int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
-                const replay_limits_t *lim) {
+                const flow_limits_t *lim) {
   memset(r, 0, sizeof *r);
   if (capacity == 0 || obs_dim == 0 || act_dim == 0) return -1;
   r->capacity = capacity;
@@ -44,14 +44,6 @@ void replay_free(replay_t *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* Samples the rate allows beyond those already taken; a batch may be drawn while it is
- * >= 0, so the k-th batch (k = 0, 1, ...) comes at insert min_size + k * batch / spi, as in a
- * single-process loop that trains every batch/spi env steps. Lock held. */
-static double sample_budget(const replay_t *r) {
-  if (r->inserted < r->lim.min_size) return -1.0;
-  return (double)(r->inserted - r->lim.min_size) * r->lim.spi - (double)r->sampled;
-}
-
 void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, const void *rew,
                    const void *next_obs, const uint8_t *flags) {
   const uint8_t *o = obs, *a = act, *rw = rew, *no = next_obs;
@@ -74,7 +66,7 @@ void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, cons
 
 int replay_insert_allowed(replay_t *r) {
   pthread_mutex_lock(&r->mu);
-  int ok = r->inserted < r->lim.min_size || sample_budget(r) <= (double)r->lim.slack * r->lim.spi;
+  int ok = !flow_ahead(&r->lim, r->inserted, r->sampled);
   pthread_mutex_unlock(&r->mu);
   return ok;
 }
@@ -92,7 +84,7 @@ int replay_sample_wait(replay_t *r, rng_t *rng, size_t batch, float *obs, float 
     }
   }
   pthread_mutex_lock(&r->mu);
-  while (!r->closed && (r->size < batch || sample_budget(r) < 0.0)) {
+  while (!r->closed && (r->size < batch || !flow_may_sample(&r->lim, r->inserted, r->sampled))) {
     if (timeout_ms < 0) {
       pthread_cond_wait(&r->can_sample, &r->mu);
     } else if (pthread_cond_timedwait(&r->can_sample, &r->mu, &deadline) == ETIMEDOUT) {

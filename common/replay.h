@@ -1,9 +1,7 @@
 /* replay: the experience replay buffer. A fixed-capacity ring stored as structure of arrays
- * (obs, act, rew, next_obs, terminated), uniform sampling, and a rate limiter that holds the
- * ratio of sampled to inserted transitions near samples_per_insert (as Reverb's
- * SampleToInsertRatio): with spi and batch B, one update is allowed per B/spi inserts once
- * min_size transitions are in, and ingest is told to pause when it runs more than `slack`
- * transitions ahead of that rate.
+ * (obs, act, rew, next_obs, terminated) and uniform sampling, held to the samples-per-insert
+ * rate of flow.h: replay keeps the counters under its lock and waits on them, flow_may_sample
+ * and flow_ahead say what they allow.
  *
  * Threads: replay_insert / replay_insert_allowed from the net thread, replay_sample_wait from
  * the trainer thread; all functions are thread-safe. The lock is held only for copies. */
@@ -14,13 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flow.h"
 #include "rng.h"
-
-typedef struct replay_limits {
-  uint64_t min_size; /* transitions inserted before sampling starts */
-  double spi;        /* samples per insert */
-  uint64_t slack;    /* transitions ingest may run ahead of the rate */
-} replay_limits_t;
 
 typedef struct replay {
   pthread_mutex_t mu;
@@ -29,19 +22,19 @@ typedef struct replay {
   float *obs, *act, *rew, *next_obs, *term; /* term: 1 when the episode terminated */
   size_t head, size;
   uint64_t inserted, sampled; /* totals over the run (transitions) */
-  replay_limits_t lim;
+  flow_limits_t lim;
   int closed;
 } replay_t;
 
 int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
-                const replay_limits_t *lim);
+                const flow_limits_t *lim);
 void replay_free(replay_t *r);
 
 /* Inserts n transitions from little-endian float32 arrays of any alignment (as decoded from
  * the wire); flags bit 0 = terminated (truncation is not stored: it bootstraps). */
 void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, const void *rew,
                    const void *next_obs, const uint8_t *flags);
-/* Whether ingest may continue at the configured rate (false: stop reading sockets). */
+/* Whether ingest may continue at the configured rate: not flow_ahead (false: withhold credit). */
 int replay_insert_allowed(replay_t *r);
 /* Waits until a batch may be sampled under the rate limit, then samples `batch` uniform
  * indices into the caller's buffers (term as 0/1 floats). Returns 0, or 1 when the buffer

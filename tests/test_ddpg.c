@@ -456,7 +456,7 @@ static int learn(const config_t *c, int verbose, learn_result_t *res) {
     return -1;
   }
   replay_t r;
-  replay_limits_t lim = {(uint64_t)c->learning_starts, c->samples_per_insert, 1u << 30};
+  flow_limits_t lim = {(uint64_t)c->learning_starts, c->samples_per_insert, 1u << 30};
   replay_init(&r, (size_t)c->replay_capacity, (size_t)S, (size_t)A, &lim);
   rng_t init_rng, act_rng, sample_rng;
   rng_seed(&init_rng, rng_derive(seed, 2));

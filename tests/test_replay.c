@@ -1,5 +1,6 @@
-/* Checks replay: ring order and wrap, uniform coverage, the rate limiter's arithmetic, and
- * rows never torn under concurrent insert and sample (also run under TSan, label tsan). */
+/* Checks replay: ring order and wrap, uniform coverage, that sampling and ingest obey the rate
+ * limit of flow.h (its arithmetic alone: test_flow), and rows never torn under concurrent
+ * insert and sample (also run under TSan, label tsan). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ int main(void) {
 
   /* Ring: capacity 10, 25 inserted -> the last 10 (ids 15..24) remain. */
   replay_t r;
-  replay_limits_t lim = {.min_size = 1, .spi = 1000, .slack = 1000};
+  flow_limits_t lim = {.min_size = 1, .spi = 1000, .slack = 1000};
   CHECK(replay_init(&r, 10, 2, 1, &lim) == 0, "init");
   make_rows(25, 0, obs, act, rew, next, flags);
   replay_insert(&r, 25, obs, act, rew, next, flags);
@@ -104,7 +105,7 @@ int main(void) {
   replay_free(&r);
 
   /* Rate limiter: min 10, spi 2, batch 4 -> batch k at insert 10 + 2k. */
-  replay_limits_t lim2 = {.min_size = 10, .spi = 2, .slack = 6};
+  flow_limits_t lim2 = {.min_size = 10, .spi = 2, .slack = 6};
   CHECK(replay_init(&r, 100, 2, 1, &lim2) == 0, "init");
   make_rows(9, 0, obs, act, rew, next, flags);
   replay_insert(&r, 9, obs, act, rew, next, flags);
@@ -135,7 +136,7 @@ int main(void) {
   replay_free(&r);
 
   /* Concurrency: 2 inserters, 1 sampler; rows never torn; ratio held. */
-  replay_limits_t lim3 = {.min_size = 256, .spi = 4, .slack = 512};
+  flow_limits_t lim3 = {.min_size = 256, .spi = 4, .slack = 512};
   CHECK(replay_init(&r, 5000, 2, 1, &lim3) == 0, "init");
   shared_t s = {.r = &r};
   atomic_init(&s.next_id, 0);

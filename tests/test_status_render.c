@@ -163,7 +163,7 @@ static void learner_fake(learner_t *L) {
   pthread_mutex_init(&L->mu, NULL);
 
   /* replay: capacity 1000, 1500 inserted, 4000 sampled -> 4000 / (1500 - 1000) = 8 */
-  replay_limits_t lim = {.min_size = 1000, .spi = 8, .slack = 1000};
+  flow_limits_t lim = {.min_size = 1000, .spi = 8, .slack = 1000};
   CHECK(replay_init(&L->replay, 1000, 4, 1, &lim) == 0, "replay_init failed");
   enum { N = 500 };
   static float obs[N * 4], act[N], rew[N], next_obs[N * 4];

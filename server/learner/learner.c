@@ -346,9 +346,9 @@ int learner_main(int argc, char **argv) {
   if (!L.algo_state) goto bad;
   L.algo->weights(L.algo_state, &L.w);
   size_t n = L.w.n;
-  replay_limits_t lim = {.min_size = (uint64_t)L.cfg.learning_starts,
-                         .spi = L.cfg.samples_per_insert,
-                         .slack = (uint64_t)L.cfg.rate_limit_slack};
+  flow_limits_t lim = {.min_size = (uint64_t)L.cfg.learning_starts,
+                       .spi = L.cfg.samples_per_insert,
+                       .slack = (uint64_t)L.cfg.rate_limit_slack};
   L.solved_params = calloc(n, sizeof(float));
   L.eval_params = calloc(n, sizeof(float));
   if (replay_init(&L.replay, (size_t)L.cfg.replay_capacity, (size_t)L.pol.obs_dim,

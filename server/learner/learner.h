@@ -18,6 +18,7 @@
 #include "config.h"
 #include "env.h"
 #include "eval.h"
+#include "flow.h"
 #include "frame.h"
 #include "replay.h"
 #include "snapshot.h"
@@ -56,10 +57,7 @@ typedef struct worker_conn {
   double connected_at;
   double last_rx, last_tx, weights_sent_at; /* learner_now() times */
   uint8_t nonce[32];                        /* the challenge sent to this connection (token auth) */
-  /* Flow control: transitions granted to and received from this worker over the connection;
-   * granted - received is what it may still send. owed: a grant was withheld (rate limit). */
-  uint64_t granted, received;
-  int credit_owed;
+  flow_credit_t credit; /* what this worker may send over the connection (flow.h) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats. */
   uint64_t worker_steps, episodes, dropped, acting_version;
@@ -89,7 +87,7 @@ typedef struct learner {
   worker_conn_t *conns;
   int n_conns;
   uint32_t next_id;
-  int ingest_paused;
+  int ingest_paused; /* a credit top-up was withheld (replay ahead); net_on_wake pays it */
   shared_frame_t *weights_frame; /* newest encoded weights, or NULL */
   uint64_t weights_frame_version;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "flow.h"
 #include "learner.h"
 #include "log.h"
 #include "policy.h"
@@ -23,7 +24,7 @@ typedef struct write_req {
 
 static void conn_close(worker_conn_t *c, const char *why);
 static void send_weights(worker_conn_t *c);
-static void grant(worker_conn_t *c);
+static void grant(worker_conn_t *c, int ahead);
 
 static void shared_unref(shared_frame_t *f) {
   if (f && --f->refs == 0) {
@@ -242,26 +243,25 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
         L->algo->explore_level(&L->cfg, c->index, n_assign));
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
-  if (c->state == CONN_ACTIVE) grant(c);
+  if (c->state == CONN_ACTIVE) grant(c, 0); /* the first window, whatever the rate (flow.h) */
 }
 
-/* Tops the worker's credit up to credit_window transitions (in one frame, and only once half
- * the window is used, so grants are few). */
-static void grant(worker_conn_t *c) {
+/* Sends the top-up flow_credit_due decides on. ahead: replay runs ahead of the sampling rate,
+ * so the top-up is withheld until net_on_wake finds it caught up. */
+static void grant(worker_conn_t *c, int ahead) {
   learner_t *L = c->L;
-  uint64_t window = (uint64_t)L->cfg.credit_window;
-  uint64_t outstanding = c->granted - c->received;
-  if (outstanding >= window || window - outstanding < (window + 1) / 2) return;
+  uint64_t n = flow_credit_due(&c->credit, (uint64_t)L->cfg.credit_window, ahead);
+  if (ahead) L->ingest_paused = 1;
+  if (n == 0) return;
   Rlserve__Credit cr = RLSERVE__CREDIT__INIT;
-  cr.transitions = window - outstanding;
+  cr.transitions = n;
   size_t len;
   uint8_t *f = wire_encode(FRAME_CREDIT, &cr.base, &len);
   if (!f || conn_write(c, f, NULL, len, 0) != 0) {
     conn_close(c, "credit write failed");
     return;
   }
-  c->granted += cr.transitions;
-  c->credit_owed = 0;
+  flow_credit_sent(&c->credit, n);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -272,7 +272,7 @@ static void resume_ingest(learner_t *L) {
   worker_conn_t *next;
   for (worker_conn_t *c = L->conns; c; c = next) {
     next = c->next; /* a buffered bad frame may close c */
-    if (c->state == CONN_ACTIVE && c->credit_owed) grant(c);
+    if (c->state == CONN_ACTIVE && c->credit.owed) grant(c, 0);
   }
 }
 
@@ -288,10 +288,10 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  c->received += tb.n;
-  if (c->received > c->granted) {
+  if (flow_credit_receive(&c->credit, tb.n) != 0) {
     snprintf(err, sizeof err, "transitions: %llu sent beyond the %llu granted (credit)",
-             (unsigned long long)(c->received - c->granted), (unsigned long long)c->granted);
+             (unsigned long long)(c->credit.received - c->credit.granted),
+             (unsigned long long)c->credit.granted);
     conn_fail(c, 429, err);
     return;
   }
@@ -310,14 +310,9 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   c->transitions += n;
   /* The batch says which weights produced it: the freshest measure of this worker's lag. */
   if (tb.weights_version > c->acting_version) c->acting_version = tb.weights_version;
-  /* Flow control: grant more only while replay keeps up with the sampling rate; otherwise the
-   * grant waits (net_on_wake) and the worker pauses with at most credit_window in flight. */
-  if (replay_insert_allowed(&L->replay)) {
-    grant(c);
-  } else {
-    c->credit_owed = 1;
-    L->ingest_paused = 1;
-  }
+  /* While replay is ahead the top-up waits (net_on_wake) and the worker pauses with at most
+   * credit_window in flight. */
+  grant(c, !replay_insert_allowed(&L->replay));
 }
 
 static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow.h"
 #include "learner.h"
 #include "log.h"
 
@@ -43,12 +44,10 @@ static void *trainer_thread(void *arg) {
         learner_save_state(L);
       }
     }
-    if (updates % publish == 0) {
-      snapshot_publish(&L->snap, L->w.online, L->w.target, (uint64_t)updates);
-      uv_async_send(&L->wake);
-    } else if (updates % 8 == 0) {
-      uv_async_send(&L->wake); /* room in replay: the net thread may resume reading */
-    }
+    int publish_now = updates % publish == 0;
+    if (publish_now) snapshot_publish(&L->snap, L->w.online, L->w.target, (uint64_t)updates);
+    /* New weights to broadcast, or room in replay for the credit the net thread withheld. */
+    if (publish_now || flow_wake_due((uint64_t)updates)) uv_async_send(&L->wake);
   }
 out:
   free(obs);

@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
       PEAK_REPS, peak);
 
   /* A huge samples-per-insert and no min_size: the limiter never makes the sampler wait. */
-  replay_limits_t lim = {.min_size = 0, .spi = 1e9, .slack = 1};
+  flow_limits_t lim = {.min_size = 0, .spi = 1e9, .slack = 1};
   replay_t rp;
   if (replay_init(&rp, (size_t)cfg.replay_capacity, OBS_DIM, 1, &lim) != 0)
     die("out of memory for the replay buffer");
