@@ -6,7 +6,12 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
       libmsgpack-dev libopenblas-dev libhttp-parser-dev libsodium-dev libcjson-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(clang python3 prometheus chromium curl slurmctld slurmd slurm-client munge iproute2 nftables)
+  # clang builds the libFuzzer targets; with --no-install-recommends it does not bring its own
+  # runtime (libclang_rt.fuzzer, asan, ubsan), which Debian ships in libclang-rt-14-dev.
+  pkgs+=(clang libclang-rt-14-dev
+         python3 curl iproute2 nftables                # integration: relays, HTTP, namespaces
+         prometheus chromium                           # status_live: promtool, Prometheus, a browser
+         slurmctld slurmd slurm-client munge)          # slurm: a real single-node cluster
 fi
 
 missing=()

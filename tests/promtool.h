@@ -1,5 +1,5 @@
 /* promtool: `promtool check metrics` on a Prometheus exposition text, for the tests that render
- * one. Prints a visible SKIP when promtool is not installed (deploy/install-deps.sh --test
+ * one. A missing promtool is a skip (check.h CHECK_SKIP; deploy/install-deps.sh --test
  * installs Debian's prometheus package, so CI has it). Include after check.h. */
 #ifndef RLSERVE_TEST_PROMTOOL_H
 #define RLSERVE_TEST_PROMTOOL_H
@@ -11,8 +11,7 @@
 
 static void promtool_check(const char *text, const char *what) {
   if (system("command -v promtool >/dev/null 2>&1") != 0) {
-    printf("SKIP promtool: not installed (%s text checked by the test's own assertions only)\n",
-           what);
+    CHECK_SKIP("promtool: not installed (%s text checked by the test's own assertions only)", what);
     return;
   }
   char path[] = "/tmp/rlserve_promtool_XXXXXX";

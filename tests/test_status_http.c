@@ -458,7 +458,7 @@ int main(void) {
   if (rc == 0) {
     CHECK(status_http_port(v6) > 0, "[::1]:0 bound port %d", status_http_port(v6));
   } else {
-    printf("SKIP [::1]:0: %s\n", err);
+    CHECK_SKIP("[::1]:0: %s", err);
   }
 
   uv_async_init(&loop, &stop_async, on_stop);

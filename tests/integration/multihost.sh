@@ -15,8 +15,8 @@
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP multihost: needs root (network namespaces)"; exit 0; fi
-if ! ip netns list >/dev/null 2>&1; then echo "SKIP multihost: ip netns is unavailable"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then skip_test "multihost: needs root (network namespaces)"; fi
+if ! ip netns list >/dev/null 2>&1; then skip_test "multihost: ip netns is unavailable"; fi
 command -v nft >/dev/null || fail "nft not found (install nftables: deploy/install-deps.sh --test)"
 command -v "$PY" >/dev/null || fail "python3 not found"
 

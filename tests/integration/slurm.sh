@@ -7,10 +7,10 @@
 # PID and the folder removed on exit; every wait is bounded.
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP slurm: needs root (slurmd runs jobs as root here)"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then skip_test "slurm: needs root (slurmd runs jobs as root here)"; fi
 for d in slurmctld slurmd munged sbatch sinfo; do
   command -v "$d" >/dev/null 2>&1 ||
-    { echo "SKIP slurm: $d is not installed (deploy/install-deps.sh --test installs it)"; exit 0; }
+    skip_test "slurm: $d is not installed (deploy/install-deps.sh --test installs it)"
 done
 t0=$SECONDS
 S=$WORK/slurm

@@ -6,7 +6,8 @@
 #  d. a headless Chromium screenshot of the dashboard: its charts have line pixels;
 #  e. malformed and oversized requests answer 400 / 431 and training goes on;
 #  f. `rlserve status` as a table, as JSON, and against a port where nothing listens.
-# Prometheus, promtool and Chromium are optional: a visible SKIP line when one is missing
+# Prometheus, promtool and Chromium: when one is missing the test ends as skipped (exit 77), or
+# fails under CI=true or as root (lib.sh skip_part); it never passes with a part left out.
 # (deploy/install-deps.sh --test installs them). Every process is stopped by PID.
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is needed (deploy/install-deps.sh --test)"
@@ -79,7 +80,7 @@ if command -v promtool >/dev/null; then
     { cat "$WORK/promtool.out"; fail "promtool check metrics rejected /metrics"; }
   echo "b. promtool check metrics: exit 0 ($(grep -c '^# TYPE' "$WORK/metrics.txt") families)"
 else
-  echo "SKIP promtool: not installed (deploy/install-deps.sh --test installs prometheus)"
+  skip_part "promtool: not installed (deploy/install-deps.sh --test installs prometheus)"
 fi
 
 # ---- c. a real Prometheus scraping the learner
@@ -118,7 +119,7 @@ EOF
   kill -0 "$prom" 2>/dev/null && fail "Prometheus did not stop on SIGTERM within 10 s"
   wait "$prom" 2>/dev/null
 else
-  echo "SKIP prometheus: not installed (deploy/install-deps.sh --test installs prometheus)"
+  skip_part "prometheus: not installed (deploy/install-deps.sh --test installs prometheus)"
 fi
 
 # ---- d. the dashboard in headless Chromium: the charts are drawn
@@ -227,7 +228,7 @@ if box[1] < 100:
     print("coloured pixels start at y %d, above the charts" % box[1]); sys.exit(1)
 PY
 else
-  echo "SKIP chromium: not installed (deploy/install-deps.sh --test installs chromium)"
+  skip_part "chromium: not installed (deploy/install-deps.sh --test installs chromium)"
 fi
 
 # ---- e. malformed and oversized requests; training goes on
@@ -286,3 +287,4 @@ grep -q "nothing listens" "$WORK/status-none.txt" || { cat "$WORK/status-none.tx
 echo "f. rlserve status: table with 2 workers, --json valid, closed port: $(cat "$WORK/status-none.txt")"
 kill -0 "$learner" 2>/dev/null || fail "learner is gone at the end"
 echo "PASS: status socket live (/status, /metrics, Prometheus, dashboard, bad requests, rlserve status)"
+end_test
