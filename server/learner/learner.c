@@ -17,7 +17,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "report.h"
-#include "status_render.h"
+#include "status_fill.h"
 #include "wire.h"
 
 double learner_now(void) {
@@ -417,7 +417,7 @@ int learner_main(int argc, char **argv) {
   uv_signal_start(&L.sigint, on_signal, SIGINT);
   uv_signal_start(&L.sigterm, on_signal, SIGTERM);
   if (status_addr) {
-    status_http_sources_t src = {&L, status_render_json, status_render_metrics};
+    status_http_sources_t src = {&L, status_fill_json, status_fill_metrics};
     if (status_http_start(L.loop, status_addr, &src, &L.status, err, sizeof err) != 0) {
       LOG_E("learner", "status socket: %s (continuing without it)", err);
       L.status = NULL;
