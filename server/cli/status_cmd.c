@@ -93,8 +93,8 @@ static int on_message_complete(http_parser *p) {
   return 0;
 }
 
-/* GET path from host:port. Returns 0 with the HTTP status in *code and the body in r, or 1
- * with a message printed. */
+/* GET path from host:port. Returns 0 with the HTTP status in *code and the body in r, or
+ * with a message printed 2 (the host does not resolve: bad input) or 1 (no answer). */
 static int fetch(const char *addr, const addr_t *a, const char *path, int *code, response_t *r) {
   /* Every address the name has is tried in turn (addr_resolve keeps only the first, for a
    * listener): "localhost" may be ::1 first while the learner listens on 127.0.0.1. */

@@ -1,5 +1,6 @@
 /* net: the learner's libuv side. One callback per event; per-connection state in
  * worker_conn_t reached through handle->data. Runs on the net thread only. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,7 +509,7 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
     snprintf(tmp, sizeof tmp, "%s.tmp", L->port_file);
     FILE *f = fopen(tmp, "w");
     if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, L->port_file) != 0) {
-      snprintf(err, errlen, "cannot write the port file %s", L->port_file);
+      snprintf(err, errlen, "cannot write the port file %s: %s", L->port_file, strerror(errno));
       uv_close((uv_handle_t *)&L->listener, NULL);
       return -1;
     }

@@ -2,7 +2,8 @@
 # Listen addresses: a --listen that does not resolve, has a port out of range or is not
 # HOST:PORT exits 2 with a message naming it (never an abort); a bad --status address only
 # costs the status socket; localhost:0 listens on loopback and a worker joins through
-# localhost; a port already in use exits 2 after the status socket is up (the late error path).
+# localhost; a port already in use or an unwritable port file exits 2 after the status socket
+# is up or the listener listens (the late error path, where the listener must be closed once).
 . "$(dirname "$0")/lib.sh"
 
 # expect_refused ADDR MESSAGE: `learner --listen ADDR` exits 2 and prints MESSAGE.
@@ -53,4 +54,11 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "--listen on a port in use exited $rc, expected 2"
 grep -q "rlserve learner: cannot listen on localhost:$port: address already in use" \
   "$WORK/inuse.log" || fail "port in use: no message"
+# Listening, then the port file cannot be written: exit 2 naming the file and why.
+timeout 30 "$RLSERVE" learner --preset cartpole-dqn --listen 127.0.0.1:0 --status off \
+  --port-file "$WORK/no/such/dir/port" >"$WORK/portfile.log" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "an unwritable port file exited $rc, expected 2"
+grep -q "rlserve learner: cannot write the port file $WORK/no/such/dir/port: No such file" \
+  "$WORK/portfile.log" || fail "unwritable port file: no message"
 echo "PASS: bad listen addresses refused with exit 2 and a message; localhost:0 serves"
