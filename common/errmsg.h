@@ -1,5 +1,6 @@
 /* errmsg: writes a formatted reason into a caller's (err, errlen) buffer and returns -1, the
- * error convention of the codecs. Header-only: the codecs are also built alone for fuzzing. */
+ * default error convention (common/README.md, Errors). Header-only: the codecs are also built
+ * alone for fuzzing. */
 #ifndef RLSERVE_ERRMSG_H
 #define RLSERVE_ERRMSG_H
 

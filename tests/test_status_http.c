@@ -410,23 +410,7 @@ static void check_status_cmd(int port, int idle_port) {
   CHECK(rc == 1 && strstr(err, "HTTP 500"), "500: exit %d, stderr '%s'", rc, err);
 }
 
-static void check_split_addr(void) {
-  char host[64];
-  int port = -1;
-  CHECK(status_http_split_addr("[::1]:0", host, sizeof(host), &port) == 0 &&
-            strcmp(host, "::1") == 0 && port == 0,
-        "[::1]:0 -> '%s' %d", host, port);
-  CHECK(status_http_split_addr("localhost:8080", host, sizeof(host), &port) == 0 &&
-            strcmp(host, "localhost") == 0 && port == 8080,
-        "localhost:8080 -> '%s' %d", host, port);
-  const char *bad[] = {"", ":80", "host", "h:", "h:65536", "h:-1", "h:8o", "[::1]80", "::1:80"};
-  for (int i = 0; i < 9; i++)
-    CHECK(status_http_split_addr(bad[i], host, sizeof(host), &port) == UV_EINVAL, "'%s' accepted",
-          bad[i]);
-}
-
 int main(void) {
-  check_split_addr();
   CHECK(uv_loop_init(&loop) == 0, "uv_loop_init");
   status_http_sources_t src = {NULL, fake_status_json, fake_metrics_text};
   status_http_sources_t nulls = {NULL, null_source, null_source};

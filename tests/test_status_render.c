@@ -1,11 +1,8 @@
-/* test_status_render: the /status JSON and /metrics text rendered from a learner_t built in
- * memory (config, replay, counters, an eval result, workers in every connection state):
+/* test_status_render: the /status JSON and /metrics text rendered from a status snapshot
+ * built in memory (config, replay counts, counters, an eval result, two active workers):
  * every field's value and null handling, the Prometheus families, and `promtool check
- * metrics` on the text when promtool is installed.
- *
- * learner_now and returns_window_mean live in server/learner/learner.c, which pulls in the whole
- * learner; this test supplies them instead: a fake monotonic clock (so rates and uptime are
- * exact) and the mean the header documents (NAN when empty). */
+ * metrics` on the text when promtool is installed. What the learner puts in a snapshot (rates,
+ * lags, which connections are rows) is tests/test_status_fill.c's. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -17,25 +14,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "learner.h"
 #include "promtool.h"
 #include "status_render.h"
-
-static double fake_now = 1000.0;
-double learner_now(void) { return fake_now; }
-double returns_window_mean(const returns_window_t *w) {
-  if (w->n == 0) return NAN;
-  double s = 0;
-  for (int i = 0; i < w->n; i++) s += w->r[i];
-  return s / w->n;
-}
-
-static void window_set(returns_window_t *w, const float *r, int n) {
-  memset(w, 0, sizeof *w);
-  for (int i = 0; i < n; i++) w->r[i] = r[i];
-  w->n = w->pos = n;
-  w->total = (uint64_t)n;
-}
+#include "status_snapshot.h"
 
 /* ---- JSON helpers: each fails with the key and what it found ---- */
 
@@ -137,106 +118,7 @@ static void check_families(const char *text) {
   }
 }
 
-/* ---- the fake learner ---- */
-
-static worker_conn_t *add_conn(learner_t *L, int state, uint32_t id) {
-  worker_conn_t *c = calloc(1, sizeof *c);
-  c->state = state;
-  c->id = id;
-  c->L = L;
-  /* append, keeping the list in join order */
-  worker_conn_t **pp = &L->conns;
-  while (*pp) pp = &(*pp)->next;
-  *pp = c;
-  L->n_conns++;
-  return c;
-}
-
-static void learner_fake(learner_t *L) {
-  memset(L, 0, sizeof *L);
-  config_init(&L->cfg);
-  char err[256];
-  CHECK(config_set(&L->cfg, "preset", "cartpole", err, sizeof err) == 0, "%s", err);
-  L->cfg.learning_starts = 1000;
-  L->cfg.samples_per_insert = 8;
-  L->threshold = 475;
-  pthread_mutex_init(&L->mu, NULL);
-
-  /* replay: capacity 1000, 1500 inserted, 4000 sampled -> 4000 / (1500 - 1000) = 8 */
-  flow_limits_t lim = {.min_size = 1000, .spi = 8, .slack = 1000};
-  CHECK(replay_init(&L->replay, 1000, 4, 1, &lim) == 0, "replay_init failed");
-  enum { N = 500 };
-  static float obs[N * 4], act[N], rew[N], next_obs[N * 4];
-  static uint8_t flags[N];
-  for (int i = 0; i < 3; i++) replay_insert(&L->replay, N, obs, act, rew, next_obs, flags);
-  pthread_mutex_lock(&L->replay.mu);
-  L->replay.sampled = 4000;
-  pthread_mutex_unlock(&L->replay.mu);
-
-  L->t_start = fake_now - 100;       /* uptime 100 s */
-  L->t_last_progress = fake_now - 2; /* rates over 2 s */
-  L->env_steps = 1500;
-  L->steps_at_last_progress = 500; /* 500 steps/s */
-  L->updates = 3000;
-  L->updates_at_last_progress = 2400; /* 300 updates/s */
-  L->loss_ema = 0.125;
-  L->q_ema = 12.5;
-  L->weights_frame_version = 40;
-  float ret[] = {10, 20, 30};
-  window_set(&L->returns, ret, 3);
-  L->episodes = 3;
-  L->bytes_in = 123456;
-  L->bytes_out = 654321;
-  L->ingest_paused = 1;
-  L->have_eval = 1;
-  L->eval = (eval_result_t){.mean = 480.5, .std = 3.25, .min = 470, .max = 500, .episodes = 100};
-  L->eval_at_steps = 1200;
-  L->solved = 1;
-
-  worker_conn_t *a = add_conn(L, CONN_ACTIVE, 1);
-  a->index = 0;
-  snprintf(a->name, sizeof a->name, "host-a pid 11");
-  snprintf(a->addr, sizeof a->addr, "127.0.0.1:40001");
-  a->connected_at = fake_now - 50;
-  a->num_envs = 4;
-  a->transitions = 800;
-  a->worker_steps = 900;
-  a->steps_per_s = 250.5;
-  a->episodes = 2;
-  float ra[] = {10, 30};
-  window_set(&a->returns, ra, 2);
-  a->epsilon = 0.4;
-  a->acting_version = 37; /* 3 behind */
-  a->dropped = 5;
-  a->bytes_in = 1000;
-  a->bytes_out = 2000;
-
-  worker_conn_t *h = add_conn(L, CONN_HELLO, 2); /* not a worker yet: not reported */
-  snprintf(h->addr, sizeof h->addr, "127.0.0.1:40002");
-  h->transitions = 77;
-
-  worker_conn_t *b = add_conn(L, CONN_ACTIVE, 3);
-  b->index = 1;
-  snprintf(b->name, sizeof b->name, "quote\"and\\slash");
-  snprintf(b->addr, sizeof b->addr, "[::1]:40003");
-  b->connected_at = fake_now - 10;
-  b->num_envs = 2;
-  b->epsilon = 0.05;
-  b->acting_version = 0; /* not reported yet: lag 0; no episodes: return null */
-
-  worker_conn_t *f = add_conn(L, CONN_FAILING, 4);
-  snprintf(f->addr, sizeof f->addr, "127.0.0.1:40004");
-}
-
-static void learner_fake_free(learner_t *L) {
-  while (L->conns) {
-    worker_conn_t *c = L->conns;
-    L->conns = c->next;
-    free(c);
-  }
-  replay_free(&L->replay);
-  pthread_mutex_destroy(&L->mu);
-}
+/* ---- the snapshot ---- */
 
 static double wall_now(void) {
   struct timespec ts;
@@ -244,11 +126,86 @@ static double wall_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double t0; /* wall clock when the snapshot was taken */
+static status_worker_t rows[2];
+
+static void snapshot_fake(status_snapshot_t *s) {
+  memset(s, 0, sizeof *s);
+  config_init(&s->cfg);
+  char err[256];
+  CHECK(config_set(&s->cfg, "preset", "cartpole", err, sizeof err) == 0, "%s", err);
+  s->cfg.learning_starts = 1000;
+  s->cfg.samples_per_insert = 8;
+  s->threshold = 475;
+
+  /* replay: capacity 1000, 1500 inserted, 4000 sampled -> 4000 / (1500 - 1000) = 8 */
+  s->replay_size = 1000;
+  s->replay_capacity = 1000;
+  s->replay_inserted = 1500;
+  s->replay_sampled = 4000;
+  s->samples_per_insert_actual = 8;
+
+  t0 = wall_now();
+  s->started = t0 - 100; /* uptime 100 s */
+  s->uptime_s = 100;
+  s->env_steps = 1500;
+  s->env_steps_per_s = 500;
+  s->updates = 3000;
+  s->updates_per_s = 300;
+  s->loss = 0.125;
+  s->mean_q = 12.5;
+  s->weights_version = 40;
+  s->train_return_mean100 = 20; /* of 10, 20, 30 */
+  s->episodes = 3;
+  s->bytes_in = 123456;
+  s->bytes_out = 654321;
+  s->ingest_paused = 1;
+  s->have_eval = 1;
+  s->eval_mean = 480.5;
+  s->eval_std = 3.25;
+  s->eval_episodes = 100;
+  s->eval_env_steps = 1200;
+  s->solved = 1;
+
+  status_worker_t *a = &rows[0];
+  memset(rows, 0, sizeof rows);
+  a->id = 1;
+  a->index = 0;
+  snprintf(a->name, sizeof a->name, "host-a pid 11");
+  snprintf(a->addr, sizeof a->addr, "127.0.0.1:40001");
+  a->connected_since = t0 - 50;
+  a->envs = 4;
+  a->env_steps = 800;
+  a->worker_steps = 900;
+  a->steps_per_s = 250.5;
+  a->episodes = 2;
+  a->return_mean100 = 20; /* of 10, 30 */
+  a->epsilon = 0.4;
+  a->version_lag = 3;
+  a->dropped = 5;
+  a->bytes_in = 1000;
+  a->bytes_out = 2000;
+
+  status_worker_t *b = &rows[1]; /* ids 2 and 4 were not active: not rows */
+  b->id = 3;
+  b->index = 1;
+  snprintf(b->name, sizeof b->name, "quote\"and\\slash");
+  snprintf(b->addr, sizeof b->addr, "[::1]:40003");
+  b->connected_since = t0 - 10;
+  b->envs = 2;
+  b->epsilon = 0.05;
+  b->return_mean100 = NAN; /* no episodes yet: null */
+  b->version_lag = 0;      /* not reported yet */
+
+  s->workers = rows;
+  s->n_workers = 2;
+}
+
 /* ---- the checks ---- */
 
-static void test_json_full(learner_t *L) {
-  snprintf(L->last_checkpoint, sizeof L->last_checkpoint, "/runs/x/checkpoint.ckpt");
-  char *text = status_render_json(L);
+static void test_json_full(status_snapshot_t *s) {
+  snprintf(s->last_checkpoint, sizeof s->last_checkpoint, "/runs/x/checkpoint.ckpt");
+  char *text = status_render_json(s);
   CHECK(text != NULL, "status_render_json returned NULL");
   if (!text) return;
   cJSON *st = cJSON_Parse(text);
@@ -257,7 +214,6 @@ static void test_json_full(learner_t *L) {
     free(text);
     return;
   }
-  double wall_off = wall_now() - fake_now;
   CHECK(count_items(st) == 4, "top level has %d fields, expected 4", count_items(st));
 
   const cJSON *run = field(st, "run");
@@ -265,7 +221,7 @@ static void test_json_full(learner_t *L) {
   EXPECT_STR(run, "algo", "dqn");
   EXPECT_STR(run, "env", "CartPole-v1");
   EXPECT_STR(run, "preset", "cartpole");
-  expect_iso(run, "started", wall_off + L->t_start);
+  expect_iso(run, "started", t0 - 100);
   EXPECT_NUM(run, "uptime_s", 100.0);
   const cJSON *cfg = field(run, "config");
   CHECK(count_items(cfg) == (int)config_field_count(), "config has %d fields, expected %zu",
@@ -273,7 +229,7 @@ static void test_json_full(learner_t *L) {
   for (size_t i = 0; i < config_field_count(); i++) {
     const config_field_t *fd = config_field_at(i);
     char want[CONFIG_STR_MAX + 64];
-    config_format(&L->cfg, fd, want, sizeof want);
+    config_format(&s->cfg, fd, want, sizeof want);
     EXPECT_STR(cfg, fd->name, want);
   }
   EXPECT_STR(cfg, "samples_per_insert", "8");
@@ -318,7 +274,7 @@ static void test_json_full(learner_t *L) {
     EXPECT_NUM(a, "index", 0);
     EXPECT_STR(a, "name", "host-a pid 11");
     EXPECT_STR(a, "addr", "127.0.0.1:40001");
-    expect_iso(a, "connected_since", wall_off + fake_now - 50);
+    expect_iso(a, "connected_since", t0 - 50);
     EXPECT_NUM(a, "envs", 4);
     EXPECT_NUM(a, "env_steps", 800);
     EXPECT_NUM(a, "worker_steps", 900);
@@ -336,7 +292,7 @@ static void test_json_full(learner_t *L) {
     EXPECT_NUM(b, "index", 1);
     EXPECT_STR(b, "name", "quote\"and\\slash");
     EXPECT_STR(b, "addr", "[::1]:40003");
-    expect_iso(b, "connected_since", wall_off + fake_now - 10);
+    expect_iso(b, "connected_since", t0 - 10);
     EXPECT_NUM(b, "envs", 2);
     EXPECT_NUM(b, "env_steps", 0);
     EXPECT_NULL(b, "return_mean100");
@@ -347,8 +303,8 @@ static void test_json_full(learner_t *L) {
   free(text);
 }
 
-static void test_metrics_full(learner_t *L) {
-  char *text = status_render_metrics(L);
+static void test_metrics_full(const status_snapshot_t *s) {
+  char *text = status_render_metrics(s);
   CHECK(text != NULL, "status_render_metrics returned NULL");
   if (!text) return;
   check_families(text);
@@ -392,20 +348,21 @@ static void test_metrics_full(learner_t *L) {
   free(text);
 }
 
-/* Before learning, before any eval or episode, between two progress ticks, no workers. */
-static void test_empty(learner_t *L) {
-  L->cfg.preset[0] = '\0';
-  L->cfg.learning_starts = 2000; /* inserted 1500: learning has not started */
-  L->t_last_progress = fake_now - 0.01;
-  L->loss_ema = NAN;
-  L->have_eval = 0;
-  L->solved = 0;
-  L->ingest_paused = 0;
-  memset(&L->returns, 0, sizeof L->returns);
-  for (worker_conn_t *c = L->conns; c; c = c->next)
-    if (c->state == CONN_ACTIVE) c->state = CONN_CLOSING;
+/* Before learning, before any eval or episode, between two progress ticks, no workers: what
+ * status_fill puts in a snapshot then (NAN for no value yet). */
+static void test_empty(status_snapshot_t *s) {
+  s->cfg.preset[0] = '\0';
+  s->cfg.learning_starts = 2000; /* inserted 1500: learning has not started */
+  s->samples_per_insert_actual = NAN;
+  s->env_steps_per_s = s->updates_per_s = NAN; /* 0.01 s after a progress tick */
+  s->loss = NAN;
+  s->have_eval = 0;
+  s->solved = 0;
+  s->ingest_paused = 0;
+  s->train_return_mean100 = NAN;
+  s->n_workers = 0;
 
-  char *text = status_render_json(L);
+  char *text = status_render_json(s);
   CHECK(text != NULL, "status_render_json returned NULL");
   cJSON *st = text ? cJSON_Parse(text) : NULL;
   CHECK(st != NULL, "not JSON: %s", text ? text : "(null)");
@@ -426,10 +383,11 @@ static void test_empty(learner_t *L) {
   }
   free(text);
 
-  /* a worker whose acting version is ahead of the broadcast (a restarted learner) */
-  L->conns->state = CONN_ACTIVE;
-  L->conns->acting_version = 50;
-  text = status_render_json(L);
+  /* one worker whose lag status_fill found to be 0 (its acting version is ahead of the
+   * broadcast: a restarted learner) */
+  s->n_workers = 1;
+  s->workers[0].version_lag = 0;
+  text = status_render_json(s);
   st = text ? cJSON_Parse(text) : NULL;
   CHECK(st != NULL, "not JSON");
   if (st) {
@@ -439,9 +397,9 @@ static void test_empty(learner_t *L) {
     cJSON_Delete(st);
   }
   free(text);
-  L->conns->state = CONN_CLOSING;
+  s->n_workers = 0;
 
-  text = status_render_metrics(L);
+  text = status_render_metrics(s);
   CHECK(text != NULL, "status_render_metrics returned NULL");
   if (!text) return;
   check_families(text);
@@ -459,12 +417,11 @@ static void test_empty(learner_t *L) {
 }
 
 int main(void) {
-  static learner_t L; /* large: keep it off the stack */
-  learner_fake(&L);
-  test_json_full(&L);
-  test_metrics_full(&L);
-  test_empty(&L);
-  learner_fake_free(&L);
+  static status_snapshot_t s; /* a few kilobytes of config: keep it off the stack */
+  snapshot_fake(&s);
+  test_json_full(&s);
+  test_metrics_full(&s);
+  test_empty(&s);
   if (!check_failures) printf("test_status_render: ok\n");
   CHECK_DONE();
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "addr.h"
 #include "algo.h"
 #include "auth.h"
 #include "config.h"
@@ -761,15 +762,21 @@ int worker_main(int argc, char **argv) {
     usage();
     return 2;
   }
-  const char *colon = strrchr(connect, ':');
-  if (!colon || colon == connect || !colon[1] || strlen(colon + 1) >= sizeof w.port) {
-    fprintf(stderr, "rlserve worker: '%s' is not HOST:PORT\n", connect);
+  /* Split only: the name is looked up (uv_getaddrinfo) on every connection attempt, so a
+   * learner that moves to another address is found again. */
+  addr_t a;
+  char aerr[512];
+  if (addr_split(connect, &a, aerr, sizeof aerr) != 0) {
+    fprintf(stderr, "rlserve worker: --connect %s\n", aerr);
     return 2;
   }
-  const char *hs = connect, *he = colon;
-  if (*hs == '[' && he[-1] == ']') hs++, he--;
-  snprintf(w.host, sizeof w.host, "%.*s", (int)(he - hs), hs);
-  snprintf(w.port, sizeof w.port, "%s", colon + 1);
+  if (a.port == 0) {
+    fprintf(stderr, "rlserve worker: --connect '%s': port 0 is not a port to connect to\n",
+            connect);
+    return 2;
+  }
+  snprintf(w.host, sizeof w.host, "%s", a.host);
+  snprintf(w.port, sizeof w.port, "%s", a.service);
   rng_seed(&w.rng, rng_derive((uint64_t)getpid(), (uint64_t)uv_hrtime()));
 
   nn_flush_denormals();

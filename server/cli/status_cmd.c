@@ -16,7 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "status_http.h"
+#include "addr.h"
 
 #define STATUS_CMD_TIMEOUT_MS 5000
 #define STATUS_CMD_MAX_BODY (64u << 20) /* a status document is kilobytes; refuse runaway */
@@ -93,19 +93,18 @@ static int on_message_complete(http_parser *p) {
   return 0;
 }
 
-/* GET path from host:port. Returns 0 with the HTTP status in *code and the body in r, or 1
- * with a message printed. */
-static int fetch(const char *addr, const char *host, int port, const char *path, int *code,
-                 response_t *r) {
+/* GET path from host:port. Returns 0 with the HTTP status in *code and the body in r, or
+ * with a message printed 2 (the host does not resolve: bad input) or 1 (no answer). */
+static int fetch(const char *addr, const addr_t *a, const char *path, int *code, response_t *r) {
+  /* Every address the name has is tried in turn (addr_resolve keeps only the first, for a
+   * listener): "localhost" may be ::1 first while the learner listens on 127.0.0.1. */
   struct addrinfo hints = {0}, *res = NULL;
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
-  char service[8];
-  snprintf(service, sizeof(service), "%d", port);
-  int rc = getaddrinfo(host, service, &hints, &res);
+  int rc = getaddrinfo(a->host, a->service, &hints, &res);
   if (rc != 0) {
-    fprintf(stderr, "rlserve status: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+    fprintf(stderr, "rlserve status: cannot resolve '%s': %s\n", a->host, gai_strerror(rc));
     return 2;
   }
   int fd = -ECONNREFUSED;
@@ -263,15 +262,19 @@ int status_main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  char host[256];
-  int port;
-  if (status_http_split_addr(addr, host, sizeof(host), &port) != 0 || port == 0) {
-    fprintf(stderr, "rlserve status: bad address '%s' (expected HOST:PORT or [IPV6]:PORT)\n", addr);
+  addr_t a;
+  char aerr[512];
+  if (addr_split(addr, &a, aerr, sizeof(aerr)) != 0) {
+    fprintf(stderr, "rlserve status: bad address %s\n", aerr);
+    return 2;
+  }
+  if (a.port == 0) {
+    fprintf(stderr, "rlserve status: bad address '%s': port 0 is not a port to connect to\n", addr);
     return 2;
   }
   response_t r = {0};
   int code = 0;
-  int rc = fetch(addr, host, port, "/status", &code, &r);
+  int rc = fetch(addr, &a, "/status", &code, &r);
   if (rc == 0 && code != 200) {
     fprintf(stderr, "rlserve status: %s answered HTTP %d for /status (is it an rlserve learner?)\n",
             addr, code);

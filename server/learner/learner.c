@@ -11,12 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "auth.h"
 #include "checkpoint.h"
 #include "log.h"
 #include "plugin.h"
 #include "report.h"
-#include "status_render.h"
+#include "status_fill.h"
 #include "wire.h"
 
 double learner_now(void) {
@@ -316,6 +317,13 @@ int learner_main(int argc, char **argv) {
     }
   }
   if (config_validate(&L.cfg, err, sizeof err) != 0) goto bad;
+  /* A bad --listen is a usage error: refuse it before anything is built or written. */
+  addr_t listen_addr;
+  char aerr[1024];
+  if (addr_resolve(listen, &listen_addr, aerr, sizeof aerr) != 0) {
+    snprintf(err, sizeof err, "--listen %s", aerr);
+    goto bad;
+  }
   if (L.cfg.env_plugin[0] && env_plugin_load(L.cfg.env_plugin, err, sizeof err) != 0) goto bad;
   L.spec = env_find(L.cfg.env);
   if (!L.spec) {
@@ -390,7 +398,7 @@ int learner_main(int argc, char **argv) {
   uv_signal_start(&L.sigint, on_signal, SIGINT);
   uv_signal_start(&L.sigterm, on_signal, SIGTERM);
   if (status_addr) {
-    status_http_sources_t src = {&L, status_render_json, status_render_metrics};
+    status_http_sources_t src = {&L, status_fill_json, status_fill_metrics};
     if (status_http_start(L.loop, status_addr, &src, &L.status, err, sizeof err) != 0) {
       LOG_E("learner", "status socket: %s (continuing without it)", err);
       L.status = NULL;
@@ -408,11 +416,10 @@ int learner_main(int argc, char **argv) {
       }
     }
   }
-  if (net_start(&L, listen, err, sizeof err) != 0) {
-    LOG_E("learner", "%s", err);
+  if (net_start(&L, listen, err, sizeof err) != 0) { /* net_start closed the listener */
+    fprintf(stderr, "rlserve learner: %s\n", err);
     L.finishing = 1;
     if (L.status) status_http_close(L.status, NULL, NULL);
-    uv_close((uv_handle_t *)&L.listener, NULL);
     uv_close((uv_handle_t *)&L.wake, NULL);
     uv_close((uv_handle_t *)&L.progress, NULL);
     uv_close((uv_handle_t *)&L.sweep, NULL);

@@ -142,7 +142,6 @@ void net_on_wake(learner_t *L); /* new weights or room in replay */
 void net_close_all(learner_t *L);
 /* Sends heartbeats on quiet links and closes connections that stay silent or stop reading. */
 void net_sweep(learner_t *L);
-int net_parse_addr(const char *s, struct sockaddr_storage *sa, char *err, size_t errlen);
 
 /* learner.c (net thread): ends the run when it is solved, spent or interrupted. */
 void learner_check_finish(learner_t *L);

@@ -1,9 +1,11 @@
 /* net: the learner's libuv side. One callback per event; per-connection state in
  * worker_conn_t reached through handle->data. Runs on the net thread only. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "auth.h"
 #include "flow.h"
 #include "learner.h"
@@ -467,36 +469,14 @@ static void on_connection(uv_stream_t *server, int status) {
   }
 }
 
-/* "host:port" or "[v6]:port" into a sockaddr. */
-int net_parse_addr(const char *s, struct sockaddr_storage *sa, char *err, size_t errlen) {
-  char host[256];
-  const char *colon;
-  if (s[0] == '[') {
-    const char *rb = strchr(s, ']');
-    if (!rb || rb[1] != ':') goto bad;
-    snprintf(host, sizeof host, "%.*s", (int)(rb - s - 1), s + 1);
-    colon = rb + 1;
-  } else {
-    colon = strrchr(s, ':');
-    if (!colon) goto bad;
-    snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
-  }
-  char *end;
-  long port = strtol(colon + 1, &end, 10);
-  if (*end || end == colon + 1 || port < 0 || port > 65535) goto bad;
-  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0) return 0;
-  if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0) return 0;
-bad:
-  snprintf(err, errlen, "'%s' is not HOST:PORT with a numeric IPv4 or [IPv6] address", s);
-  return -1;
-}
-
+/* On failure the listener handle is closed (or was never initialised): the caller runs the
+ * loop to let the close finish and must not close it again. */
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
-  struct sockaddr_storage sa;
-  if (net_parse_addr(listen_addr, &sa, err, errlen) != 0) return -1;
+  addr_t a;
+  if (addr_resolve(listen_addr, &a, err, errlen) != 0) return -1;
   uv_tcp_init(L->loop, &L->listener);
   L->listener.data = L;
-  int rc = uv_tcp_bind(&L->listener, (struct sockaddr *)&sa, 0);
+  int rc = uv_tcp_bind(&L->listener, (struct sockaddr *)&a.sa, 0);
   /* Accepted sockets inherit a small receive buffer: when ingest pauses, what a worker has
    * sent waits in its own bounded outbox, not in megabytes of kernel buffer that would make
    * replay data old by the time it is read. */
@@ -505,20 +485,21 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
   if (rc == 0) rc = uv_listen((uv_stream_t *)&L->listener, 128, on_connection);
   if (rc != 0) {
     snprintf(err, errlen, "cannot listen on %s: %s", listen_addr, uv_strerror(rc));
+    uv_close((uv_handle_t *)&L->listener, NULL);
     return -1;
   }
   struct sockaddr_storage bound;
   int blen = sizeof bound;
   uv_tcp_getsockname(&L->listener, (struct sockaddr *)&bound, &blen);
-  int port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                               : ((struct sockaddr_in *)&bound)->sin_port);
+  int port = addr_port(&bound);
   LOG_I("net", "listening on %s (port %d)", listen_addr, port);
   if (L->port_file[0]) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", L->port_file);
     FILE *f = fopen(tmp, "w");
     if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, L->port_file) != 0) {
-      snprintf(err, errlen, "cannot write the port file %s", L->port_file);
+      snprintf(err, errlen, "cannot write the port file %s: %s", L->port_file, strerror(errno));
+      uv_close((uv_handle_t *)&L->listener, NULL);
       return -1;
     }
   }

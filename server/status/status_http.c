@@ -8,14 +8,13 @@
 
 #include <errno.h>
 #include <http_parser.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 
 #define STATUS_MAX_CONNS 64   /* connections at once; more are closed on accept */
@@ -333,85 +332,39 @@ static void on_connection(uv_stream_t *server, int status) {
 
 /* ---- start / stop ---- */
 
-int status_http_split_addr(const char *host_port, char *host, size_t hostlen, int *port) {
-  if (!host_port) return UV_EINVAL;
-  const char *h = host_port, *colon;
-  size_t hl;
-  if (*h == '[') {
-    const char *end = strchr(h, ']');
-    if (!end || end[1] != ':') return UV_EINVAL;
-    h++;
-    hl = (size_t)(end - h);
-    colon = end + 1;
-  } else {
-    colon = strrchr(h, ':');
-    if (!colon || memchr(h, ':', (size_t)(colon - h))) return UV_EINVAL; /* v6 needs [] */
-    hl = (size_t)(colon - h);
-  }
-  const char *p = colon + 1;
-  size_t plen = strlen(p);
-  if (hl == 0 || hl >= hostlen || plen == 0 || plen > 5) return UV_EINVAL;
-  int v = 0;
-  for (size_t i = 0; i < plen; i++) {
-    if (p[i] < '0' || p[i] > '9') return UV_EINVAL;
-    v = v * 10 + (p[i] - '0');
-  }
-  if (v > 65535) return UV_EINVAL;
-  memcpy(host, h, hl);
-  host[hl] = '\0';
-  *port = v;
-  return 0;
-}
-
 /* Binds and listens on a plain socket first, so a failure leaves no libuv handle behind
  * (the caller need not run the loop to clean up after an error). */
-static int bind_listen(const char *host, int port, int *fd_out, int *bound_port, char *what,
-                       size_t whatlen) {
-  struct addrinfo hints = {0}, *ai = NULL;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  char service[8];
-  snprintf(service, sizeof(service), "%d", port);
-  int rc = getaddrinfo(host, service, &hints, &ai);
-  if (rc != 0) {
-    snprintf(what, whatlen, "cannot resolve the host (%s)", gai_strerror(rc));
-    return UV_EINVAL;
-  }
-  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+static int bind_listen(const addr_t *a, int *fd_out, int *bound_port, char *what, size_t whatlen) {
+  int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
-    rc = -errno;
+    int rc = -errno;
     snprintf(what, whatlen, "socket: %s", uv_strerror(rc));
-    freeaddrinfo(ai);
     return rc;
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, STATUS_BACKLOG) < 0) {
-    rc = -errno;
+  if (bind(fd, (const struct sockaddr *)&a->sa, a->salen) < 0 || listen(fd, STATUS_BACKLOG) < 0) {
+    int rc = -errno;
     snprintf(what, whatlen, "%s", uv_strerror(rc));
-    freeaddrinfo(ai);
     close(fd);
     return rc;
   }
-  freeaddrinfo(ai);
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
   getsockname(fd, (struct sockaddr *)&ss, &sl);
-  *bound_port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  *bound_port = addr_port(&ss);
   *fd_out = fd;
   return 0;
 }
 
 int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_sources_t *src,
                       status_http_t **out, char *err, size_t errlen) {
-  char host[256], what[256];
-  int port, fd = -1, rc;
+  char what[512];
+  int fd = -1, rc;
   *out = NULL;
-  if (status_http_split_addr(host_port, host, sizeof(host), &port) != 0) {
-    snprintf(err, errlen, "status address '%s': expected HOST:PORT or [IPV6]:PORT",
-             host_port ? host_port : "(null)");
+  addr_t a;
+  if (addr_resolve(host_port, &a, what, sizeof(what)) != 0) {
+    snprintf(err, errlen, "status address %s", what);
     return UV_EINVAL;
   }
   status_http_t *s = calloc(1, sizeof(*s));
@@ -419,7 +372,7 @@ int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_
     snprintf(err, errlen, "status socket %s: out of memory", host_port);
     return UV_ENOMEM;
   }
-  rc = bind_listen(host, port, &fd, &s->port, what, sizeof(what));
+  rc = bind_listen(&a, &fd, &s->port, what, sizeof(what));
   if (rc < 0) {
     snprintf(err, errlen, "status socket %s: %s", host_port, what);
     free(s);
@@ -440,8 +393,8 @@ int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_
     status_http_close(s, NULL, NULL);
     return rc;
   }
-  LOG_I("status", "status socket on http://%s%s%s:%d/", strchr(host, ':') ? "[" : "", host,
-        strchr(host, ':') ? "]" : "", s->port);
+  LOG_I("status", "status socket on http://%s%s%s:%d/", strchr(a.host, ':') ? "[" : "", a.host,
+        strchr(a.host, ':') ? "]" : "", s->port);
   *out = s;
   return 0;
 }

@@ -26,8 +26,10 @@ typedef struct status_http_sources {
   char *(*metrics_text)(void *ctx); /* malloc'd Prometheus exposition text for GET /metrics */
 } status_http_sources_t;
 
-/* Binds host:port ("127.0.0.1:8080", "[::1]:0", "localhost:8080"; port 0 = any free port)
- * on loop. Returns 0, or a negative uv error with a message naming the address in err. */
+/* Binds host:port ("127.0.0.1:8080", "[::1]:0", "localhost:8080"; port 0 = any free port;
+ * parsed by addr.h) on loop. Returns 0, or a negative uv error (UV_EINVAL for an address that
+ * does not parse or resolve) with a message naming the address in err; the caller has
+ * nothing to close after an error. */
 int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_sources_t *src,
                       status_http_t **out, char *err, size_t errlen);
 /* The bound port. */
@@ -37,9 +39,5 @@ void status_http_set_idle_timeout(status_http_t *s, uint64_t ms);
 /* Closes the listener and every client; calls done(arg) (done may be NULL) once all
  * handles are closed, then frees s. Loop thread only. */
 void status_http_close(status_http_t *s, void (*done)(void *arg), void *arg);
-
-/* Splits "host:port" or "[v6]:port" into host (brackets removed) and port 0..65535.
- * Returns 0 or UV_EINVAL. Pure; any thread. */
-int status_http_split_addr(const char *host_port, char *host, size_t hostlen, int *port);
 
 #endif

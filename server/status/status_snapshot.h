@@ -1,0 +1,63 @@
+/* status_snapshot: everything the status socket shows, copied out of the learner at one moment
+ * (server/learner/status_fill.c, net thread), so the renderers (status_render.h) read plain data
+ * and are tested without a learner. Times are in seconds; NAN marks "no value yet". The
+ * snapshot is plain data: whoever fills one frees what it allocated (status_fill_free). */
+#ifndef RLSERVE_STATUS_SNAPSHOT_H
+#define RLSERVE_STATUS_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define STATUS_NAME_MAX 128  /* a worker's name as it said in Hello */
+#define STATUS_ADDR_MAX 64   /* a worker's "ip:port" */
+#define STATUS_PATH_MAX 1100 /* the last checkpoint's path */
+
+/* One active worker connection. */
+typedef struct status_worker {
+  uint32_t id;
+  int index; /* the worker's place in the Ape-X epsilon spread */
+  char name[STATUS_NAME_MAX], addr[STATUS_ADDR_MAX];
+  double connected_since; /* wall clock, Unix seconds */
+  uint32_t envs;
+  uint64_t env_steps; /* transitions ingested from it */
+  /* From its Stats frames. */
+  uint64_t worker_steps, episodes, dropped;
+  double steps_per_s, epsilon;
+  double return_mean100; /* mean of its last 100 episode returns; NAN before the first */
+  uint64_t version_lag;  /* weights versions its acting policy is behind the newest broadcast */
+  uint64_t bytes_in, bytes_out;
+} status_worker_t;
+
+typedef struct status_snapshot {
+  /* run */
+  config_t cfg;    /* algo, env, preset and the config echo */
+  double started;  /* wall clock, Unix seconds */
+  double uptime_s; /* since the learner started */
+
+  /* learner */
+  uint64_t updates, env_steps;
+  double updates_per_s, env_steps_per_s; /* since the last progress tick; NAN right after one */
+  uint64_t replay_size, replay_capacity, replay_inserted, replay_sampled;
+  double samples_per_insert_actual; /* sampled / (inserted - learning_starts); NAN before */
+  double loss, mean_q;              /* exponential moving averages; NAN before learning */
+  uint64_t weights_version;         /* of the newest weights broadcast */
+  double train_return_mean100;      /* NAN before the first episode */
+  uint64_t episodes, bytes_in, bytes_out;
+  int ingest_paused;
+  char last_checkpoint[STATUS_PATH_MAX]; /* "" before the first save */
+
+  /* eval: the latest greedy evaluation, when have_eval */
+  int have_eval, solved;
+  double eval_mean, eval_std;
+  int eval_episodes;
+  uint64_t eval_env_steps;
+  double threshold; /* eval mean that counts as solved */
+
+  /* the active workers, in join order */
+  status_worker_t *workers;
+  size_t n_workers;
+} status_snapshot_t;
+
+#endif
