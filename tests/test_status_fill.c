@@ -35,23 +35,23 @@ static worker_conn_t *add_conn(learner_t *L, int state, uint32_t id) {
   c->id = id;
   c->L = L;
   /* append, keeping the list in join order */
-  worker_conn_t **pp = &L->conns;
+  worker_conn_t **pp = &L->net.conns;
   while (*pp) pp = &(*pp)->next;
   *pp = c;
-  L->n_conns++;
+  L->net.n_conns++;
   return c;
 }
 
 /* The state of a learner 100 s into a run, 2 s after a progress tick; now = learner_now(). */
 static void learner_fake(learner_t *L, double now) {
   memset(L, 0, sizeof *L);
-  config_init(&L->cfg);
+  config_init(&L->run.cfg);
   char err[256];
-  CHECK(config_set(&L->cfg, "preset", "cartpole", err, sizeof err) == 0, "%s", err);
-  L->cfg.learning_starts = 1000;
-  L->cfg.samples_per_insert = 8;
-  L->threshold = 475;
-  pthread_mutex_init(&L->mu, NULL);
+  CHECK(config_set(&L->run.cfg, "preset", "cartpole", err, sizeof err) == 0, "%s", err);
+  L->run.cfg.learning_starts = 1000;
+  L->run.cfg.samples_per_insert = 8;
+  L->run.threshold = 475;
+  pthread_mutex_init(&L->sh.mu, NULL);
 
   /* replay: capacity 1000, 1500 inserted, 4000 sampled -> 4000 / (1500 - 1000) = 8 */
   flow_limits_t lim = {.min_size = 1000, .spi = 8, .slack = 1000};
@@ -64,26 +64,26 @@ static void learner_fake(learner_t *L, double now) {
   L->replay.sampled = 4000;
   pthread_mutex_unlock(&L->replay.mu);
 
-  L->t_start = now - 100;       /* uptime 100 s */
-  L->t_last_progress = now - 2; /* rates over 2 s */
-  L->env_steps = 1500;
-  L->steps_at_last_progress = 500; /* 500 steps/s */
-  L->updates = 3000;
-  L->updates_at_last_progress = 2400; /* 300 updates/s */
-  L->loss_ema = 0.125;
-  L->q_ema = 12.5;
-  L->weights_frame_version = 40;
+  L->net.t_start = now - 100;       /* uptime 100 s */
+  L->net.t_last_progress = now - 2; /* rates over 2 s */
+  L->sh.env_steps = 1500;
+  L->net.steps_at_last_progress = 500; /* 500 steps/s */
+  L->sh.updates = 3000;
+  L->net.updates_at_last_progress = 2400; /* 300 updates/s */
+  L->sh.loss_ema = 0.125;
+  L->sh.q_ema = 12.5;
+  L->net.weights_frame_version = 40;
   float ret[] = {10, 20, 30};
-  window_set(&L->returns, ret, 3);
-  L->episodes = 3;
-  L->bytes_in = 123456;
-  L->bytes_out = 654321;
-  L->ingest_paused = 1;
-  L->have_eval = 1;
-  L->eval = (eval_result_t){.mean = 480.5, .std = 3.25, .min = 470, .max = 500, .episodes = 100};
-  L->eval_at_steps = 1200;
-  L->solved = 1;
-  snprintf(L->last_checkpoint, sizeof L->last_checkpoint, "/runs/x/checkpoint.ckpt");
+  window_set(&L->net.returns, ret, 3);
+  L->sh.episodes = 3;
+  L->net.bytes_in = 123456;
+  L->net.bytes_out = 654321;
+  L->net.ingest_paused = 1;
+  L->sh.have_eval = 1;
+  L->sh.eval = (eval_result_t){.mean = 480.5, .std = 3.25, .min = 470, .max = 500, .episodes = 100};
+  L->sh.eval_at_steps = 1200;
+  L->sh.solved = 1;
+  snprintf(L->sh.last_checkpoint, sizeof L->sh.last_checkpoint, "/runs/x/checkpoint.ckpt");
 
   worker_conn_t *a = add_conn(L, CONN_ACTIVE, 1);
   a->index = 0;
@@ -121,13 +121,13 @@ static void learner_fake(learner_t *L, double now) {
 }
 
 static void learner_fake_free(learner_t *L) {
-  while (L->conns) {
-    worker_conn_t *c = L->conns;
-    L->conns = c->next;
+  while (L->net.conns) {
+    worker_conn_t *c = L->net.conns;
+    L->net.conns = c->next;
     free(c);
   }
   replay_free(&L->replay);
-  pthread_mutex_destroy(&L->mu);
+  pthread_mutex_destroy(&L->sh.mu);
 }
 
 /* A rate over "2 s" that were 2 s plus the time the test took to get to status_fill. */
@@ -141,7 +141,7 @@ static void test_full(learner_t *L) {
   static status_snapshot_t s;
   double wall = wall_now();
   CHECK(status_fill(L, &s) == 0, "status_fill failed");
-  CHECK(memcmp(&s.cfg, &L->cfg, sizeof s.cfg) == 0, "the config was not copied");
+  CHECK(memcmp(&s.cfg, &L->run.cfg, sizeof s.cfg) == 0, "the config was not copied");
   CHECK(fabs(s.uptime_s - 100) < 1, "uptime_s = %g, expected 100", s.uptime_s);
   CHECK(fabs(s.started - (wall - 100)) < 1, "started %.3f s from the expected time",
         s.started - (wall - 100));
@@ -206,13 +206,13 @@ static void test_full(learner_t *L) {
 
 /* Before learning, before any eval or episode, just after a progress tick, no workers. */
 static void test_empty(learner_t *L) {
-  L->cfg.learning_starts = 2000; /* inserted 1500: learning has not started */
-  L->t_last_progress = learner_now() - 0.01;
-  L->loss_ema = NAN;
-  L->have_eval = 0;
-  L->solved = 0;
-  memset(&L->returns, 0, sizeof L->returns);
-  for (worker_conn_t *c = L->conns; c; c = c->next)
+  L->run.cfg.learning_starts = 2000; /* inserted 1500: learning has not started */
+  L->net.t_last_progress = learner_now() - 0.01;
+  L->sh.loss_ema = NAN;
+  L->sh.have_eval = 0;
+  L->sh.solved = 0;
+  memset(&L->net.returns, 0, sizeof L->net.returns);
+  for (worker_conn_t *c = L->net.conns; c; c = c->next)
     if (c->state == CONN_ACTIVE) c->state = CONN_CLOSING;
   static status_snapshot_t s;
   CHECK(status_fill(L, &s) == 0, "status_fill failed");
@@ -227,13 +227,13 @@ static void test_empty(learner_t *L) {
   status_fill_free(&s);
 
   /* a worker whose acting version is ahead of the broadcast (a restarted learner) */
-  L->conns->state = CONN_ACTIVE;
-  L->conns->acting_version = 50;
+  L->net.conns->state = CONN_ACTIVE;
+  L->net.conns->acting_version = 50;
   CHECK(status_fill(L, &s) == 0, "status_fill failed");
   CHECK(s.n_workers == 1, "%zu rows, expected 1", s.n_workers);
   if (s.n_workers == 1) CHECK_EQ_U(s.workers[0].version_lag, 0);
   status_fill_free(&s);
-  L->conns->state = CONN_CLOSING;
+  L->net.conns->state = CONN_CLOSING;
 }
 
 /* The status_http_sources_t callbacks: fill, render, free. */

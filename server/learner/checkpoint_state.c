@@ -11,25 +11,25 @@
 
 /* The algorithm's float tensors and step counters (updates first), from its row. */
 static void state_view(learner_t *L, algo_state_view_t *v) {
-  L->algo->state_view(L->algo_state, v);
+  L->run.algo->state_view(L->tr.algo_state, v);
 }
 
 int learner_save_state(learner_t *L) {
-  if (!L->out_dir[0]) return 0;
+  if (!L->run.out_dir[0]) return 0;
   algo_state_view_t v;
   state_view(L, &v);
-  char *cfg_text = config_to_text(&L->cfg);
-  pthread_mutex_lock(&L->mu);
-  uint64_t counters[N_COUNTERS] = {L->env_steps, (uint64_t)*v.steps[0], L->episodes,
+  char *cfg_text = config_to_text(&L->run.cfg);
+  pthread_mutex_lock(&L->sh.mu);
+  uint64_t counters[N_COUNTERS] = {L->sh.env_steps, (uint64_t)*v.steps[0], L->sh.episodes,
                                    snapshot_version(&L->snap)};
-  pthread_mutex_unlock(&L->mu);
+  pthread_mutex_unlock(&L->sh.mu);
   int64_t steps[ALGO_MAX_STEPS];
   for (int i = 0; i < v.n_steps; i++) steps[i] = *v.steps[i];
   checkpoint_section_t s[4 + ALGO_MAX_TENSORS] = {
       {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
       {"counters", counters, sizeof counters},
       {"steps", steps, (uint64_t)v.n_steps * sizeof(int64_t)},
-      {"rng", &L->trainer_rng, sizeof L->trainer_rng},
+      {"rng", &L->tr.rng, sizeof L->tr.rng},
   };
   int ns = 4;
   for (int i = 0; i < v.n; i++, ns++) {
@@ -38,8 +38,8 @@ int learner_save_state(learner_t *L) {
     s[ns].len = v.len[i] * sizeof(float);
   }
   char path[1100], prev[1100], err[1300];
-  snprintf(path, sizeof path, "%s/checkpoint.ckpt", L->out_dir);
-  snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", L->out_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.ckpt", L->run.out_dir);
+  snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", L->run.out_dir);
   /* Keep the last good one: if the new write is ever damaged, resume falls back to it. */
   rename(path, prev);
   int rc = checkpoint_write(path, s, ns, err, sizeof err);
@@ -50,9 +50,9 @@ int learner_save_state(learner_t *L) {
   }
   LOG_I("learner", "checkpoint at %llu env steps, %llu updates: %s",
         (unsigned long long)counters[0], (unsigned long long)counters[1], path);
-  pthread_mutex_lock(&L->mu);
-  snprintf(L->last_checkpoint, sizeof L->last_checkpoint, "%s", path);
-  pthread_mutex_unlock(&L->mu);
+  pthread_mutex_lock(&L->sh.mu);
+  snprintf(L->sh.last_checkpoint, sizeof L->sh.last_checkpoint, "%s", path);
+  pthread_mutex_unlock(&L->sh.mu);
   return 0;
 }
 
@@ -113,7 +113,7 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
     size_t nb = v.len[i] * sizeof(float);
     if (!s || s->len != nb) {
       snprintf(err, errlen, "%s: section %s has %llu bytes, this run's %s network needs %zu", used,
-               v.name[i], s ? (unsigned long long)s->len : 0ULL, L->cfg.algo, nb);
+               v.name[i], s ? (unsigned long long)s->len : 0ULL, L->run.cfg.algo, nb);
       rc = -1;
     } else {
       memcpy(v.ptr[i], s->data, nb);
@@ -134,10 +134,10 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
     memcpy(counters, c->data, sizeof counters);
     memcpy(steps, t->data, (size_t)v.n_steps * sizeof(int64_t));
     for (int i = 0; i < v.n_steps; i++) *v.steps[i] = (long)steps[i];
-    memcpy(&L->trainer_rng, r->data, sizeof L->trainer_rng);
-    L->env_steps = counters[0];
-    L->updates = counters[1];
-    L->episodes = counters[2];
+    memcpy(&L->tr.rng, r->data, sizeof L->tr.rng);
+    L->sh.env_steps = counters[0];
+    L->sh.updates = counters[1];
+    L->sh.episodes = counters[2];
     L->snap.version = counters[3];
     LOG_I("learner", "resumed from %s: %llu env steps, %llu updates, weights version %llu", used,
           (unsigned long long)counters[0], (unsigned long long)counters[1],

@@ -68,51 +68,63 @@ typedef struct worker_conn {
   uint64_t weights_sent_version;
 } worker_conn_t;
 
-typedef struct learner {
+/* The learner's state, split by owner. Who may touch what:
+ *   run      set up by learner_main before the threads start; read-only afterwards (any thread)
+ *   net      the net thread only (the libuv loop: connections, timers, progress, the end)
+ *   tr       the trainer thread while it runs; the net thread before start and after join
+ *   sh       shared between the threads, under sh.mu (eval_cv signals the eval thread)
+ *   replay, snap   their own locks (common/replay.h, snapshot.h)
+ * The status socket gets a copy (status_fill.c), never a pointer into this struct. */
+typedef struct learner_run {
   config_t cfg;
   const env_spec_t *spec;
+  const algo_t *algo; /* the algorithm's row (server/algo): the learner never names one */
+  algo_policy_t pol;  /* what acts (evaluation), from the config and the env */
   double threshold;
   char out_dir[1024];
   char port_file[1024];
+  int auth; /* workers must answer a challenge with the token */
+  uint8_t auth_key[32];
+} learner_run_t;
 
+typedef struct learner_net {
   uv_loop_t *loop;
   uv_tcp_t listener;
-  uv_async_t wake;
+  uv_async_t wake; /* the trainer and eval threads: new weights, room in replay, an eval */
   uv_timer_t progress;
   uv_timer_t sweep; /* heartbeats out, silent or non-reading connections closed */
   uv_signal_t sigint, sigterm;
   status_http_t *status; /* the status socket, or NULL */
-  int auth;              /* workers must answer a challenge with the token */
-  uint8_t auth_key[32];
   worker_conn_t *conns;
   int n_conns;
   uint32_t next_id;
   int ingest_paused; /* a credit top-up was withheld (replay ahead); net_on_wake pays it */
   shared_frame_t *weights_frame; /* newest encoded weights, or NULL */
   uint64_t weights_frame_version;
+  returns_window_t returns;
+  double t_start, t_last_progress;
+  uint64_t steps_at_last_progress, updates_at_last_progress;
+  FILE *metrics;
+  int finishing, interrupted, exit_code;
+  uint64_t bytes_in, bytes_out;
+} learner_net_t;
 
-  replay_t replay;
-  snapshot_t snap;
-  /* The algorithm (a row of server/algo's table) and its state, owned by the trainer thread
-   * while it runs; `w` points into the state: the flat weights published to workers. */
-  const algo_t *algo;
-  void *algo_state;
-  algo_policy_t pol; /* what acts (evaluation), from the config and the env */
-  algo_weights_t w;
-  rng_t trainer_rng;
-  pthread_t trainer, evaluator;
-  int threads_started;
-  atomic_int stop;
+typedef struct learner_trainer {
+  void *algo_state;          /* from the row's create */
+  algo_weights_t w;          /* points into algo_state: the flat weights published to workers */
+  rng_t rng;                 /* replay sampling */
+  double last_checkpoint_at; /* learner_now() of the last periodic save */
+} learner_trainer_t;
 
-  /* Shared counters (mu). */
+typedef struct learner_shared {
   pthread_mutex_t mu;
   pthread_cond_t eval_cv;
   uint64_t env_steps; /* transitions ingested (the env-step count of the run) */
   uint64_t updates;
+  uint64_t episodes;
   double loss_ema, q_ema;
   algo_field_t algo_fields[ALGO_MAX_FIELDS]; /* the algorithm's own numbers, last update */
   int n_algo_fields;
-  double last_checkpoint_at;  /* learner_now() of the last periodic save (trainer thread) */
   char last_checkpoint[1100]; /* path of the last good save, "" if none */
   eval_result_t eval;         /* latest */
   uint64_t eval_at_steps;
@@ -123,15 +135,18 @@ typedef struct learner {
   float *eval_params; /* the weights of the latest evaluation */
   int solved;
   uint64_t solved_at_steps;
+} learner_shared_t;
 
-  /* Net-thread state. */
-  returns_window_t returns;
-  uint64_t episodes;
-  double t_start, t_last_progress;
-  uint64_t steps_at_last_progress, updates_at_last_progress;
-  FILE *metrics;
-  int finishing, interrupted, exit_code;
-  uint64_t bytes_in, bytes_out;
+typedef struct learner {
+  learner_run_t run;
+  learner_net_t net;
+  learner_trainer_t tr;
+  learner_shared_t sh;
+  replay_t replay;
+  snapshot_t snap;
+  pthread_t trainer, evaluator; /* started and joined by the net thread */
+  int threads_started;
+  atomic_int stop;
 } learner_t;
 
 double learner_now(void); /* monotonic seconds */

@@ -83,7 +83,7 @@ static int conn_write(worker_conn_t *c, uint8_t *own, shared_frame_t *shared, si
   }
   c->bytes_out += len;
   c->last_tx = learner_now();
-  c->L->bytes_out += len;
+  c->L->net.bytes_out += len;
   return 0;
 }
 
@@ -116,14 +116,14 @@ static void conn_close(worker_conn_t *c, const char *why) {
           "with weights %llu of %llu, epsilon %.3g",
           c->id, c->addr, why, (unsigned long long)c->transitions, (unsigned long long)c->episodes,
           returns_window_mean(&c->returns), (unsigned long long)c->acting_version,
-          (unsigned long long)L->weights_frame_version, c->epsilon);
+          (unsigned long long)L->net.weights_frame_version, c->epsilon);
   c->state = CONN_CLOSING;
-  for (worker_conn_t **p = &L->conns; *p; p = &(*p)->next)
+  for (worker_conn_t **p = &L->net.conns; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
       break;
     }
-  L->n_conns--;
+  L->net.n_conns--;
   uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
@@ -136,16 +136,16 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void send_weights(worker_conn_t *c) {
   learner_t *L = c->L;
-  if (c->state != CONN_ACTIVE || !L->weights_frame) return;
-  if (c->weights_sent_version >= L->weights_frame_version) return;
+  if (c->state != CONN_ACTIVE || !L->net.weights_frame) return;
+  if (c->weights_sent_version >= L->net.weights_frame_version) return;
   if (c->weights_inflight) {
     c->weights_pending = 1; /* the newest goes out when this write completes */
     return;
   }
   c->weights_inflight = 1;
-  c->weights_sent_version = L->weights_frame_version;
+  c->weights_sent_version = L->net.weights_frame_version;
   c->weights_sent_at = learner_now();
-  if (conn_write(c, NULL, L->weights_frame, L->weights_frame->len, 0) != 0) {
+  if (conn_write(c, NULL, L->net.weights_frame, L->net.weights_frame->len, 0) != 0) {
     c->weights_inflight = 0;
     conn_close(c, "write failed");
   }
@@ -154,7 +154,7 @@ static void send_weights(worker_conn_t *c) {
 static int lowest_free_index(learner_t *L) {
   for (int i = 0;; i++) {
     int used = 0;
-    for (worker_conn_t *o = L->conns; o; o = o->next)
+    for (worker_conn_t *o = L->net.conns; o; o = o->next)
       if (o->state == CONN_ACTIVE && o->index == i) used = 1;
     if (!used) return i;
   }
@@ -168,7 +168,8 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  if (L->auth && !auth_check(L->auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
+  if (L->run.auth &&
+      !auth_check(L->run.auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
     rlserve__hello__free_unpacked(h, NULL);
     conn_fail(c, 401,
               h->auth.len ? "authentication failed: wrong token"
@@ -184,16 +185,16 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     return;
   }
   int active = 0;
-  for (worker_conn_t *o = L->conns; o; o = o->next) active += o->state == CONN_ACTIVE;
-  if (active >= L->cfg.max_workers) {
+  for (worker_conn_t *o = L->net.conns; o; o = o->next) active += o->state == CONN_ACTIVE;
+  if (active >= L->run.cfg.max_workers) {
     rlserve__hello__free_unpacked(h, NULL);
     snprintf(err, sizeof err, "learner has max_workers = %lld workers already",
-             (long long)L->cfg.max_workers);
+             (long long)L->run.cfg.max_workers);
     conn_fail(c, 503, err);
     return;
   }
   snprintf(c->name, sizeof c->name, "%s", h->worker_name ? h->worker_name : "");
-  c->num_envs = h->num_envs ? h->num_envs : (uint32_t)L->cfg.envs_per_worker;
+  c->num_envs = h->num_envs ? h->num_envs : (uint32_t)L->run.cfg.envs_per_worker;
   rlserve__hello__free_unpacked(h, NULL);
   c->index = lowest_free_index(L);
   c->state = CONN_ACTIVE;
@@ -213,7 +214,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   for (size_t i = 0; i < nf; i++) {
     const config_field_t *f = config_field_at(i);
     rlserve__config_entry__init(&entries[i]);
-    config_format(&L->cfg, f, vals[i], sizeof vals[i]);
+    config_format(&L->run.cfg, f, vals[i], sizeof vals[i]);
     entries[i].key = (char *)f->name;
     entries[i].value = vals[i];
     ptrs[i] = &entries[i];
@@ -221,16 +222,18 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
   w.worker_id = c->id;
   w.worker_index = (uint32_t)c->index;
-  w.num_workers = (uint32_t)L->cfg.workers;
+  w.num_workers = (uint32_t)L->run.cfg.workers;
   w.n_config = nf;
   w.config = ptrs;
-  w.seed = rng_derive((uint64_t)L->cfg.seed, 1000u + c->id);
+  w.seed = rng_derive((uint64_t)L->run.cfg.seed, 1000u + c->id);
   /* Both exploration settings, spread over the workers (the row uses its own). */
-  int n_assign = L->cfg.workers > c->index + 1 ? (int)L->cfg.workers : c->index + 1;
-  w.epsilon_final = policy_apex_epsilon(L->cfg.eps_final, L->cfg.eps_alpha, c->index, n_assign);
-  w.noise_scale = policy_apex_epsilon(L->cfg.noise_scale, L->cfg.noise_spread, c->index, n_assign);
-  w.obs_dim = (uint32_t)L->pol.obs_dim;
-  w.act_dim = (uint32_t)L->pol.n_out;
+  int n_assign = L->run.cfg.workers > c->index + 1 ? (int)L->run.cfg.workers : c->index + 1;
+  w.epsilon_final =
+      policy_apex_epsilon(L->run.cfg.eps_final, L->run.cfg.eps_alpha, c->index, n_assign);
+  w.noise_scale =
+      policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
+  w.obs_dim = (uint32_t)L->run.pol.obs_dim;
+  w.act_dim = (uint32_t)L->run.pol.n_out;
   size_t flen;
   uint8_t *frame = wire_encode(FRAME_WELCOME, &w.base, &flen);
   free(entries);
@@ -241,8 +244,8 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     return;
   }
   LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, %s %.4g", c->id, c->addr, c->name,
-        c->index, c->num_envs, L->algo->explore_name,
-        L->algo->explore_level(&L->cfg, c->index, n_assign));
+        c->index, c->num_envs, L->run.algo->explore_name,
+        L->run.algo->explore_level(&L->run.cfg, c->index, n_assign));
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
   if (c->state == CONN_ACTIVE) grant(c, 0); /* the first window, whatever the rate (flow.h) */
@@ -252,8 +255,8 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
  * so the top-up is withheld until net_on_wake finds it caught up. */
 static void grant(worker_conn_t *c, int ahead) {
   learner_t *L = c->L;
-  uint64_t n = flow_credit_due(&c->credit, (uint64_t)L->cfg.credit_window, ahead);
-  if (ahead) L->ingest_paused = 1;
+  uint64_t n = flow_credit_due(&c->credit, (uint64_t)L->run.cfg.credit_window, ahead);
+  if (ahead) L->net.ingest_paused = 1;
   if (n == 0) return;
   Rlserve__Credit cr = RLSERVE__CREDIT__INIT;
   cr.transitions = n;
@@ -269,10 +272,10 @@ static void grant(worker_conn_t *c, int ahead) {
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void resume_ingest(learner_t *L) {
-  if (!L->ingest_paused) return;
-  L->ingest_paused = 0;
+  if (!L->net.ingest_paused) return;
+  L->net.ingest_paused = 0;
   worker_conn_t *next;
-  for (worker_conn_t *c = L->conns; c; c = next) {
+  for (worker_conn_t *c = L->net.conns; c; c = next) {
     next = c->next; /* a buffered bad frame may close c */
     if (c->state == CONN_ACTIVE && c->credit.owed) grant(c, 0);
   }
@@ -280,9 +283,9 @@ static void resume_ingest(learner_t *L) {
 
 static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
-  tbatch_limits_t lim = {.obs_dim = (uint32_t)L->pol.obs_dim,
-                         .act_dim = (uint32_t)L->pol.act_dim,
-                         .n_actions = (uint32_t)L->pol.n_actions,
+  tbatch_limits_t lim = {.obs_dim = (uint32_t)L->run.pol.obs_dim,
+                         .act_dim = (uint32_t)L->run.pol.act_dim,
+                         .n_actions = (uint32_t)L->run.pol.n_actions,
                          .max_n = 1u << 20};
   tbatch_t tb;
   char err[256];
@@ -297,18 +300,18 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 429, err);
     return;
   }
-  uint64_t budget = (uint64_t)L->cfg.env_steps_budget;
-  pthread_mutex_lock(&L->mu);
-  uint64_t have = L->env_steps;
-  pthread_mutex_unlock(&L->mu);
-  if (have >= budget || L->finishing) return; /* the run's budget is spent: ignore */
+  uint64_t budget = (uint64_t)L->run.cfg.env_steps_budget;
+  pthread_mutex_lock(&L->sh.mu);
+  uint64_t have = L->sh.env_steps;
+  pthread_mutex_unlock(&L->sh.mu);
+  if (have >= budget || L->net.finishing) return; /* the run's budget is spent: ignore */
   uint64_t n = tb.n;
   if (n > budget - have) n = budget - have;
   replay_insert(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags);
-  pthread_mutex_lock(&L->mu);
-  L->env_steps += n;
-  pthread_mutex_unlock(&L->mu);
-  pthread_cond_signal(&L->eval_cv);
+  pthread_mutex_lock(&L->sh.mu);
+  L->sh.env_steps += n;
+  pthread_mutex_unlock(&L->sh.mu);
+  pthread_cond_signal(&L->sh.eval_cv);
   c->transitions += n;
   /* The batch says which weights produced it: the freshest measure of this worker's lag. */
   if (tb.weights_version > c->acting_version) c->acting_version = tb.weights_version;
@@ -327,11 +330,11 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
   }
   for (size_t i = 0; i < st->n_episode_returns; i++) {
     returns_window_add(&c->returns, st->episode_returns[i]);
-    returns_window_add(&L->returns, st->episode_returns[i]);
+    returns_window_add(&L->net.returns, st->episode_returns[i]);
   }
-  pthread_mutex_lock(&L->mu); /* the trainer's periodic checkpoint reads it */
-  L->episodes += st->n_episode_returns;
-  pthread_mutex_unlock(&L->mu);
+  pthread_mutex_lock(&L->sh.mu); /* the trainer's periodic checkpoint reads it */
+  L->sh.episodes += st->n_episode_returns;
+  pthread_mutex_unlock(&L->sh.mu);
   c->episodes = st->episodes;
   c->worker_steps = st->env_steps;
   c->steps_per_s = st->steps_per_sec;
@@ -406,7 +409,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread > 0 && c->state != CONN_CLOSING) {
     c->bytes_in += (uint64_t)nread;
     c->last_rx = learner_now();
-    c->L->bytes_in += (uint64_t)nread;
+    c->L->net.bytes_in += (uint64_t)nread;
     if (frame_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread) != FRAME_OK) {
       free(buf->base);
       conn_fail(c, 500, "out of memory buffering a frame");
@@ -426,7 +429,7 @@ static void on_connection(uv_stream_t *server, int status) {
   worker_conn_t *c = calloc(1, sizeof *c);
   if (!c) return;
   c->L = L;
-  uv_tcp_init(L->loop, &c->tcp);
+  uv_tcp_init(L->net.loop, &c->tcp);
   c->tcp.data = c;
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
     c->state = CONN_CLOSING;
@@ -434,8 +437,8 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  frame_reader_init(&c->reader, (uint32_t)L->cfg.max_frame_bytes);
-  c->id = ++L->next_id;
+  frame_reader_init(&c->reader, (uint32_t)L->run.cfg.max_frame_bytes);
+  c->id = ++L->net.next_id;
   c->index = -1;
   c->connected_at = c->last_rx = c->last_tx = learner_now();
   struct sockaddr_storage sa;
@@ -454,11 +457,11 @@ static void on_connection(uv_stream_t *server, int status) {
       snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
     }
   }
-  c->next = L->conns;
-  L->conns = c;
-  L->n_conns++;
+  c->next = L->net.conns;
+  L->net.conns = c;
+  L->net.n_conns++;
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = 1;
-  if (L->auth) { /* a fresh nonce per connection: an answer cannot be replayed */
+  if (L->run.auth) { /* a fresh nonce per connection: an answer cannot be replayed */
     auth_nonce(c->nonce);
     Rlserve__Challenge ch = RLSERVE__CHALLENGE__INIT;
     ch.nonce.data = c->nonce;
@@ -474,32 +477,33 @@ static void on_connection(uv_stream_t *server, int status) {
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
   addr_t a;
   if (addr_resolve(listen_addr, &a, err, errlen) != 0) return -1;
-  uv_tcp_init(L->loop, &L->listener);
-  L->listener.data = L;
-  int rc = uv_tcp_bind(&L->listener, (struct sockaddr *)&a.sa, 0);
+  uv_tcp_init(L->net.loop, &L->net.listener);
+  L->net.listener.data = L;
+  int rc = uv_tcp_bind(&L->net.listener, (struct sockaddr *)&a.sa, 0);
   /* Accepted sockets inherit a small receive buffer: when ingest pauses, what a worker has
    * sent waits in its own bounded outbox, not in megabytes of kernel buffer that would make
    * replay data old by the time it is read. */
   int rcvbuf = 16384;
-  if (rc == 0) uv_recv_buffer_size((uv_handle_t *)&L->listener, &rcvbuf);
-  if (rc == 0) rc = uv_listen((uv_stream_t *)&L->listener, 128, on_connection);
+  if (rc == 0) uv_recv_buffer_size((uv_handle_t *)&L->net.listener, &rcvbuf);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&L->net.listener, 128, on_connection);
   if (rc != 0) {
     snprintf(err, errlen, "cannot listen on %s: %s", listen_addr, uv_strerror(rc));
-    uv_close((uv_handle_t *)&L->listener, NULL);
+    uv_close((uv_handle_t *)&L->net.listener, NULL);
     return -1;
   }
   struct sockaddr_storage bound;
   int blen = sizeof bound;
-  uv_tcp_getsockname(&L->listener, (struct sockaddr *)&bound, &blen);
+  uv_tcp_getsockname(&L->net.listener, (struct sockaddr *)&bound, &blen);
   int port = addr_port(&bound);
   LOG_I("net", "listening on %s (port %d)", listen_addr, port);
-  if (L->port_file[0]) {
+  if (L->run.port_file[0]) {
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", L->port_file);
+    snprintf(tmp, sizeof tmp, "%s.tmp", L->run.port_file);
     FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, L->port_file) != 0) {
-      snprintf(err, errlen, "cannot write the port file %s: %s", L->port_file, strerror(errno));
-      uv_close((uv_handle_t *)&L->listener, NULL);
+    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
+        rename(tmp, L->run.port_file) != 0) {
+      snprintf(err, errlen, "cannot write the port file %s: %s", L->run.port_file, strerror(errno));
+      uv_close((uv_handle_t *)&L->net.listener, NULL);
       return -1;
     }
   }
@@ -508,33 +512,33 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
 
 void net_on_wake(learner_t *L) {
   uint64_t v = snapshot_version(&L->snap);
-  if (v > L->weights_frame_version) {
+  if (v > L->net.weights_frame_version) {
     shared_frame_t *f = calloc(1, sizeof *f);
-    pthread_mutex_lock(&L->mu);
-    uint64_t steps = L->env_steps;
-    int training = steps >= (uint64_t)L->cfg.learning_starts;
-    pthread_mutex_unlock(&L->mu);
+    pthread_mutex_lock(&L->sh.mu);
+    uint64_t steps = L->sh.env_steps;
+    int training = steps >= (uint64_t)L->run.cfg.learning_starts;
+    pthread_mutex_unlock(&L->sh.mu);
     uint64_t ver;
     if (f) f->data = snapshot_encode(&L->snap, steps, training, &f->len, &ver);
     if (f && f->data) {
       f->refs = 1;
-      shared_unref(L->weights_frame);
-      L->weights_frame = f;
-      L->weights_frame_version = ver;
-      for (worker_conn_t *c = L->conns; c; c = c->next) send_weights(c);
+      shared_unref(L->net.weights_frame);
+      L->net.weights_frame = f;
+      L->net.weights_frame_version = ver;
+      for (worker_conn_t *c = L->net.conns; c; c = c->next) send_weights(c);
     } else {
       free(f);
       LOG_E("net", "out of memory encoding weights");
     }
   }
-  if (L->ingest_paused && replay_insert_allowed(&L->replay)) resume_ingest(L);
+  if (L->net.ingest_paused && replay_insert_allowed(&L->replay)) resume_ingest(L);
 }
 
 void net_sweep(learner_t *L) {
-  double now = learner_now(), idle = L->cfg.idle_timeout_s;
+  double now = learner_now(), idle = L->run.cfg.idle_timeout_s;
   char why[160];
   worker_conn_t *next;
-  for (worker_conn_t *c = L->conns; c; c = next) {
+  for (worker_conn_t *c = L->net.conns; c; c = next) {
     next = c->next; /* conn_fail may unlink c */
     if (c->state != CONN_HELLO && c->state != CONN_ACTIVE) continue;
     /* A worker sends Stats every stats_interval_s even without credit: silence means trouble. */
@@ -545,7 +549,7 @@ void net_sweep(learner_t *L) {
       snprintf(why, sizeof why, "not reading: a weights frame has waited %.1f s to be taken",
                now - c->weights_sent_at);
       conn_close(c, why); /* an Error frame would queue behind the stuck weights */
-    } else if (c->state == CONN_ACTIVE && now - c->last_tx > L->cfg.heartbeat_interval_s) {
+    } else if (c->state == CONN_ACTIVE && now - c->last_tx > L->run.cfg.heartbeat_interval_s) {
       size_t len;
       uint8_t *f = wire_encode_empty(FRAME_HEARTBEAT, &len);
       if (f && conn_write(c, f, NULL, len, 0) != 0) conn_close(c, "heartbeat write failed");
@@ -554,8 +558,9 @@ void net_sweep(learner_t *L) {
 }
 
 void net_close_all(learner_t *L) {
-  while (L->conns) conn_close(L->conns, "learner shutting down");
-  if (!uv_is_closing((uv_handle_t *)&L->listener)) uv_close((uv_handle_t *)&L->listener, NULL);
-  shared_unref(L->weights_frame);
-  L->weights_frame = NULL;
+  while (L->net.conns) conn_close(L->net.conns, "learner shutting down");
+  if (!uv_is_closing((uv_handle_t *)&L->net.listener))
+    uv_close((uv_handle_t *)&L->net.listener, NULL);
+  shared_unref(L->net.weights_frame);
+  L->net.weights_frame = NULL;
 }

@@ -23,8 +23,8 @@ static double wall_now(void) {
 /* Weights versions the worker's acting policy is behind the newest broadcast; 0 when the
  * worker has not reported one yet or is not behind (a restarted learner). */
 static uint64_t version_lag(const learner_t *L, const worker_conn_t *c) {
-  if (c->acting_version == 0 || c->acting_version >= L->weights_frame_version) return 0;
-  return L->weights_frame_version - c->acting_version;
+  if (c->acting_version == 0 || c->acting_version >= L->net.weights_frame_version) return 0;
+  return L->net.weights_frame_version - c->acting_version;
 }
 
 static void fill_worker(const learner_t *L, const worker_conn_t *c, double wall_off,
@@ -51,23 +51,23 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
   memset(s, 0, sizeof *s);
   double now = learner_now();
   double wall_off = wall_now() - now; /* wall clock minus the monotonic clock */
-  s->cfg = L->cfg;
-  s->started = wall_off + L->t_start;
-  s->uptime_s = now - L->t_start;
+  s->cfg = L->run.cfg;
+  s->started = wall_off + L->net.t_start;
+  s->uptime_s = now - L->net.t_start;
 
-  pthread_mutex_lock(&L->mu);
-  s->env_steps = L->env_steps;
-  s->updates = L->updates;
-  s->loss = L->loss_ema;
-  s->mean_q = L->q_ema;
-  s->have_eval = L->have_eval;
-  s->solved = L->solved;
-  s->eval_mean = L->eval.mean;
-  s->eval_std = L->eval.std;
-  s->eval_episodes = L->eval.episodes;
-  s->eval_env_steps = L->eval_at_steps;
-  snprintf(s->last_checkpoint, sizeof s->last_checkpoint, "%s", L->last_checkpoint);
-  pthread_mutex_unlock(&L->mu);
+  pthread_mutex_lock(&L->sh.mu);
+  s->env_steps = L->sh.env_steps;
+  s->updates = L->sh.updates;
+  s->loss = L->sh.loss_ema;
+  s->mean_q = L->sh.q_ema;
+  s->have_eval = L->sh.have_eval;
+  s->solved = L->sh.solved;
+  s->eval_mean = L->sh.eval.mean;
+  s->eval_std = L->sh.eval.std;
+  s->eval_episodes = L->sh.eval.episodes;
+  s->eval_env_steps = L->sh.eval_at_steps;
+  snprintf(s->last_checkpoint, sizeof s->last_checkpoint, "%s", L->sh.last_checkpoint);
+  pthread_mutex_unlock(&L->sh.mu);
   replay_counts_t rc = replay_counts(&L->replay);
   s->replay_size = rc.size;
   s->replay_capacity = rc.capacity;
@@ -75,35 +75,37 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
   s->replay_sampled = rc.sampled;
 
   /* The progress timer (net thread, like us) resets these every progress_interval_s. */
-  double dt = now - L->t_last_progress;
+  double dt = now - L->net.t_last_progress;
   if (dt >= STATUS_MIN_RATE_DT) {
-    uint64_t ds =
-        s->env_steps >= L->steps_at_last_progress ? s->env_steps - L->steps_at_last_progress : 0;
-    uint64_t du =
-        s->updates >= L->updates_at_last_progress ? s->updates - L->updates_at_last_progress : 0;
+    uint64_t ds = s->env_steps >= L->net.steps_at_last_progress
+                      ? s->env_steps - L->net.steps_at_last_progress
+                      : 0;
+    uint64_t du = s->updates >= L->net.updates_at_last_progress
+                      ? s->updates - L->net.updates_at_last_progress
+                      : 0;
     s->env_steps_per_s = (double)ds / dt;
     s->updates_per_s = (double)du / dt;
   } else {
     s->env_steps_per_s = s->updates_per_s = NAN;
   }
-  uint64_t starts = L->cfg.learning_starts > 0 ? (uint64_t)L->cfg.learning_starts : 0;
+  uint64_t starts = L->run.cfg.learning_starts > 0 ? (uint64_t)L->run.cfg.learning_starts : 0;
   s->samples_per_insert_actual =
       rc.inserted > starts ? (double)rc.sampled / (double)(rc.inserted - starts) : NAN;
 
-  s->weights_version = L->weights_frame_version;
-  s->train_return_mean100 = returns_window_mean(&L->returns);
-  s->episodes = L->episodes;
-  s->bytes_in = L->bytes_in;
-  s->bytes_out = L->bytes_out;
-  s->ingest_paused = L->ingest_paused;
-  s->threshold = L->threshold;
+  s->weights_version = L->net.weights_frame_version;
+  s->train_return_mean100 = returns_window_mean(&L->net.returns);
+  s->episodes = L->sh.episodes;
+  s->bytes_in = L->net.bytes_in;
+  s->bytes_out = L->net.bytes_out;
+  s->ingest_paused = L->net.ingest_paused;
+  s->threshold = L->run.threshold;
 
   size_t n = 0;
-  for (const worker_conn_t *c = L->conns; c; c = c->next) n += c->state == CONN_ACTIVE;
+  for (const worker_conn_t *c = L->net.conns; c; c = c->next) n += c->state == CONN_ACTIVE;
   if (n == 0) return 0;
   s->workers = calloc(n, sizeof *s->workers);
   if (!s->workers) return -1;
-  for (const worker_conn_t *c = L->conns; c; c = c->next)
+  for (const worker_conn_t *c = L->net.conns; c; c = c->next)
     if (c->state == CONN_ACTIVE) fill_worker(L, c, wall_off, &s->workers[s->n_workers++]);
   return 0;
 }

@@ -12,7 +12,8 @@
 static void *trainer_thread(void *arg) {
   learner_t *L = arg;
   nn_flush_denormals();
-  size_t B = (size_t)L->cfg.batch_size, od = (size_t)L->pol.obs_dim, ad = (size_t)L->pol.act_dim;
+  size_t B = (size_t)L->run.cfg.batch_size, od = (size_t)L->run.pol.obs_dim,
+         ad = (size_t)L->run.pol.act_dim;
   float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
   float *act = malloc(B * ad * sizeof(float)), *rew = malloc(B * sizeof(float));
   float *term = malloc(B * sizeof(float));
@@ -21,33 +22,33 @@ static void *trainer_thread(void *arg) {
     atomic_store(&L->stop, 1);
     goto out;
   }
-  long publish = (long)L->cfg.publish_interval;
+  long publish = (long)L->run.cfg.publish_interval;
   while (!atomic_load(&L->stop)) {
-    if (replay_sample_wait(&L->replay, &L->trainer_rng, B, obs, act, rew, next, term, 100) != 0)
+    if (replay_sample_wait(&L->replay, &L->tr.rng, B, obs, act, rew, next, term, 100) != 0)
       continue;
     algo_batch_t batch = {obs, act, rew, next, term};
     algo_stats_t st;
-    L->algo->update(L->algo_state, &batch, &st);
+    L->run.algo->update(L->tr.algo_state, &batch, &st);
     float loss = st.loss, mean_q = st.mean_q;
     long updates = st.updates;
-    pthread_mutex_lock(&L->mu);
-    L->updates = (uint64_t)updates;
-    L->loss_ema = L->updates == 1 ? loss : 0.99 * L->loss_ema + 0.01 * loss;
-    L->q_ema = L->updates == 1 ? mean_q : 0.99 * L->q_ema + 0.01 * mean_q;
-    if (L->algo->status_fields)
-      L->n_algo_fields = L->algo->status_fields(L->algo_state, L->algo_fields);
-    pthread_mutex_unlock(&L->mu);
-    if (L->cfg.checkpoint_interval_s > 0 && L->out_dir[0]) {
+    pthread_mutex_lock(&L->sh.mu);
+    L->sh.updates = (uint64_t)updates;
+    L->sh.loss_ema = L->sh.updates == 1 ? loss : 0.99 * L->sh.loss_ema + 0.01 * loss;
+    L->sh.q_ema = L->sh.updates == 1 ? mean_q : 0.99 * L->sh.q_ema + 0.01 * mean_q;
+    if (L->run.algo->status_fields)
+      L->sh.n_algo_fields = L->run.algo->status_fields(L->tr.algo_state, L->sh.algo_fields);
+    pthread_mutex_unlock(&L->sh.mu);
+    if (L->run.cfg.checkpoint_interval_s > 0 && L->run.out_dir[0]) {
       double now = learner_now();
-      if (now - L->last_checkpoint_at >= L->cfg.checkpoint_interval_s) {
-        L->last_checkpoint_at = now;
+      if (now - L->tr.last_checkpoint_at >= L->run.cfg.checkpoint_interval_s) {
+        L->tr.last_checkpoint_at = now;
         learner_save_state(L);
       }
     }
     int publish_now = updates % publish == 0;
-    if (publish_now) snapshot_publish(&L->snap, L->w.online, L->w.target, (uint64_t)updates);
+    if (publish_now) snapshot_publish(&L->snap, L->tr.w.online, L->tr.w.target, (uint64_t)updates);
     /* New weights to broadcast, or room in replay for the credit the net thread withheld. */
-    if (publish_now || flow_wake_due((uint64_t)updates)) uv_async_send(&L->wake);
+    if (publish_now || flow_wake_due((uint64_t)updates)) uv_async_send(&L->net.wake);
   }
 out:
   free(obs);
@@ -61,18 +62,18 @@ out:
 static void *eval_thread(void *arg) {
   learner_t *L = arg;
   nn_flush_denormals();
-  size_t n = L->w.n;
+  size_t n = L->tr.w.n;
   float *params = malloc(n * sizeof(float));
   if (!params) {
     LOG_E("eval", "out of memory");
     return NULL;
   }
   for (;;) {
-    pthread_mutex_lock(&L->mu);
+    pthread_mutex_lock(&L->sh.mu);
     for (;;) {
-      if (atomic_load(&L->stop) || L->solved) break; /* solved: nothing left to find out */
-      int due = L->cfg.eval_interval > 0 && L->env_steps >= L->next_eval_at;
-      if (due || L->final_eval_requested) break;
+      if (atomic_load(&L->stop) || L->sh.solved) break; /* solved: nothing left to find out */
+      int due = L->run.cfg.eval_interval > 0 && L->sh.env_steps >= L->sh.next_eval_at;
+      if (due || L->sh.final_eval_requested) break;
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
       ts.tv_nsec += 100000000L;
@@ -80,49 +81,50 @@ static void *eval_thread(void *arg) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
       }
-      pthread_cond_timedwait(&L->eval_cv, &L->mu, &ts);
+      pthread_cond_timedwait(&L->sh.eval_cv, &L->sh.mu, &ts);
     }
-    if (atomic_load(&L->stop) || L->solved) {
-      pthread_mutex_unlock(&L->mu);
+    if (atomic_load(&L->stop) || L->sh.solved) {
+      pthread_mutex_unlock(&L->sh.mu);
       break;
     }
-    int final = L->final_eval_requested;
-    uint64_t at = L->env_steps;
-    if (L->cfg.eval_interval > 0)
-      while (L->next_eval_at <= at) L->next_eval_at += (uint64_t)L->cfg.eval_interval;
-    L->eval_running = 1;
-    pthread_mutex_unlock(&L->mu);
+    int final = L->sh.final_eval_requested;
+    uint64_t at = L->sh.env_steps;
+    if (L->run.cfg.eval_interval > 0)
+      while (L->sh.next_eval_at <= at) L->sh.next_eval_at += (uint64_t)L->run.cfg.eval_interval;
+    L->sh.eval_running = 1;
+    pthread_mutex_unlock(&L->sh.mu);
 
     snapshot_copy_online(&L->snap, params);
     eval_result_t r;
     char err[256];
-    int rc = eval_policy(L->cfg.env, L->algo, &L->pol, params, (int)L->cfg.eval_episodes,
-                         (uint64_t)L->cfg.eval_seed, &r, err, sizeof err);
-    pthread_mutex_lock(&L->mu);
-    L->eval_running = 0;
+    int rc =
+        eval_policy(L->run.cfg.env, L->run.algo, &L->run.pol, params, (int)L->run.cfg.eval_episodes,
+                    (uint64_t)L->run.cfg.eval_seed, &r, err, sizeof err);
+    pthread_mutex_lock(&L->sh.mu);
+    L->sh.eval_running = 0;
     if (rc == 0) {
-      L->eval = r;
-      L->eval_at_steps = at;
-      L->have_eval = 1;
-      memcpy(L->eval_params, params, n * sizeof(float));
-      if (r.mean >= L->threshold && !L->solved) {
-        L->solved = 1;
-        L->solved_at_steps = at;
-        L->solved_eval = r;
-        memcpy(L->solved_params, params, n * sizeof(float));
+      L->sh.eval = r;
+      L->sh.eval_at_steps = at;
+      L->sh.have_eval = 1;
+      memcpy(L->sh.eval_params, params, n * sizeof(float));
+      if (r.mean >= L->run.threshold && !L->sh.solved) {
+        L->sh.solved = 1;
+        L->sh.solved_at_steps = at;
+        L->sh.solved_eval = r;
+        memcpy(L->sh.solved_params, params, n * sizeof(float));
       }
     } else {
       LOG_E("eval", "%s", err);
     }
     if (final) {
-      L->final_eval_requested = 0;
-      L->final_eval_done = 1;
+      L->sh.final_eval_requested = 0;
+      L->sh.final_eval_done = 1;
     }
-    pthread_mutex_unlock(&L->mu);
+    pthread_mutex_unlock(&L->sh.mu);
     if (rc == 0)
       LOG_I("eval", "greedy eval at %llu env steps: %.2f +- %.2f over %d episodes",
             (unsigned long long)at, r.mean, r.std, r.episodes);
-    uv_async_send(&L->wake);
+    uv_async_send(&L->net.wake);
   }
   free(params);
   return NULL;
@@ -148,9 +150,9 @@ void trainer_join(learner_t *L) {
   if (!L->threads_started) return;
   atomic_store(&L->stop, 1);
   replay_close(&L->replay);
-  pthread_mutex_lock(&L->mu);
-  pthread_cond_broadcast(&L->eval_cv);
-  pthread_mutex_unlock(&L->mu);
+  pthread_mutex_lock(&L->sh.mu);
+  pthread_cond_broadcast(&L->sh.eval_cv);
+  pthread_mutex_unlock(&L->sh.mu);
   pthread_join(L->trainer, NULL);
   pthread_join(L->evaluator, NULL);
   L->threads_started = 0;
