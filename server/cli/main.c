@@ -5,7 +5,7 @@
 
 #include "envcheck.h"
 #include "eval_cmd.h"
-#include "learner.h"
+#include "learner_cmd.h"
 #include "run.h"
 #include "status_cmd.h"
 #include "study.h"

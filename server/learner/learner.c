@@ -251,218 +251,199 @@ static void on_progress(uv_timer_t *t) {
   learner_check_finish(L);
 }
 
-static void usage(void) {
-  fprintf(stderr,
-          "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
-          "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
-          "                       [--port-file FILE] [--resume DIR] [--token-file FILE]\n"
-          "                       [--log-level LEVEL]\n");
-}
-
-int learner_main(int argc, char **argv) {
-  static learner_t L; /* one learner per process; large, so not on the stack */
-  memset(&L, 0, sizeof L);
-  config_init(&L.run.cfg);
-  const char *listen = "127.0.0.1:7878", *status_addr = "127.0.0.1:0";
-  char err[2048];
-  const char *resume = NULL;
-  for (int i = 1; i + 1 < argc; i++)
-    if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
-  if (resume) {
-    /* The run's own config first; --config/--set on the command line may change it. */
-    if (learner_load_config(resume, &L.run.cfg, err, sizeof err) != 0) goto bad;
-    snprintf(L.run.out_dir, sizeof L.run.out_dir, "%s", resume);
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage();
-      config_print_help(stderr);
-      return 0;
-    }
-    if (!v) {
-      fprintf(stderr, "rlserve learner: %s needs a value\n", a);
-      return 2;
-    }
-    i++;
-    if (!strcmp(a, "--config")) {
-      if (config_load_file(&L.run.cfg, v, err, sizeof err) != 0) goto bad;
-    } else if (!strcmp(a, "--preset")) {
-      if (config_load_preset(&L.run.cfg, v, err, sizeof err) != 0) goto bad;
-    } else if (!strcmp(a, "--set")) {
-      if (config_set_arg(&L.run.cfg, v, err, sizeof err) != 0) goto bad;
-    } else if (!strcmp(a, "--resume")) {
-      /* handled above */
-    } else if (!strcmp(a, "--token-file")) {
-      if (auth_key_from_file(v, L.run.auth_key, err, sizeof err) != 0) goto bad;
-      L.run.auth = 1;
-    } else if (!strcmp(a, "--listen")) {
-      listen = v;
-    } else if (!strcmp(a, "--status")) {
-      status_addr = strcmp(v, "off") ? v : NULL;
-    } else if (!strcmp(a, "--out")) {
-      snprintf(L.run.out_dir, sizeof L.run.out_dir, "%s", v);
-    } else if (!strcmp(a, "--port-file")) {
-      snprintf(L.run.port_file, sizeof L.run.port_file, "%s", v);
-    } else if (!strcmp(a, "--log-level")) {
-      int lv = log_parse_level(v);
-      if (lv < 0) {
-        fprintf(stderr, "rlserve learner: unknown log level '%s'\n", v);
-        return 2;
-      }
-      log_set_level((log_level_t)lv);
-    } else {
-      fprintf(stderr, "rlserve learner: unknown option '%s'\n", a);
-      usage();
-      return 2;
-    }
-  }
-  if (config_validate(&L.run.cfg, err, sizeof err) != 0) goto bad;
+/* Config, env and algorithm checks, and the run folder; before anything is built. */
+static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t errlen) {
+  L->run.cfg = o->cfg;
+  snprintf(L->run.out_dir, sizeof L->run.out_dir, "%s", o->out_dir);
+  snprintf(L->run.port_file, sizeof L->run.port_file, "%s", o->port_file);
+  L->run.auth = o->auth;
+  memcpy(L->run.auth_key, o->auth_key, sizeof L->run.auth_key);
+  config_t *c = &L->run.cfg;
+  if (config_validate(c, err, errlen) != 0) return -1;
   /* A bad --listen is a usage error: refuse it before anything is built or written. */
   addr_t listen_addr;
   char aerr[1024];
-  if (addr_resolve(listen, &listen_addr, aerr, sizeof aerr) != 0) {
-    snprintf(err, sizeof err, "--listen %s", aerr);
-    goto bad;
+  if (addr_resolve(o->listen, &listen_addr, aerr, sizeof aerr) != 0) {
+    snprintf(err, errlen, "--listen %s", aerr);
+    return -1;
   }
-  if (L.run.cfg.env_plugin[0] && env_plugin_load(L.run.cfg.env_plugin, err, sizeof err) != 0)
-    goto bad;
-  L.run.spec = env_find(L.run.cfg.env);
-  if (!L.run.spec) {
-    snprintf(err, sizeof err, "config: env = '%s' is not a known environment", L.run.cfg.env);
-    goto bad;
+  if (c->env_plugin[0] && env_plugin_load(c->env_plugin, err, errlen) != 0) return -1;
+  L->run.spec = env_find(c->env);
+  if (!L->run.spec) {
+    snprintf(err, errlen, "config: env = '%s' is not a known environment", c->env);
+    return -1;
   }
-  if (algo_validate_config(&L.run.cfg, L.run.spec, &L.run.algo, err, sizeof err) != 0) goto bad;
-  if (L.run.algo->mode != ALGO_ACTOR_LEARNER) {
+  if (algo_validate_config(c, L->run.spec, &L->run.algo, err, errlen) != 0) return -1;
+  if (L->run.algo->mode != ALGO_ACTOR_LEARNER) {
     char names[128];
     algo_names(names, sizeof names, ALGO_ACTOR_LEARNER);
-    snprintf(err, sizeof err,
+    snprintf(err, errlen,
              "config: algo %s is not served by the learner (%s are; on-policy "
              "methods run in-process with rlserve run)",
-             L.run.cfg.algo, names);
-    goto bad;
+             c->algo, names);
+    return -1;
   }
-  L.run.threshold =
-      isnan(L.run.cfg.solve_threshold) ? L.run.spec->reward_threshold : L.run.cfg.solve_threshold;
-  if (L.run.out_dir[0] && mkdir(L.run.out_dir, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, sizeof err, "cannot create the output folder %s: %s", L.run.out_dir,
+  L->run.threshold = isnan(c->solve_threshold) ? L->run.spec->reward_threshold : c->solve_threshold;
+  if (L->run.out_dir[0] && mkdir(L->run.out_dir, 0755) != 0 && errno != EEXIST) {
+    snprintf(err, errlen, "cannot create the output folder %s: %s", L->run.out_dir,
              strerror(errno));
-    goto bad;
+    return -1;
   }
+  return L->run.algo->policy(c, L->run.spec, &L->run.pol, err, errlen);
+}
 
-  rng_seed(&L.tr.rng, rng_derive((uint64_t)L.run.cfg.seed, 1));
+/* The algorithm's state, replay, the snapshot and the shared counters (resumed from the run
+ * folder's checkpoint when resume is set). */
+static int setup_state(learner_t *L, const char *resume, char *err, size_t errlen) {
+  const config_t *c = &L->run.cfg;
+  rng_seed(&L->tr.rng, rng_derive((uint64_t)c->seed, 1));
   rng_t init_rng;
-  rng_seed(&init_rng, rng_derive((uint64_t)L.run.cfg.seed, 2));
-  if (L.run.algo->policy(&L.run.cfg, L.run.spec, &L.run.pol, err, sizeof err) != 0) goto bad;
-  L.tr.algo_state =
-      L.run.algo->create(L.run.algo, &L.run.cfg, L.run.spec, &init_rng, err, sizeof err);
-  if (!L.tr.algo_state) goto bad;
-  L.run.algo->weights(L.tr.algo_state, &L.tr.w);
-  size_t n = L.tr.w.n;
-  flow_limits_t lim = {.min_size = (uint64_t)L.run.cfg.learning_starts,
-                       .spi = L.run.cfg.samples_per_insert,
-                       .slack = (uint64_t)L.run.cfg.rate_limit_slack};
-  L.sh.solved_params = calloc(n, sizeof(float));
-  L.sh.eval_params = calloc(n, sizeof(float));
-  if (replay_init(&L.replay, (size_t)L.run.cfg.replay_capacity, (size_t)L.run.pol.obs_dim,
-                  (size_t)L.run.pol.act_dim, &lim) != 0 ||
-      snapshot_init(&L.snap, n) != 0 || !L.sh.solved_params || !L.sh.eval_params) {
-    snprintf(err, sizeof err, "out of memory for replay_capacity = %lld",
-             (long long)L.run.cfg.replay_capacity);
-    goto bad;
+  rng_seed(&init_rng, rng_derive((uint64_t)c->seed, 2));
+  L->tr.algo_state = L->run.algo->create(L->run.algo, c, L->run.spec, &init_rng, err, errlen);
+  if (!L->tr.algo_state) return -1;
+  L->run.algo->weights(L->tr.algo_state, &L->tr.w);
+  size_t n = L->tr.w.n;
+  flow_limits_t lim = {.min_size = (uint64_t)c->learning_starts,
+                       .spi = c->samples_per_insert,
+                       .slack = (uint64_t)c->rate_limit_slack};
+  L->sh.solved_params = calloc(n, sizeof(float));
+  L->sh.eval_params = calloc(n, sizeof(float));
+  if (replay_init(&L->replay, (size_t)c->replay_capacity, (size_t)L->run.pol.obs_dim,
+                  (size_t)L->run.pol.act_dim, &lim) != 0 ||
+      snapshot_init(&L->snap, n) != 0 || !L->sh.solved_params || !L->sh.eval_params) {
+    snprintf(err, errlen, "out of memory for replay_capacity = %lld",
+             (long long)c->replay_capacity);
+    return -1;
   }
-  if (resume && learner_load_state(&L, resume, err, sizeof err) != 0) goto bad;
-  snapshot_publish(&L.snap, L.tr.w.online, L.tr.w.target, L.sh.updates);
-  pthread_mutex_init(&L.sh.mu, NULL);
-  pthread_cond_init(&L.sh.eval_cv, NULL);
-  L.sh.next_eval_at = L.sh.env_steps + (uint64_t)L.run.cfg.eval_interval;
-  if (L.run.out_dir[0]) {
+  if (resume && learner_load_state(L, resume, err, errlen) != 0) return -1;
+  snapshot_publish(&L->snap, L->tr.w.online, L->tr.w.target, L->sh.updates);
+  pthread_mutex_init(&L->sh.mu, NULL);
+  pthread_cond_init(&L->sh.eval_cv, NULL);
+  L->sh.next_eval_at = L->sh.env_steps + (uint64_t)c->eval_interval;
+  return 0;
+}
+
+static void free_state(learner_t *L) {
+  if (L->net.metrics) fclose(L->net.metrics);
+  if (L->tr.algo_state) L->run.algo->destroy(L->tr.algo_state);
+  replay_free(&L->replay);
+  snapshot_free(&L->snap);
+  free(L->sh.solved_params);
+  free(L->sh.eval_params);
+}
+
+/* config.conf (what this learner runs) and metrics.jsonl (appended to on resume). */
+static void open_run_files(learner_t *L, int resume) {
+  if (!L->run.out_dir[0]) return;
+  char path[1100];
+  out_path(L, "config.conf", path, sizeof path);
+  char *text = config_to_text(&L->run.cfg);
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+  free(text);
+  out_path(L, "metrics.jsonl", path, sizeof path);
+  L->net.metrics = fopen(path, resume ? "a" : "w");
+}
+
+/* The loop's own handles: the trainer's wake-up, the timers and the signals. */
+static void start_loop(learner_t *L) {
+  learner_net_t *n = &L->net;
+  n->loop = uv_default_loop();
+  uv_async_init(n->loop, &n->wake, on_wake);
+  uv_timer_init(n->loop, &n->progress);
+  uv_timer_init(n->loop, &n->sweep);
+  uv_signal_init(n->loop, &n->sigint);
+  uv_signal_init(n->loop, &n->sigterm);
+  n->wake.data = n->progress.data = n->sweep.data = L;
+  n->sigint.data = n->sigterm.data = L;
+  uv_signal_start(&n->sigint, on_signal, SIGINT);
+  uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+}
+
+/* The status socket (a failure to start it is logged; the run goes on without it). */
+static void start_status(learner_t *L, const char *status_addr) {
+  char err[1024];
+  status_http_sources_t src = {L, status_fill_json, status_fill_metrics};
+  if (status_http_start(L->net.loop, status_addr, &src, &L->net.status, err, sizeof err) != 0) {
+    LOG_E("learner", "status socket: %s (continuing without it)", err);
+    L->net.status = NULL;
+    return;
+  }
+  int sp = status_http_port(L->net.status);
+  LOG_I("learner", "status on http://%s/ (port %d)", status_addr, sp);
+  if (L->run.out_dir[0]) {
     char path[1100];
-    out_path(&L, "config.conf", path, sizeof path);
-    char *text = config_to_text(&L.run.cfg);
+    out_path(L, "status.port", path, sizeof path);
     FILE *f = fopen(path, "w");
     if (f) {
-      fputs(text, f);
+      fprintf(f, "%d\n", sp);
       fclose(f);
     }
-    free(text);
-    out_path(&L, "metrics.jsonl", path, sizeof path);
-    L.net.metrics = fopen(path, resume ? "a" : "w");
   }
+}
 
-  L.net.loop = uv_default_loop();
-  uv_async_init(L.net.loop, &L.net.wake, on_wake);
-  L.net.wake.data = &L;
-  uv_timer_init(L.net.loop, &L.net.progress);
-  L.net.progress.data = &L;
-  uv_timer_init(L.net.loop, &L.net.sweep);
-  L.net.sweep.data = &L;
-  uv_signal_init(L.net.loop, &L.net.sigint);
-  uv_signal_init(L.net.loop, &L.net.sigterm);
-  L.net.sigint.data = L.net.sigterm.data = &L;
-  uv_signal_start(&L.net.sigint, on_signal, SIGINT);
-  uv_signal_start(&L.net.sigterm, on_signal, SIGTERM);
-  if (status_addr) {
-    status_http_sources_t src = {&L, status_fill_json, status_fill_metrics};
-    if (status_http_start(L.net.loop, status_addr, &src, &L.net.status, err, sizeof err) != 0) {
-      LOG_E("learner", "status socket: %s (continuing without it)", err);
-      L.net.status = NULL;
-    } else {
-      int sp = status_http_port(L.net.status);
-      LOG_I("learner", "status on http://%s/ (port %d)", status_addr, sp);
-      if (L.run.out_dir[0]) {
-        char path[1100];
-        out_path(&L, "status.port", path, sizeof path);
-        FILE *f = fopen(path, "w");
-        if (f) {
-          fprintf(f, "%d\n", sp);
-          fclose(f);
-        }
-      }
-    }
-  }
-  if (net_start(&L, listen, err, sizeof err) != 0) { /* net_start closed the listener */
-    fprintf(stderr, "rlserve learner: %s\n", err);
-    L.net.finishing = 1;
-    if (L.net.status) status_http_close(L.net.status, NULL, NULL);
-    uv_close((uv_handle_t *)&L.net.wake, NULL);
-    uv_close((uv_handle_t *)&L.net.progress, NULL);
-    uv_close((uv_handle_t *)&L.net.sweep, NULL);
-    uv_close((uv_handle_t *)&L.net.sigint, NULL);
-    uv_close((uv_handle_t *)&L.net.sigterm, NULL);
-    uv_run(L.net.loop, UV_RUN_DEFAULT);
-    uv_loop_close(L.net.loop);
-    return 2;
-  }
+/* net_start failed (it closed the listener): close the rest and let the loop end. */
+static void close_early(learner_t *L) {
+  learner_net_t *n = &L->net;
+  n->finishing = 1;
+  if (n->status) status_http_close(n->status, NULL, NULL);
+  uv_close((uv_handle_t *)&n->wake, NULL);
+  uv_close((uv_handle_t *)&n->progress, NULL);
+  uv_close((uv_handle_t *)&n->sweep, NULL);
+  uv_close((uv_handle_t *)&n->sigint, NULL);
+  uv_close((uv_handle_t *)&n->sigterm, NULL);
+  uv_run(n->loop, UV_RUN_DEFAULT);
+  uv_loop_close(n->loop);
+}
+
+/* The threads and the timers; the loop runs until finish() has closed every handle. */
+static void serve(learner_t *L) {
+  const config_t *c = &L->run.cfg;
+  char err[512];
   LOG_I("learner",
         "%s on %s: %zu parameters, batch %lld, replay %lld, %.3g samples/insert, "
         "solve at %.1f, budget %lld env steps",
-        L.run.cfg.algo, L.run.cfg.env, n, (long long)L.run.cfg.batch_size,
-        (long long)L.run.cfg.replay_capacity, L.run.cfg.samples_per_insert, L.run.threshold,
-        (long long)L.run.cfg.env_steps_budget);
-  L.net.t_start = L.net.t_last_progress = L.tr.last_checkpoint_at = learner_now();
-  L.net.steps_at_last_progress = L.sh.env_steps;
-  L.net.updates_at_last_progress = L.sh.updates;
-  if (trainer_start(&L, err, sizeof err) != 0) {
+        c->algo, c->env, L->tr.w.n, (long long)c->batch_size, (long long)c->replay_capacity,
+        c->samples_per_insert, L->run.threshold, (long long)c->env_steps_budget);
+  L->net.t_start = L->net.t_last_progress = L->tr.last_checkpoint_at = learner_now();
+  L->net.steps_at_last_progress = L->sh.env_steps;
+  L->net.updates_at_last_progress = L->sh.updates;
+  if (trainer_start(L, err, sizeof err) != 0) {
     LOG_E("learner", "%s", err);
-    finish(&L, 2);
+    finish(L, 2);
   } else {
-    uint64_t ms = (uint64_t)(L.run.cfg.progress_interval_s * 1000);
-    uv_timer_start(&L.net.progress, on_progress, ms, ms);
-    uint64_t sw = (uint64_t)(L.run.cfg.heartbeat_interval_s * 500);
-    uv_timer_start(&L.net.sweep, on_sweep, sw ? sw : 1, sw ? sw : 1);
+    uint64_t ms = (uint64_t)(c->progress_interval_s * 1000);
+    uv_timer_start(&L->net.progress, on_progress, ms, ms);
+    uint64_t sw = (uint64_t)(c->heartbeat_interval_s * 500);
+    uv_timer_start(&L->net.sweep, on_sweep, sw ? sw : 1, sw ? sw : 1);
   }
-  uv_run(L.net.loop, UV_RUN_DEFAULT);
-  int rc = uv_loop_close(L.net.loop);
+  uv_run(L->net.loop, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(L->net.loop);
   if (rc != 0) LOG_W("learner", "loop closed with handles open: %s", uv_strerror(rc));
-  if (L.net.metrics) fclose(L.net.metrics);
-  L.run.algo->destroy(L.tr.algo_state);
-  replay_free(&L.replay);
-  snapshot_free(&L.snap);
-  free(L.sh.solved_params);
-  free(L.sh.eval_params);
+}
+
+int learner_run(const learner_opts_t *o) {
+  static learner_t L; /* one learner per process; large, so not on the stack */
+  memset(&L, 0, sizeof L);
+  char err[2048];
+  if (setup_run(&L, o, err, sizeof err) != 0 || setup_state(&L, o->resume, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve learner: %s\n", err);
+    free_state(&L);
+    return 2;
+  }
+  open_run_files(&L, o->resume != NULL);
+  start_loop(&L);
+  if (o->status_addr) start_status(&L, o->status_addr);
+  if (net_start(&L, o->listen, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve learner: %s\n", err);
+    close_early(&L);
+    free_state(&L);
+    return 2;
+  }
+  serve(&L);
+  free_state(&L);
   return L.net.exit_code;
-bad:
-  fprintf(stderr, "rlserve learner: %s\n", err);
-  return 2;
 }

@@ -69,7 +69,7 @@ typedef struct worker_conn {
 } worker_conn_t;
 
 /* The learner's state, split by owner. Who may touch what:
- *   run      set up by learner_main before the threads start; read-only afterwards (any thread)
+ *   run      set up by learner_run before the threads start; read-only afterwards (any thread)
  *   net      the net thread only (the libuv loop: connections, timers, progress, the end)
  *   tr       the trainer thread while it runs; the net thread before start and after join
  *   sh       shared between the threads, under sh.mu (eval_cv signals the eval thread)
@@ -175,6 +175,19 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen);
 /* Reads only the config saved in dir's checkpoint (resume starts from it). */
 int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen);
 
-int learner_main(int argc, char **argv);
+/* What `rlserve learner` was told (server/cli/learner_cmd.c parses it). */
+typedef struct learner_opts {
+  config_t cfg;       /* the run's config (from --resume's checkpoint, --config, --preset, --set) */
+  const char *listen; /* HOST:PORT for workers */
+  const char *status_addr; /* HOST:PORT of the status socket, or NULL (off) */
+  const char *resume;      /* a run folder to resume from, or NULL */
+  char out_dir[1024], port_file[1024];
+  int auth; /* workers must prove auth_key (--token-file) */
+  uint8_t auth_key[32];
+} learner_opts_t;
+
+/* Runs a learner until the run is solved, spent or interrupted; the exit status (0 solved,
+ * 1 budget spent, 2 error, 130 interrupted). Main thread (it becomes the net thread). */
+int learner_run(const learner_opts_t *o);
 
 #endif

@@ -1,0 +1,95 @@
+/* learner_cmd: `rlserve learner`: options into a learner_opts_t, then learner_run. */
+#include "learner_cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "learner.h"
+#include "log.h"
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
+          "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
+          "                       [--port-file FILE] [--resume DIR] [--token-file FILE]\n"
+          "                       [--log-level LEVEL]\n");
+}
+
+/* One option with its value: 0, or 2 after printing what was wrong. */
+static int parse_option(learner_opts_t *o, const char *a, const char *v) {
+  char err[2048];
+  int rc = 0;
+  if (!strcmp(a, "--config")) {
+    rc = config_load_file(&o->cfg, v, err, sizeof err);
+  } else if (!strcmp(a, "--preset")) {
+    rc = config_load_preset(&o->cfg, v, err, sizeof err);
+  } else if (!strcmp(a, "--set")) {
+    rc = config_set_arg(&o->cfg, v, err, sizeof err);
+  } else if (!strcmp(a, "--resume")) {
+    /* read before the other options (learner_main) */
+  } else if (!strcmp(a, "--token-file")) {
+    rc = auth_key_from_file(v, o->auth_key, err, sizeof err);
+    o->auth = rc == 0;
+  } else if (!strcmp(a, "--listen")) {
+    o->listen = v;
+  } else if (!strcmp(a, "--status")) {
+    o->status_addr = strcmp(v, "off") ? v : NULL;
+  } else if (!strcmp(a, "--out")) {
+    snprintf(o->out_dir, sizeof o->out_dir, "%s", v);
+  } else if (!strcmp(a, "--port-file")) {
+    snprintf(o->port_file, sizeof o->port_file, "%s", v);
+  } else if (!strcmp(a, "--log-level")) {
+    int lv = log_parse_level(v);
+    if (lv < 0) {
+      fprintf(stderr, "rlserve learner: unknown log level '%s'\n", v);
+      return 2;
+    }
+    log_set_level((log_level_t)lv);
+  } else {
+    fprintf(stderr, "rlserve learner: unknown option '%s'\n", a);
+    usage();
+    return 2;
+  }
+  if (rc != 0) {
+    fprintf(stderr, "rlserve learner: %s\n", err);
+    return 2;
+  }
+  return 0;
+}
+
+int learner_main(int argc, char **argv) {
+  static learner_opts_t o; /* holds a config: keep it off the stack */
+  memset(&o, 0, sizeof o);
+  config_init(&o.cfg);
+  o.listen = "127.0.0.1:7878";
+  o.status_addr = "127.0.0.1:0";
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--resume")) o.resume = argv[i + 1];
+  if (o.resume) {
+    /* The run's own config first; --config/--set on the command line may change it. */
+    char err[2048];
+    if (learner_load_config(o.resume, &o.cfg, err, sizeof err) != 0) {
+      fprintf(stderr, "rlserve learner: %s\n", err);
+      return 2;
+    }
+    snprintf(o.out_dir, sizeof o.out_dir, "%s", o.resume);
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage();
+      config_print_help(stderr);
+      return 0;
+    }
+    if (!v) {
+      fprintf(stderr, "rlserve learner: %s needs a value\n", a);
+      return 2;
+    }
+    i++;
+    int rc = parse_option(&o, a, v);
+    if (rc != 0) return rc;
+  }
+  return learner_run(&o);
+}
