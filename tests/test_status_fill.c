@@ -71,6 +71,8 @@ static void learner_fake(learner_t *L, double now) {
   L->sh.updates = 3000;
   L->net.updates_at_last_progress = 2400; /* 300 updates/s */
   L->sh.loss_ema = 0.125;
+  L->sh.algo_fields[0] = (algo_field_t){"grad_norm", "Gradient norm.", 0.75};
+  L->sh.n_algo_fields = 1;
   L->sh.q_ema = 12.5;
   L->net.weights_frame_version = 40;
   float ret[] = {10, 20, 30};
@@ -155,6 +157,9 @@ static void test_full(learner_t *L) {
   CHECK_EQ_U(s.replay_sampled, 4000);
   CHECK_NEAR(s.samples_per_insert_actual, 8, 1e-12);
   CHECK_NEAR(s.loss, 0.125, 0);
+  CHECK(s.n_algo == 1 && strcmp(s.algo[0].name, "grad_norm") == 0 &&
+            strcmp(s.algo[0].help, "Gradient norm.") == 0 && s.algo[0].value == 0.75,
+        "algo fields: %d, '%s' = %g", s.n_algo, s.n_algo ? s.algo[0].name : "", s.algo[0].value);
   CHECK_NEAR(s.mean_q, 12.5, 0);
   CHECK_EQ_U(s.weights_version, 40);
   CHECK_NEAR(s.train_return_mean100, 20, 1e-12);

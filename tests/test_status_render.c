@@ -154,6 +154,9 @@ static void snapshot_fake(status_snapshot_t *s) {
   s->updates_per_s = 300;
   s->loss = 0.125;
   s->mean_q = 12.5;
+  s->n_algo = 2; /* the algorithm's own numbers (a row's status_fields) */
+  s->algo[0] = (status_field_t){"grad_norm", "Global gradient norm of the last update.", 0.75};
+  s->algo[1] = (status_field_t){"actor_loss", "Actor loss of the last actor step.", -3.5};
   s->weights_version = 40;
   s->train_return_mean100 = 20; /* of 10, 20, 30 */
   s->episodes = 3;
@@ -236,7 +239,7 @@ static void test_json_full(status_snapshot_t *s) {
   EXPECT_STR(cfg, "learning_starts", "1000");
 
   const cJSON *l = field(st, "learner");
-  CHECK(count_items(l) == 17, "learner has %d fields, expected 17", count_items(l));
+  CHECK(count_items(l) == 18, "learner has %d fields, expected 18 (17 + algo)", count_items(l));
   EXPECT_NUM(l, "updates", 3000);
   EXPECT_NUM(l, "updates_per_s", 300);
   EXPECT_NUM(l, "env_steps", 1500);
@@ -247,6 +250,10 @@ static void test_json_full(status_snapshot_t *s) {
   EXPECT_NUM(l, "samples_per_insert_actual", 8);
   EXPECT_NUM(l, "loss", 0.125);
   EXPECT_NUM(l, "mean_q", 12.5);
+  const cJSON *algo = field(l, "algo");
+  CHECK(cJSON_IsObject(algo) && cJSON_GetArraySize(algo) == 2, "learner.algo: want 2 fields");
+  EXPECT_NUM(algo, "grad_norm", 0.75);
+  EXPECT_NUM(algo, "actor_loss", -3.5);
   EXPECT_NUM(l, "weights_version", 40);
   EXPECT_NUM(l, "train_return_mean100", 20);
   EXPECT_NUM(l, "episodes", 3);
@@ -321,6 +328,9 @@ static void test_metrics_full(const status_snapshot_t *s) {
   expect_line(text, "rlserve_samples_per_insert_actual 8");
   expect_line(text, "rlserve_loss 0.125");
   expect_line(text, "rlserve_mean_q 12.5");
+  expect_line(text, "rlserve_algo_grad_norm 0.75");
+  expect_line(text, "rlserve_algo_actor_loss -3.5");
+  expect_line(text, "# TYPE rlserve_algo_grad_norm gauge");
   expect_line(text, "rlserve_weights_version 40");
   expect_line(text, "rlserve_train_return_mean100 20");
   expect_line(text, "rlserve_eval_return_mean 480.5");
@@ -356,6 +366,7 @@ static void test_empty(status_snapshot_t *s) {
   s->samples_per_insert_actual = NAN;
   s->env_steps_per_s = s->updates_per_s = NAN; /* 0.01 s after a progress tick */
   s->loss = NAN;
+  s->n_algo = 0; /* before the first update */
   s->have_eval = 0;
   s->solved = 0;
   s->ingest_paused = 0;
@@ -407,6 +418,7 @@ static void test_empty(status_snapshot_t *s) {
   expect_line(text, "rlserve_solved 0");
   expect_line(text, "rlserve_env_steps_total 1500");
   expect_absent(text, "rlserve_loss");
+  expect_absent(text, "rlserve_algo_");
   expect_absent(text, "rlserve_train_return_mean100");
   expect_absent(text, "rlserve_eval_return_mean");
   expect_absent(text, "rlserve_eval_return_std");

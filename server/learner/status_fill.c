@@ -60,6 +60,12 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
   s->updates = L->sh.updates;
   s->loss = L->sh.loss_ema;
   s->mean_q = L->sh.q_ema;
+  s->n_algo = L->sh.n_algo_fields < STATUS_ALGO_FIELDS ? L->sh.n_algo_fields : STATUS_ALGO_FIELDS;
+  for (int i = 0; i < s->n_algo; i++) {
+    snprintf(s->algo[i].name, sizeof s->algo[i].name, "%s", L->sh.algo_fields[i].name);
+    snprintf(s->algo[i].help, sizeof s->algo[i].help, "%s", L->sh.algo_fields[i].help);
+    s->algo[i].value = L->sh.algo_fields[i].value;
+  }
   s->have_eval = L->sh.have_eval;
   s->solved = L->sh.solved;
   s->eval_mean = L->sh.eval.mean;

@@ -69,6 +69,8 @@ static void json_learner(const status_snapshot_t *s, cJSON *root, int *oom) {
   j_num(l, "samples_per_insert_actual", s->samples_per_insert_actual, oom);
   j_num(l, "loss", s->loss, oom);
   j_num(l, "mean_q", s->mean_q, oom);
+  cJSON *a = j_obj(l, "algo", oom);
+  for (int i = 0; i < s->n_algo; i++) j_num(a, s->algo[i].name, s->algo[i].value, oom);
   j_num(l, "weights_version", (double)s->weights_version, oom);
   j_num(l, "train_return_mean100", s->train_return_mean100, oom);
   j_num(l, "episodes", (double)s->episodes, oom);
@@ -211,6 +213,11 @@ char *status_render_metrics(const status_snapshot_t *s) {
   m_value(&p, "rlserve_loss", G, "TD loss, exponential moving average.", s->loss);
   m_value(&p, "rlserve_mean_q", G, "Mean Q of the sampled actions, exponential moving average.",
           s->mean_q);
+  for (int i = 0; i < s->n_algo; i++) {
+    char name[80];
+    snprintf(name, sizeof name, "rlserve_algo_%s", s->algo[i].name);
+    m_value(&p, name, G, s->algo[i].help, s->algo[i].value);
+  }
   m_value(&p, "rlserve_weights_version", G, "Version of the newest weights broadcast.",
           (double)s->weights_version);
   m_value(&p, "rlserve_train_return_mean100", G,

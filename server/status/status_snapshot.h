@@ -14,6 +14,14 @@
 #define STATUS_ADDR_MAX 64   /* a worker's "ip:port" */
 #define STATUS_PATH_MAX 1100 /* the last checkpoint's path */
 
+/* A number the run's algorithm reports (its row's status_fields): /status shows it under
+ * learner.algo, /metrics as rlserve_algo_<name>. */
+#define STATUS_ALGO_FIELDS 4
+typedef struct status_field {
+  char name[48], help[160];
+  double value;
+} status_field_t;
+
 /* One active worker connection. */
 typedef struct status_worker {
   uint32_t id;
@@ -40,10 +48,12 @@ typedef struct status_snapshot {
   uint64_t updates, env_steps;
   double updates_per_s, env_steps_per_s; /* since the last progress tick; NAN right after one */
   uint64_t replay_size, replay_capacity, replay_inserted, replay_sampled;
-  double samples_per_insert_actual; /* sampled / (inserted - learning_starts); NAN before */
-  double loss, mean_q;              /* exponential moving averages; NAN before learning */
-  uint64_t weights_version;         /* of the newest weights broadcast */
-  double train_return_mean100;      /* NAN before the first episode */
+  double samples_per_insert_actual;        /* sampled / (inserted - learning_starts); NAN before */
+  double loss, mean_q;                     /* exponential moving averages; NAN before learning */
+  status_field_t algo[STATUS_ALGO_FIELDS]; /* after the first update */
+  int n_algo;
+  uint64_t weights_version;    /* of the newest weights broadcast */
+  double train_return_mean100; /* NAN before the first episode */
   uint64_t episodes, bytes_in, bytes_out;
   int ingest_paused;
   char last_checkpoint[STATUS_PATH_MAX]; /* "" before the first save */
