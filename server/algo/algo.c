@@ -74,3 +74,11 @@ void algo_explorer_free(algo_explorer_t *x) {
   free(x->ou);
   x->ou = NULL;
 }
+
+void algo_print_help(FILE *f) {
+  fprintf(f, "\nalgorithms (algo = ...):\n");
+  for (size_t i = 0; i < N_ALGOS; i++)
+    fprintf(f, "  %-20s %-16s %s\n", table[i]->name,
+            table[i]->mode == ALGO_ACTOR_LEARNER ? "learner+workers" : "in-process",
+            table[i]->summary);
+}

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "env.h"
@@ -142,6 +143,8 @@ size_t algo_count(void);
 const algo_t *algo_at(size_t i);
 /* "dqn, ddpg, td3, ..." (every row, or only those of one mode when mode >= 0). */
 void algo_names(char *buf, size_t len, int mode);
+/* The table for --help: one line per algorithm (name, mode, summary). */
+void algo_print_help(FILE *f);
 /* config_validate, then the algorithm's own checks against the env (found by name in the
  * registry when spec is NULL and the env is known). *out receives the row. 0, or -1 with a
  * message. */

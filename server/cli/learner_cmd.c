@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "algo.h"
 #include "auth.h"
 #include "config.h"
 #include "learner.h"
@@ -81,6 +82,7 @@ int learner_main(int argc, char **argv) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage();
       config_print_help(stderr);
+      algo_print_help(stderr);
       return 0;
     }
     if (!v) {
