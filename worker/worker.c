@@ -398,14 +398,13 @@ static int welcome_config(const Rlserve__Welcome *wm, config_t *c, const algo_t 
              c->algo);
     return -1;
   }
-  if ((int)wm->obs_dim != spec->obs.dim ||
-      (int)wm->act_dim != (spec->act.kind == ENV_BOX ? spec->act.dim : spec->act.n)) {
+  if ((*algo)->policy(c, spec, pol, err, errlen) != 0) return -1;
+  if ((int)wm->obs_dim != pol->obs_dim || (int)wm->act_dim != pol->n_out) {
     snprintf(err, errlen, "learner's %s has obs %u / actions %u, ours has %d / %d", c->env,
-             wm->obs_dim, wm->act_dim, spec->obs.dim,
-             spec->act.kind == ENV_BOX ? spec->act.dim : spec->act.n);
+             wm->obs_dim, wm->act_dim, pol->obs_dim, pol->n_out);
     return -1;
   }
-  return (*algo)->policy(c, spec, pol, err, errlen);
+  return 0;
 }
 
 /* Sets up envs, network and buffers for the run the Welcome describes. */
