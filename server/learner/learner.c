@@ -16,6 +16,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "report.h"
+#include "rundir.h"
 #include "status_render.h"
 #include "wire.h"
 
@@ -88,15 +89,10 @@ static void write_summary(learner_t *L, double wall) {
   cJSON_AddNumberToObject(j, "seed", (double)L->cfg.seed);
   cJSON_AddNumberToObject(j, "episodes", (double)L->episodes);
   cJSON_AddBoolToObject(j, "interrupted", L->interrupted);
-  char *text = cJSON_Print(j);
+  char err[1300];
+  if (rundir_write_summary(L->out_dir, j, RUNDIR_PRETTY, err, sizeof err) != 0)
+    LOG_E("learner", "%s", err);
   cJSON_Delete(j);
-  char path[1100], tmp[1110];
-  out_path(L, "summary.json", path, sizeof path);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-    LOG_E("learner", "cannot write %s: %s", path, strerror(errno));
-  free(text);
 }
 
 static void progress(learner_t *L, int final);
@@ -225,17 +221,17 @@ static void progress(learner_t *L, int final) {
       snprintf(qbuf, sizeof qbuf, "%.6g", q);
     else
       snprintf(qbuf, sizeof qbuf, "null");
-    fprintf(L->metrics,
-            "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
-            "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
-            "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
-            "\"workers\":%d,\"episodes\":%llu}\n",
-            now - L->t_start, (unsigned long long)steps, sps, (unsigned long long)updates, ups,
-            rc.size, lossbuf, qbuf, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
-            have_eval ? (snprintf(b, sizeof b, "%.3f", ev.mean), b) : "null",
-            have_eval ? (snprintf(c1, sizeof c1, "%.3f", ev.std), c1) : "null",
-            (unsigned long long)ev_at, active, (unsigned long long)L->episodes);
-    fflush(L->metrics);
+    rundir_metrics_write(
+        L->metrics,
+        "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
+        "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
+        "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
+        "\"workers\":%d,\"episodes\":%llu}",
+        now - L->t_start, (unsigned long long)steps, sps, (unsigned long long)updates, ups, rc.size,
+        lossbuf, qbuf, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
+        have_eval ? (snprintf(b, sizeof b, "%.3f", ev.mean), b) : "null",
+        have_eval ? (snprintf(c1, sizeof c1, "%.3f", ev.std), c1) : "null",
+        (unsigned long long)ev_at, active, (unsigned long long)L->episodes);
   }
   L->t_last_progress = now;
   L->steps_at_last_progress = steps;
@@ -373,8 +369,8 @@ int learner_main(int argc, char **argv) {
       fclose(f);
     }
     free(text);
-    out_path(&L, "metrics.jsonl", path, sizeof path);
-    L.metrics = fopen(path, resume ? "a" : "w");
+    L.metrics = rundir_metrics_open(L.out_dir, resume != NULL, err, sizeof err);
+    if (!L.metrics) LOG_E("learner", "%s", err);
   }
 
   L.loop = uv_default_loop();
