@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "config.h"
 #include "learner.h"
 #include "onpolicy.h"
+#include "rundir.h"
 
 static volatile sig_atomic_t got_signal = 0;
 static void on_signal(int sig) { got_signal = sig; }
@@ -78,19 +78,6 @@ static void tail_file(const char *path, int lines) {
   fprintf(stderr, "--- last lines of %s ---\n%s", path, buf + (i ? i + 1 : 0));
 }
 
-/* mkdir -p: creates every missing folder of path. */
-static int mkdir_p(const char *path) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* 32 random bytes as hex, readable by the owner only. */
 static int write_token(const char *path) {
   uint8_t raw[32];
@@ -118,152 +105,170 @@ static void usage(FILE *f) {
           "solved, 1 when the budget ran out, 2 on errors.\n");
 }
 
-int run_main(int argc, char **argv) {
-  config_t cfg;
-  config_init(&cfg);
-  char err[1024];
-  const char *out = NULL;
-  int envs = 0;
-  /* Keep user settings to apply after the preset, in order. */
+/* What the command line asked for. --workers, --seed and --envs are settings too: they join
+ * the --set list in order, applied after the preset and the config file. */
+typedef struct run_opts {
+  const char *preset, *config_file, *resume, *out;
   char *sets[256];
-  int n_sets = 0;
-  const char *preset = NULL, *config_file = NULL, *resume = NULL;
+  int n_sets;
+} run_opts_t;
+
+static void add_set(run_opts_t *o, const char *text) {
+  if (o->n_sets < 250) o->sets[o->n_sets++] = strdup(text);
+}
+
+static void free_sets(run_opts_t *o) {
+  for (int i = 0; i < o->n_sets; i++) free(o->sets[i]);
+  o->n_sets = 0;
+}
+
+/* -1 to go on, else the exit status (0 after --help, 2 after a message). */
+static int parse_opts(int argc, char **argv, run_opts_t *o) {
+  memset(o, 0, sizeof *o);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       config_print_help(stdout);
+      algo_print_help(stdout);
+      free_sets(o);
       return 0;
     }
     if (!v) {
       fprintf(stderr, "rlserve run: %s needs a value\n", a);
+      free_sets(o);
       return 2;
     }
     i++;
     char buf[300];
-    if (!strcmp(a, "--preset"))
-      preset = v;
-    else if (!strcmp(a, "--config"))
-      config_file = v;
-    else if (!strcmp(a, "--out"))
-      out = v;
-    else if (!strcmp(a, "--resume"))
-      resume = out = v;
-    else if (!strcmp(a, "--set")) {
-      if (n_sets < 250) sets[n_sets++] = strdup(v);
+    if (!strcmp(a, "--preset")) {
+      o->preset = v;
+    } else if (!strcmp(a, "--config")) {
+      o->config_file = v;
+    } else if (!strcmp(a, "--out")) {
+      o->out = v;
+    } else if (!strcmp(a, "--resume")) {
+      o->resume = o->out = v;
+    } else if (!strcmp(a, "--set")) {
+      add_set(o, v);
     } else if (!strcmp(a, "--workers") || !strcmp(a, "--seed")) {
       snprintf(buf, sizeof buf, "%s=%s", a + 2, v);
-      if (n_sets < 250) sets[n_sets++] = strdup(buf);
+      add_set(o, buf);
     } else if (!strcmp(a, "--envs")) {
       snprintf(buf, sizeof buf, "envs_per_worker=%s", v);
-      if (n_sets < 250) sets[n_sets++] = strdup(buf);
-      envs = 1;
+      add_set(o, buf);
     } else {
       fprintf(stderr, "rlserve run: unknown option '%s'\n", a);
       usage(stderr);
+      free_sets(o);
       return 2;
     }
   }
-  (void)envs;
+  return -1;
+}
+
+/* The checkpoint's config (--resume), the preset, the file, then the settings in order,
+ * validated. 0, or 2 after a message. Frees o's settings. */
+static int resolve_config(run_opts_t *o, config_t *cfg, const algo_t **algo) {
+  char err[1024];
   int rc = 0;
-  if (resume && learner_load_config(resume, &cfg, err, sizeof err) != 0) rc = -1;
-  if (rc == 0 && preset && config_load_preset(&cfg, preset, err, sizeof err) != 0) rc = -1;
-  if (rc == 0 && config_file && config_load_file(&cfg, config_file, err, sizeof err) != 0) rc = -1;
-  for (int i = 0; i < n_sets && rc == 0; i++)
-    if (config_set_arg(&cfg, sets[i], err, sizeof err) != 0) rc = -1;
-  for (int i = 0; i < n_sets; i++) free(sets[i]);
-  if (rc == 0 && !preset && !config_file && !resume) {
+  config_init(cfg);
+  if (o->resume && learner_load_config(o->resume, cfg, err, sizeof err) != 0) rc = -1;
+  if (rc == 0 && o->preset && config_load_preset(cfg, o->preset, err, sizeof err) != 0) rc = -1;
+  if (rc == 0 && o->config_file && config_load_file(cfg, o->config_file, err, sizeof err) != 0)
+    rc = -1;
+  for (int i = 0; i < o->n_sets && rc == 0; i++)
+    if (config_set_arg(cfg, o->sets[i], err, sizeof err) != 0) rc = -1;
+  free_sets(o);
+  if (rc == 0 && !o->preset && !o->config_file && !o->resume) {
     snprintf(err, sizeof err, "give --preset NAME or --config FILE");
     rc = -1;
   }
-  const algo_t *algo = NULL;
-  if (rc == 0 && algo_validate_config(&cfg, NULL, &algo, err, sizeof err) != 0) rc = -1;
-  if (rc != 0) {
-    fprintf(stderr, "rlserve run: %s\n", err);
-    return 2;
-  }
+  if (rc == 0 && algo_validate_config(cfg, NULL, algo, err, sizeof err) != 0) rc = -1;
+  if (rc == 0) return 0;
+  fprintf(stderr, "rlserve run: %s\n", err);
+  return 2;
+}
 
-  char outdir[1024];
-  if (out)
-    snprintf(outdir, sizeof outdir, "%s", out);
-  else {
+/* The run folder and the files the command and the learner meet at. */
+typedef struct run_paths {
+  char dir[1024];
+  char cfg[1100], port[1100], learner_log[1100], summary[1100], token[1100];
+} run_paths_t;
+
+/* Creates the run folder (--out, or runs/PRESET-STAMP), clears the old port and summary and
+ * writes run.conf. 0, or 2 after a message. */
+static int prepare_folder(const config_t *cfg, const char *out, run_paths_t *p) {
+  if (out) {
+    snprintf(p->dir, sizeof p->dir, "%s", out);
+  } else {
     time_t t = time(NULL);
     struct tm tm;
     localtime_r(&t, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    mkdir("runs", 0755);
-    snprintf(outdir, sizeof outdir, "runs/%s-%s", cfg.preset[0] ? cfg.preset : "run", stamp);
+    snprintf(p->dir, sizeof p->dir, "runs/%s-%s", cfg->preset[0] ? cfg->preset : "run", stamp);
   }
-  if (mkdir_p(outdir) != 0) {
-    fprintf(stderr, "rlserve run: cannot create %s: %s\n", outdir, strerror(errno));
+  char err[1300];
+  if (rundir_mkdir(p->dir, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve run: %s\n", err);
     return 2;
   }
-  char cfg_path[1100], port_path[1100], learner_log[1100], summary_path[1100];
-  snprintf(cfg_path, sizeof cfg_path, "%s/run.conf", outdir);
-  snprintf(port_path, sizeof port_path, "%s/learner.port", outdir);
-  snprintf(learner_log, sizeof learner_log, "%s/learner.log", outdir);
-  snprintf(summary_path, sizeof summary_path, "%s/summary.json", outdir);
-  unlink(port_path);
-  unlink(summary_path);
-  char *text = config_to_text(&cfg);
-  FILE *f = fopen(cfg_path, "w");
+  snprintf(p->cfg, sizeof p->cfg, "%s/run.conf", p->dir);
+  snprintf(p->port, sizeof p->port, "%s/learner.port", p->dir);
+  snprintf(p->learner_log, sizeof p->learner_log, "%s/learner.log", p->dir);
+  snprintf(p->summary, sizeof p->summary, "%s/summary.json", p->dir);
+  snprintf(p->token, sizeof p->token, "%s/token", p->dir);
+  unlink(p->port);
+  unlink(p->summary);
+  char *text = config_to_text(cfg);
+  FILE *f = fopen(p->cfg, "w");
   if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-    fprintf(stderr, "rlserve run: cannot write %s\n", cfg_path);
+    fprintf(stderr, "rlserve run: cannot write %s\n", p->cfg);
     free(text);
     return 2;
   }
   free(text);
+  return 0;
+}
 
-  /* On-policy methods learn from the current policy's data only: they run in this process,
-   * one thread stepping the env and updating (no replay, no workers). */
-  if (algo->mode == ALGO_IN_PROCESS) {
-    printf("rlserve run: %s on %s in-process (on-policy: no workers), seed %lld, run folder %s\n",
-           cfg.algo, cfg.env, (long long)cfg.seed, outdir);
-    fflush(stdout);
-    int orc = onpolicy_run(&cfg, outdir, 0, err, sizeof err);
-    if (orc == 2) fprintf(stderr, "rlserve run: %s\n", err);
-    return orc;
-  }
-
-  struct sigaction sa = {0};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-
-  printf(
-      "rlserve run: %s on %s, %lld workers x %lld envs, seed %lld, budget %lld env steps\n"
-      "             run folder %s (logs: learner.log, worker-N.log)\n",
-      cfg.algo, cfg.env, (long long)cfg.workers, (long long)cfg.envs_per_worker,
-      (long long)cfg.seed, (long long)cfg.env_steps_budget, outdir);
+/* On-policy methods learn from the current policy's data only: they run in this process, one
+ * thread stepping the env and updating (no replay, no workers). */
+static int run_in_process(const config_t *cfg, const char *dir) {
+  char err[1024];
+  printf("rlserve run: %s on %s in-process (on-policy: no workers), seed %lld, run folder %s\n",
+         cfg->algo, cfg->env, (long long)cfg->seed, dir);
   fflush(stdout);
-  /* A fresh secret per run: only this run's workers may join its learner. */
-  char token_path[1100];
-  snprintf(token_path, sizeof token_path, "%s/token", outdir);
-  if (write_token(token_path) != 0) {
-    fprintf(stderr, "rlserve run: cannot write %s: %s\n", token_path, strerror(errno));
-    return 2;
-  }
-  char *largv[16] = {"rlserve", "learner", "--config",    cfg_path,  "--listen",     "127.0.0.1:0",
-                     "--out",   outdir,    "--port-file", port_path, "--token-file", token_path};
+  int rc = onpolicy_run(cfg, dir, 0, err, sizeof err);
+  if (rc == 2) fprintf(stderr, "rlserve run: %s\n", err);
+  return rc;
+}
+
+/* Starts the learner and waits (up to 30 s) for the port it listens on. 0 with *pid and *port,
+ * or 2 after a message (the learner stopped). */
+static int start_learner(const run_paths_t *p, const char *resume, pid_t *pid, int *port) {
+  char *largv[16] = {"rlserve",     "learner",       "--config",     (char *)p->cfg,
+                     "--listen",    "127.0.0.1:0",   "--out",        (char *)p->dir,
+                     "--port-file", (char *)p->port, "--token-file", (char *)p->token};
   if (resume) { /* the learner restores its state from the run folder's checkpoint */
     largv[12] = "--resume";
-    largv[13] = outdir;
+    largv[13] = (char *)p->dir;
   }
-  pid_t learner = spawn(largv, learner_log, 1);
-  if (learner < 0) {
+  *pid = spawn(largv, p->learner_log, 1);
+  if (*pid < 0) {
     fprintf(stderr, "rlserve run: fork failed: %s\n", strerror(errno));
     return 2;
   }
-  int port = 0, lstatus = 0, learner_done = 0;
-  for (int i = 0; i < 600 && !port; i++) { /* up to 30 s for the learner to listen */
-    FILE *pf = fopen(port_path, "r");
+  int lstatus, learner_done = 0;
+  *port = 0;
+  for (int i = 0; i < 600 && !*port; i++) { /* up to 30 s for the learner to listen */
+    FILE *pf = fopen(p->port, "r");
     if (pf) {
-      if (fscanf(pf, "%d", &port) != 1) port = 0;
+      if (fscanf(pf, "%d", port) != 1) *port = 0;
       fclose(pf);
     }
-    if (!port) {
-      if (waitpid(learner, &lstatus, WNOHANG) == learner) {
+    if (!*port) {
+      if (waitpid(*pid, &lstatus, WNOHANG) == *pid) {
         learner_done = 1;
         break;
       }
@@ -271,81 +276,76 @@ int run_main(int argc, char **argv) {
       sleep_ms(50);
     }
   }
-  if (!port) {
-    fprintf(stderr, "rlserve run: the learner did not start listening\n");
-    if (!learner_done) stop_child(learner, "learner");
-    tail_file(learner_log, 20);
-    return 2;
+  if (*port) return 0;
+  fprintf(stderr, "rlserve run: the learner did not start listening\n");
+  if (!learner_done) stop_child(*pid, "learner");
+  tail_file(p->learner_log, 20);
+  return 2;
+}
+
+/* The learner's status socket, once it has written status.port. */
+static void print_status_port(const char *dir) {
+  char sp_path[1100];
+  snprintf(sp_path, sizeof sp_path, "%s/status.port", dir);
+  FILE *spf = fopen(sp_path, "r");
+  int sport = 0;
+  if (spf) {
+    if (fscanf(spf, "%d", &sport) != 1) sport = 0;
+    fclose(spf);
   }
-  {
-    char sp_path[1100];
-    snprintf(sp_path, sizeof sp_path, "%s/status.port", outdir);
-    FILE *spf = fopen(sp_path, "r");
-    int sport = 0;
-    if (spf) {
-      if (fscanf(spf, "%d", &sport) != 1) sport = 0;
-      fclose(spf);
+  if (sport)
+    printf("rlserve run: status http://127.0.0.1:%d/ (dashboard), rlserve status 127.0.0.1:%d\n",
+           sport, sport);
+  fflush(stdout);
+}
+
+/* A worker's exit: reported, the run goes on; when none is left the learner is stopped. */
+static void worker_exited(pid_t p, int status, pid_t *workers, int nw, pid_t learner,
+                          int *forwarded) {
+  for (int i = 0; i < nw; i++)
+    if (workers[i] == p) {
+      fprintf(stderr, "rlserve run: worker %d (pid %d) exited (%s %d); the run goes on\n", i,
+              (int)p, WIFSIGNALED(status) ? "signal" : "status",
+              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+      workers[i] = 0;
     }
-    if (sport)
-      printf("rlserve run: status http://127.0.0.1:%d/ (dashboard), rlserve status 127.0.0.1:%d\n",
-             sport, sport);
-    fflush(stdout);
+  int alive = 0;
+  for (int i = 0; i < nw; i++) alive += workers[i] != 0;
+  if (nw > 0 && alive == 0 && !*forwarded) {
+    fprintf(stderr,
+            "rlserve run: every worker has exited; stopping the learner (see the "
+            "worker logs in the run folder)\n");
+    kill(learner, SIGTERM);
+    *forwarded = 1;
   }
-  int nw = (int)cfg.workers;
-  pid_t *workers = calloc((size_t)(nw > 0 ? nw : 1), sizeof(pid_t));
-  char addr[64];
-  snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-  for (int i = 0; i < nw; i++) {
-    char wlog[1100];
-    snprintf(wlog, sizeof wlog, "%s/worker-%d.log", outdir, i);
-    char *wargv[] = {"rlserve", "worker", "--connect", addr, "--token-file", token_path, NULL};
-    workers[i] = spawn(wargv, wlog, 0);
-  }
-  /* Wait for the learner; a worker that dies is reported, the run goes on. */
-  int forwarded = 0;
-  while (!learner_done) {
-    pid_t p = waitpid(-1, &lstatus, 0);
+}
+
+/* Waits for the learner, forwarding the first SIGINT/SIGTERM to it; its wait status. */
+static int wait_learner(pid_t learner, pid_t *workers, int nw) {
+  int status = 0, forwarded = 0;
+  for (;;) {
+    pid_t p = waitpid(-1, &status, 0);
     if (p < 0) {
-      if (errno == EINTR) {
-        if (got_signal && !forwarded) {
-          printf("rlserve run: stopping (signal %d); the learner saves its state\n",
-                 (int)got_signal);
-          fflush(stdout);
-          kill(learner, SIGTERM);
-          forwarded = 1;
-        }
-        continue;
-      }
-      break;
-    }
-    if (p == learner) {
-      learner_done = 1;
-    } else {
-      for (int i = 0; i < nw; i++)
-        if (workers[i] == p) {
-          fprintf(stderr, "rlserve run: worker %d (pid %d) exited (%s %d); the run goes on\n", i,
-                  (int)p, WIFSIGNALED(lstatus) ? "signal" : "status",
-                  WIFSIGNALED(lstatus) ? WTERMSIG(lstatus) : WEXITSTATUS(lstatus));
-          workers[i] = 0;
-        }
-      int alive = 0;
-      for (int i = 0; i < nw; i++) alive += workers[i] != 0;
-      if (nw > 0 && alive == 0 && !forwarded) {
-        fprintf(stderr,
-                "rlserve run: every worker has exited; stopping the learner (see the "
-                "worker logs in the run folder)\n");
+      if (errno != EINTR) return status;
+      if (got_signal && !forwarded) {
+        printf("rlserve run: stopping (signal %d); the learner saves its state\n", (int)got_signal);
+        fflush(stdout);
         kill(learner, SIGTERM);
         forwarded = 1;
       }
+      continue;
     }
+    if (p == learner) return status;
+    worker_exited(p, status, workers, nw, learner, &forwarded);
   }
-  for (int i = 0; i < nw; i++) stop_child(workers[i], "worker");
-  free(workers);
-  int lcode = WIFEXITED(lstatus) ? WEXITSTATUS(lstatus) : 2;
-  FILE *sf = fopen(summary_path, "r");
+}
+
+/* The learner's summary.json as the run's last lines; the command's exit status. */
+static int report_summary(const config_t *cfg, const run_paths_t *p, int lcode) {
+  FILE *sf = fopen(p->summary, "r");
   if (!sf) {
     fprintf(stderr, "rlserve run: the learner exited (status %d) without a summary\n", lcode);
-    tail_file(learner_log, 20);
+    tail_file(p->learner_log, 20);
     return 2;
   }
   static char sbuf[1 << 16];
@@ -353,24 +353,74 @@ int run_main(int argc, char **argv) {
   fclose(sf);
   sbuf[sn] = 0;
   cJSON *j = cJSON_Parse(sbuf);
-  const cJSON *solved = cJSON_GetObjectItem(j, "solved");
   const cJSON *steps = cJSON_GetObjectItem(j, "env_steps");
   const cJSON *wall = cJSON_GetObjectItem(j, "wall_seconds");
   const cJSON *em = cJSON_GetObjectItem(j, "eval_mean");
   const cJSON *es = cJSON_GetObjectItem(j, "eval_std");
-  int is_solved = cJSON_IsTrue(solved);
+  int is_solved = cJSON_IsTrue(cJSON_GetObjectItem(j, "solved"));
   if (is_solved)
     printf(
         "rlserve run: SOLVED %s: greedy eval %.1f +- %.1f over %lld episodes at %.0f env "
         "steps, %.1f s\n",
-        cfg.env, cJSON_GetNumberValue(em), cJSON_GetNumberValue(es), (long long)cfg.eval_episodes,
+        cfg->env, cJSON_GetNumberValue(em), cJSON_GetNumberValue(es), (long long)cfg->eval_episodes,
         cJSON_GetNumberValue(steps), cJSON_GetNumberValue(wall));
   else
     printf("rlserve run: not solved: %s after %.0f env steps, %.1f s (last greedy eval %s)\n",
-           cfg.env, cJSON_GetNumberValue(steps), cJSON_GetNumberValue(wall),
+           cfg->env, cJSON_GetNumberValue(steps), cJSON_GetNumberValue(wall),
            cJSON_IsNumber(em) ? "below the threshold" : "none");
-  printf("rlserve run: summary %s, policy %s/policy.ckpt\n", summary_path, outdir);
+  printf("rlserve run: summary %s, policy %s/policy.ckpt\n", p->summary, p->dir);
   cJSON_Delete(j);
   if (lcode == 130) return 130;
   return is_solved ? 0 : (lcode == 1 || lcode == 0 ? 1 : 2);
+}
+
+/* The learner and cfg->workers workers as children, until the learner exits. */
+static int run_distributed(const config_t *cfg, const run_paths_t *p, const char *resume) {
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  printf(
+      "rlserve run: %s on %s, %lld workers x %lld envs, seed %lld, budget %lld env steps\n"
+      "             run folder %s (logs: learner.log, worker-N.log)\n",
+      cfg->algo, cfg->env, (long long)cfg->workers, (long long)cfg->envs_per_worker,
+      (long long)cfg->seed, (long long)cfg->env_steps_budget, p->dir);
+  fflush(stdout);
+  /* A fresh secret per run: only this run's workers may join its learner. */
+  if (write_token(p->token) != 0) {
+    fprintf(stderr, "rlserve run: cannot write %s: %s\n", p->token, strerror(errno));
+    return 2;
+  }
+  pid_t learner;
+  int port;
+  if (start_learner(p, resume, &learner, &port) != 0) return 2;
+  print_status_port(p->dir);
+  int nw = (int)cfg->workers;
+  pid_t *workers = calloc((size_t)(nw > 0 ? nw : 1), sizeof(pid_t));
+  char addr[64];
+  snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+  for (int i = 0; i < nw; i++) {
+    char wlog[1100];
+    snprintf(wlog, sizeof wlog, "%s/worker-%d.log", p->dir, i);
+    char *wargv[] = {"rlserve",      "worker",         "--connect", addr,
+                     "--token-file", (char *)p->token, NULL};
+    workers[i] = spawn(wargv, wlog, 0);
+  }
+  int lstatus = wait_learner(learner, workers, nw);
+  for (int i = 0; i < nw; i++) stop_child(workers[i], "worker");
+  free(workers);
+  return report_summary(cfg, p, WIFEXITED(lstatus) ? WEXITSTATUS(lstatus) : 2);
+}
+
+int run_main(int argc, char **argv) {
+  run_opts_t o;
+  int rc = parse_opts(argc, argv, &o);
+  if (rc >= 0) return rc;
+  config_t cfg;
+  const algo_t *algo = NULL;
+  if (resolve_config(&o, &cfg, &algo) != 0) return 2;
+  run_paths_t p;
+  if (prepare_folder(&cfg, o.out, &p) != 0) return 2;
+  if (algo->mode == ALGO_IN_PROCESS) return run_in_process(&cfg, p.dir);
+  return run_distributed(&cfg, &p, o.resume);
 }

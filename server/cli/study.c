@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "algo.h"
 #include "config.h"
 #include "onpolicy.h"
+#include "rundir.h"
 
 enum { M_RETURN, M_LENGTH, M_RMSE, N_METRICS };
 static const char *const metric_key[N_METRICS] = {"return", "length", "value_rmse"};
@@ -174,26 +174,30 @@ static void write_svg(const char *path, const curve_t *c, int runs, int m, const
   fclose(f);
 }
 
-int study_main(int argc, char **argv) {
-  const char *preset = NULL, *out = NULL;
-  int runs = 0, jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  config_t cfg;
-  config_init(&cfg);
-  char err[512];
+/* What the command line asked for. */
+typedef struct study_opts {
+  const char *preset, *out;
+  int runs, jobs;
   const char *sets[64];
-  int n_sets = 0;
+  int n_sets;
+} study_opts_t;
+
+/* -1 to go on, else the exit status (0 after --help, 2 after a message). */
+static int parse_opts(int argc, char **argv, study_opts_t *o) {
+  memset(o, 0, sizeof *o);
+  o->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--preset") && v) {
-      preset = v, i++;
+      o->preset = v, i++;
     } else if (!strcmp(a, "--runs") && v) {
-      runs = atoi(v), i++;
+      o->runs = atoi(v), i++;
     } else if (!strcmp(a, "--out") && v) {
-      out = v, i++;
+      o->out = v, i++;
     } else if (!strcmp(a, "--jobs") && v) {
-      jobs = atoi(v), i++;
-    } else if (!strcmp(a, "--set") && v && n_sets < 64) {
-      sets[n_sets++] = v, i++;
+      o->jobs = atoi(v), i++;
+    } else if (!strcmp(a, "--set") && v && o->n_sets < 64) {
+      o->sets[o->n_sets++] = v, i++;
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       usage();
       return 0;
@@ -203,44 +207,46 @@ int study_main(int argc, char **argv) {
       return 2;
     }
   }
-  if (!preset || runs < 1) {
+  if (!o->preset || o->runs < 1) {
     fprintf(stderr, "rlserve study: --preset NAME and --runs R (>= 1) are required\n");
     usage();
     return 2;
   }
-  if (jobs < 1) jobs = 1;
-  if (config_load_preset(&cfg, preset, err, sizeof err)) {
+  if (o->jobs < 1) o->jobs = 1;
+  return -1;
+}
+
+/* The preset and the settings, validated, for an in-process algorithm. 0, or 2 after a
+ * message. */
+static int resolve_config(const study_opts_t *o, config_t *cfg) {
+  char err[512];
+  config_init(cfg);
+  if (config_load_preset(cfg, o->preset, err, sizeof err)) {
     fprintf(stderr, "rlserve study: %s\n", err);
     return 2;
   }
-  for (int i = 0; i < n_sets; i++)
-    if (config_set_arg(&cfg, sets[i], err, sizeof err)) {
+  for (int i = 0; i < o->n_sets; i++)
+    if (config_set_arg(cfg, o->sets[i], err, sizeof err)) {
       fprintf(stderr, "rlserve study: %s\n", err);
       return 2;
     }
   const algo_t *algo;
-  if (algo_validate_config(&cfg, NULL, &algo, err, sizeof err)) {
+  if (algo_validate_config(cfg, NULL, &algo, err, sizeof err)) {
     fprintf(stderr, "rlserve study: %s\n", err);
     return 2;
   }
   if (algo->mode != ALGO_IN_PROCESS) {
     fprintf(stderr, "rlserve study: algo %s is not an on-policy algorithm (use rlserve run)\n",
-            cfg.algo);
+            cfg->algo);
     return 2;
   }
-  char outbuf[512];
-  if (!out) {
-    snprintf(outbuf, sizeof outbuf, "study-%s", preset);
-    out = outbuf;
-  }
-  if (mkdir(out, 0755) && errno != EEXIST) {
-    fprintf(stderr, "rlserve study: cannot create %s: %s\n", out, strerror(errno));
-    return 2;
-  }
-  const long seed0 = (long)cfg.seed;
-  printf("rlserve study: %s, %d runs (seeds %ld..%ld), %d at a time, into %s\n", preset, runs,
-         seed0, seed0 + runs - 1, jobs, out);
-  fflush(stdout);
+  return 0;
+}
+
+/* Seeds seed0 .. seed0 + runs - 1, each an onpolicy_run in a child process into
+ * out/run-SEED, jobs at a time. 0, or 2 after a message (a fork or a run failed). */
+static int run_seeds(const config_t *cfg, const char *out, int runs, int jobs) {
+  const long seed0 = (long)cfg->seed;
   int running = 0, failed = 0, next = 0, done = 0;
   while (done < runs) {
     while (running < jobs && next < runs) {
@@ -250,7 +256,7 @@ int study_main(int argc, char **argv) {
         return 2;
       }
       if (pid == 0) {
-        config_t c = cfg;
+        config_t c = *cfg;
         c.seed = seed0 + next;
         char dir[700], e2[512];
         snprintf(dir, sizeof dir, "%s/run-%ld", out, (long)c.seed);
@@ -269,20 +275,29 @@ int study_main(int argc, char **argv) {
     printf("rlserve study: %d/%d runs finished\n", done, runs);
     fflush(stdout);
   }
-  if (failed) {
-    fprintf(stderr, "rlserve study: %d run(s) failed\n", failed);
-    return 2;
-  }
+  if (!failed) return 0;
+  fprintf(stderr, "rlserve study: %d run(s) failed\n", failed);
+  return 2;
+}
 
-  curve_t c;
-  memset(&c, 0, sizeof c);
-  double *eval = malloc((size_t)runs * 4 * sizeof *eval), *rmse = eval ? eval + runs : NULL;
-  double *last100 = eval ? eval + 2 * runs : NULL, *solved_ep = eval ? eval + 3 * runs : NULL;
-  int solved = 0;
-  for (int r = 0; r < runs && eval && rmse; r++) {
+/* Each run's end values from its summary.json (NAN where missing; solved_ep INFINITY). */
+typedef struct ends {
+  double *eval, *rmse, *last100, *solved_ep; /* runs each */
+  int solved;                                /* runs that reached their target */
+} ends_t;
+
+static double number_or(const cJSON *j, const char *key, double missing) {
+  const cJSON *x = cJSON_GetObjectItem(j, key);
+  return cJSON_IsNumber(x) ? cJSON_GetNumberValue(x) : missing;
+}
+
+/* Reads every run's metrics.jsonl into c and its summary.json into e. 0, or 2 after a
+ * message. */
+static int load_runs(const char *out, long seed0, int runs, curve_t *c, ends_t *e) {
+  for (int r = 0; r < runs; r++) {
     char path[800];
     snprintf(path, sizeof path, "%s/run-%ld/metrics.jsonl", out, seed0 + r);
-    if (load_metrics(&c, runs, r, path)) {
+    if (load_metrics(c, runs, r, path)) {
       fprintf(stderr, "rlserve study: cannot read %s\n", path);
       return 2;
     }
@@ -290,66 +305,70 @@ int study_main(int argc, char **argv) {
     char *s = read_file(path);
     cJSON *j = s ? cJSON_Parse(s) : NULL;
     free(s);
-    const cJSON *ev = cJSON_GetObjectItem(j, "eval_mean"),
-                *vr = cJSON_GetObjectItem(j, "value_rmse");
-    eval[r] = cJSON_IsNumber(ev) ? cJSON_GetNumberValue(ev) : NAN;
-    rmse[r] = cJSON_IsNumber(vr) ? cJSON_GetNumberValue(vr) : NAN;
-    const cJSON *tm = cJSON_GetObjectItem(j, "train_mean_last100");
-    const cJSON *se = cJSON_GetObjectItem(j, "solved_episode");
-    last100[r] = cJSON_IsNumber(tm) ? cJSON_GetNumberValue(tm) : NAN;
-    solved_ep[r] = cJSON_IsNumber(se) ? cJSON_GetNumberValue(se) : INFINITY;
-    solved += cJSON_IsTrue(cJSON_GetObjectItem(j, "solved"));
+    e->eval[r] = number_or(j, "eval_mean", NAN);
+    e->rmse[r] = number_or(j, "value_rmse", NAN);
+    e->last100[r] = number_or(j, "train_mean_last100", NAN);
+    e->solved_ep[r] = number_or(j, "solved_episode", INFINITY);
+    e->solved += cJSON_IsTrue(cJSON_GetObjectItem(j, "solved"));
     cJSON_Delete(j);
   }
+  return 0;
+}
+
+/* curve.csv: per metrics row, the runs that have it and each metric's mean and 95% interval
+ * (value_rmse only for prediction). 0, or 2 after a message. */
+static int write_curve_csv(const char *out, const curve_t *c, int runs, int pred) {
   char path[800];
   snprintf(path, sizeof path, "%s/curve.csv", out);
   FILE *f = fopen(path, "w");
-  if (!f || !eval || !rmse) {
+  if (!f) {
     fprintf(stderr, "rlserve study: cannot write %s\n", path);
     return 2;
   }
-  const int pred = c.rows > 0 && isfinite(c.val[M_RMSE][0]);
   fprintf(f, "episode,runs");
   for (int m = 0; m < N_METRICS; m++)
     if (m != M_RMSE || pred)
       fprintf(f, ",%s_mean,%s_ci_low,%s_ci_high", metric_key[m], metric_key[m], metric_key[m]);
   fprintf(f, "\n");
-  for (long i = 0; i < c.rows; i++) {
+  for (long i = 0; i < c->rows; i++) {
     int k = 0;
     double mean, half;
-    mean_ci(c.val[M_RETURN] + (size_t)i * (size_t)runs, runs, 1, &mean, &half, &k);
-    fprintf(f, "%ld,%d", c.episode[i], k);
+    mean_ci(c->val[M_RETURN] + (size_t)i * (size_t)runs, runs, 1, &mean, &half, &k);
+    fprintf(f, "%ld,%d", c->episode[i], k);
     for (int m = 0; m < N_METRICS; m++) {
       if (m == M_RMSE && !pred) continue;
-      mean_ci(c.val[m] + (size_t)i * (size_t)runs, runs, 1, &mean, &half, &k);
+      mean_ci(c->val[m] + (size_t)i * (size_t)runs, runs, 1, &mean, &half, &k);
       fprintf(f, ",%.6g,%.6g,%.6g", mean, mean - half, mean + half);
     }
     fprintf(f, "\n");
   }
   fclose(f);
-  const int plot = pred ? M_RMSE : (strcmp(cfg.env, "MountainCar-v0") == 0 ? M_LENGTH : M_RETURN);
-  char title[1024];
-  snprintf(title, sizeof title, "%s (%s on %s), %d runs", preset, cfg.algo, cfg.env, runs);
-  snprintf(path, sizeof path, "%s/curve.svg", out);
-  write_svg(path, &c, runs, plot, title);
+  return 0;
+}
 
+/* study.json and the closing lines: the last row of the plotted metric, eval_mean,
+ * train_mean_last100 and (prediction) value_rmse over runs, the median solved episode. */
+static void write_study_json(const char *out, const char *preset, const config_t *cfg,
+                             const curve_t *c, int runs, int plot, int pred, ends_t *e) {
   double lm = NAN, lh = NAN, em, eh, rm = NAN, rh = NAN;
   int k;
-  if (c.rows > 0) mean_ci(c.val[plot] + (size_t)(c.rows - 1) * (size_t)runs, runs, 1, &lm, &lh, &k);
-  mean_ci(eval, runs, 1, &em, &eh, &k);
-  if (pred) mean_ci(rmse, runs, 1, &rm, &rh, &k);
+  if (c->rows > 0)
+    mean_ci(c->val[plot] + (size_t)(c->rows - 1) * (size_t)runs, runs, 1, &lm, &lh, &k);
+  mean_ci(e->eval, runs, 1, &em, &eh, &k);
+  if (pred) mean_ci(e->rmse, runs, 1, &rm, &rh, &k);
   double tm, th;
-  mean_ci(last100, runs, 1, &tm, &th, &k);
-  qsort(solved_ep, (size_t)runs, sizeof *solved_ep, cmp_double);
-  double median_solved = solved_ep[(runs - 1) / 2]; /* infinite: fewer than half solved */
+  mean_ci(e->last100, runs, 1, &tm, &th, &k);
+  qsort(e->solved_ep, (size_t)runs, sizeof *e->solved_ep, cmp_double);
+  double median_solved = e->solved_ep[(runs - 1) / 2]; /* infinite: fewer than half solved */
+  char path[800];
   snprintf(path, sizeof path, "%s/study.json", out);
-  f = fopen(path, "w");
+  FILE *f = fopen(path, "w");
   if (f) {
     fprintf(f,
             "{\"preset\": \"%s\", \"algo\": \"%s\", \"env\": \"%s\", \"runs\": %d, \"solved\": %d, "
             "\"last_episode\": %ld, \"last_metric\": \"%s\", \"last_mean\": %.6g, "
             "\"last_ci95\": %.6g, \"eval_mean\": %.6g, \"eval_ci95\": %.6g",
-            preset, cfg.algo, cfg.env, runs, solved, c.rows ? c.episode[c.rows - 1] : 0,
+            preset, cfg->algo, cfg->env, runs, e->solved, c->rows ? c->episode[c->rows - 1] : 0,
             metric_key[plot], lm, isfinite(lh) ? lh : 0, em, isfinite(eh) ? eh : 0);
     fprintf(f, ", \"train_mean_last100\": %.6g, \"train_mean_last100_ci95\": %.6g", tm,
             isfinite(th) ? th : 0);
@@ -364,11 +383,62 @@ int study_main(int argc, char **argv) {
     fclose(f);
   }
   printf("rlserve study: %s: %d/%d runs reached the target; last %s %.4g +- %.2g (95%%)", preset,
-         solved, runs, metric_key[plot], lm, isfinite(lh) ? lh : 0);
+         e->solved, runs, metric_key[plot], lm, isfinite(lh) ? lh : 0);
   if (pred) printf("; value_rmse %.4g +- %.2g", rm, isfinite(rh) ? rh : 0);
   printf("\nrlserve study: %s/curve.csv, %s/curve.svg, %s/study.json\n", out, out, out);
+}
+
+/* Everything after the runs: curve.csv, curve.svg, study.json. The exit status. */
+static int summarize(const study_opts_t *o, const config_t *cfg, const char *out) {
+  const int runs = o->runs;
+  curve_t c;
+  memset(&c, 0, sizeof c);
+  ends_t e = {0};
+  e.eval = malloc((size_t)runs * 4 * sizeof *e.eval);
+  if (!e.eval) {
+    fprintf(stderr, "rlserve study: out of memory for %d runs\n", runs);
+    return 2;
+  }
+  e.rmse = e.eval + runs, e.last100 = e.eval + 2 * runs, e.solved_ep = e.eval + 3 * runs;
+  int rc = load_runs(out, (long)cfg->seed, runs, &c, &e);
+  const int pred = c.rows > 0 && isfinite(c.val[M_RMSE][0]);
+  if (rc == 0) rc = write_curve_csv(out, &c, runs, pred);
+  if (rc == 0) {
+    const int plot =
+        pred ? M_RMSE : (strcmp(cfg->env, "MountainCar-v0") == 0 ? M_LENGTH : M_RETURN);
+    char title[1024], path[800];
+    snprintf(title, sizeof title, "%s (%s on %s), %d runs", o->preset, cfg->algo, cfg->env, runs);
+    snprintf(path, sizeof path, "%s/curve.svg", out);
+    write_svg(path, &c, runs, plot, title);
+    write_study_json(out, o->preset, cfg, &c, runs, plot, pred, &e);
+    rc = e.solved == runs ? 0 : 1;
+  }
   free(c.episode);
   for (int m = 0; m < N_METRICS; m++) free(c.val[m]);
-  free(eval);
-  return solved == runs ? 0 : 1;
+  free(e.eval);
+  return rc;
+}
+
+int study_main(int argc, char **argv) {
+  study_opts_t o;
+  int rc = parse_opts(argc, argv, &o);
+  if (rc >= 0) return rc;
+  config_t cfg;
+  if (resolve_config(&o, &cfg) != 0) return 2;
+  char outbuf[512], err[1024];
+  const char *out = o.out;
+  if (!out) {
+    snprintf(outbuf, sizeof outbuf, "study-%s", o.preset);
+    out = outbuf;
+  }
+  if (rundir_mkdir(out, err, sizeof err)) {
+    fprintf(stderr, "rlserve study: %s\n", err);
+    return 2;
+  }
+  const long seed0 = (long)cfg.seed;
+  printf("rlserve study: %s, %d runs (seeds %ld..%ld), %d at a time, into %s\n", o.preset, o.runs,
+         seed0, seed0 + o.runs - 1, o.jobs, out);
+  fflush(stdout);
+  if (run_seeds(&cfg, out, o.runs, o.jobs) != 0) return 2;
+  return summarize(&o, &cfg, out);
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "report.h"
+#include "rundir.h"
 #include "status_fill.h"
 #include "wire.h"
 
@@ -90,15 +91,10 @@ static void write_summary(learner_t *L, double wall) {
   cJSON_AddNumberToObject(j, "seed", (double)L->run.cfg.seed);
   cJSON_AddNumberToObject(j, "episodes", (double)L->sh.episodes);
   cJSON_AddBoolToObject(j, "interrupted", L->net.interrupted);
-  char *text = cJSON_Print(j);
+  char err[1300];
+  if (rundir_write_summary(L->run.out_dir, j, RUNDIR_PRETTY, err, sizeof err) != 0)
+    LOG_E("learner", "%s", err);
   cJSON_Delete(j);
-  char path[1100], tmp[1110];
-  out_path(L, "summary.json", path, sizeof path);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-    LOG_E("learner", "cannot write %s: %s", path, strerror(errno));
-  free(text);
 }
 
 static void progress(learner_t *L, int final);
@@ -227,17 +223,17 @@ static void progress(learner_t *L, int final) {
       snprintf(qbuf, sizeof qbuf, "%.6g", q);
     else
       snprintf(qbuf, sizeof qbuf, "null");
-    fprintf(L->net.metrics,
-            "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
-            "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
-            "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
-            "\"workers\":%d,\"episodes\":%llu}\n",
-            now - L->net.t_start, (unsigned long long)steps, sps, (unsigned long long)updates, ups,
-            rc.size, lossbuf, qbuf, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
-            have_eval ? (snprintf(b, sizeof b, "%.3f", ev.mean), b) : "null",
-            have_eval ? (snprintf(c1, sizeof c1, "%.3f", ev.std), c1) : "null",
-            (unsigned long long)ev_at, active, (unsigned long long)L->sh.episodes);
-    fflush(L->net.metrics);
+    rundir_metrics_write(
+        L->net.metrics,
+        "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
+        "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
+        "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
+        "\"workers\":%d,\"episodes\":%llu}",
+        now - L->net.t_start, (unsigned long long)steps, sps, (unsigned long long)updates, ups,
+        rc.size, lossbuf, qbuf, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
+        have_eval ? (snprintf(b, sizeof b, "%.3f", ev.mean), b) : "null",
+        have_eval ? (snprintf(c1, sizeof c1, "%.3f", ev.std), c1) : "null",
+        (unsigned long long)ev_at, active, (unsigned long long)L->sh.episodes);
   }
   L->net.t_last_progress = now;
   L->net.steps_at_last_progress = steps;
@@ -344,8 +340,9 @@ static void open_run_files(learner_t *L, int resume) {
     fclose(f);
   }
   free(text);
-  out_path(L, "metrics.jsonl", path, sizeof path);
-  L->net.metrics = fopen(path, resume ? "a" : "w");
+  char err[1300];
+  L->net.metrics = rundir_metrics_open(L->run.out_dir, resume, err, sizeof err);
+  if (!L->net.metrics) LOG_E("learner", "%s", err);
 }
 
 /* The loop's own handles: the trainer's wake-up, the timers and the signals. */
