@@ -89,6 +89,149 @@ static uint64_t be(const uint8_t *p, int n) {
   return v;
 }
 
+/* One msgpack object's header, as the scan reads it. */
+typedef struct {
+  size_t fixed;      /* header bytes incl. the type byte */
+  int lenbytes;      /* width of a big-endian length right after the type byte */
+  uint64_t body;     /* payload bytes after the header */
+  uint64_t children; /* objects that follow as elements (a map's keys and values) */
+} mp_head_t;
+
+/* Types whose header is the type byte alone: fixint, nil, bool, fixmap, fixarray, fixstr.
+ * 1 (h filled) if t is one, else 0. */
+static int mp_fix_types(uint8_t t, mp_head_t *h) {
+  if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+    /* fixint, nil, bool */
+  } else if (t <= 0x8f) {
+    h->children = 2u * (t & 0x0f);
+  } else if (t <= 0x9f) {
+    h->children = t & 0x0f;
+  } else if (t <= 0xbf) {
+    h->body = t & 0x1f;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* bin, str and ext: a length of 1, 2 or 4 bytes (ext: and a type byte). 1 (h filled) if t is
+ * one, else 0. */
+static int mp_str_bin_ext(uint8_t t, mp_head_t *h) {
+  switch (t) {
+    case 0xc4:
+    case 0xd9:
+      h->lenbytes = 1;
+      return 1; /* bin8, str8 */
+    case 0xc5:
+    case 0xda:
+      h->lenbytes = 2;
+      return 1; /* bin16, str16 */
+    case 0xc6:
+    case 0xdb:
+      h->lenbytes = 4;
+      return 1; /* bin32, str32 */
+    case 0xc7:
+      h->lenbytes = 1;
+      h->fixed = 2;
+      return 1; /* ext8 (+type byte) */
+    case 0xc8:
+      h->lenbytes = 2;
+      h->fixed = 2;
+      return 1;
+    case 0xc9:
+      h->lenbytes = 4;
+      h->fixed = 2;
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* Fixed-size scalars: float, uint, int, fixext. 1 (h filled) if t is one, else 0. */
+static int mp_scalar(uint8_t t, mp_head_t *h) {
+  switch (t) {
+    case 0xca:
+      h->body = 4;
+      return 1;
+    case 0xcb:
+      h->body = 8;
+      return 1;
+    case 0xcc:
+    case 0xd0:
+      h->body = 1;
+      return 1;
+    case 0xcd:
+    case 0xd1:
+      h->body = 2;
+      return 1;
+    case 0xce:
+    case 0xd2:
+      h->body = 4;
+      return 1;
+    case 0xcf:
+    case 0xd3:
+      h->body = 8;
+      return 1;
+    case 0xd4:
+      h->body = 2;
+      return 1; /* fixext: type byte + 1,2,4,8,16 */
+    case 0xd5:
+      h->body = 3;
+      return 1;
+    case 0xd6:
+      h->body = 5;
+      return 1;
+    case 0xd7:
+      h->body = 9;
+      return 1;
+    case 0xd8:
+      h->body = 17;
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* array16/32, map16/32 at p[off] (0xdc..0xdf): a count of 2 or 4 bytes, checked present
+ * before it is read. 0, or -1 with a message. */
+static int mp_container(const uint8_t *p, size_t len, size_t off, mp_head_t *h, char *err,
+                        size_t errlen) {
+  uint8_t t = p[off];
+  int w = (t == 0xdc || t == 0xde) ? 2 : 4;
+  if (len - off - 1 < (size_t)w)
+    return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
+  uint64_t cnt = be(p + off + 1, w);
+  h->children = (t >= 0xde) ? 2 * cnt : cnt;
+  h->fixed = 1 + (size_t)w;
+  return 0;
+}
+
+/* The header of the object at p[off] (off < len), its length read once checked present, and a
+ * check that header and body fit in the len - off bytes left. 0, or -1 with a message. */
+static int mp_head(const uint8_t *p, size_t len, size_t off, mp_head_t *h, char *err,
+                   size_t errlen) {
+  uint8_t t = p[off];
+  *h = (mp_head_t){.fixed = 1};
+  if (mp_fix_types(t, h) || mp_str_bin_ext(t, h) || mp_scalar(t, h)) {
+    /* h filled */
+  } else if (t >= 0xdc && t <= 0xdf) {
+    if (mp_container(p, len, off, h, err, errlen)) return -1;
+  } else { /* 0xc1 */
+    return errmsg(err, errlen, "transitions: invalid msgpack byte 0x%02x at offset %zu", t, off);
+  }
+  if (h->lenbytes) {
+    if (len - off < h->fixed + (size_t)h->lenbytes)
+      return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
+    h->body = be(p + off + 1, h->lenbytes);
+    h->fixed += (size_t)h->lenbytes;
+  }
+  if (len - off < h->fixed || len - off - h->fixed < h->body)
+    return errmsg(err, errlen,
+                  "transitions: msgpack object at offset %zu needs %llu bytes, %zu left", off,
+                  (unsigned long long)(h->fixed + h->body), len - off);
+  return 0;
+}
+
 /* Walks one msgpack object starting at p[0]; sets *end to its length. Checks every length
  * against the bytes present before using it, and that no container announces more elements
  * than bytes remain (each element takes at least one). */
@@ -101,118 +244,16 @@ static int mp_scan(const uint8_t *p, size_t len, size_t *end, char *err, size_t 
     if (++objects > TBATCH_MAX_OBJECTS)
       return errmsg(err, errlen, "transitions: more than %d msgpack objects", TBATCH_MAX_OBJECTS);
     pending--;
-    uint8_t t = p[off];
-    size_t fixed = 1;  /* header bytes incl. the type byte */
-    int lenbytes = 0;  /* width of a big-endian length/count after the type byte */
-    uint64_t body = 0; /* payload bytes after the header */
-    uint64_t children = 0;
-    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
-      /* fixint, nil, bool */
-    } else if (t <= 0x8f) {
-      children = 2u * (t & 0x0f);
-    } else if (t <= 0x9f) {
-      children = t & 0x0f;
-    } else if (t <= 0xbf) {
-      body = t & 0x1f;
-    } else {
-      switch (t) {
-        case 0xc4:
-        case 0xd9:
-          lenbytes = 1;
-          break; /* bin8, str8 */
-        case 0xc5:
-        case 0xda:
-          lenbytes = 2;
-          break; /* bin16, str16 */
-        case 0xc6:
-        case 0xdb:
-          lenbytes = 4;
-          break; /* bin32, str32 */
-        case 0xc7:
-          lenbytes = 1;
-          fixed = 2;
-          break; /* ext8 (+type byte) */
-        case 0xc8:
-          lenbytes = 2;
-          fixed = 2;
-          break;
-        case 0xc9:
-          lenbytes = 4;
-          fixed = 2;
-          break;
-        case 0xca:
-          body = 4;
-          break;
-        case 0xcb:
-          body = 8;
-          break;
-        case 0xcc:
-        case 0xd0:
-          body = 1;
-          break;
-        case 0xcd:
-        case 0xd1:
-          body = 2;
-          break;
-        case 0xce:
-        case 0xd2:
-          body = 4;
-          break;
-        case 0xcf:
-        case 0xd3:
-          body = 8;
-          break;
-        case 0xd4:
-          body = 2;
-          break; /* fixext: type byte + 1,2,4,8,16 */
-        case 0xd5:
-          body = 3;
-          break;
-        case 0xd6:
-          body = 5;
-          break;
-        case 0xd7:
-          body = 9;
-          break;
-        case 0xd8:
-          body = 17;
-          break;
-        case 0xdc:
-        case 0xdd:
-        case 0xde:
-        case 0xdf: {
-          int w = (t == 0xdc || t == 0xde) ? 2 : 4;
-          if (len - off - 1 < (size_t)w)
-            return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off,
-                          len);
-          uint64_t cnt = be(p + off + 1, w);
-          children = (t >= 0xde) ? 2 * cnt : cnt;
-          fixed = 1 + (size_t)w;
-          break;
-        }
-        default: /* 0xc1 */
-          return errmsg(err, errlen, "transitions: invalid msgpack byte 0x%02x at offset %zu", t,
-                        off);
-      }
-    }
-    if (lenbytes) {
-      if (len - off < fixed + (size_t)lenbytes)
-        return errmsg(err, errlen, "transitions: msgpack truncated at byte %zu of %zu", off, len);
-      body = be(p + off + 1, lenbytes);
-      fixed += (size_t)lenbytes;
-    }
-    if (len - off < fixed || len - off - fixed < body)
-      return errmsg(err, errlen,
-                    "transitions: msgpack object at offset %zu needs %llu bytes, %zu left", off,
-                    (unsigned long long)(fixed + body), len - off);
-    off += fixed + (size_t)body;
-    pending += children;
+    mp_head_t h;
+    if (mp_head(p, len, off, &h, err, errlen)) return -1;
+    off += h.fixed + (size_t)h.body;
+    pending += h.children;
     if (pending > len - off)
       return errmsg(
           err, errlen,
           "transitions: msgpack container at offset %zu announces %llu elements, only %zu "
           "bytes left",
-          off - fixed, (unsigned long long)children, len - off);
+          off - h.fixed, (unsigned long long)h.children, len - off);
   }
   *end = off;
   return 0;

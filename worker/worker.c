@@ -441,119 +441,142 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   return 0;
 }
 
-static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p) {
+/* One handler per frame type from the learner; p is the payload, len its length. */
+
+static void handle_welcome(worker_t *w, const uint8_t *p, size_t len) {
   char err[512];
+  Rlserve__Welcome *wm;
+  if (wire_decode_welcome(p, len, &wm, err, sizeof err) != 0) {
+    drop_connection(w, err);
+    return;
+  }
+  int rc = configure(w, wm, err, sizeof err);
+  rlserve__welcome__free_unpacked(wm, NULL);
+  if (rc != 0) {
+    LOG_E("worker", "%s", err);
+    size_t ef_len = 0;
+    uint8_t *ef = wire_encode_error(400, err, &ef_len);
+    send_frame(w, ef, ef_len);
+    w->stopping = 1; /* a config this worker cannot run will not change on retry */
+    drop_connection(w, err);
+    return;
+  }
+  w->welcomed = 1;
+  w->attempt = 0;
+  LOG_I("worker", "welcomed as worker %u (index %d): %s, %d envs, epsilon -> %.4g", w->id, w->index,
+        w->cfg.env, w->k, w->x.epsilon_final);
+  uv_timer_start(&w->stats_timer, on_stats_timer, (uint64_t)(w->cfg.stats_interval_s * 1000),
+                 (uint64_t)(w->cfg.stats_interval_s * 1000));
+}
+
+static void handle_weights(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  if (!w->welcomed) {
+    drop_connection(w, "weights before welcome");
+    return;
+  }
+  Rlserve__Weights *wt;
+  /* The online buffer starts with what acts (the Q-network, or the actor followed by the
+   * critics); a DQN buffer is exactly the network. */
+  uint32_t expect = w->pol.weights_exact ? (uint32_t)w->pol.layout.n_params : 0;
+  if (wire_decode_weights(p, len, expect, &wt, err, sizeof err) != 0) {
+    drop_connection(w, err);
+    return;
+  }
+  if (wt->n_params < w->pol.layout.n_params) {
+    snprintf(err, sizeof err, "weights: %u parameters, the actor alone needs %zu", wt->n_params,
+             w->pol.layout.n_params);
+    rlserve__weights__free_unpacked(wt, NULL);
+    drop_connection(w, err);
+    return;
+  }
+  wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
+  w->version = wt->version;
+  LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
+        wt->n_params);
+  w->global_steps = wt->env_steps;
+  rlserve__weights__free_unpacked(wt, NULL);
+  if (!w->have_weights)
+    LOG_I("worker", "first weights (version %llu): stepping", (unsigned long long)w->version);
+  w->have_weights = 1;
+  start_stepping(w);
+}
+
+static void handle_error(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  Rlserve__Error *e;
+  if (wire_decode_error(p, len, &e, err, sizeof err) == 0) {
+    LOG_E("worker", "learner says: %s", e->reason);
+    int fatal = e->code == 401 || e->code == 426; /* retrying cannot fix these */
+    rlserve__error__free_unpacked(e, NULL);
+    if (fatal) {
+      LOG_E("worker", "giving up (exit status 3)");
+      w->exit_code = 3;
+      worker_shutdown(w);
+      return;
+    }
+  }
+  drop_connection(w, "learner sent an error");
+}
+
+static void handle_credit(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  Rlserve__Credit *cr;
+  if (wire_decode_credit(p, len, &cr, err, sizeof err) != 0) {
+    drop_connection(w, err);
+    return;
+  }
+  w->credit += cr->transitions;
+  rlserve__credit__free_unpacked(cr, NULL);
+  drain_away(w);
+  if (!w->away_head && w->b_n >= w->cfg.send_batch) flush_batch(w);
+  if (!w->stepping && w->have_weights && !w->stopping &&
+      w->inflight_bytes <= (size_t)w->cfg.outbox_bytes / 2)
+    start_stepping(w);
+}
+
+static void handle_challenge(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  Rlserve__Challenge *ch;
+  if (w->welcomed || wire_decode_challenge(p, len, &ch, err, sizeof err) != 0) {
+    drop_connection(w, w->welcomed ? "challenge after welcome" : err);
+    return;
+  }
+  if (!w->has_token) {
+    LOG_E("worker", "the learner requires a token: give the run's token with --token-file");
+    rlserve__challenge__free_unpacked(ch, NULL);
+    return; /* our Hello went out without an answer; the learner will refuse it */
+  }
+  uint8_t mac[AUTH_MAC];
+  auth_answer(w->auth_key, ch->nonce.data, ch->nonce.len, mac);
+  rlserve__challenge__free_unpacked(ch, NULL);
+  send_hello(w, mac);
+}
+
+static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p) {
   switch (h->type) {
-    case FRAME_WELCOME: {
-      Rlserve__Welcome *wm;
-      if (wire_decode_welcome(p, h->length, &wm, err, sizeof err) != 0) {
-        drop_connection(w, err);
-        return;
-      }
-      int rc = configure(w, wm, err, sizeof err);
-      rlserve__welcome__free_unpacked(wm, NULL);
-      if (rc != 0) {
-        LOG_E("worker", "%s", err);
-        size_t len = 0;
-        uint8_t *ef = wire_encode_error(400, err, &len);
-        send_frame(w, ef, len);
-        w->stopping = 1; /* a config this worker cannot run will not change on retry */
-        drop_connection(w, err);
-        return;
-      }
-      w->welcomed = 1;
-      w->attempt = 0;
-      LOG_I("worker", "welcomed as worker %u (index %d): %s, %d envs, epsilon -> %.4g", w->id,
-            w->index, w->cfg.env, w->k, w->x.epsilon_final);
-      uv_timer_start(&w->stats_timer, on_stats_timer, (uint64_t)(w->cfg.stats_interval_s * 1000),
-                     (uint64_t)(w->cfg.stats_interval_s * 1000));
+    case FRAME_WELCOME:
+      handle_welcome(w, p, h->length);
       break;
-    }
-    case FRAME_WEIGHTS: {
-      if (!w->welcomed) {
-        drop_connection(w, "weights before welcome");
-        return;
-      }
-      Rlserve__Weights *wt;
-      /* The online buffer starts with what acts (the Q-network, or the actor followed by the
-       * critics); a DQN buffer is exactly the network. */
-      uint32_t expect = w->pol.weights_exact ? (uint32_t)w->pol.layout.n_params : 0;
-      if (wire_decode_weights(p, h->length, expect, &wt, err, sizeof err) != 0) {
-        drop_connection(w, err);
-        return;
-      }
-      if (wt->n_params < w->pol.layout.n_params) {
-        snprintf(err, sizeof err, "weights: %u parameters, the actor alone needs %zu", wt->n_params,
-                 w->pol.layout.n_params);
-        rlserve__weights__free_unpacked(wt, NULL);
-        drop_connection(w, err);
-        return;
-      }
-      wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
-      w->version = wt->version;
-      LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
-            wt->n_params);
-      w->global_steps = wt->env_steps;
-      rlserve__weights__free_unpacked(wt, NULL);
-      if (!w->have_weights)
-        LOG_I("worker", "first weights (version %llu): stepping", (unsigned long long)w->version);
-      w->have_weights = 1;
-      start_stepping(w);
+    case FRAME_WEIGHTS:
+      handle_weights(w, p, h->length);
       break;
-    }
-    case FRAME_ERROR: {
-      Rlserve__Error *e;
-      if (wire_decode_error(p, h->length, &e, err, sizeof err) == 0) {
-        LOG_E("worker", "learner says: %s", e->reason);
-        int fatal = e->code == 401 || e->code == 426; /* retrying cannot fix these */
-        rlserve__error__free_unpacked(e, NULL);
-        if (fatal) {
-          LOG_E("worker", "giving up (exit status 3)");
-          w->exit_code = 3;
-          worker_shutdown(w);
-          return;
-        }
-      }
-      drop_connection(w, "learner sent an error");
+    case FRAME_ERROR:
+      handle_error(w, p, h->length);
       break;
-    }
     case FRAME_HEARTBEAT:
       break;
-    case FRAME_CREDIT: {
-      Rlserve__Credit *cr;
-      if (wire_decode_credit(p, h->length, &cr, err, sizeof err) != 0) {
-        drop_connection(w, err);
-        return;
-      }
-      w->credit += cr->transitions;
-      rlserve__credit__free_unpacked(cr, NULL);
-      drain_away(w);
-      if (!w->away_head && w->b_n >= w->cfg.send_batch) flush_batch(w);
-      if (!w->stepping && w->have_weights && !w->stopping &&
-          w->inflight_bytes <= (size_t)w->cfg.outbox_bytes / 2)
-        start_stepping(w);
+    case FRAME_CREDIT:
+      handle_credit(w, p, h->length);
       break;
-    }
-    case FRAME_CHALLENGE: {
-      Rlserve__Challenge *ch;
-      if (w->welcomed || wire_decode_challenge(p, h->length, &ch, err, sizeof err) != 0) {
-        drop_connection(w, w->welcomed ? "challenge after welcome" : err);
-        return;
-      }
-      if (!w->has_token) {
-        LOG_E("worker", "the learner requires a token: give the run's token with --token-file");
-        rlserve__challenge__free_unpacked(ch, NULL);
-        return; /* our Hello went out without an answer; the learner will refuse it */
-      }
-      uint8_t mac[AUTH_MAC];
-      auth_answer(w->auth_key, ch->nonce.data, ch->nonce.len, mac);
-      rlserve__challenge__free_unpacked(ch, NULL);
-      send_hello(w, mac);
+    case FRAME_CHALLENGE:
+      handle_challenge(w, p, h->length);
       break;
-    }
-    default:
+    default: {
+      char err[512];
       snprintf(err, sizeof err, "unexpected %s frame from the learner", frame_type_name(h->type));
       drop_connection(w, err);
+    }
   }
 }
 

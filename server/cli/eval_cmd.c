@@ -12,123 +12,179 @@
 #include "plugin.h"
 #include "policy.h"
 
-int eval_main(int argc, char **argv) {
-  const char *path = NULL;
-  long episodes = 100;
-  long long seed = -1;
-  int json = 0;
+/* The command line. */
+typedef struct {
+  const char *path;
+  long episodes;
+  long long seed; /* -1: the config's eval_seed */
+  int json;
+} eval_args_t;
+
+/* What the checkpoint describes: its config, the env and algorithm it names, the policy they
+ * build, and the online weights section. */
+typedef struct {
+  config_t cfg;
+  const env_spec_t *spec;
+  const algo_t *algo;
+  algo_policy_t pol;
+  const checkpoint_section_t *online;
+} eval_setup_t;
+
+/* One option that takes a value; 0, or 2 (the exit status) after a message. */
+static int parse_value(eval_args_t *a, const char *opt, const char *v) {
+  char *end;
+  if (!strcmp(opt, "--checkpoint"))
+    a->path = v;
+  else if (!strcmp(opt, "--episodes")) {
+    a->episodes = strtol(v, &end, 10);
+    if (*end || a->episodes < 1 || a->episodes > 1000000) {
+      fprintf(stderr, "rlserve eval: --episodes %s is not in 1..1000000\n", v);
+      return 2;
+    }
+  } else if (!strcmp(opt, "--seed")) {
+    a->seed = strtoll(v, &end, 10);
+    if (*end || a->seed < 0) {
+      fprintf(stderr, "rlserve eval: --seed %s is not a non-negative integer\n", v);
+      return 2;
+    }
+  } else {
+    fprintf(stderr, "rlserve eval: unknown option '%s'\n", opt);
+    return 2;
+  }
+  return 0;
+}
+
+/* -1 to go on, or the exit status: 0 after --help, 2 after a usage error. */
+static int parse_args(int argc, char **argv, eval_args_t *a) {
+  *a = (eval_args_t){.path = NULL, .episodes = 100, .seed = -1, .json = 0};
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) {
-      json = 1;
+    const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(opt, "--json")) {
+      a->json = 1;
       continue;
     }
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
       printf("usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n");
       return 0;
     }
     if (!v) {
-      fprintf(stderr, "rlserve eval: %s needs a value\n", a);
+      fprintf(stderr, "rlserve eval: %s needs a value\n", opt);
       return 2;
     }
     i++;
-    char *end;
-    if (!strcmp(a, "--checkpoint"))
-      path = v;
-    else if (!strcmp(a, "--episodes")) {
-      episodes = strtol(v, &end, 10);
-      if (*end || episodes < 1 || episodes > 1000000) {
-        fprintf(stderr, "rlserve eval: --episodes %s is not in 1..1000000\n", v);
-        return 2;
-      }
-    } else if (!strcmp(a, "--seed")) {
-      seed = strtoll(v, &end, 10);
-      if (*end || seed < 0) {
-        fprintf(stderr, "rlserve eval: --seed %s is not a non-negative integer\n", v);
-        return 2;
-      }
-    } else {
-      fprintf(stderr, "rlserve eval: unknown option '%s'\n", a);
-      return 2;
-    }
+    if (parse_value(a, opt, v) != 0) return 2;
   }
-  if (!path) {
+  if (!a->path) {
     fprintf(stderr, "rlserve eval: --checkpoint FILE is required\n");
     return 2;
   }
-  checkpoint_t ck;
+  return -1;
+}
+
+/* The config section into s->cfg (and its env plugin loaded); *text holds the section's text
+ * and is the caller's to free. 0, or -1 after a message. */
+static int load_config(const char *path, const checkpoint_t *ck, eval_setup_t *s, char **text) {
   char err[1024];
-  if (checkpoint_read(path, &ck, err, sizeof err) != 0) {
-    fprintf(stderr, "rlserve eval: %s\n", err);
-    return 2;
-  }
-  int rc = 2;
-  const checkpoint_section_t *cs = checkpoint_find(&ck, "config");
-  const checkpoint_section_t *os = checkpoint_find(&ck, "online");
-  config_t cfg;
-  config_init(&cfg);
-  const env_spec_t *spec = NULL;
-  char *text = NULL;
-  if (!cs || !os) {
+  const checkpoint_section_t *cs = checkpoint_find(ck, "config");
+  s->online = checkpoint_find(ck, "online");
+  config_init(&s->cfg);
+  if (!cs || !s->online) {
     fprintf(stderr, "rlserve eval: %s has no %s section\n", path, cs ? "online" : "config");
-    goto out;
+    return -1;
   }
-  text = malloc(cs->len + 1);
-  memcpy(text, cs->data, cs->len);
-  text[cs->len] = 0;
-  if (config_load_text(&cfg, text, path, err, sizeof err) != 0) {
+  *text = malloc(cs->len + 1);
+  memcpy(*text, cs->data, cs->len);
+  (*text)[cs->len] = 0;
+  if (config_load_text(&s->cfg, *text, path, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
-    goto out;
+    return -1;
   }
-  if (cfg.env_plugin[0] && env_plugin_load(cfg.env_plugin, err, sizeof err) != 0) {
+  if (s->cfg.env_plugin[0] && env_plugin_load(s->cfg.env_plugin, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
-    goto out;
+    return -1;
   }
-  spec = env_find(cfg.env);
-  const algo_t *algo = algo_find(cfg.algo);
-  algo_policy_t pol;
-  if (!spec || !algo || algo->mode != ALGO_ACTOR_LEARNER || algo->actions != spec->act.kind ||
-      algo->policy(&cfg, spec, &pol, err, sizeof err) != 0) {
-    fprintf(stderr, "rlserve eval: %s: cannot build a policy for env '%s'\n", path, cfg.env);
-    goto out;
+  return 0;
+}
+
+/* The env, algorithm and policy s->cfg names, and a check that the online weights fit the
+ * policy. 0, or -1 after a message. */
+static int build_policy(const char *path, eval_setup_t *s) {
+  char err[1024];
+  s->spec = env_find(s->cfg.env);
+  s->algo = algo_find(s->cfg.algo);
+  if (!s->spec || !s->algo || s->algo->mode != ALGO_ACTOR_LEARNER ||
+      s->algo->actions != s->spec->act.kind ||
+      s->algo->policy(&s->cfg, s->spec, &s->pol, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve eval: %s: cannot build a policy for env '%s'\n", path, s->cfg.env);
+    return -1;
   }
   /* policy.ckpt holds exactly what acts; checkpoint.ckpt's online buffer starts with it (a
    * DDPG actor is followed by its critics). */
-  size_t need = pol.layout.n_params * sizeof(float);
-  if (os->len != need && !(!pol.weights_exact && os->len > need)) {
+  size_t need = s->pol.layout.n_params * sizeof(float);
+  if (s->online->len != need && !(!s->pol.weights_exact && s->online->len > need)) {
     fprintf(stderr,
             "rlserve eval: %s: online weights have %llu bytes, the config's network "
             "needs %zu\n",
-            path, (unsigned long long)os->len, need);
-    goto out;
+            path, (unsigned long long)s->online->len, need);
+    return -1;
   }
-  float *params = malloc(need);
-  memcpy(params, os->data, need);
-  eval_result_t r;
-  uint64_t s = seed >= 0 ? (uint64_t)seed : (uint64_t)cfg.eval_seed;
-  int erc = eval_policy(cfg.env, algo, &pol, params, (int)episodes, s, &r, err, sizeof err);
-  if (erc != 0) {
-    fprintf(stderr, "rlserve eval: %s\n", err);
-    free(params);
-    goto out;
-  }
-  free(params);
-  double threshold =
-      cfg.solve_threshold == cfg.solve_threshold ? cfg.solve_threshold : spec->reward_threshold;
-  if (json)
+  return 0;
+}
+
+static void print_result(const eval_args_t *a, const eval_setup_t *s, const eval_result_t *r,
+                         uint64_t seed) {
+  const config_t *cfg = &s->cfg;
+  double threshold = cfg->solve_threshold == cfg->solve_threshold ? cfg->solve_threshold
+                                                                  : s->spec->reward_threshold;
+  if (a->json)
     printf(
         "{\"env\":\"%s\",\"episodes\":%d,\"seed\":%llu,\"mean\":%.6f,\"std\":%.6f,"
         "\"min\":%.6f,\"max\":%.6f,\"threshold\":%.6g,\"solved\":%s}\n",
-        cfg.env, r.episodes, (unsigned long long)s, r.mean, r.std, r.min, r.max, threshold,
-        r.mean >= threshold ? "true" : "false");
+        cfg->env, r->episodes, (unsigned long long)seed, r->mean, r->std, r->min, r->max, threshold,
+        r->mean >= threshold ? "true" : "false");
   else
     printf(
         "%s: greedy return %.2f +- %.2f over %d episodes (min %.1f, max %.1f; seeds %llu..) "
         "-> %s (threshold %.1f)\n",
-        cfg.env, r.mean, r.std, r.episodes, r.min, r.max, (unsigned long long)s,
-        r.mean >= threshold ? "solved" : "not solved", threshold);
-  rc = 0;
-out:
+        cfg->env, r->mean, r->std, r->episodes, r->min, r->max, (unsigned long long)seed,
+        r->mean >= threshold ? "solved" : "not solved", threshold);
+}
+
+/* Runs the greedy evaluation and prints it. 0, or -1 after a message. */
+static int evaluate(const eval_args_t *a, const eval_setup_t *s) {
+  char err[1024];
+  size_t need = s->pol.layout.n_params * sizeof(float);
+  float *params = malloc(need);
+  memcpy(params, s->online->data, need);
+  eval_result_t r;
+  uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : (uint64_t)s->cfg.eval_seed;
+  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, params, (int)a->episodes, seed, &r, err,
+                        sizeof err);
+  free(params);
+  if (erc != 0) {
+    fprintf(stderr, "rlserve eval: %s\n", err);
+    return -1;
+  }
+  print_result(a, s, &r, seed);
+  return 0;
+}
+
+int eval_main(int argc, char **argv) {
+  eval_args_t a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc >= 0) return rc;
+  checkpoint_t ck;
+  char err[1024];
+  if (checkpoint_read(a.path, &ck, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve eval: %s\n", err);
+    return 2;
+  }
+  eval_setup_t s;
+  char *text = NULL;
+  rc = 2;
+  if (load_config(a.path, &ck, &s, &text) == 0 && build_policy(a.path, &s) == 0 &&
+      evaluate(&a, &s) == 0)
+    rc = 0;
   free(text);
   checkpoint_free(&ck);
   return rc;

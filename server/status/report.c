@@ -526,45 +526,53 @@ static void summary_table(sbuf_t *b, const cJSON *s) {
   sb_puts(b, "</table>\n");
 }
 
-static void render(sbuf_t *b, const report_rows_t *r, const cJSON *summary, const char *mpath) {
+/* Column views of the rows, and the evaluations once each (a metrics line repeats the latest
+ * evaluation until the next one); one allocation, col. */
+typedef struct {
+  double *col;
+  double *x, *train, *loss, *sps, *ups; /* n values each */
+  double *ex, *em, *elo, *ehi;          /* ne values each */
+  size_t n, ne;
+} columns_t;
+
+static int columns_init(columns_t *c, const report_rows_t *r) {
   size_t n = r->n;
-  /* Column views of the rows, and the evaluations once each (a metrics line repeats the
-   * latest evaluation until the next one). */
   double *col = malloc(sizeof(double) * (n ? n : 1) * 11);
-  if (!col) {
-    b->oom = 1;
-    return;
-  }
-  double *x = col, *train = col + n, *loss = col + 2 * n, *sps = col + 3 * n, *ups = col + 4 * n;
-  double *ex = col + 5 * n, *em = col + 6 * n, *elo = col + 7 * n, *ehi = col + 8 * n;
-  size_t ne = 0;
+  if (!col) return -ENOMEM;
+  *c = (columns_t){.col = col,
+                   .x = col,
+                   .train = col + n,
+                   .loss = col + 2 * n,
+                   .sps = col + 3 * n,
+                   .ups = col + 4 * n,
+                   .ex = col + 5 * n,
+                   .em = col + 6 * n,
+                   .elo = col + 7 * n,
+                   .ehi = col + 8 * n,
+                   .n = n};
   double last_eval_at = NAN;
   for (size_t i = 0; i < n; i++) {
     const report_row_t *w = &r->rows[i];
-    x[i] = w->env_steps;
-    train[i] = w->train_return_mean100;
-    loss[i] = w->loss;
-    sps[i] = w->env_steps_per_s;
-    ups[i] = w->updates_per_s;
+    c->x[i] = w->env_steps;
+    c->train[i] = w->train_return_mean100;
+    c->loss[i] = w->loss;
+    c->sps[i] = w->env_steps_per_s;
+    c->ups[i] = w->updates_per_s;
     if (isfinite(w->eval_mean) && isfinite(w->eval_env_steps) &&
         w->eval_env_steps != last_eval_at) {
-      ex[ne] = w->eval_env_steps;
-      em[ne] = w->eval_mean;
-      elo[ne] = isfinite(w->eval_std) ? w->eval_mean - w->eval_std : NAN;
-      ehi[ne] = isfinite(w->eval_std) ? w->eval_mean + w->eval_std : NAN;
+      c->ex[c->ne] = w->eval_env_steps;
+      c->em[c->ne] = w->eval_mean;
+      c->elo[c->ne] = isfinite(w->eval_std) ? w->eval_mean - w->eval_std : NAN;
+      c->ehi[c->ne] = isfinite(w->eval_std) ? w->eval_mean + w->eval_std : NAN;
       last_eval_at = w->eval_env_steps;
-      ne++;
+      c->ne++;
     }
   }
-  const cJSON *j;
-  const char *env = summary && cJSON_IsString(j = cJSON_GetObjectItemCaseSensitive(summary, "env"))
-                        ? j->valuestring
-                        : NULL;
-  double threshold =
-      summary && cJSON_IsNumber(j = cJSON_GetObjectItemCaseSensitive(summary, "threshold"))
-          ? j->valuedouble
-          : NAN;
+  return 0;
+}
 
+/* From the doctype to the opening of the source line, the page title naming env if known. */
+static void page_head(sbuf_t *b, const char *env) {
   sb_puts(b,
           "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, "
@@ -591,46 +599,44 @@ static void render(sbuf_t *b, const report_rows_t *r, const cJSON *summary, cons
           "fill: #555; }\n"
           "svg text { fill: #555; } svg .nodata { fill: #999; font-size: 14px; }\n"
           "</style>\n</head>\n<body>\n<h1>rlserve run report</h1>\n<div class=\"src\">");
-  sb_esc(b, mpath);
-  sb_printf(b, ": %zu progress lines, %zu evaluations</div>\n", n, ne);
-  sb_puts(b, "<div class=\"tables\">\n");
-  if (summary) summary_table(b, summary);
-  if (n) { /* where the run stood at its last progress line */
-    const report_row_t *w = &r->rows[n - 1];
-    char v[64];
-    sb_puts(b, "<table class=\"last\">\n<tr><th>at the last progress line</th><th></th></tr>\n");
+}
+
+/* Where the run stood at its last progress line, w. */
+static void last_table(sbuf_t *b, const report_row_t *w) {
+  char v[64];
+  sb_puts(b, "<table class=\"last\">\n<tr><th>at the last progress line</th><th></th></tr>\n");
 #define LAST(name, val, f)         \
   if (isfinite(val)) {             \
     snprintf(v, sizeof v, f, val); \
     summary_row(b, name, v);       \
   }
-    LAST("time", w->t, "%.1f s");
-    LAST("env steps", w->env_steps, "%.0f");
-    LAST("updates", w->updates, "%.0f");
-    LAST("episodes", w->episodes, "%.0f");
-    LAST("replay size", w->replay_size, "%.0f");
-    LAST("training return (100)", w->train_return_mean100, "%.2f");
-    LAST("loss", w->loss, "%.4g");
-    LAST("mean Q", w->mean_q, "%.4g");
-    LAST("workers", w->workers, "%.0f");
+  LAST("time", w->t, "%.1f s");
+  LAST("env steps", w->env_steps, "%.0f");
+  LAST("updates", w->updates, "%.0f");
+  LAST("episodes", w->episodes, "%.0f");
+  LAST("replay size", w->replay_size, "%.0f");
+  LAST("training return (100)", w->train_return_mean100, "%.2f");
+  LAST("loss", w->loss, "%.4g");
+  LAST("mean Q", w->mean_q, "%.4g");
+  LAST("workers", w->workers, "%.0f");
 #undef LAST
-    sb_puts(b, "</table>\n");
-  }
-  sb_puts(b, "</div>\n");
+  sb_puts(b, "</table>\n");
+}
 
+static void return_chart(sbuf_t *b, const columns_t *c, double threshold) {
   const series_t ret[2] = {
       {.name = "training return (mean of last 100)",
        .color = "#1f77b4",
-       .x = x,
-       .y = train,
-       .n = n},
+       .x = c->x,
+       .y = c->train,
+       .n = c->n},
       {.name = "greedy eval mean \u00b1 std",
        .color = "#2ca02c",
-       .x = ex,
-       .y = em,
-       .band_lo = elo,
-       .band_hi = ehi,
-       .n = ne,
+       .x = c->ex,
+       .y = c->em,
+       .band_lo = c->elo,
+       .band_hi = c->ehi,
+       .n = c->ne,
        .dots = 1},
   };
   const chart_opts_t ret_o = {.title = "Return vs env steps",
@@ -638,31 +644,61 @@ static void render(sbuf_t *b, const report_rows_t *r, const cJSON *summary, cons
                               .hline = threshold,
                               .hline_label = "solve threshold"};
   chart(b, &ret_o, ret, 2);
+}
 
+static void loss_chart(sbuf_t *b, const columns_t *c) {
   /* Log scale only when every loss is positive (a zero or negative loss would be a gap). */
   int logy = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(loss[i])) continue;
-    if (loss[i] <= 0) {
+  for (size_t i = 0; i < c->n; i++) {
+    if (!isfinite(c->loss[i])) continue;
+    if (c->loss[i] <= 0) {
       logy = 0;
       break;
     }
     logy = 1;
   }
-  const series_t lo[1] = {{.name = "loss", .color = "#d62728", .x = x, .y = loss, .n = n}};
+  const series_t lo[1] = {{.name = "loss", .color = "#d62728", .x = c->x, .y = c->loss, .n = c->n}};
   const chart_opts_t lo_o = {
       .title = "Loss vs env steps", .ylabel = "loss", .logy = logy, .hline = NAN};
   chart(b, &lo_o, lo, 1);
+}
 
+static void throughput_chart(sbuf_t *b, const columns_t *c) {
   const series_t th[2] = {
-      {.name = "env steps/s", .color = "#9467bd", .x = x, .y = sps, .n = n},
-      {.name = "updates/s", .color = "#ff7f0e", .x = x, .y = ups, .n = n},
+      {.name = "env steps/s", .color = "#9467bd", .x = c->x, .y = c->sps, .n = c->n},
+      {.name = "updates/s", .color = "#ff7f0e", .x = c->x, .y = c->ups, .n = c->n},
   };
   const chart_opts_t th_o = {
       .title = "Throughput vs env steps", .ylabel = "per second", .hline = NAN};
   chart(b, &th_o, th, 2);
+}
+
+static void render(sbuf_t *b, const report_rows_t *r, const cJSON *summary, const char *mpath) {
+  columns_t c;
+  if (columns_init(&c, r) != 0) {
+    b->oom = 1;
+    return;
+  }
+  const cJSON *j;
+  const char *env = summary && cJSON_IsString(j = cJSON_GetObjectItemCaseSensitive(summary, "env"))
+                        ? j->valuestring
+                        : NULL;
+  double threshold =
+      summary && cJSON_IsNumber(j = cJSON_GetObjectItemCaseSensitive(summary, "threshold"))
+          ? j->valuedouble
+          : NAN;
+  page_head(b, env);
+  sb_esc(b, mpath);
+  sb_printf(b, ": %zu progress lines, %zu evaluations</div>\n", c.n, c.ne);
+  sb_puts(b, "<div class=\"tables\">\n");
+  if (summary) summary_table(b, summary);
+  if (c.n) last_table(b, &r->rows[c.n - 1]);
+  sb_puts(b, "</div>\n");
+  return_chart(b, &c, threshold);
+  loss_chart(b, &c);
+  throughput_chart(b, &c);
   sb_puts(b, "</body>\n</html>\n");
-  free(col);
+  free(c.col);
 }
 
 static int write_atomic(const char *path, const char *text, size_t len, char *err, size_t errlen) {
