@@ -21,26 +21,6 @@
 #include "status_fill.h"
 #include "wire.h"
 
-double learner_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void returns_window_add(returns_window_t *w, float r) {
-  w->r[w->pos] = r;
-  w->pos = (w->pos + 1) % LEARNER_RETURNS;
-  if (w->n < LEARNER_RETURNS) w->n++;
-  w->total++;
-}
-
-double returns_window_mean(const returns_window_t *w) {
-  if (w->n == 0) return NAN;
-  double s = 0;
-  for (int i = 0; i < w->n; i++) s += w->r[i];
-  return s / w->n;
-}
-
 static void out_path(const learner_t *L, const char *name, char *buf, size_t len) {
   snprintf(buf, len, "%s/%s", L->run.out_dir, name);
 }
@@ -134,7 +114,8 @@ static void on_sweep(uv_timer_t *t) {
   if (!L->net.finishing) net_sweep(L);
 }
 
-void learner_check_finish(learner_t *L) {
+/* Ends the run when it is solved, spent or interrupted. Net thread. */
+static void learner_check_finish(learner_t *L) {
   if (L->net.finishing) return;
   pthread_mutex_lock(&L->sh.mu);
   int solved = L->sh.solved;

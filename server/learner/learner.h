@@ -21,19 +21,9 @@
 #include "flow.h"
 #include "frame.h"
 #include "replay.h"
+#include "returns.h"
 #include "snapshot.h"
 #include "status_http.h"
-
-#define LEARNER_RETURNS 100 /* training returns kept for the moving mean */
-
-/* A returns window: the mean of the last LEARNER_RETURNS episode returns. */
-typedef struct returns_window {
-  float r[LEARNER_RETURNS];
-  int n, pos;
-  uint64_t total;
-} returns_window_t;
-void returns_window_add(returns_window_t *w, float r);
-double returns_window_mean(const returns_window_t *w); /* NAN when empty */
 
 /* A reference-counted encoded frame shared by several writes (weights broadcast). */
 typedef struct shared_frame {
@@ -149,17 +139,12 @@ typedef struct learner {
   atomic_int stop;
 } learner_t;
 
-double learner_now(void); /* monotonic seconds */
-
 /* net.c (net thread) */
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen);
 void net_on_wake(learner_t *L); /* new weights or room in replay */
 void net_close_all(learner_t *L);
 /* Sends heartbeats on quiet links and closes connections that stay silent or stop reading. */
 void net_sweep(learner_t *L);
-
-/* learner.c (net thread): ends the run when it is solved, spent or interrupted. */
-void learner_check_finish(learner_t *L);
 
 /* trainer.c */
 int trainer_start(learner_t *L, char *err, size_t errlen);
