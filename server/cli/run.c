@@ -346,7 +346,9 @@ static int wait_learner(pid_t learner, pid_t *workers, int nw) {
   }
 }
 
-/* The learner's summary.json as the run's last lines; the command's exit status. */
+/* The learner's summary.json as the run's last lines; the command's exit status: 0 solved,
+ * 1 budget spent, 130 interrupted, 2 when the learner failed or a checkpoint could not be
+ * written (the run is then not resumable from where it stopped). */
 static int report_summary(const config_t *cfg, const run_paths_t *p, int lcode) {
   FILE *sf = fopen(p->summary, "r");
   if (!sf) {
@@ -375,7 +377,13 @@ static int report_summary(const config_t *cfg, const run_paths_t *p, int lcode) 
            cfg->env, cJSON_GetNumberValue(steps), cJSON_GetNumberValue(wall),
            cJSON_IsNumber(em) ? "below the threshold" : "none");
   printf("rlserve run: summary %s, policy %s/policy.ckpt\n", p->summary, p->dir);
+  const cJSON *ckerr = cJSON_GetObjectItem(j, "checkpoint_error");
+  int ck_failed = cJSON_IsString(ckerr);
+  if (ck_failed)
+    fprintf(stderr, "rlserve run: checkpoint failed: %s (the run folder %s is not resumable)\n",
+            cJSON_GetStringValue(ckerr), p->dir);
   cJSON_Delete(j);
+  if (ck_failed) return 2;
   if (lcode == 130) return 130;
   return is_solved ? 0 : (lcode == 1 || lcode == 0 ? 1 : 2);
 }
