@@ -1,6 +1,7 @@
 /* Checks status_http and `rlserve status` with real TCP requests against a server whose
  * loop runs in a thread: routes and content types, HEAD, 404/405/400/431/500, a request split
- * across writes, 100 connections at once, the idle timeout, bind errors, and that after
+ * across writes, 100 connections at once, 64 slow clients and the per-address cap, the idle
+ * timeout and the request deadline, bind errors, and that after
  * status_http_close the loop closes with no handles left. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -264,7 +265,8 @@ static void check_routes(int port) {
         r.code);
 }
 
-/* 100 connections at once: 64 are served, the rest closed; afterwards all is normal. */
+/* 100 connections at once from one address: the 16 newest (the per-address cap) are served,
+ * the older ones closed to make room for them; afterwards all is normal. */
 static void check_many(int port) {
   enum { N = 100 };
   int fds[N], opened = 0, ok = 0, closed = 0;
@@ -289,11 +291,12 @@ static void check_many(int port) {
       closed++;
     close(fds[i]);
   }
-  /* At most 64 served (the limit); a few fewer when earlier connections are still closing. */
-  CHECK(ok >= 48 && ok <= 64 && ok + closed == N,
-        "100 at once: %d answered 200, %d closed; want 48..64 answered and the rest closed", ok,
+  /* At most 16 served (the per-address cap); a few fewer when earlier connections still
+   * linger. */
+  CHECK(ok >= 12 && ok <= 16 && ok + closed == N,
+        "100 at once: %d answered 200, %d closed; want 12..16 answered and the rest closed", ok,
         closed);
-  printf("100 connections at once: %d served, %d closed on accept\n", ok, closed);
+  printf("100 connections at once: %d served, %d closed to make room\n", ok, closed);
   /* The server notices the closes asynchronously; allow it a moment. */
   int code = 0;
   for (int tries = 0; tries < 50 && code != 200; tries++) {
@@ -302,6 +305,60 @@ static void check_many(int port) {
     if (code != 200) usleep(20000);
   }
   CHECK(code == 200, "after 100 connections: GET /status code %d", code);
+}
+
+/* The server has not closed fd (nothing to read yet, no EOF). */
+static int still_open(int fd) {
+  char b;
+  ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
+  return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* 64 slow clients from one address, each one byte into its request: the server keeps at most
+ * 16 of them (the per-address cap) and a real request is answered at once. Before the cap
+ * and the eviction of waiting connections, the 64 held every slot and the request was
+ * closed on accept. */
+static void check_slow_clients(int port) {
+  enum { N = 64 };
+  int fds[N], open_n = 0;
+  usleep(100000);
+  for (int i = 0; i < N; i++) {
+    fds[i] = connect_to(port);
+    if (fds[i] >= 0) send_all(fds[i], "G", 1);
+  }
+  usleep(200000);
+  for (int i = 0; i < N; i++) open_n += fds[i] >= 0 && still_open(fds[i]);
+  CHECK(open_n >= 1 && open_n <= 16,
+        "%d of %d slow connections from one address still open; want 1..16 (the cap)", open_n, N);
+  static reply_t r;
+  double t0 = now_s();
+  get(port, "GET", "/status", &r);
+  double dt = now_s() - t0;
+  CHECK(r.code == 200 && dt < 1.0, "GET /status behind %d slow clients: code %d after %.3f s", N,
+        r.code, dt);
+  printf("64 slow clients: %d kept open, a real request answered in %.3f s\n", open_n, dt);
+  for (int i = 0; i < N; i++)
+    if (fds[i] >= 0) close(fds[i]);
+}
+
+/* A client trickling its request head one byte per 100 ms (never idle for the 300 ms idle
+ * timeout) is closed at the 800 ms request deadline. */
+static void check_deadline(int port) {
+  static const char head[] =
+      "GET /status HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  int fd = connect_to(port);
+  double t0 = now_s(), closed_at = -1;
+  for (size_t i = 0; i < 40 && closed_at < 0; i++) {
+    send(fd, head + i % (sizeof(head) - 1), 1, MSG_NOSIGNAL);
+    usleep(100000);
+    char b;
+    ssize_t k = recv(fd, &b, 1, MSG_DONTWAIT);
+    if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) closed_at = now_s() - t0;
+  }
+  CHECK(closed_at > 0.6 && closed_at < 1.8,
+        "trickling client closed after %.3f s (want ~0.8 s, the request deadline; -1: never)",
+        closed_at);
+  close(fd);
 }
 
 static void check_idle(int port) {
@@ -424,6 +481,7 @@ int main(void) {
   CHECK(rc == 0, "second status_http_start: %d %s", rc, err);
   if (rc != 0) return 1;
   status_http_set_idle_timeout(srv_idle, 300);
+  status_http_set_request_timeout(srv_idle, 800);
   int idle_port = status_http_port(srv_idle);
 
   /* Errors leave no handle behind (checked by uv_loop_close at the end). */
@@ -452,7 +510,9 @@ int main(void) {
 
   check_routes(port);
   check_many(port);
+  check_slow_clients(port);
   check_idle(idle_port);
+  check_deadline(idle_port);
   check_status_cmd(port, idle_port);
 
   /* A client still connected when the server closes: it is closed too. */
@@ -467,7 +527,8 @@ int main(void) {
   close(held);
 
   CHECK(done_calls == 2, "done called %d times, want 2", done_calls);
-  CHECK(json_calls >= 64 && metrics_calls >= 2, "source calls: json %d, metrics %d", json_calls,
+  /* check_many serves 16 (one address's share), check_routes and check_slow_clients more. */
+  CHECK(json_calls >= 16 + 2 && metrics_calls >= 2, "source calls: json %d, metrics %d", json_calls,
         metrics_calls);
   rc = uv_loop_close(&loop);
   CHECK(rc == 0, "uv_loop_close: %s (handles left open)", uv_err_name(rc));

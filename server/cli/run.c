@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,10 +38,15 @@ static const char *self_exe(void) {
   return path;
 }
 
-/* fork + exec of this binary with args; stdout to the terminal or a log, stderr to log. */
+/* fork + exec of this binary with args; stdout to the terminal or a log, stderr to log.
+ * The child never outlives this process, however it ends (SIGKILL included): the kernel
+ * sends the child SIGTERM when its parent dies (the learner then saves its state), and a
+ * parent that died before prctl took effect is caught by comparing getppid(). */
 static pid_t spawn(char *const argv[], const char *log_path, int keep_stdout) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) return pid;
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent) _exit(125);
   int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd >= 0) {
     dup2(fd, 2);
@@ -340,7 +346,9 @@ static int wait_learner(pid_t learner, pid_t *workers, int nw) {
   }
 }
 
-/* The learner's summary.json as the run's last lines; the command's exit status. */
+/* The learner's summary.json as the run's last lines; the command's exit status: 0 solved,
+ * 1 budget spent, 130 interrupted, 2 when the learner failed or a checkpoint could not be
+ * written (the run is then not resumable from where it stopped). */
 static int report_summary(const config_t *cfg, const run_paths_t *p, int lcode) {
   FILE *sf = fopen(p->summary, "r");
   if (!sf) {
@@ -369,7 +377,13 @@ static int report_summary(const config_t *cfg, const run_paths_t *p, int lcode) 
            cfg->env, cJSON_GetNumberValue(steps), cJSON_GetNumberValue(wall),
            cJSON_IsNumber(em) ? "below the threshold" : "none");
   printf("rlserve run: summary %s, policy %s/policy.ckpt\n", p->summary, p->dir);
+  const cJSON *ckerr = cJSON_GetObjectItem(j, "checkpoint_error");
+  int ck_failed = cJSON_IsString(ckerr);
+  if (ck_failed)
+    fprintf(stderr, "rlserve run: checkpoint failed: %s (the run folder %s is not resumable)\n",
+            cJSON_GetStringValue(ckerr), p->dir);
   cJSON_Delete(j);
+  if (ck_failed) return 2;
   if (lcode == 130) return 130;
   return is_solved ? 0 : (lcode == 1 || lcode == 0 ? 1 : 2);
 }
@@ -419,6 +433,13 @@ int run_main(int argc, char **argv) {
   config_t cfg;
   const algo_t *algo = NULL;
   if (resolve_config(&o, &cfg, &algo) != 0) return 2;
+  if (algo->mode == ALGO_ACTOR_LEARNER && cfg.workers < 1) { /* nobody would ever act */
+    fprintf(stderr,
+            "rlserve run: workers = 0: algo %s learns from the workers' transitions; give "
+            "--workers 1 or more (only on-policy algorithms run in-process)\n",
+            cfg.algo);
+    return 2;
+  }
   run_paths_t p;
   if (prepare_folder(&cfg, o.out, &p) != 0) return 2;
   if (algo->mode == ALGO_IN_PROCESS) return run_in_process(&cfg, p.dir);

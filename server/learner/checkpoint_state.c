@@ -44,8 +44,12 @@ int learner_save_state(learner_t *L) {
   rename(path, prev);
   int rc = checkpoint_write(path, s, ns, err, sizeof err);
   free(cfg_text);
-  if (rc != 0) {
+  if (rc != 0) { /* kept for summary.json and the exit status: the run is not resumable */
     LOG_E("learner", "%s", err);
+    pthread_mutex_lock(&L->sh.mu);
+    snprintf(L->sh.checkpoint_error, sizeof L->sh.checkpoint_error, "%s", err);
+    L->sh.checkpoint_failures++;
+    pthread_mutex_unlock(&L->sh.mu);
     return -1;
   }
   LOG_I("learner", "checkpoint at %llu env steps, %llu updates: %s",

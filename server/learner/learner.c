@@ -71,6 +71,11 @@ static void write_summary(learner_t *L, double wall) {
   cJSON_AddNumberToObject(j, "seed", (double)L->run.cfg.seed);
   cJSON_AddNumberToObject(j, "episodes", (double)L->sh.episodes);
   cJSON_AddBoolToObject(j, "interrupted", L->net.interrupted);
+  if (L->sh.checkpoint_failures) /* threads are joined: no lock needed */
+    cJSON_AddStringToObject(j, "checkpoint_error", L->sh.checkpoint_error);
+  else
+    cJSON_AddNullToObject(j, "checkpoint_error");
+  cJSON_AddNumberToObject(j, "checkpoint_failures", (double)L->sh.checkpoint_failures);
   char err[1300];
   if (rundir_write_summary(L->run.out_dir, j, RUNDIR_PRETTY, err, sizeof err) != 0)
     LOG_E("learner", "%s", err);
@@ -86,6 +91,11 @@ static void finish(learner_t *L, int code) {
   trainer_join(L);
   progress(L, 1);
   if (L->run.out_dir[0]) learner_save_state(L);
+  if (L->sh.checkpoint_failures) { /* a run that cannot be resumed as it stood is an error */
+    LOG_E("learner", "%llu checkpoint write(s) failed, the last: %s",
+          (unsigned long long)L->sh.checkpoint_failures, L->sh.checkpoint_error);
+    L->net.exit_code = 2;
+  }
   write_policy(L);
   write_summary(L, learner_now() - L->net.t_start);
   if (L->run.out_dir[0]) {

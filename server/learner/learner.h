@@ -125,6 +125,8 @@ typedef struct learner_shared {
   float *eval_params; /* the weights of the latest evaluation */
   int solved;
   uint64_t solved_at_steps;
+  char checkpoint_error[1300]; /* the last failed save's message, "" if none failed */
+  uint64_t checkpoint_failures;
 } learner_shared_t;
 
 typedef struct learner {
@@ -152,7 +154,9 @@ void trainer_join(learner_t *L);
 
 /* checkpoint_state.c: the trainer state (config, counters, networks, Adam, RNG) in
  * out_dir/checkpoint.ckpt, the previous one kept as checkpoint.prev.ckpt. Called by the thread
- * that owns the algorithm state (the trainer while it runs, the net thread after it is joined). */
+ * that owns the algorithm state (the trainer while it runs, the net thread after it is joined).
+ * A failed write is logged and kept in sh.checkpoint_error / checkpoint_failures (summary.json
+ * and the learner's exit status 2 report it); returns 0 or -1. */
 int learner_save_state(learner_t *L);
 /* Restores from dir/checkpoint.ckpt, falling back to checkpoint.prev.ckpt when the newest is
  * corrupt or truncated. Before the threads start. 0, or -1 with a message. */

@@ -23,6 +23,7 @@ static void *trainer_thread(void *arg) {
     goto out;
   }
   long publish = (long)L->run.cfg.publish_interval;
+  int saved = 0; /* the first update saves at once: a run is resumable from its first seconds */
   while (!atomic_load(&L->stop)) {
     if (replay_sample_wait(&L->replay, &L->tr.rng, B, obs, act, rew, next, term, 100) != 0)
       continue;
@@ -40,7 +41,8 @@ static void *trainer_thread(void *arg) {
     pthread_mutex_unlock(&L->sh.mu);
     if (L->run.cfg.checkpoint_interval_s > 0 && L->run.out_dir[0]) {
       double now = learner_now();
-      if (now - L->tr.last_checkpoint_at >= L->run.cfg.checkpoint_interval_s) {
+      if (!saved || now - L->tr.last_checkpoint_at >= L->run.cfg.checkpoint_interval_s) {
+        saved = 1;
         L->tr.last_checkpoint_at = now;
         learner_save_state(L);
       }

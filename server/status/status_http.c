@@ -3,11 +3,18 @@
  * so status_http_close knows when the last one is gone. A connection reads one request head,
  * answers it, shuts its write side down and discards input until the peer closes (or the
  * linger timer fires): closing with unread input would reset the connection and could
- * destroy the response before the client reads it. */
+ * destroy the response before the client reads it.
+ *
+ * Slow clients cannot hold the socket: a request head must be complete within
+ * STATUS_REQUEST_MS of accept however its bytes trickle in, one address holds at most
+ * STATUS_MAX_PER_ADDR connections, and when a new connection finds its address's share or the
+ * whole table full, the oldest connection still waiting for its request (or already answered)
+ * is closed to make room, so a real request is not refused while others dawdle. */
 #include "status_http.h"
 
 #include <errno.h>
 #include <http_parser.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +24,14 @@
 #include "addr.h"
 #include "log.h"
 
-#define STATUS_MAX_CONNS 64   /* connections at once; more are closed on accept */
-#define STATUS_MAX_HEAD 8192  /* bytes of request line + headers */
-#define STATUS_IDLE_MS 10000  /* a connection silent this long is closed */
-#define STATUS_LINGER_MS 2000 /* after the response, wait this long for the peer to close */
-#define STATUS_READ_BUF 4096  /* per-connection read buffer */
-#define STATUS_MAX_URL 512    /* longer request targets are not routes: 404 */
+#define STATUS_MAX_CONNS 64    /* connections at once; more are closed on accept */
+#define STATUS_MAX_PER_ADDR 16 /* connections at once from one peer address */
+#define STATUS_REQUEST_MS 5000 /* a complete request head within this long of accept */
+#define STATUS_MAX_HEAD 8192   /* bytes of request line + headers */
+#define STATUS_IDLE_MS 10000   /* a connection silent this long is closed */
+#define STATUS_LINGER_MS 2000  /* after the response, wait this long for the peer to close */
+#define STATUS_READ_BUF 4096   /* per-connection read buffer */
+#define STATUS_MAX_URL 512     /* longer request targets are not routes: 404 */
 #define STATUS_BACKLOG 128
 
 /* The dashboard page, generated from dashboard.html by embed.cmake. */
@@ -44,6 +53,8 @@ typedef struct status_conn {
   int shut_done; /* our response is written and our side shut down */
   int head_done;
   size_t head_bytes;
+  uint64_t deadline;            /* loop time (ms) by which the request head must be complete */
+  struct sockaddr_storage peer; /* family AF_UNSPEC when unknown */
   char url[STATUS_MAX_URL + 1];
   size_t url_len;
   int url_too_long;
@@ -57,11 +68,12 @@ struct status_http {
   status_http_sources_t src;
   int port;
   uint64_t idle_ms;
+  uint64_t request_ms;
   status_conn_t *conns; /* doubly linked, includes closing ones */
   int nconns;
   int handles; /* every open handle: listener, connections, rejected sockets */
   int closing;
-  unsigned long rejected;
+  unsigned long rejected, evicted;
   void (*done)(void *arg);
   void *done_arg;
 };
@@ -101,6 +113,14 @@ static void conn_close(status_conn_t *c) {
 }
 
 static void on_timeout(uv_timer_t *t) { conn_close(t->data); }
+
+/* Before the request is complete: closed after idle_ms of silence or at the deadline,
+ * whichever comes first (a client trickling bytes resets only the first). */
+static void arm_request_timer(status_conn_t *c) {
+  uint64_t now = uv_now(c->srv->loop);
+  uint64_t left = c->deadline > now ? c->deadline - now : 0;
+  uv_timer_start(&c->timer, on_timeout, left < c->srv->idle_ms ? left : c->srv->idle_ms, 0);
+}
 
 /* ---- writing the response ---- */
 
@@ -255,7 +275,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0 || c->responded || c->closing) return;
-  uv_timer_start(&c->timer, on_timeout, c->srv->idle_ms, 0);
+  arm_request_timer(c);
   size_t n = http_parser_execute(&c->parser, &parser_settings, buf->base, (size_t)nread);
   c->head_bytes += n;
   enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
@@ -278,7 +298,7 @@ static void on_rejected_closed(uv_handle_t *h) {
   maybe_done(s);
 }
 
-/* Over the connection limit: accept and close at once, so the backlog does not fill. */
+/* Nothing to make room with: accept and close at once, so the backlog does not fill. */
 static void reject(status_http_t *s) {
   uv_tcp_t *t = malloc(sizeof(*t));
   if (!t) return;
@@ -292,6 +312,54 @@ static void reject(status_http_t *s) {
           s->rejected);
 }
 
+static int same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return 0;
+  if (a->ss_family == AF_INET)
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+  if (a->ss_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+  return 0;
+}
+
+/* A live connection that may be closed for a newcomer: still waiting for its request head
+ * (rank 2) or answered and shut down (rank 1); one writing its response is kept (0). */
+static int evict_rank(const status_conn_t *c) {
+  if (c->closing) return 0;
+  if (!c->responded) return 2;
+  return c->shut_done ? 1 : 0;
+}
+
+/* Makes room for new connection c: when its address holds STATUS_MAX_PER_ADDR others, or the
+ * table STATUS_MAX_CONNS, closes the oldest of them of the best rank. 0 when there is room. */
+static int make_room(status_http_t *s, status_conn_t *c) {
+  int live = 0, from_peer = 0;
+  for (status_conn_t *o = s->conns; o; o = o->next) {
+    if (o == c || o->closing) continue;
+    live++;
+    from_peer += same_host(&o->peer, &c->peer);
+  }
+  int per_addr = from_peer >= STATUS_MAX_PER_ADDR;
+  if (!per_addr && live < STATUS_MAX_CONNS) return 0;
+  status_conn_t *victim = NULL;
+  int best = 0;
+  for (status_conn_t *o = s->conns; o; o = o->next) { /* newest first: ">=" keeps the oldest */
+    if (o == c || (per_addr && !same_host(&o->peer, &c->peer))) continue;
+    int r = evict_rank(o);
+    if (r > 0 && r >= best) {
+      best = r;
+      victim = o;
+    }
+  }
+  if (!victim) return -1;
+  if (s->evicted++ % 1000 == 0)
+    LOG_W("status", "%s full: closing the oldest waiting connection (%lu so far)",
+          per_addr ? "this address's share of connections" : "connection table", s->evicted);
+  conn_close(victim);
+  return 0;
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   status_http_t *s = server->data;
   if (status < 0) {
@@ -299,7 +367,8 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   if (s->closing) return;
-  if (s->nconns >= STATUS_MAX_CONNS) {
+  /* Closed connections wait for their close callbacks; a bound on those too. */
+  if (s->nconns >= 2 * STATUS_MAX_CONNS) {
     reject(s);
     return;
   }
@@ -320,14 +389,25 @@ static void on_connection(uv_stream_t *server, int status) {
   s->nconns++;
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
+  c->deadline = uv_now(s->loop) + s->request_ms;
   int rc = uv_accept(server, (uv_stream_t *)&c->tcp);
+  int plen = sizeof(c->peer);
+  if (rc == 0 && uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &plen) != 0)
+    c->peer.ss_family = AF_UNSPEC;
+  if (rc == 0 && make_room(s, c) != 0) {
+    if (s->rejected++ % 1000 == 0)
+      LOG_W("status", "over %d connections, none waiting: closing new ones (%lu so far)",
+            STATUS_MAX_CONNS, s->rejected);
+    conn_close(c);
+    return;
+  }
   if (rc == 0) rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc < 0) {
     LOG_W("status", "accept: %s", uv_strerror(rc));
     conn_close(c);
     return;
   }
-  uv_timer_start(&c->timer, on_timeout, s->idle_ms, 0);
+  arm_request_timer(c);
 }
 
 /* ---- start / stop ---- */
@@ -381,6 +461,7 @@ int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_
   s->loop = loop;
   s->src = *src;
   s->idle_ms = STATUS_IDLE_MS;
+  s->request_ms = STATUS_REQUEST_MS;
   uv_tcp_init(loop, &s->listener);
   s->listener.data = s;
   s->handles = 1;
@@ -402,6 +483,8 @@ int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_
 int status_http_port(const status_http_t *s) { return s->port; }
 
 void status_http_set_idle_timeout(status_http_t *s, uint64_t ms) { s->idle_ms = ms; }
+
+void status_http_set_request_timeout(status_http_t *s, uint64_t ms) { s->request_ms = ms; }
 
 static void on_listener_closed(uv_handle_t *h) {
   status_http_t *s = h->data;

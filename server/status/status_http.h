@@ -6,8 +6,11 @@
  *
  * HEAD is allowed; other methods get 405, unknown paths 404, malformed requests 400, a
  * request head over 8 KiB 431. Every response carries Content-Length and Connection: close
- * and the connection is closed after it. At most 64 connections at once (more are closed
- * on accept); a connection silent for 10 s is closed. The module knows nothing of
+ * and the connection is closed after it. At most 64 connections at once and 16 from one
+ * peer address; a connection silent for 10 s, or whose request head is not complete 5 s
+ * after accept (however slowly its bytes trickle in), is closed. A new connection that finds
+ * the table (or its address's share) full closes the oldest one still waiting for its
+ * request, so slow clients cannot keep real requests out. The module knows nothing of
  * training: content comes from the callbacks.
  *
  * Threads: every function runs on the loop's thread (or before the loop runs). */
@@ -36,6 +39,9 @@ int status_http_start(uv_loop_t *loop, const char *host_port, const status_http_
 int status_http_port(const status_http_t *s);
 /* Idle timeout in ms for connections accepted from now on (default 10000). */
 void status_http_set_idle_timeout(status_http_t *s, uint64_t ms);
+/* Deadline in ms after accept for a complete request head, for connections accepted from now
+ * on (default 5000). */
+void status_http_set_request_timeout(status_http_t *s, uint64_t ms);
 /* Closes the listener and every client; calls done(arg) (done may be NULL) once all
  * handles are closed, then frees s. Loop thread only. */
 void status_http_close(status_http_t *s, void (*done)(void *arg), void *arg);

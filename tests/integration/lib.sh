@@ -66,3 +66,27 @@ last_metric() {
 }
 
 json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+
+# children_of PID: the PIDs whose parent is PID (from /proc; nothing is matched by name).
+children_of() {
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(sed 's/^.*) //' "$d/stat" 2>/dev/null | cut -d' ' -f2)" = "$1" ] && echo "${d#/proc/}"
+  done
+  return 0
+}
+# pid_running PID: PID exists and is not a zombie (an exited child nobody reaped yet).
+pid_running() {
+  local st
+  st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+# child_with_arg PID ARG: the first child of PID whose second argument is ARG
+# (`rlserve learner ...`: ARG learner).
+child_with_arg() {
+  local c
+  for c in $(children_of "$1"); do
+    [ "$(tr '\0' '\n' <"/proc/$c/cmdline" 2>/dev/null | sed -n 2p)" = "$2" ] && { echo "$c"; return 0; }
+  done
+  return 1
+}

@@ -4,7 +4,9 @@
 # folder (nothing from /etc is used). The job runs the learner and 2 workers as concurrent
 # `srun --exact` steps and must solve CartPole-v1 (greedy eval >= 195) within 100k env steps.
 # Then a resubmission of the same run resumes from its checkpoint. Every daemon is stopped by
-# PID and the folder removed on exit; every wait is bounded.
+# PID and the folder removed on exit; every wait is bounded. The node's NodeAddr is a host name
+# (this machine's, when it resolves to 127.0.0.1, else localhost), so the script's path from
+# NodeAddr to the learner's --listen and the workers' --connect goes through a name.
 . "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if [ "$(id -u)" -ne 0 ]; then skip_test "slurm: needs root (slurmd runs jobs as root here)"; fi
@@ -46,6 +48,9 @@ MUNGED=$!
 wait_for 10 test -S "$S/munge/munge.sock" || fail "munged did not create its socket"
 
 host=$(hostname)
+# NodeAddr: a name for 127.0.0.1 (the test's traffic stays on loopback).
+node_addr=$host
+getent ahostsv4 "$host" 2>/dev/null | grep -q '^127\.0\.0\.1 ' || node_addr=localhost
 ctl_port=$((20000 + $$ % 20000))
 cat >"$S/slurm.conf" <<EOF
 ClusterName=rlservetest
@@ -76,7 +81,7 @@ AccountingStorageType=accounting_storage/none
 InactiveLimit=0
 KillWait=5
 MinJobAge=300
-NodeName=$host NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+NodeName=$host NodeAddr=$node_addr CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
 export SLURM_CONF=$S/slurm.conf
@@ -120,6 +125,10 @@ for i in 0 1; do
   grep -q "first weights" "$run/worker-$i.log" || fail "worker $i (a job step) got no weights"
 done
 grep -q "joined from 127.0.0.1" "$run/learner.log" || fail "no worker joined the learner"
+grep -q "listening on $node_addr:0 " "$run/learner.log" ||
+  fail "the learner did not listen on the node's address $node_addr"
+grep -q "learner listening on $node_addr:[0-9]" "$WORK"/job-*.out ||
+  fail "the workers were not given the node's address $node_addr"
 [ -s "$run/checkpoint.ckpt" ] || fail "no checkpoint in the run folder"
 
 # Resubmission: the same run folder resumes from its checkpoint.
