@@ -14,7 +14,7 @@
 /* X(name, TYPE, default, min, max, help); TYPE is INT, REAL, BOOL or STR (min/max unused). */
 #define CONFIG_FIELDS(X)                                                                           \
   X(algo, STR, "dqn", 0, 0, "algorithm (rlserve run --help lists them)")                           \
-  X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve envs lists them)")                     \
+  X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve run --help lists them)")                     \
   X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
   X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \
   X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and the Ape-X epsilon spread)")     \
@@ -37,7 +37,7 @@
   X(samples_per_insert, REAL, "8", 0.01, 1e6,                                                      \
     "sampled / inserted transitions the rate limiter keeps")                                       \
   X(rate_limit_slack, INT, "1000", 1, 1e9,                                                         \
-    "transitions ingest may run ahead of the rate before reading pauses")                          \
+    "transitions ingest may run ahead of the rate before credit top-ups wait")                          \
   X(target_update_interval, INT, "250", 1, 1e9, "updates between target network copies (tau = 1)") \
   X(tau, REAL, "1", 0, 1,                                                                          \
     "target update: 1 = hard copy every interval, < 1 = Polyak every update")                      \

@@ -18,6 +18,7 @@
 
 #include "algo.h"
 #include "config.h"
+#include "env.h"
 #include "learner.h"
 #include "onpolicy.h"
 #include "rundir.h"
@@ -137,6 +138,9 @@ static int parse_opts(int argc, char **argv, run_opts_t *o) {
       usage(stdout);
       config_print_help(stdout);
       algo_print_help(stdout);
+      printf("\nenvironments (env = ...):");
+      for (const char *const *id = env_ids(); *id; id++) printf(" %s", *id);
+      printf("\n");
       free_sets(o);
       return 0;
     }
@@ -173,13 +177,32 @@ static int parse_opts(int argc, char **argv, run_opts_t *o) {
   return -1;
 }
 
+/* --resume found no checkpoint: an on-policy run keeps none (it runs in one process), so say
+ * that instead of only "cannot open checkpoint.ckpt" when the folder's run.conf names one. */
+static void resume_hint(const char *dir, char *err, size_t errlen) {
+  char path[1100], e[256];
+  snprintf(path, sizeof path, "%s/run.conf", dir);
+  config_t c;
+  config_init(&c);
+  if (config_load_file(&c, path, e, sizeof e) != 0) return;
+  const algo_t *a = algo_find(c.algo);
+  if (a && a->mode == ALGO_IN_PROCESS)
+    snprintf(err, errlen,
+             "%s is a run of %s, an on-policy method: it runs in this process without "
+             "checkpoints, so it cannot be resumed; start it again (rlserve run --preset %s)",
+             dir, c.algo, c.preset[0] ? c.preset : "...");
+}
+
 /* The checkpoint's config (--resume), the preset, the file, then the settings in order,
  * validated. 0, or 2 after a message. Frees o's settings. */
 static int resolve_config(run_opts_t *o, config_t *cfg, const algo_t **algo) {
   char err[1024];
   int rc = 0;
   config_init(cfg);
-  if (o->resume && learner_load_config(o->resume, cfg, err, sizeof err) != 0) rc = -1;
+  if (o->resume && learner_load_config(o->resume, cfg, err, sizeof err) != 0) {
+    rc = -1;
+    resume_hint(o->resume, err, sizeof err);
+  }
   if (rc == 0 && o->preset && config_load_preset(cfg, o->preset, err, sizeof err) != 0) rc = -1;
   if (rc == 0 && o->config_file && config_load_file(cfg, o->config_file, err, sizeof err) != 0)
     rc = -1;

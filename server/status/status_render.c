@@ -208,7 +208,7 @@ char *status_render_metrics(const status_snapshot_t *s) {
   m_value(&p, "rlserve_samples_per_insert_actual", G,
           "Sampled / (inserted - learning_starts); absent before learning starts.",
           s->samples_per_insert_actual);
-  m_value(&p, "rlserve_ingest_paused", G, "1 while ingest is paused by the rate limiter.",
+  m_value(&p, "rlserve_ingest_paused", G, "1 while a credit top-up waits because replay is ahead of the rate limiter.",
           s->ingest_paused ? 1 : 0);
   m_value(&p, "rlserve_loss", G, "TD loss, exponential moving average.", s->loss);
   m_value(&p, "rlserve_mean_q", G, "Mean Q of the sampled actions, exponential moving average.",
