@@ -271,11 +271,7 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
     return -1;
   }
   L->run.threshold = isnan(c->solve_threshold) ? L->run.spec->reward_threshold : c->solve_threshold;
-  if (L->run.out_dir[0] && mkdir(L->run.out_dir, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, errlen, "cannot create the output folder %s: %s", L->run.out_dir,
-             strerror(errno));
-    return -1;
-  }
+  if (L->run.out_dir[0] && rundir_mkdir(L->run.out_dir, err, errlen) != 0) return -1;
   return L->run.algo->policy(c, L->run.spec, &L->run.pol, err, errlen);
 }
 
