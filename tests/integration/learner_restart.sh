@@ -27,17 +27,7 @@ kill -KILL "$learner"
 wait "$learner" 2>/dev/null
 # Damage the newest checkpoint: resume must refuse it and use the previous one.
 printf 'garbage' | dd of="$out/checkpoint.ckpt" bs=1 seek=200 conv=notrunc 2>/dev/null
-saved=$(python3 - "$out/checkpoint.prev.ckpt" <<'PY'
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-off = 16
-while off < len(b) - 32:
-    name = b[off:off + 16].rstrip(b"\0").decode(); n = struct.unpack("<Q", b[off + 16:off + 24])[0]
-    if name == "counters":
-        print(struct.unpack("<Q", b[off + 24:off + 32])[0]); break
-    off += 24 + n
-PY
-)
+saved=$(ckpt_env_steps "$out/checkpoint.prev.ckpt")
 echo "previous checkpoint holds $saved env steps"
 wait_for 10 grep -q "connection to the learner lost" "$WORK/w1.log" || fail "worker 1 did not notice"
 start_learner --resume "$out" --set eval_interval=2000

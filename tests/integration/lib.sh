@@ -58,6 +58,21 @@ wait_for() {
   return 1
 }
 
+# ckpt_env_steps FILE: the env steps a checkpoint holds (the first counter of its "counters"
+# section; common/checkpoint.h's layout: 16-byte header, then name[16] | length u64 | data).
+ckpt_env_steps() {
+  python3 - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+off = 16
+while off < len(b) - 32:
+    name = b[off:off + 16].rstrip(b"\0").decode(); n = struct.unpack("<Q", b[off + 16:off + 24])[0]
+    if name == "counters":
+        print(struct.unpack("<Q", b[off + 24:off + 32])[0]); break
+    off += 24 + n
+PY
+}
+
 # The last value of a numeric field in a metrics.jsonl file (0 if none yet).
 last_metric() {
   local file=$1 key=$2

@@ -18,17 +18,7 @@ wait_for 20 eval '! pid_running "$run"' || fail "run did not end after its learn
 wait "$run" 2>/dev/null
 echo "learner killed $((SECONDS - t0)) s into the run; run folder: $(ls "$out" | tr '\n' ' ')"
 [ -s "$out/checkpoint.ckpt" ] || fail "no checkpoint 6 s into the run"
-saved=$(python3 - "$out/checkpoint.ckpt" <<'PY'
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-off = 16
-while off < len(b) - 32:
-    name = b[off:off + 16].rstrip(b"\0").decode(); n = struct.unpack("<Q", b[off + 16:off + 24])[0]
-    if name == "counters":
-        print(struct.unpack("<Q", b[off + 24:off + 32])[0]); break
-    off += 24 + n
-PY
-)
+saved=$(ckpt_env_steps "$out/checkpoint.ckpt")
 [ -n "$saved" ] || fail "cannot read the checkpoint's counters"
 budget=$((saved + 5000))
 timeout 120 "$RLSERVE" run --resume "$out" --set env_steps_budget=$budget >"$WORK/run2.log" 2>&1
