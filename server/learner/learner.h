@@ -56,8 +56,9 @@ typedef struct worker_conn {
   char addr[64], name[128];
   double connected_at;
   double last_rx, last_tx, weights_sent_at; /* learner_now() times */
-  uint8_t nonce[32];                        /* the challenge sent to this connection (token auth) */
-  flow_credit_t credit; /* what this worker may send over the connection (flow.h) */
+  uint8_t nonce[32];      /* nonce_L: the challenge sent to this connection (token auth) */
+  uint8_t peer_nonce[32]; /* nonce_W: the worker's, from its Hello (token auth) */
+  flow_credit_t credit;   /* what this worker may send over the connection (flow.h) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats. */
   uint64_t worker_steps, episodes, dropped, acting_version;

@@ -160,6 +160,23 @@ static int lowest_free_index(learner_t *L) {
   }
 }
 
+/* The learner's half of the mutual proof (auth.h): sent in the clear right after the worker's
+ * Hello verified, before anything else; the worker acts on nothing until it checks. */
+static int send_proof(worker_conn_t *c) {
+  uint8_t mac[AUTH_MAC];
+  auth_prove(c->L->run.auth_key, AUTH_LEARNER, c->nonce, c->peer_nonce, mac);
+  Rlserve__Proof pr = RLSERVE__PROOF__INIT;
+  pr.proof.data = mac;
+  pr.proof.len = sizeof mac;
+  size_t len;
+  uint8_t *f = wire_encode(FRAME_PROOF, &pr.base, &len);
+  if (!f || conn_write(c, f, NULL, len, 0) != 0) {
+    conn_close(c, "proof write failed");
+    return -1;
+  }
+  return 0;
+}
+
 static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
   char err[256];
@@ -168,14 +185,21 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  if (L->run.auth &&
-      !auth_check(L->run.auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
-    rlserve__hello__free_unpacked(h, NULL);
-    conn_fail(c, 401,
-              h->auth.len ? "authentication failed: wrong token"
-                          : "authentication failed: this learner requires a token "
-                            "(rlserve worker --token-file F)");
-    return;
+  if (L->run.auth) {
+    const char *why = NULL;
+    if (!h->auth.len)
+      why = "authentication failed: this learner requires a token (rlserve worker --token-file F)";
+    else if (h->nonce.len != AUTH_NONCE)
+      why = "authentication failed: the Hello carries no 32-byte worker nonce";
+    else if (!auth_verify(L->run.auth_key, AUTH_WORKER, c->nonce, h->nonce.data, h->auth.data,
+                          h->auth.len))
+      why = "authentication failed: wrong token";
+    if (why) {
+      rlserve__hello__free_unpacked(h, NULL);
+      conn_fail(c, 401, why);
+      return;
+    }
+    memcpy(c->peer_nonce, h->nonce.data, AUTH_NONCE);
   }
   if (h->protocol_version != FRAME_PROTOCOL_VERSION) {
     snprintf(err, sizeof err, "hello: protocol version %u, learner speaks %d", h->protocol_version,
@@ -191,6 +215,10 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     snprintf(err, sizeof err, "learner has max_workers = %lld workers already",
              (long long)L->run.cfg.max_workers);
     conn_fail(c, 503, err);
+    return;
+  }
+  if (L->run.auth && send_proof(c) != 0) {
+    rlserve__hello__free_unpacked(h, NULL);
     return;
   }
   snprintf(c->name, sizeof c->name, "%s", h->worker_name ? h->worker_name : "");
