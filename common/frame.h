@@ -16,6 +16,8 @@
 #define FRAME_MAGIC 0x56534c52u
 #define FRAME_PROTOCOL_VERSION 2
 #define FRAME_MAX_PAYLOAD (64u << 20)
+/* What a receiver accepts before the peer is authenticated (Challenge, Hello, Proof, Error). */
+#define FRAME_PREAUTH_MAX 4096u
 
 typedef enum {
   FRAME_HELLO = 1,       /* protobuf Hello */

@@ -16,6 +16,7 @@
 #include "nn.h"
 #include "plugin.h"
 #include "policy.h"
+#include "seal.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -42,6 +43,8 @@ typedef struct worker {
    * Error is acted on before peer_proven. */
   uint8_t nonce_l[AUTH_NONCE], nonce_w[AUTH_NONCE];
   int hello_sent, peer_proven;
+  seal_t seal; /* with a token: what we send after the Hello, what we read after the Proof */
+  int tx_sealed;
   int tcp_open, connected, welcomed, stepping, stopping, attempt;
   frame_reader_t reader;
 
@@ -146,6 +149,18 @@ static int send_frame(worker_t *w, uint8_t *data, size_t len) {
   if (!w->connected) {
     free(data);
     return -1;
+  }
+  if (w->tx_sealed) { /* sealed in send order: the learner expects the counters in sequence */
+    int rc;
+    size_t slen;
+    uint8_t *sealed = seal_frame_alloc(&w->seal.tx, data, len, &slen, &rc);
+    free(data);
+    if (!sealed) {
+      drop_connection(w, seal_strerror(rc));
+      return -1;
+    }
+    data = sealed;
+    len = slen;
   }
   wreq_t *r = malloc(sizeof *r);
   if (!r) {
@@ -512,7 +527,8 @@ static void handle_error(worker_t *w, const uint8_t *p, size_t len) {
   Rlserve__Error *e;
   if (wire_decode_error(p, len, &e, err, sizeof err) == 0) {
     LOG_E("worker", "learner says: %s", e->reason);
-    int fatal = e->code == 401 || e->code == 426; /* retrying cannot fix these */
+    /* Retrying cannot fix these: authentication, a protocol version, envs the learner refuses. */
+    int fatal = e->code == 401 || e->code == 422 || e->code == 426;
     rlserve__error__free_unpacked(e, NULL);
     if (fatal) {
       LOG_E("worker", "giving up (exit status 3)");
@@ -578,6 +594,8 @@ static void handle_challenge(worker_t *w, const uint8_t *p, size_t len) {
   auth_prove(w->auth_key, AUTH_WORKER, w->nonce_l, w->nonce_w, mac);
   send_hello(w, mac, w->nonce_w);
   w->hello_sent = 1;
+  seal_init(&w->seal, w->auth_key, w->nonce_l, w->nonce_w, SEAL_AS_WORKER);
+  w->tx_sealed = 1; /* what follows the Hello is sealed; what the learner sends after its Proof */
 }
 
 /* The learner's proof over both nonces: only after it verifies does anything else count. */
@@ -669,8 +687,21 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     frame_header_t h;
     const uint8_t *payload;
     int rc = 0;
-    while (w->connected && (rc = frame_reader_next(&w->reader, &h, &payload)) == 1)
+    while (w->connected && (rc = frame_reader_next(&w->reader, &h, &payload)) == 1) {
+      if (w->peer_proven) { /* sealed since the Proof; the reader's buffer is ours to open in */
+        size_t n;
+        int src = seal_open(&w->seal.rx, &h, (uint8_t *)(uintptr_t)payload, &n);
+        if (src != SEAL_OK) {
+          char why[200];
+          snprintf(why, sizeof why, "sealed %s frame #%llu refused: %s", frame_type_name(h.type),
+                   (unsigned long long)w->seal.rx.counter, seal_strerror(src));
+          drop_connection(w, why);
+          break;
+        }
+        h.length = (uint32_t)n;
+      }
       handle_frame(w, &h, payload);
+    }
     if (rc < 0 && w->connected) drop_connection(w, frame_strerror(rc));
   }
   free(buf->base);
@@ -718,7 +749,8 @@ static void on_connect(uv_connect_t *req, int status) {
   uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
   frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
   /* With a token the Hello waits for the learner's Challenge (it carries the answer). */
-  w->hello_sent = w->peer_proven = 0;
+  w->hello_sent = w->peer_proven = w->tx_sealed = 0;
+  seal_wipe(&w->seal);
   if (!w->has_token) send_hello(w, NULL, NULL);
   uv_read_start((uv_stream_t *)&w->tcp, on_alloc, on_read);
 }
