@@ -37,5 +37,8 @@ int addr_split(const char *s, addr_t *a, char *err, size_t errlen);
 int addr_resolve(const char *s, addr_t *a, char *err, size_t errlen);
 /* The port (host order) of an IPv4 or IPv6 socket address, -1 for any other family. */
 int addr_port(const struct sockaddr_storage *sa);
+/* 1 for 127.0.0.0/8, ::1 and ::ffff:127.x.y.z (reachable from this machine only), else 0; the
+ * wildcard addresses 0.0.0.0 and :: are not loopback. */
+int addr_is_loopback(const struct sockaddr_storage *sa);
 
 #endif

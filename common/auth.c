@@ -1,12 +1,10 @@
-/* auth: the token challenge-response of the worker handshake (libsodium). */
+/* auth: the mutual token proofs of the worker handshake (libsodium). See auth.h. */
 #include "auth.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-
-#define AUTH_CONTEXT "rlserve-hello-1"
 
 int auth_key_from_file(const char *path, uint8_t key[AUTH_KEY], char *err, size_t errlen) {
   if (sodium_init() < 0) {
@@ -42,19 +40,24 @@ void auth_nonce(uint8_t nonce[AUTH_NONCE]) {
   if (sodium_init() >= 0) randombytes_buf(nonce, AUTH_NONCE);
 }
 
-void auth_answer(const uint8_t key[AUTH_KEY], const uint8_t *nonce, size_t nonce_len,
-                 uint8_t mac[AUTH_MAC]) {
+static const char *const auth_context[] = {"rlserve-worker-2", "rlserve-learner-2"};
+
+void auth_prove(const uint8_t key[AUTH_KEY], auth_role_t role, const uint8_t nonce_l[AUTH_NONCE],
+                const uint8_t nonce_w[AUTH_NONCE], uint8_t mac[AUTH_MAC]) {
+  const char *ctx = auth_context[role == AUTH_LEARNER];
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, key, AUTH_KEY);
-  crypto_auth_hmacsha256_update(&st, nonce, nonce_len);
-  crypto_auth_hmacsha256_update(&st, (const uint8_t *)AUTH_CONTEXT, sizeof AUTH_CONTEXT - 1);
+  crypto_auth_hmacsha256_update(&st, (const uint8_t *)ctx, strlen(ctx));
+  crypto_auth_hmacsha256_update(&st, nonce_l, AUTH_NONCE);
+  crypto_auth_hmacsha256_update(&st, nonce_w, AUTH_NONCE);
   crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(&st, sizeof st);
 }
 
-int auth_check(const uint8_t key[AUTH_KEY], const uint8_t *nonce, size_t nonce_len,
-               const uint8_t *mac, size_t mac_len) {
-  if (mac_len != AUTH_MAC) return 0;
+int auth_verify(const uint8_t key[AUTH_KEY], auth_role_t role, const uint8_t nonce_l[AUTH_NONCE],
+                const uint8_t nonce_w[AUTH_NONCE], const uint8_t *mac, size_t mac_len) {
+  if (!mac || mac_len != AUTH_MAC) return 0;
   uint8_t want[AUTH_MAC];
-  auth_answer(key, nonce, nonce_len, want);
+  auth_prove(key, role, nonce_l, nonce_w, want);
   return sodium_memcmp(want, mac, AUTH_MAC) == 0;
 }

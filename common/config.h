@@ -65,6 +65,11 @@
     "seconds between periodic checkpoints (0: only at the end)")                                   \
   X(heartbeat_interval_s, REAL, "1", 0.05, 3600, "seconds between heartbeats on an idle link")     \
   X(idle_timeout_s, REAL, "10", 0.1, 86400, "a connection silent this long is closed")             \
+  X(handshake_timeout_s, REAL, "5", 0.1, 3600,                                                     \
+    "a connection must finish the handshake (Hello, token proofs) within this many seconds")       \
+  X(max_unauth_conns, INT, "64", 1, 65536, "most connections not yet through the handshake")       \
+  X(max_unauth_per_addr, INT, "8", 1, 65536,                                                       \
+    "most connections not yet through the handshake from one IP address")                          \
   X(actor_lr, REAL, "0.001", 1e-9, 10, "DDPG/TD3 actor learning rate")                             \
   X(critic_lr, REAL, "0.001", 1e-9, 10, "DDPG/TD3 critic learning rate")                           \
   X(noise_type, STR, "gaussian", 0, 0, "DDPG/TD3 exploration noise: gaussian or ou")               \

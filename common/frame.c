@@ -68,6 +68,8 @@ const char *frame_type_name(int type) {
       return "CHALLENGE";
     case FRAME_CREDIT:
       return "CREDIT";
+    case FRAME_PROOF:
+      return "PROOF";
     default:
       return "UNKNOWN";
   }
@@ -135,6 +137,10 @@ int frame_header_explain(const uint8_t *buf, uint32_t max_payload, char *out, si
 
 void frame_reader_init(frame_reader_t *r, uint32_t max_payload) {
   memset(r, 0, sizeof *r);
+  r->max_payload = effective_limit(max_payload);
+}
+
+void frame_reader_set_limit(frame_reader_t *r, uint32_t max_payload) {
   r->max_payload = effective_limit(max_payload);
 }
 

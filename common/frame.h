@@ -14,8 +14,10 @@
 
 #define FRAME_HEADER_SIZE 12
 #define FRAME_MAGIC 0x56534c52u
-#define FRAME_PROTOCOL_VERSION 1
+#define FRAME_PROTOCOL_VERSION 2
 #define FRAME_MAX_PAYLOAD (64u << 20)
+/* What a receiver accepts before the peer is authenticated (Challenge, Hello, Proof, Error). */
+#define FRAME_PREAUTH_MAX 4096u
 
 typedef enum {
   FRAME_HELLO = 1,       /* protobuf Hello */
@@ -27,6 +29,7 @@ typedef enum {
   FRAME_HEARTBEAT = 7,   /* empty payload */
   FRAME_CHALLENGE = 8,   /* protobuf Challenge (learner -> worker, token auth) */
   FRAME_CREDIT = 9,      /* protobuf Credit (learner -> worker, flow control) */
+  FRAME_PROOF = 10,      /* protobuf Proof (learner -> worker, token auth) */
   FRAME_TYPE_END
 } frame_type_t;
 
@@ -68,6 +71,9 @@ typedef struct frame_reader {
  * frame in progress); a buffer over 256 KiB is released once it is empty. */
 void frame_reader_init(frame_reader_t *r, uint32_t max_payload);
 void frame_reader_free(frame_reader_t *r);
+/* Changes the payload limit (same meaning as in init) for the frames not yet handed out: the
+ * learner reads with a few KiB before a peer is authenticated, max_frame_bytes afterwards. */
+void frame_reader_set_limit(frame_reader_t *r, uint32_t max_payload);
 /* Appends bytes; returns FRAME_OK or FRAME_ENOMEM. */
 int frame_reader_feed(frame_reader_t *r, const uint8_t *data, size_t len);
 /* 1 and a complete frame (payload points into the reader, valid until the next feed/next

@@ -1,6 +1,7 @@
 /* log: one logger for the whole program, levels and a component tag per line.
  * Lines go to stderr as "2026-11-25T08:30:01.123Z INFO  learner: text".
- * Any thread may call it; a line is written with one call, so lines never mix. */
+ * Any thread may call it; a line is written with one call, so lines never mix. Control bytes in
+ * the message (text from the network) are escaped (\n, \xNN): one call is always one line. */
 #ifndef RLSERVE_LOG_H
 #define RLSERVE_LOG_H
 

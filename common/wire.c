@@ -130,6 +130,10 @@ int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *
     errmsg(err, errlen, "hello: auth has %zu bytes, limit %d", m->auth.len, WIRE_MAX_AUTH);
     goto bad;
   }
+  if (m->nonce.len > WIRE_MAX_NONCE) {
+    errmsg(err, errlen, "hello: nonce has %zu bytes, limit %d", m->nonce.len, WIRE_MAX_NONCE);
+    goto bad;
+  }
   if (m->num_envs > WIRE_MAX_ENVS) {
     errmsg(err, errlen, "hello: num_envs is %u, limit %d", m->num_envs, WIRE_MAX_ENVS);
     goto bad;
@@ -267,6 +271,19 @@ int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out
   if (m->nonce.len < 16 || m->nonce.len > 256) {
     snprintf(err, errlen, "challenge: nonce has %zu bytes, expected 16..256", m->nonce.len);
     rlserve__challenge__free_unpacked(m, NULL);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int wire_decode_proof(const uint8_t *p, size_t len, Rlserve__Proof **out, char *err,
+                      size_t errlen) {
+  UNPACK(Rlserve__Proof, rlserve__proof__unpack, "proof");
+  Rlserve__Proof *m = *out;
+  if (m->proof.len > WIRE_MAX_AUTH) {
+    snprintf(err, errlen, "proof: %zu bytes, limit %d", m->proof.len, WIRE_MAX_AUTH);
+    rlserve__proof__free_unpacked(m, NULL);
     *out = NULL;
     return -1;
   }

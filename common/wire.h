@@ -13,7 +13,8 @@
 #define WIRE_MAX_NAME 256      /* worker_name, host, config keys: bytes, no control bytes */
 #define WIRE_MAX_VALUE 4096    /* config values */
 #define WIRE_MAX_REASON 4096   /* Error.reason ('\n' and '\t' allowed) */
-#define WIRE_MAX_AUTH 1024     /* Hello.auth */
+#define WIRE_MAX_AUTH 1024     /* Hello.auth, Proof.proof */
+#define WIRE_MAX_NONCE 256     /* Hello.nonce */
 #define WIRE_MAX_ENVS 65536    /* Hello.num_envs */
 #define WIRE_MAX_CONFIG 1024   /* Welcome.config entries */
 #define WIRE_MAX_DIM (1 << 20) /* Welcome.obs_dim, act_dim */
@@ -49,6 +50,7 @@ int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *
 
 int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char *err,
                        size_t errlen);
+int wire_decode_proof(const uint8_t *p, size_t len, Rlserve__Proof **out, char *err, size_t errlen);
 int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out, char *err,
                           size_t errlen);
 

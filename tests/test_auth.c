@@ -1,12 +1,11 @@
-/* Checks auth: the answer verifies under the same token and nonce only; token files that are
+/* Checks auth: a proof verifies under the same token, nonces and role only; token files that are
  * missing or too short are refused with a message naming the file. */
-#include "auth.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "check.h"
 
 static void write_file(const char *path, const char *text) {
@@ -45,12 +44,22 @@ int main(void) {
   auth_nonce(n1);
   auth_nonce(n2);
   CHECK(memcmp(n1, n2, AUTH_NONCE) != 0, "two nonces are equal");
-  auth_answer(ka, n1, AUTH_NONCE, mac);
-  CHECK(auth_check(kb, n1, AUTH_NONCE, mac, AUTH_MAC) == 1, "right token refused");
-  CHECK(auth_check(kc, n1, AUTH_NONCE, mac, AUTH_MAC) == 0, "wrong token accepted");
-  CHECK(auth_check(ka, n2, AUTH_NONCE, mac, AUTH_MAC) == 0, "answer replayed on another nonce");
-  CHECK(auth_check(ka, n1, AUTH_NONCE, mac, AUTH_MAC - 1) == 0, "short answer accepted");
-  CHECK(auth_check(ka, n1, AUTH_NONCE, NULL, 0) == 0, "empty answer accepted");
+  auth_prove(ka, AUTH_WORKER, n1, n2, mac);
+  CHECK(auth_verify(kb, AUTH_WORKER, n1, n2, mac, AUTH_MAC) == 1, "right token refused");
+  CHECK(auth_verify(kc, AUTH_WORKER, n1, n2, mac, AUTH_MAC) == 0, "wrong token accepted");
+  CHECK(auth_verify(ka, AUTH_WORKER, n2, n2, mac, AUTH_MAC) == 0,
+        "proof replayed on another nonce_L");
+  CHECK(auth_verify(ka, AUTH_WORKER, n1, n1, mac, AUTH_MAC) == 0,
+        "proof replayed on another nonce_W");
+  CHECK(auth_verify(ka, AUTH_WORKER, n2, n1, mac, AUTH_MAC) == 0, "nonces swapped accepted");
+  CHECK(auth_verify(ka, AUTH_LEARNER, n1, n2, mac, AUTH_MAC) == 0,
+        "the worker's proof passed as the learner's (reflection)");
+  uint8_t lmac[AUTH_MAC];
+  auth_prove(ka, AUTH_LEARNER, n1, n2, lmac);
+  CHECK(memcmp(lmac, mac, AUTH_MAC) != 0, "learner and worker proofs are equal");
+  CHECK(auth_verify(kb, AUTH_LEARNER, n1, n2, lmac, AUTH_MAC) == 1, "learner proof refused");
+  CHECK(auth_verify(ka, AUTH_WORKER, n1, n2, mac, AUTH_MAC - 1) == 0, "short proof accepted");
+  CHECK(auth_verify(ka, AUTH_WORKER, n1, n2, NULL, 0) == 0, "empty proof accepted");
   /* The key is not the token: nothing of the token text appears in the answer. */
   unlink(a);
   unlink(b);

@@ -43,7 +43,7 @@ static void test_header(void) {
       CHECK(strcmp(frame_strerror(e), frame_strerror(f)) != 0, "errors %d and %d same text", e, f);
 
   frame_header_t d;
-  char msg[256];
+  char msg[256], want[64];
   /* Bad magic; an HTTP request on the data port is named as such. */
   memcpy(h, "GET / HTTP/1.1", FRAME_HEADER_SIZE);
   CHECK(frame_header_decode(h, 0, &d) == FRAME_EMAGIC, "HTTP accepted");
@@ -51,17 +51,20 @@ static void test_header(void) {
   CHECK(strstr(msg, "bad magic") && strstr(msg, "HTTP"), "message: %s", msg);
   /* Other version. */
   frame_header_encode(h, FRAME_HELLO, 10);
-  h[10] = 2;
-  CHECK(frame_header_decode(h, 0, &d) == FRAME_EVERSION, "version 2 accepted");
+  h[10] = FRAME_PROTOCOL_VERSION + 1;
+  CHECK(frame_header_decode(h, 0, &d) == FRAME_EVERSION, "version %d accepted",
+        FRAME_PROTOCOL_VERSION + 1);
   frame_header_explain(h, 0, msg, sizeof msg);
-  CHECK(strstr(msg, "protocol version 2"), "message: %s", msg);
+  snprintf(want, sizeof want, "protocol version %d", FRAME_PROTOCOL_VERSION + 1);
+  CHECK(strstr(msg, want), "message: %s", msg);
+  h[10] = 1; /* the version before mutual authentication */
+  CHECK(frame_header_decode(h, 0, &d) == FRAME_EVERSION, "version 1 accepted");
   /* Unknown types, both ends of the range. */
   frame_header_encode(h, 0, 10);
   CHECK(frame_header_decode(h, 0, &d) == FRAME_ETYPE, "type 0 accepted");
   frame_header_encode(h, FRAME_TYPE_END, 10);
   CHECK(frame_header_decode(h, 0, &d) == FRAME_ETYPE, "type %d accepted", FRAME_TYPE_END);
   frame_header_explain(h, 0, msg, sizeof msg);
-  char want[64];
   snprintf(want, sizeof want, "unknown frame type %d", FRAME_TYPE_END);
   CHECK(strstr(msg, want), "message: %s", msg);
   /* Length: the reader's limit, then the hard cap whatever the limit says. */

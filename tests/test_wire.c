@@ -55,7 +55,7 @@ static void test_hello(void) {
   Rlserve__Hello *o;
   CHECK(wire_decode_hello(p, len, &o, err, sizeof err) == 0, "hello: %s", err);
   if (o) {
-    CHECK(o->protocol_version == 1 && !strcmp(o->worker_name, "node7:1234") &&
+    CHECK(o->protocol_version == FRAME_PROTOCOL_VERSION && !strcmp(o->worker_name, "node7:1234") &&
               !strcmp(o->host, "node7") && o->pid == 1234 && o->num_envs == 16 &&
               o->auth.len == 32 && !memcmp(o->auth.data, auth, 32) && o->requested_index == -1,
           "hello fields differ after round trip");

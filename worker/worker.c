@@ -16,6 +16,7 @@
 #include "nn.h"
 #include "plugin.h"
 #include "policy.h"
+#include "seal.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -37,6 +38,13 @@ typedef struct worker {
   int has_token;
   int exit_code;
   uint8_t auth_key[AUTH_KEY];
+  /* Token auth of the current connection (auth.h): the two nonces, whether our Hello went out
+   * and whether the learner proved the token. With a token nothing but Challenge, Proof and
+   * Error is acted on before peer_proven. */
+  uint8_t nonce_l[AUTH_NONCE], nonce_w[AUTH_NONCE];
+  int hello_sent, peer_proven;
+  seal_t seal; /* with a token: what we send after the Hello, what we read after the Proof */
+  int tx_sealed;
   int tcp_open, connected, welcomed, stepping, stopping, attempt;
   frame_reader_t reader;
 
@@ -100,7 +108,7 @@ static double now_s(void) { return (double)uv_hrtime() * 1e-9; }
 
 static void schedule_reconnect(worker_t *w);
 static void worker_shutdown(worker_t *w);
-static void send_hello(worker_t *w, const uint8_t *mac);
+static void send_hello(worker_t *w, const uint8_t *mac, const uint8_t *nonce);
 static void start_stepping(worker_t *w);
 static void on_step(uv_idle_t *h);
 
@@ -141,6 +149,18 @@ static int send_frame(worker_t *w, uint8_t *data, size_t len) {
   if (!w->connected) {
     free(data);
     return -1;
+  }
+  if (w->tx_sealed) { /* sealed in send order: the learner expects the counters in sequence */
+    int rc;
+    size_t slen;
+    uint8_t *sealed = seal_frame_alloc(&w->seal.tx, data, len, &slen, &rc);
+    free(data);
+    if (!sealed) {
+      drop_connection(w, seal_strerror(rc));
+      return -1;
+    }
+    data = sealed;
+    len = slen;
   }
   wreq_t *r = malloc(sizeof *r);
   if (!r) {
@@ -507,7 +527,8 @@ static void handle_error(worker_t *w, const uint8_t *p, size_t len) {
   Rlserve__Error *e;
   if (wire_decode_error(p, len, &e, err, sizeof err) == 0) {
     LOG_E("worker", "learner says: %s", e->reason);
-    int fatal = e->code == 401 || e->code == 426; /* retrying cannot fix these */
+    /* Retrying cannot fix these: authentication, a protocol version, envs the learner refuses. */
+    int fatal = e->code == 401 || e->code == 422 || e->code == 426;
     rlserve__error__free_unpacked(e, NULL);
     if (fatal) {
       LOG_E("worker", "giving up (exit status 3)");
@@ -535,11 +556,23 @@ static void handle_credit(worker_t *w, const uint8_t *p, size_t len) {
     start_stepping(w);
 }
 
+/* A peer that does not prove the token is not our learner (or runs with another token):
+ * nothing it sent is acted on, and retrying cannot change that. */
+static void refuse_peer(worker_t *w, const char *why) {
+  LOG_E("worker",
+        "refusing the learner at %s:%s: %s; this worker has a token and acts only on a learner "
+        "that proves it (start the learner with the same --token-file); giving up (exit status 3)",
+        w->host, w->port, why);
+  w->exit_code = 3;
+  w->connected = 0;
+  worker_shutdown(w);
+}
+
 static void handle_challenge(worker_t *w, const uint8_t *p, size_t len) {
   char err[512];
   Rlserve__Challenge *ch;
-  if (w->welcomed || wire_decode_challenge(p, len, &ch, err, sizeof err) != 0) {
-    drop_connection(w, w->welcomed ? "challenge after welcome" : err);
+  if (w->welcomed || w->hello_sent || wire_decode_challenge(p, len, &ch, err, sizeof err) != 0) {
+    drop_connection(w, w->welcomed || w->hello_sent ? "a second challenge" : err);
     return;
   }
   if (!w->has_token) {
@@ -547,13 +580,60 @@ static void handle_challenge(worker_t *w, const uint8_t *p, size_t len) {
     rlserve__challenge__free_unpacked(ch, NULL);
     return; /* our Hello went out without an answer; the learner will refuse it */
   }
-  uint8_t mac[AUTH_MAC];
-  auth_answer(w->auth_key, ch->nonce.data, ch->nonce.len, mac);
+  if (ch->nonce.len != AUTH_NONCE) {
+    snprintf(err, sizeof err, "challenge: nonce has %zu bytes, expected %d", ch->nonce.len,
+             AUTH_NONCE);
+    rlserve__challenge__free_unpacked(ch, NULL);
+    drop_connection(w, err);
+    return;
+  }
+  memcpy(w->nonce_l, ch->nonce.data, AUTH_NONCE);
   rlserve__challenge__free_unpacked(ch, NULL);
-  send_hello(w, mac);
+  auth_nonce(w->nonce_w);
+  uint8_t mac[AUTH_MAC];
+  auth_prove(w->auth_key, AUTH_WORKER, w->nonce_l, w->nonce_w, mac);
+  send_hello(w, mac, w->nonce_w);
+  w->hello_sent = 1;
+  seal_init(&w->seal, w->auth_key, w->nonce_l, w->nonce_w, SEAL_AS_WORKER);
+  w->tx_sealed = 1; /* what follows the Hello is sealed; what the learner sends after its Proof */
+}
+
+/* The learner's proof over both nonces: only after it verifies does anything else count. */
+static void handle_proof(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  Rlserve__Proof *pr;
+  if (!w->has_token || !w->hello_sent || w->peer_proven) {
+    drop_connection(w, "unexpected PROOF frame from the learner");
+    return;
+  }
+  if (wire_decode_proof(p, len, &pr, err, sizeof err) != 0) {
+    refuse_peer(w, err);
+    return;
+  }
+  int ok =
+      auth_verify(w->auth_key, AUTH_LEARNER, w->nonce_l, w->nonce_w, pr->proof.data, pr->proof.len);
+  rlserve__proof__free_unpacked(pr, NULL);
+  if (!ok) {
+    refuse_peer(w, "its proof of the token does not verify (another token, or not the learner)");
+    return;
+  }
+  w->peer_proven = 1;
+  LOG_D("worker", "the learner proved the token");
+}
+
+/* With a token, only the handshake's own frames count before the learner's proof. */
+static int allowed_before_proof(int type) {
+  return type == FRAME_CHALLENGE || type == FRAME_PROOF || type == FRAME_ERROR;
 }
 
 static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p) {
+  if (w->has_token && !w->peer_proven && !allowed_before_proof(h->type)) {
+    char why[160];
+    snprintf(why, sizeof why, "it sent %s %s", frame_type_name(h->type),
+             w->hello_sent ? "before proving the token" : "without a challenge");
+    refuse_peer(w, why);
+    return;
+  }
   switch (h->type) {
     case FRAME_WELCOME:
       handle_welcome(w, p, h->length);
@@ -571,6 +651,9 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       break;
     case FRAME_CHALLENGE:
       handle_challenge(w, p, h->length);
+      break;
+    case FRAME_PROOF:
+      handle_proof(w, p, h->length);
       break;
     default: {
       char err[512];
@@ -604,15 +687,28 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     frame_header_t h;
     const uint8_t *payload;
     int rc = 0;
-    while (w->connected && (rc = frame_reader_next(&w->reader, &h, &payload)) == 1)
+    while (w->connected && (rc = frame_reader_next(&w->reader, &h, &payload)) == 1) {
+      if (w->peer_proven) { /* sealed since the Proof; the reader's buffer is ours to open in */
+        size_t n;
+        int src = seal_open(&w->seal.rx, &h, (uint8_t *)(uintptr_t)payload, &n);
+        if (src != SEAL_OK) {
+          char why[200];
+          snprintf(why, sizeof why, "sealed %s frame #%llu refused: %s", frame_type_name(h.type),
+                   (unsigned long long)w->seal.rx.counter, seal_strerror(src));
+          drop_connection(w, why);
+          break;
+        }
+        h.length = (uint32_t)n;
+      }
       handle_frame(w, &h, payload);
+    }
     if (rc < 0 && w->connected) drop_connection(w, frame_strerror(rc));
   }
   free(buf->base);
 }
 
-/* Hello: who we are, and the answer to the learner's challenge (mac) when it sent one. */
-static void send_hello(worker_t *w, const uint8_t *mac) {
+/* Hello: who we are and, with a token, our nonce and proof over the learner's challenge. */
+static void send_hello(worker_t *w, const uint8_t *mac, const uint8_t *nonce) {
   char hostname[128] = "?";
   gethostname(hostname, sizeof hostname);
   char name[200];
@@ -627,6 +723,8 @@ static void send_hello(worker_t *w, const uint8_t *mac) {
   if (mac) {
     hello.auth.data = (uint8_t *)mac;
     hello.auth.len = AUTH_MAC;
+    hello.nonce.data = (uint8_t *)nonce;
+    hello.nonce.len = AUTH_NONCE;
   }
   size_t len = 0;
   uint8_t *hf = wire_encode(FRAME_HELLO, &hello.base, &len);
@@ -651,7 +749,9 @@ static void on_connect(uv_connect_t *req, int status) {
   uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
   frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
   /* With a token the Hello waits for the learner's Challenge (it carries the answer). */
-  if (!w->has_token) send_hello(w, NULL);
+  w->hello_sent = w->peer_proven = w->tx_sealed = 0;
+  seal_wipe(&w->seal);
+  if (!w->has_token) send_hello(w, NULL, NULL);
   uv_read_start((uv_stream_t *)&w->tcp, on_alloc, on_read);
 }
 

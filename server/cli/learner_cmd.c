@@ -15,7 +15,8 @@ static void usage(void) {
           "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
           "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
           "                       [--port-file FILE] [--resume DIR] [--token-file FILE]\n"
-          "                       [--log-level LEVEL]\n");
+          "                       [--insecure] [--log-level LEVEL]\n"
+          "  a --listen address beyond loopback needs --token-file (or --insecure)\n");
 }
 
 /* One option with its value: 0, or 2 after printing what was wrong. */
@@ -84,6 +85,10 @@ int learner_main(int argc, char **argv) {
       config_print_help(stderr);
       algo_print_help(stderr);
       return 0;
+    }
+    if (!strcmp(a, "--insecure")) { /* a flag: no value */
+      o.insecure = 1;
+      continue;
     }
     if (!v) {
       fprintf(stderr, "rlserve learner: %s needs a value\n", a);

@@ -254,6 +254,22 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
     snprintf(err, errlen, "--listen %s", aerr);
     return -1;
   }
+  /* An open door by accident: anyone who can connect could feed the run and read its weights. */
+  if (!o->auth && !o->insecure && !addr_is_loopback(&listen_addr.sa)) {
+    snprintf(err, errlen,
+             "--listen %s is reachable from other machines and no --token-file was given, so "
+             "anyone who can connect could feed this run. Make a token and give it to the learner "
+             "and every worker:\n  head -c 32 /dev/urandom | base64 > token; chmod 600 token\n"
+             "  rlserve learner --token-file token ...; rlserve worker --token-file token ...\n"
+             "or pass --insecure to listen without one (a trusted network only)",
+             o->listen);
+    return -1;
+  }
+  if (!o->auth && o->insecure && !addr_is_loopback(&listen_addr.sa))
+    LOG_W("learner",
+          "--insecure: listening on %s without a token; anyone who can connect can "
+          "feed this run",
+          o->listen);
   if (c->env_plugin[0] && env_plugin_load(c->env_plugin, err, errlen) != 0) return -1;
   L->run.spec = env_find(c->env);
   if (!L->run.spec) {

@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "replay.h"
 #include "returns.h"
+#include "seal.h"
 #include "snapshot.h"
 #include "status_http.h"
 
@@ -32,7 +33,9 @@ typedef struct shared_frame {
   uint8_t *data;
 } shared_frame_t;
 
-/* HELLO: waiting for Hello; ACTIVE: a worker; FAILING: an Error frame is on its way, then close. */
+/* HELLO: waiting for Hello (not authenticated: a few KiB per frame, handshake_timeout_s);
+ * ACTIVE: a worker; FAILING: an Error frame is on its way, then close (swept when it is not
+ * taken). */
 enum { CONN_HELLO = 0, CONN_ACTIVE = 1, CONN_FAILING = 2, CONN_CLOSING = 3 };
 
 typedef struct worker_conn {
@@ -41,12 +44,16 @@ typedef struct worker_conn {
   struct worker_conn *next;
   frame_reader_t reader;
   int state, reading;
+  int authed; /* reached ACTIVE once: no longer counted against the pre-auth caps */
   uint32_t id, num_envs;
   int index;
-  char addr[64], name[128];
-  double connected_at;
+  char addr[64], ip[48], name[128];
+  double connected_at, failing_since;
   double last_rx, last_tx, weights_sent_at; /* learner_now() times */
-  uint8_t nonce[32];                        /* the challenge sent to this connection (token auth) */
+  uint8_t nonce[32];      /* nonce_L: the challenge sent to this connection (token auth) */
+  uint8_t peer_nonce[32]; /* nonce_W: the worker's, from its Hello (token auth) */
+  seal_t seal;            /* with a token: every frame after the Proof, both ways (seal.h) */
+  int sealed;
   flow_credit_t credit; /* what this worker may send over the connection (flow.h) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats. */
@@ -88,7 +95,8 @@ typedef struct learner_net {
   worker_conn_t *conns;
   int n_conns;
   uint32_t next_id;
-  int ingest_paused; /* a credit top-up was withheld (replay ahead); net_on_wake pays it */
+  uint64_t refused_unauth; /* connections refused by max_unauth_conns / max_unauth_per_addr */
+  int ingest_paused;       /* a credit top-up was withheld (replay ahead); net_on_wake pays it */
   shared_frame_t *weights_frame; /* newest encoded weights, or NULL */
   uint64_t weights_frame_version;
   returns_window_t returns;
@@ -173,6 +181,7 @@ typedef struct learner_opts {
   char out_dir[1024], port_file[1024];
   int auth; /* workers must prove auth_key (--token-file) */
   uint8_t auth_key[32];
+  int insecure; /* --insecure: listen beyond loopback without a token */
 } learner_opts_t;
 
 /* Runs a learner until the run is solved, spent or interrupted; the exit status (0 solved,

@@ -11,6 +11,7 @@
 #include "learner.h"
 #include "log.h"
 #include "policy.h"
+#include "seal.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -22,6 +23,7 @@ typedef struct write_req {
   shared_frame_t *shared; /* weights: shared buffer; otherwise `own` is freed */
   uint8_t *own;
   int close_after;
+  int weights; /* a weights frame (shared, or this connection's sealed copy of it) */
 } write_req_t;
 
 static void conn_close(worker_conn_t *c, const char *why);
@@ -38,10 +40,8 @@ static void shared_unref(shared_frame_t *f) {
 static void on_write(uv_write_t *req, int status) {
   write_req_t *w = (write_req_t *)req;
   worker_conn_t *c = w->c;
-  if (w->shared) {
-    c->weights_inflight = 0;
-    shared_unref(w->shared);
-  }
+  if (w->weights) c->weights_inflight = 0;
+  if (w->shared) shared_unref(w->shared);
   free(w->own);
   int close_after = w->close_after;
   free(w);
@@ -60,14 +60,31 @@ static void on_write(uv_write_t *req, int status) {
   }
 }
 
-/* Queues a frame; takes ownership of `own` (or a reference on `shared`). */
+/* Queues a frame; takes ownership of `own` (or a reference on `shared`). On a sealed connection
+ * the frame is sealed here, in the order the bytes go out: each connection has its own keys, so
+ * a shared weights frame becomes this connection's own sealed copy. */
 static int conn_write(worker_conn_t *c, uint8_t *own, shared_frame_t *shared, size_t len,
                       int close_after) {
+  int weights = shared != NULL;
+  if (c->sealed) {
+    int rc;
+    size_t slen;
+    uint8_t *sealed = seal_frame_alloc(&c->seal.tx, shared ? shared->data : own, len, &slen, &rc);
+    free(own);
+    if (!sealed) {
+      LOG_W("net", "worker %u (%s): cannot seal a frame: %s", c->id, c->addr, seal_strerror(rc));
+      return UV_ENOMEM;
+    }
+    own = sealed;
+    shared = NULL;
+    len = slen;
+  }
   write_req_t *w = calloc(1, sizeof *w);
   if (!w) {
     free(own);
     return UV_ENOMEM;
   }
+  w->weights = weights;
   w->c = c;
   w->own = own;
   w->shared = shared;
@@ -97,13 +114,16 @@ static void conn_fail(worker_conn_t *c, uint32_t code, const char *reason) {
   uint8_t *f = wire_encode_error(code, reason, &len);
   if (!f || conn_write(c, f, NULL, len, 1) != 0)
     conn_close(c, reason);
-  else
-    c->state = CONN_FAILING; /* no more frames are handled; on_write closes */
+  else {
+    c->state = CONN_FAILING; /* no more frames are handled; on_write closes, or net_sweep */
+    c->failing_since = learner_now();
+  }
 }
 
 static void on_closed(uv_handle_t *h) {
   worker_conn_t *c = h->data;
   frame_reader_free(&c->reader);
+  seal_wipe(&c->seal);
   free(c);
 }
 
@@ -160,6 +180,42 @@ static int lowest_free_index(learner_t *L) {
   }
 }
 
+/* The learner's half of the mutual proof (auth.h): sent in the clear right after the worker's
+ * Hello verified, before anything else; the worker acts on nothing until it checks. */
+static int send_proof(worker_conn_t *c) {
+  uint8_t mac[AUTH_MAC];
+  auth_prove(c->L->run.auth_key, AUTH_LEARNER, c->nonce, c->peer_nonce, mac);
+  Rlserve__Proof pr = RLSERVE__PROOF__INIT;
+  pr.proof.data = mac;
+  pr.proof.len = sizeof mac;
+  size_t len;
+  uint8_t *f = wire_encode(FRAME_PROOF, &pr.base, &len);
+  if (!f || conn_write(c, f, NULL, len, 0) != 0) {
+    conn_close(c, "proof write failed");
+    return -1;
+  }
+  /* Everything after the Proof is sealed, both ways (seal.h). */
+  seal_init(&c->seal, c->L->run.auth_key, c->nonce, c->peer_nonce, SEAL_AS_LEARNER);
+  c->sealed = 1;
+  return 0;
+}
+
+/* A worker stepping k envs sends batches of ceil(send_batch / k) * k transitions; one larger
+ * than credit_window can never be granted and the worker would wait forever. 1 with a message
+ * when k is refused. */
+static int envs_refused(const learner_t *L, uint32_t k, int asked, char *err, size_t errlen) {
+  uint64_t sb = (uint64_t)L->run.cfg.send_batch, cw = (uint64_t)L->run.cfg.credit_window;
+  uint64_t batch = (sb + k - 1) / k * k;
+  if (batch <= cw) return 0;
+  snprintf(err, errlen,
+           "%s %u envs make batches of %llu transitions, more than this learner's credit_window "
+           "= %llu, so it could never grant one: use %s <= %llu, or a learner with a larger "
+           "credit_window",
+           asked ? "--envs" : "envs_per_worker =", k, (unsigned long long)batch,
+           (unsigned long long)cw, asked ? "--envs" : "envs_per_worker", (unsigned long long)cw);
+  return 1;
+}
+
 static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
   char err[256];
@@ -168,14 +224,21 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  if (L->run.auth &&
-      !auth_check(L->run.auth_key, c->nonce, sizeof c->nonce, h->auth.data, h->auth.len)) {
-    rlserve__hello__free_unpacked(h, NULL);
-    conn_fail(c, 401,
-              h->auth.len ? "authentication failed: wrong token"
-                          : "authentication failed: this learner requires a token "
-                            "(rlserve worker --token-file F)");
-    return;
+  if (L->run.auth) {
+    const char *why = NULL;
+    if (!h->auth.len)
+      why = "authentication failed: this learner requires a token (rlserve worker --token-file F)";
+    else if (h->nonce.len != AUTH_NONCE)
+      why = "authentication failed: the Hello carries no 32-byte worker nonce";
+    else if (!auth_verify(L->run.auth_key, AUTH_WORKER, c->nonce, h->nonce.data, h->auth.data,
+                          h->auth.len))
+      why = "authentication failed: wrong token";
+    if (why) {
+      rlserve__hello__free_unpacked(h, NULL);
+      conn_fail(c, 401, why);
+      return;
+    }
+    memcpy(c->peer_nonce, h->nonce.data, AUTH_NONCE);
   }
   if (h->protocol_version != FRAME_PROTOCOL_VERSION) {
     snprintf(err, sizeof err, "hello: protocol version %u, learner speaks %d", h->protocol_version,
@@ -193,11 +256,23 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 503, err);
     return;
   }
+  uint32_t k = h->num_envs ? h->num_envs : (uint32_t)L->run.cfg.envs_per_worker;
+  if (envs_refused(L, k, h->num_envs != 0, err, sizeof err)) {
+    rlserve__hello__free_unpacked(h, NULL);
+    conn_fail(c, 422, err);
+    return;
+  }
+  if (L->run.auth && send_proof(c) != 0) {
+    rlserve__hello__free_unpacked(h, NULL);
+    return;
+  }
   snprintf(c->name, sizeof c->name, "%s", h->worker_name ? h->worker_name : "");
-  c->num_envs = h->num_envs ? h->num_envs : (uint32_t)L->run.cfg.envs_per_worker;
+  c->num_envs = k;
   rlserve__hello__free_unpacked(h, NULL);
   c->index = lowest_free_index(L);
   c->state = CONN_ACTIVE;
+  c->authed = 1;
+  frame_reader_set_limit(&c->reader, (uint32_t)L->run.cfg.max_frame_bytes);
 
   /* Welcome: the whole run config from the table, plus this worker's own settings. */
   size_t nf = config_field_count();
@@ -344,9 +419,22 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
   rlserve__stats__free_unpacked(st, NULL);
 }
 
-static void handle_frame(worker_conn_t *c, const frame_header_t *h, const uint8_t *p) {
-  char err[160];
+static void handle_frame(worker_conn_t *c, const frame_header_t *sh, const uint8_t *p) {
+  char err[200];
+  frame_header_t plain = *sh, *h = &plain;
   c->frames_in++;
+  if (c->sealed) {
+    /* The reader's buffer is this connection's until the next feed: open in place. */
+    size_t n;
+    int rc = seal_open(&c->seal.rx, sh, (uint8_t *)(uintptr_t)p, &n);
+    if (rc != SEAL_OK) {
+      snprintf(err, sizeof err, "sealed %s frame #%llu refused: %s", frame_type_name(sh->type),
+               (unsigned long long)c->seal.rx.counter, seal_strerror(rc));
+      conn_fail(c, 400, err);
+      return;
+    }
+    plain.length = (uint32_t)n;
+  }
   if (c->state == CONN_HELLO) {
     if (h->type == FRAME_HELLO)
       handle_hello(c, p, h->length);
@@ -420,6 +508,36 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   free(buf->base);
 }
 
+/* Connections not yet through the handshake cost memory and a slot until handshake_timeout_s:
+ * at most max_unauth_conns of them, max_unauth_per_addr from one IP address. 1 when c is over
+ * a cap (logged at 1, 2, 4, 8, ... refusals so a flood does not flood the log). */
+static int unauth_refused(learner_t *L, const worker_conn_t *c) {
+  int64_t total = 0, same = 0;
+  for (const worker_conn_t *o = L->net.conns; o; o = o->next) {
+    if (o->authed || o->state == CONN_CLOSING) continue;
+    total++;
+    same += !strcmp(o->ip, c->ip);
+  }
+  const config_t *cfg = &L->run.cfg;
+  const char *key = NULL;
+  int64_t limit = 0;
+  if (total >= cfg->max_unauth_conns) {
+    key = "max_unauth_conns";
+    limit = cfg->max_unauth_conns;
+  } else if (same >= cfg->max_unauth_per_addr) {
+    key = "max_unauth_per_addr";
+    limit = cfg->max_unauth_per_addr;
+  }
+  if (!key) return 0;
+  uint64_t n = ++L->net.refused_unauth;
+  if ((n & (n - 1)) == 0)
+    LOG_W("net",
+          "refusing a connection from %s: %lld connections not yet authenticated (%lld from "
+          "that address; %s = %lld); %llu refused so far",
+          c->addr, (long long)total, (long long)same, key, (long long)limit, (unsigned long long)n);
+  return 1;
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   learner_t *L = server->data;
   if (status < 0) {
@@ -437,7 +555,7 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  frame_reader_init(&c->reader, (uint32_t)L->run.cfg.max_frame_bytes);
+  frame_reader_init(&c->reader, FRAME_PREAUTH_MAX); /* max_frame_bytes once authenticated */
   c->id = ++L->net.next_id;
   c->index = -1;
   c->connected_at = c->last_rx = c->last_tx = learner_now();
@@ -456,6 +574,12 @@ static void on_connection(uv_stream_t *server, int status) {
       port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
       snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
     }
+    snprintf(c->ip, sizeof c->ip, "%s", ip);
+  }
+  if (unauth_refused(L, c)) {
+    c->state = CONN_CLOSING;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+    return;
   }
   c->next = L->net.conns;
   L->net.conns = c;
@@ -536,11 +660,29 @@ void net_on_wake(learner_t *L) {
 
 void net_sweep(learner_t *L) {
   double now = learner_now(), idle = L->run.cfg.idle_timeout_s;
+  double hs = L->run.cfg.handshake_timeout_s;
   char why[160];
   worker_conn_t *next;
   for (worker_conn_t *c = L->net.conns; c; c = next) {
     next = c->next; /* conn_fail may unlink c */
+    if (c->state == CONN_FAILING) {
+      /* A peer that does not read keeps its Error frame (and the connection) forever. */
+      double grace = c->authed ? idle : hs;
+      if (now - c->failing_since > grace) {
+        LOG_W("net", "worker %u (%s): the error frame was not taken within %.1f s; dropping it",
+              c->id, c->addr, now - c->failing_since);
+        conn_close(c, "error frame not taken");
+      }
+      continue;
+    }
     if (c->state != CONN_HELLO && c->state != CONN_ACTIVE) continue;
+    /* The deadline counts from the connection, so bytes trickled in do not extend it. */
+    if (c->state == CONN_HELLO && now - c->connected_at > hs) {
+      snprintf(why, sizeof why, "handshake not finished within %.1f s (handshake_timeout_s = %g)",
+               now - c->connected_at, hs);
+      conn_fail(c, 408, why);
+      continue;
+    }
     /* A worker sends Stats every stats_interval_s even without credit: silence means trouble. */
     if (c->reading && now - c->last_rx > idle) {
       snprintf(why, sizeof why, "silent for %.1f s (idle_timeout_s = %g)", now - c->last_rx, idle);
