@@ -2,6 +2,7 @@
  * (env_step, with a reset when an episode ends) and an env_vec of K = 64 (env_vec_step with
  * auto-reset). Reports steps/s and ns/step. Usage: bench_envs [--seconds S] (per measurement,
  * default 0.6 s; 12 measurements). */
+#define _GNU_SOURCE /* bench_machine.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

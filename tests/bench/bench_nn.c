@@ -1,6 +1,7 @@
 /* Benchmarks nn on this machine: single-core OpenBLAS SGEMM peak, our kernel vs CBLAS on the
  * matrix shapes of our nets, and a DQN update (forward, Huber, backward, clip, Adam) in
  * updates/s and as a fraction of the measured peak. Run: ctest -L bench -V (or ./bench_nn). */
+#define _GNU_SOURCE /* bench_machine.h */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
