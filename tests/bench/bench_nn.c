@@ -46,9 +46,9 @@
 /* Floors per OpenBLAS kernel family (openblas_get_corename()), measured on the build machine
  * (2-core shared VM, Xeon with AVX-512; OpenBLAS 0.3.21 DYNAMIC_ARCH detects it as Prescott,
  * OPENBLAS_CORETYPE=SkylakeX forces the AVX-512 kernels; tests/bench/README.md). Check 1,
- * geometric mean / worst product under the threshold: Prescott 3.3-4.1 / 1.36-1.67, SkylakeX
- * 1.02 / 0.87 (ours barely wins there). Check 2: Prescott 1.45-1.61, SkylakeX 3.7-4.7. Each
- * floor sits below the worst value seen under load and, except SkylakeX's check 1, above half
+ * geometric mean / worst product under the threshold: Prescott 3.3-4.1 / 1.31-1.67, SkylakeX
+ * 1.02-1.09 / 0.81-0.87 (ours barely wins there). Check 2: Prescott 1.43-1.61, SkylakeX 3.7-4.7.
+ * Each floor sits below the worst value seen under load and, except SkylakeX's check 1, above half
  * the usual one. Other kernels: the lowest floors of the table. */
 typedef struct floors {
   const char *core;

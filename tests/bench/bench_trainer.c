@@ -56,10 +56,10 @@
  * on how well the kernel does on small products against 1024^3, and the FTZ speedup on how
  * fast the rest of the update is. Measured on the build machine (2-core shared VM, Xeon with
  * AVX-512; OpenBLAS 0.3.21 DYNAMIC_ARCH detects it as Prescott, OPENBLAS_CORETYPE=SkylakeX
- * forces the AVX-512 kernels; tests/bench/README.md): Prescott 0.80 / 0.65 / 2.7-3.4x,
- * SkylakeX 0.45 / 0.35 / 7x. Each floor sits below the worst value seen under load and above
- * half the usual one, so a trainer at half its usual rate fails. Other kernels get the
- * lowest floors of the table. */
+ * forces the AVX-512 kernels; tests/bench/README.md): Prescott 0.64-0.82 / 0.64-0.66 /
+ * 2.7-3.6x, SkylakeX 0.43-0.47 / 0.30-0.35 / 6.9-8.6x. Each floor sits below the worst value seen
+ * under load and above half the usual one, so a trainer at half its usual rate fails. Other kernels
+ * get the lowest floors of the table. */
 typedef struct floors {
   const char *core;
   double preset_of_peak, small_of_peak, ftz_speedup;
