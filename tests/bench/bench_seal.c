@@ -6,6 +6,7 @@
  * parameters online + target) are timed too. Prints frames/s and transitions/s with and without
  * sealing (best of 10 alternating rounds). Usage: bench_seal [--seconds S] (per measurement,
  * default 1). */
+#define _GNU_SOURCE /* bench_machine.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
