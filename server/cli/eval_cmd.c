@@ -158,7 +158,7 @@ static int evaluate(const eval_args_t *a, const eval_setup_t *s) {
   memcpy(params, s->online->data, need);
   eval_result_t r;
   uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : (uint64_t)s->cfg.eval_seed;
-  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, params, (int)a->episodes, seed, &r, err,
+  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, params, (int)a->episodes, seed, NULL, &r, err,
                         sizeof err);
   free(params);
   if (erc != 0) {

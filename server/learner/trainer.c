@@ -99,7 +99,7 @@ static void *eval_thread(void *arg) {
     char err[256];
     int rc =
         eval_policy(L->run.cfg.env, L->run.algo, &L->run.pol, params, (int)L->run.cfg.eval_episodes,
-                    (uint64_t)L->run.cfg.eval_seed, &r, err, sizeof err);
+                    (uint64_t)L->run.cfg.eval_seed, &L->stop, &r, err, sizeof err);
     pthread_mutex_lock(&L->sh.mu);
     L->sh.eval_running = 0;
     if (rc == 0) {
@@ -113,7 +113,7 @@ static void *eval_thread(void *arg) {
         L->sh.solved_eval = r;
         memcpy(L->sh.solved_params, params, n * sizeof(float));
       }
-    } else {
+    } else if (rc != EVAL_ABORTED) { /* stopped: the learner is finishing */
       LOG_E("eval", "%s", err);
     }
     if (final) {
