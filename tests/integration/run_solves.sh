@@ -23,8 +23,10 @@ python3 -c "import sys; sys.exit(0 if float('$mean') >= 195 and int('$steps') <=
 for k in env_steps updates wall_seconds eval_mean eval_std; do
   json_field "$out/summary.json" $k >/dev/null || fail "summary.json lacks $k"
 done
-# The saved policy evaluates to the same greedy score (same seeds, deterministic).
-"$RLSERVE" eval --checkpoint "$out/policy.ckpt" --json >"$WORK/eval.json" || fail "rlserve eval failed"
+# The saved policy evaluates to the same greedy score on the same seeds (deterministic).
+first=$(json_field "$out/summary.json" eval_seed_first)
+"$RLSERVE" eval --checkpoint "$out/policy.ckpt" --seed "$first" --json >"$WORK/eval.json" ||
+  fail "rlserve eval failed"
 python3 - "$WORK/eval.json" "$mean" <<'PY' || fail "rlserve eval differs from the run's evaluation"
 import json, sys
 e = json.load(open(sys.argv[1])); m = float(sys.argv[2])
