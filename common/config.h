@@ -25,7 +25,10 @@
     "greedy eval mean that counts as solved (nan: the env's)")                                     \
   X(eval_interval, INT, "5000", 0, 1e15, "env steps between greedy evaluations (0: never)")        \
   X(eval_episodes, INT, "100", 1, 100000, "episodes per greedy evaluation")                        \
-  X(eval_seed, INT, "1000000", 0, 4294967295.0, "first reset seed of the evaluation episodes")     \
+  X(eval_seed, INT, "1000000", 0, 4294967295.0,                                                    \
+    "base reset seed of the evaluations: each takes fresh seeds from it (server/algo/solve.h)")    \
+  X(confirm_episodes, INT, "100", 1, 100000,                                                       \
+    "episodes of the confirmation on fresh seeds a passing evaluation needs to count as solved")   \
   X(hidden, STR, "128,128", 0, 0, "hidden layer sizes, comma separated")                           \
   X(activation, STR, "relu", 0, 0, "hidden activation: relu or tanh")                              \
   X(gamma, REAL, "0.99", 0, 1, "discount factor")                                                  \

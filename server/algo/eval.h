@@ -1,10 +1,12 @@
 /* eval: greedy evaluation of a policy through its algorithm's act_greedy (algo.h):
  * `episodes` episodes, episode i reset with seed + i, run to termination or the time limit,
  * stepped together with one batched forward per step. Deterministic for given weights and
- * seed. Any thread (allocates its own envs and workspace). */
+ * seed. Any thread (allocates its own envs and workspace); another thread may stop it through
+ * the abort flag, which is read between steps. */
 #ifndef RLSERVE_EVAL_H
 #define RLSERVE_EVAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +18,14 @@ typedef struct eval_result {
   long steps;
 } eval_result_t;
 
-/* params: the policy's parameters (p->layout.n_params floats). 0, or -1 with a message. */
+enum { EVAL_OK = 0, EVAL_ERROR = -1, EVAL_ABORTED = -2 };
+
+/* params: the policy's parameters (p->layout.n_params floats). abort: NULL, or a flag that
+ * stops the evaluation between two steps once it is nonzero (the learner's stop flag, so a
+ * signal is not kept waiting for a whole evaluation). EVAL_OK; EVAL_ERROR with a message;
+ * EVAL_ABORTED (out untouched, a message). */
 int eval_policy(const char *env_id, const algo_t *a, const algo_policy_t *p, const float *params,
-                int episodes, uint64_t seed, eval_result_t *out, char *err, size_t errlen);
+                int episodes, uint64_t seed, const atomic_int *abort, eval_result_t *out, char *err,
+                size_t errlen);
 
 #endif

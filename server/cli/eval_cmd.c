@@ -1,4 +1,6 @@
-/* eval_cmd: `rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]`. */
+/* eval_cmd: `rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]`. By default the
+ * episodes reset with fresh seeds no evaluation of the run used (solve.h), so the command
+ * confirms a run's number instead of repeating it; --seed S reproduces a given evaluation. */
 #include "eval_cmd.h"
 
 #include <stdio.h>
@@ -11,12 +13,13 @@
 #include "eval.h"
 #include "plugin.h"
 #include "policy.h"
+#include "solve.h"
 
 /* The command line. */
 typedef struct {
   const char *path;
   long episodes;
-  long long seed; /* -1: the config's eval_seed */
+  long long seed; /* -1: fresh seeds, solve_fresh_seed(the config's eval_seed) */
   int json;
 } eval_args_t;
 
@@ -64,7 +67,13 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
       continue;
     }
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
-      printf("usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n");
+      printf(
+          "usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
+          "Greedy evaluation of a saved policy over N episodes (default 100); episode i resets\n"
+          "with seed S + i. Without --seed, S = eval_seed + 2^40 (eval_seed from the\n"
+          "checkpoint's config): fresh seeds, disjoint from every evaluation and confirmation\n"
+          "of the run, which take theirs from eval_seed + [0, 2^40). To reproduce a run's\n"
+          "evaluation, pass its first seed (summary.json: eval_seed_first, confirm_seed_first).\n");
       return 0;
     }
     if (!v) {
@@ -133,20 +142,23 @@ static int build_policy(const char *path, eval_setup_t *s) {
 
 static void print_result(const eval_args_t *a, const eval_setup_t *s, const eval_result_t *r,
                          uint64_t seed) {
+  const char *origin = a->seed >= 0 ? "--seed" : "fresh";
   const config_t *cfg = &s->cfg;
   double threshold = cfg->solve_threshold == cfg->solve_threshold ? cfg->solve_threshold
                                                                   : s->spec->reward_threshold;
   if (a->json)
     printf(
-        "{\"env\":\"%s\",\"episodes\":%d,\"seed\":%llu,\"mean\":%.6f,\"std\":%.6f,"
-        "\"min\":%.6f,\"max\":%.6f,\"threshold\":%.6g,\"solved\":%s}\n",
-        cfg->env, r->episodes, (unsigned long long)seed, r->mean, r->std, r->min, r->max, threshold,
-        r->mean >= threshold ? "true" : "false");
+        "{\"env\":\"%s\",\"episodes\":%d,\"seed\":%llu,\"seeds\":\"%s\",\"mean\":%.17g,"
+        "\"std\":%.17g,\"min\":%.6f,\"max\":%.6f,\"threshold\":%.6g,\"solved\":%s}\n",
+        cfg->env, r->episodes, (unsigned long long)seed, origin, r->mean, r->std, r->min, r->max,
+        threshold, r->mean >= threshold ? "true" : "false");
   else
     printf(
-        "%s: greedy return %.2f +- %.2f over %d episodes (min %.1f, max %.1f; seeds %llu..) "
-        "-> %s (threshold %.1f)\n",
+        "%s: greedy return %.2f +- %.2f over %d episodes (min %.1f, max %.1f; seeds %llu..%llu, "
+        "%s) -> %s (threshold %.1f)\n",
         cfg->env, r->mean, r->std, r->episodes, r->min, r->max, (unsigned long long)seed,
+        (unsigned long long)(seed + (uint64_t)r->episodes - 1),
+        a->seed >= 0 ? "chosen with --seed" : "fresh: eval_seed + 2^40, never used by the run",
         r->mean >= threshold ? "solved" : "not solved", threshold);
 }
 
@@ -157,8 +169,8 @@ static int evaluate(const eval_args_t *a, const eval_setup_t *s) {
   float *params = malloc(need);
   memcpy(params, s->online->data, need);
   eval_result_t r;
-  uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : (uint64_t)s->cfg.eval_seed;
-  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, params, (int)a->episodes, seed, &r, err,
+  uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : solve_fresh_seed((uint64_t)s->cfg.eval_seed);
+  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, params, (int)a->episodes, seed, NULL, &r, err,
                         sizeof err);
   free(params);
   if (erc != 0) {

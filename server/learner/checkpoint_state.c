@@ -8,6 +8,9 @@
 #include "log.h"
 
 #define N_COUNTERS 4 /* env_steps, updates, episodes, weights version */
+/* The "evalseeds" section: eval_seed_cursor, n_evals, n_confirms (learner.h). A section of its
+ * own, so checkpoints written before it existed still load (load_eval_seeds). */
+#define N_EVAL_SEEDS 3
 
 /* The algorithm's float tensors and step counters (updates first), from its row. */
 static void state_view(learner_t *L, algo_state_view_t *v) {
@@ -22,16 +25,18 @@ int learner_save_state(learner_t *L) {
   pthread_mutex_lock(&L->sh.mu);
   uint64_t counters[N_COUNTERS] = {L->sh.env_steps, (uint64_t)*v.steps[0], L->sh.episodes,
                                    snapshot_version(&L->snap)};
+  uint64_t evseeds[N_EVAL_SEEDS] = {L->sh.eval_seed_cursor, L->sh.n_evals, L->sh.n_confirms};
   pthread_mutex_unlock(&L->sh.mu);
   int64_t steps[ALGO_MAX_STEPS];
   for (int i = 0; i < v.n_steps; i++) steps[i] = *v.steps[i];
-  checkpoint_section_t s[4 + ALGO_MAX_TENSORS] = {
+  checkpoint_section_t s[5 + ALGO_MAX_TENSORS] = {
       {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
       {"counters", counters, sizeof counters},
       {"steps", steps, (uint64_t)v.n_steps * sizeof(int64_t)},
       {"rng", &L->tr.rng, sizeof L->tr.rng},
+      {"evalseeds", evseeds, sizeof evseeds},
   };
-  int ns = 4;
+  int ns = 5;
   for (int i = 0; i < v.n; i++, ns++) {
     snprintf(s[ns].name, sizeof s[ns].name, "%s", v.name[i]);
     s[ns].data = v.ptr[i];
@@ -105,6 +110,32 @@ int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen
   return rc;
 }
 
+/* The evaluation seed cursor and counts. A checkpoint from before fresh seeds has no such
+ * section: every evaluation of that run reset with eval_seed + [0, eval_episodes), so the
+ * cursor starts after that range. 0, or -1 with a message (a section of the wrong size). */
+static int load_eval_seeds(learner_t *L, const checkpoint_t *ck, const char *used, char *err,
+                           size_t errlen) {
+  const checkpoint_section_t *e = checkpoint_find(ck, "evalseeds");
+  if (!e) {
+    L->sh.eval_seed_cursor = (uint64_t)L->run.cfg.eval_episodes;
+    LOG_I("learner",
+          "%s has no evaluation seed cursor (an older checkpoint): fresh seeds from %llu", used,
+          (unsigned long long)(L->run.cfg.eval_seed + L->sh.eval_seed_cursor));
+    return 0;
+  }
+  uint64_t evseeds[N_EVAL_SEEDS];
+  if (e->len != sizeof evseeds) {
+    snprintf(err, errlen, "%s: section evalseeds has %llu bytes, expected %zu", used,
+             (unsigned long long)e->len, sizeof evseeds);
+    return -1;
+  }
+  memcpy(evseeds, e->data, sizeof evseeds);
+  L->sh.eval_seed_cursor = evseeds[0];
+  L->sh.n_evals = evseeds[1];
+  L->sh.n_confirms = evseeds[2];
+  return 0;
+}
+
 int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) {
   checkpoint_t ck;
   char used[1100];
@@ -132,6 +163,7 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
     snprintf(err, errlen, "%s: counters, steps or rng section missing or of the wrong size", used);
     rc = -1;
   }
+  if (rc == 0) rc = load_eval_seeds(L, &ck, used, err, errlen);
   if (rc == 0) {
     uint64_t counters[N_COUNTERS];
     int64_t steps[ALGO_MAX_STEPS];
@@ -143,9 +175,12 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
     L->sh.updates = counters[1];
     L->sh.episodes = counters[2];
     L->snap.version = counters[3];
-    LOG_I("learner", "resumed from %s: %llu env steps, %llu updates, weights version %llu", used,
-          (unsigned long long)counters[0], (unsigned long long)counters[1],
-          (unsigned long long)counters[3]);
+    LOG_I("learner",
+          "resumed from %s: %llu env steps, %llu updates, weights version %llu, %llu "
+          "evaluations, next evaluation seed %llu",
+          used, (unsigned long long)counters[0], (unsigned long long)counters[1],
+          (unsigned long long)counters[3], (unsigned long long)L->sh.n_evals,
+          (unsigned long long)(L->run.cfg.eval_seed + L->sh.eval_seed_cursor));
   }
   checkpoint_free(&ck);
   return rc;

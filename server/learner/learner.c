@@ -25,16 +25,36 @@ static void out_path(const learner_t *L, const char *name, char *buf, size_t len
   snprintf(buf, len, "%s/%s", L->run.out_dir, name);
 }
 
-/* Writes the evaluated policy (policy.ckpt). Threads are joined. */
+/* The evaluation a run reports: when solved, the one that nominated the confirmed weights;
+ * otherwise the latest. */
+static const eval_result_t *reported_eval(const learner_t *L, solve_seeds_t *seeds, uint64_t *at) {
+  *seeds = L->sh.solved ? L->sh.solved_seeds : L->sh.eval_seeds;
+  *at = L->sh.solved ? L->sh.solved_at_steps : L->sh.eval_at_steps;
+  return L->sh.solved ? &L->sh.solved_eval : &L->sh.eval;
+}
+
+/* Writes the evaluated policy (policy.ckpt): the confirmed weights when solved, else the latest
+ * evaluated ones. Threads are joined. */
 static void write_policy(learner_t *L) {
   if (!L->run.out_dir[0] || !L->sh.have_eval) return;
   char *cfg_text = config_to_text(&L->run.cfg);
   size_t nb = L->tr.w.n_policy * sizeof(float); /* the acting part: Q-network or actor */
   const float *pol = L->sh.solved ? L->sh.solved_params : L->sh.eval_params;
-  const eval_result_t *e = L->sh.solved ? &L->sh.solved_eval : &L->sh.eval;
-  char evtext[256], path[1100], err[512];
-  snprintf(evtext, sizeof evtext, "mean = %.17g\nstd = %.17g\nenv_steps = %llu\n", e->mean, e->std,
-           (unsigned long long)(L->sh.solved ? L->sh.solved_at_steps : L->sh.eval_at_steps));
+  solve_seeds_t seeds;
+  uint64_t at;
+  const eval_result_t *e = reported_eval(L, &seeds, &at);
+  char evtext[512], path[1100], err[512];
+  int n = snprintf(evtext, sizeof evtext,
+                   "mean = %.17g\nstd = %.17g\nenv_steps = %llu\nseed_first = %llu\n"
+                   "seed_count = %llu\nsolved = %s\n",
+                   e->mean, e->std, (unsigned long long)at, (unsigned long long)seeds.first,
+                   (unsigned long long)seeds.count, L->sh.solved ? "true" : "false");
+  if (L->sh.have_confirm && L->sh.confirm_at_steps == at)
+    snprintf(evtext + n, sizeof evtext - (size_t)n,
+             "confirm_mean = %.17g\nconfirm_std = %.17g\nconfirm_seed_first = %llu\n"
+             "confirm_seed_count = %llu\n",
+             L->sh.confirm.mean, L->sh.confirm.std, (unsigned long long)L->sh.confirm_seeds.first,
+             (unsigned long long)L->sh.confirm_seeds.count);
   checkpoint_section_t p[] = {{"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
                               {"online", pol, nb},
                               {"eval", evtext, strlen(evtext)}};
@@ -43,27 +63,49 @@ static void write_policy(learner_t *L) {
   free(cfg_text);
 }
 
+/* summary.json's confirmation fields: the one that confirmed (solved), else the latest one;
+ * null when no evaluation met the threshold. */
+static void summary_confirm(cJSON *j, const learner_t *L) {
+  if (!L->sh.have_confirm) {
+    cJSON_AddNullToObject(j, "confirm_mean");
+    cJSON_AddNullToObject(j, "confirm_std");
+    return;
+  }
+  cJSON_AddNumberToObject(j, "confirm_mean", L->sh.confirm.mean);
+  cJSON_AddNumberToObject(j, "confirm_std", L->sh.confirm.std);
+  cJSON_AddNumberToObject(j, "confirm_episodes", L->sh.confirm.episodes);
+  cJSON_AddNumberToObject(j, "confirm_env_steps", (double)L->sh.confirm_at_steps);
+  cJSON_AddNumberToObject(j, "confirm_seed_first", (double)L->sh.confirm_seeds.first);
+  cJSON_AddNumberToObject(j, "confirm_seed_count", (double)L->sh.confirm_seeds.count);
+}
+
 static void write_summary(learner_t *L, double wall) {
   if (!L->run.out_dir[0]) return;
   cJSON *j = cJSON_CreateObject();
-  cJSON_AddBoolToObject(j, "solved", L->sh.solved);
+  cJSON_AddBoolToObject(j, "solved", L->sh.solved); /* an evaluation and its confirmation */
   cJSON_AddNumberToObject(j, "env_steps",
                           (double)(L->sh.solved ? L->sh.solved_at_steps : L->sh.env_steps));
   cJSON_AddNumberToObject(j, "env_steps_total", (double)L->sh.env_steps);
   cJSON_AddNumberToObject(j, "updates", (double)L->sh.updates);
   cJSON_AddNumberToObject(j, "wall_seconds", wall);
   if (L->sh.have_eval) {
-    /* Solved: the evaluation that met the threshold; otherwise the latest. */
-    const eval_result_t *e = L->sh.solved ? &L->sh.solved_eval : &L->sh.eval;
+    /* Solved: the evaluation that met the threshold and was confirmed; otherwise the latest. */
+    solve_seeds_t seeds;
+    uint64_t at;
+    const eval_result_t *e = reported_eval(L, &seeds, &at);
     cJSON_AddNumberToObject(j, "eval_mean", e->mean);
     cJSON_AddNumberToObject(j, "eval_std", e->std);
     cJSON_AddNumberToObject(j, "eval_episodes", e->episodes);
-    cJSON_AddNumberToObject(j, "eval_env_steps",
-                            (double)(L->sh.solved ? L->sh.solved_at_steps : L->sh.eval_at_steps));
+    cJSON_AddNumberToObject(j, "eval_env_steps", (double)at);
+    cJSON_AddNumberToObject(j, "eval_seed_first", (double)seeds.first);
+    cJSON_AddNumberToObject(j, "eval_seed_count", (double)seeds.count);
   } else {
     cJSON_AddNullToObject(j, "eval_mean");
     cJSON_AddNullToObject(j, "eval_std");
   }
+  summary_confirm(j, L);
+  cJSON_AddNumberToObject(j, "evaluations", (double)L->sh.n_evals);
+  cJSON_AddNumberToObject(j, "confirmations", (double)L->sh.n_confirms);
   cJSON_AddNumberToObject(j, "threshold", L->run.threshold);
   cJSON_AddStringToObject(j, "env", L->run.cfg.env);
   cJSON_AddStringToObject(j, "algo", L->run.cfg.algo);
@@ -176,6 +218,9 @@ static void progress(learner_t *L, int final) {
   int have_eval = L->sh.have_eval;
   eval_result_t ev = L->sh.eval;
   uint64_t ev_at = L->sh.eval_at_steps;
+  int have_confirm = L->sh.have_confirm;
+  double confirm_mean = L->sh.confirm.mean;
+  uint64_t confirm_at = L->sh.confirm_at_steps;
   pthread_mutex_unlock(&L->sh.mu);
   replay_counts_t rc = replay_counts(&L->replay);
   double sps = dt > 0 ? (double)(steps - L->net.steps_at_last_progress) / dt : 0;
@@ -183,7 +228,7 @@ static void progress(learner_t *L, int final) {
   double ret = returns_window_mean(&L->net.returns);
   int active = 0;
   for (worker_conn_t *c = L->net.conns; c; c = c->next) active += c->state == CONN_ACTIVE;
-  char a[32], b[32], c1[32], c2[32], evs[96];
+  char a[32], b[32], c1[32], c2[32], evs[128], cm[32];
   fmt_count(a, sizeof a, (double)steps);
   fmt_count(b, sizeof b, (double)updates);
   fmt_count(c1, sizeof c1, (double)rc.size);
@@ -191,7 +236,9 @@ static void progress(learner_t *L, int final) {
   if (have_eval) {
     char at[32];
     fmt_count(at, sizeof at, (double)ev_at);
-    snprintf(evs, sizeof evs, "%.1f +- %.1f @%s", ev.mean, ev.std, at);
+    int n = snprintf(evs, sizeof evs, "%.1f +- %.1f @%s", ev.mean, ev.std, at);
+    if (have_confirm && confirm_at == ev_at) /* this evaluation met the threshold */
+      snprintf(evs + n, sizeof evs - (size_t)n, ", confirm %.1f", confirm_mean);
   } else {
     snprintf(evs, sizeof evs, "-");
   }
@@ -219,12 +266,15 @@ static void progress(learner_t *L, int final) {
         "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
         "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
         "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
-        "\"workers\":%d,\"episodes\":%llu}",
+        "\"confirm_mean\":%s,\"confirm_env_steps\":%llu,\"workers\":%d,\"episodes\":%llu}",
         now - L->net.t_start, (unsigned long long)steps, sps, (unsigned long long)updates, ups,
         rc.size, lossbuf, qbuf, isnan(ret) ? "null" : (snprintf(a, sizeof a, "%.3f", ret), a),
         have_eval ? (snprintf(b, sizeof b, "%.3f", ev.mean), b) : "null",
         have_eval ? (snprintf(c1, sizeof c1, "%.3f", ev.std), c1) : "null",
-        (unsigned long long)ev_at, active, (unsigned long long)L->sh.episodes);
+        (unsigned long long)ev_at,
+        have_confirm ? (snprintf(cm, sizeof cm, "%.3f", confirm_mean), cm) : "null",
+        (unsigned long long)(have_confirm ? confirm_at : 0), active,
+        (unsigned long long)L->sh.episodes);
   }
   L->net.t_last_progress = now;
   L->net.steps_at_last_progress = steps;

@@ -3,7 +3,8 @@
  *     replay, broadcasts the newest weights, prints progress, decides when the run ends;
  *   trainer thread: samples replay under the rate limit, runs DQN updates, publishes weights
  *     snapshots and wakes the net thread (uv_async_send);
- *   eval thread: greedy evaluation of the newest snapshot every eval_interval env steps.
+ *   eval thread: greedy evaluation of the newest snapshot every eval_interval env steps, each on
+ *     fresh seeds, and a confirmation on fresh seeds when one meets the threshold (solve.h).
  * They meet at the replay buffer, the snapshot, and a few counters under `mu`. */
 #ifndef RLSERVE_LEARNER_H
 #define RLSERVE_LEARNER_H
@@ -24,6 +25,7 @@
 #include "returns.h"
 #include "seal.h"
 #include "snapshot.h"
+#include "solve.h"
 #include "status_http.h"
 
 /* A reference-counted encoded frame shared by several writes (weights broadcast). */
@@ -124,14 +126,24 @@ typedef struct learner_shared {
   algo_field_t algo_fields[ALGO_MAX_FIELDS]; /* the algorithm's own numbers, last update */
   int n_algo_fields;
   char last_checkpoint[1100]; /* path of the last good save, "" if none */
-  eval_result_t eval;         /* latest */
+  eval_result_t eval;         /* latest regular evaluation */
+  solve_seeds_t eval_seeds;   /* its reset seeds */
   uint64_t eval_at_steps;
   int have_eval, eval_running, final_eval_requested, final_eval_done;
   uint64_t next_eval_at;
-  float *solved_params; /* the weights whose evaluation met the threshold */
-  eval_result_t solved_eval;
+  /* Seeds eval_seed + [0, eval_seed_cursor) are spent (solve.h); evaluations and
+   * confirmations so far. All three are checkpointed, so a resumed run goes on with fresh
+   * seeds. eval_running covers an evaluation and its confirmation. */
+  uint64_t eval_seed_cursor, n_evals, n_confirms;
+  eval_result_t confirm; /* latest confirmation (have_confirm) */
+  solve_seeds_t confirm_seeds;
+  uint64_t confirm_at_steps;
+  int have_confirm;
+  float *solved_params;      /* the weights whose evaluation and confirmation met the threshold */
+  eval_result_t solved_eval; /* the evaluation that nominated them (the confirmation: confirm) */
+  solve_seeds_t solved_seeds;
   float *eval_params; /* the weights of the latest evaluation */
-  int solved;
+  int solved;         /* confirmed: a passing evaluation and a passing confirmation */
   uint64_t solved_at_steps;
   char checkpoint_error[1300]; /* the last failed save's message, "" if none failed */
   uint64_t checkpoint_failures;

@@ -1,5 +1,6 @@
 /* trainer: the trainer thread (DQN updates under the replay rate limit, weights snapshots)
- * and the eval thread (greedy evaluation of the newest snapshot). Neither touches a socket:
+ * and the eval thread (greedy evaluation of the newest snapshot on fresh seeds, and the
+ * confirmation that decides "solved": server/algo/solve.h). Neither touches a socket:
  * they wake the net thread with uv_async_send. */
 #include <math.h>
 #include <stdlib.h>
@@ -61,71 +62,123 @@ out:
   return NULL;
 }
 
+/* Waits under sh.mu until an evaluation is due or asked for; 0 with the evaluation claimed
+ * (eval_running set, the next one scheduled, fresh seeds taken), or -1 when the thread is
+ * to end (stop or solved). */
+static int eval_claim(learner_t *L, int *final, uint64_t *at, solve_seeds_t *seeds) {
+  const config_t *c = &L->run.cfg;
+  pthread_mutex_lock(&L->sh.mu);
+  for (;;) {
+    if (atomic_load(&L->stop) || L->sh.solved) { /* solved: nothing left to find out */
+      pthread_mutex_unlock(&L->sh.mu);
+      return -1;
+    }
+    int due = c->eval_interval > 0 && L->sh.env_steps >= L->sh.next_eval_at;
+    if (due || L->sh.final_eval_requested) break;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&L->sh.eval_cv, &L->sh.mu, &ts);
+  }
+  *final = L->sh.final_eval_requested;
+  *at = L->sh.env_steps;
+  if (c->eval_interval > 0)
+    while (L->sh.next_eval_at <= *at) L->sh.next_eval_at += (uint64_t)c->eval_interval;
+  L->sh.eval_running = 1;
+  *seeds =
+      solve_next_seeds((uint64_t)c->eval_seed, &L->sh.eval_seed_cursor, (uint64_t)c->eval_episodes);
+  pthread_mutex_unlock(&L->sh.mu);
+  return 0;
+}
+
+/* One greedy evaluation of params on the given seeds; stops early when the learner stops. */
+static int eval_run(learner_t *L, const float *params, solve_seeds_t seeds, eval_result_t *r) {
+  char err[256];
+  int rc = eval_policy(L->run.cfg.env, L->run.algo, &L->run.pol, params, (int)seeds.count,
+                       seeds.first, &L->stop, r, err, sizeof err);
+  if (rc != EVAL_OK && rc != EVAL_ABORTED) LOG_E("eval", "%s", err);
+  return rc;
+}
+
+/* Records a regular evaluation; its verdict, and the confirmation's seeds when it asks for one. */
+static solve_verdict_t eval_record(learner_t *L, const float *params, uint64_t at,
+                                   solve_seeds_t seeds, const eval_result_t *r,
+                                   solve_seeds_t *confirm_seeds) {
+  pthread_mutex_lock(&L->sh.mu);
+  L->sh.eval = *r;
+  L->sh.eval_seeds = seeds;
+  L->sh.eval_at_steps = at;
+  L->sh.have_eval = 1;
+  L->sh.n_evals++;
+  memcpy(L->sh.eval_params, params, L->tr.w.n * sizeof(float));
+  solve_verdict_t v = solve_judge(r->mean, L->run.threshold, 0);
+  if (v == SOLVE_CONFIRM)
+    *confirm_seeds = solve_next_seeds((uint64_t)L->run.cfg.eval_seed, &L->sh.eval_seed_cursor,
+                                      (uint64_t)L->run.cfg.confirm_episodes);
+  pthread_mutex_unlock(&L->sh.mu);
+  LOG_I("eval", "greedy eval at %llu env steps: %.2f +- %.2f over %d episodes (seeds %llu..%llu)%s",
+        (unsigned long long)at, r->mean, r->std, r->episodes, (unsigned long long)seeds.first,
+        (unsigned long long)(seeds.first + seeds.count - 1),
+        v == SOLVE_CONFIRM ? ": meets the threshold, confirming on fresh seeds" : "");
+  return v;
+}
+
+/* The confirmation of weights whose evaluation r met the threshold: the run is solved only when
+ * it meets the threshold too; otherwise training goes on. */
+static void eval_confirm(learner_t *L, const float *params, uint64_t at, solve_seeds_t seeds,
+                         const eval_result_t *r, solve_seeds_t cseeds) {
+  eval_result_t c;
+  if (eval_run(L, params, cseeds, &c) != EVAL_OK) return;
+  pthread_mutex_lock(&L->sh.mu);
+  L->sh.confirm = c;
+  L->sh.confirm_seeds = cseeds;
+  L->sh.confirm_at_steps = at;
+  L->sh.have_confirm = 1;
+  L->sh.n_confirms++;
+  int solved = solve_judge(c.mean, L->run.threshold, 1) == SOLVE_SOLVED;
+  if (solved) {
+    L->sh.solved = 1;
+    L->sh.solved_at_steps = at;
+    L->sh.solved_eval = *r;
+    L->sh.solved_seeds = seeds;
+    memcpy(L->sh.solved_params, params, L->tr.w.n * sizeof(float));
+  }
+  pthread_mutex_unlock(&L->sh.mu);
+  LOG_I("eval",
+        "confirmation at %llu env steps: %.2f +- %.2f over %d episodes (seeds %llu..%llu): %s",
+        (unsigned long long)at, c.mean, c.std, c.episodes, (unsigned long long)cseeds.first,
+        (unsigned long long)(cseeds.first + cseeds.count - 1),
+        solved ? "confirmed, solved" : "below the threshold, training goes on");
+}
+
 static void *eval_thread(void *arg) {
   learner_t *L = arg;
   nn_flush_denormals();
-  size_t n = L->tr.w.n;
-  float *params = malloc(n * sizeof(float));
+  float *params = malloc(L->tr.w.n * sizeof(float));
   if (!params) {
     LOG_E("eval", "out of memory");
     return NULL;
   }
-  for (;;) {
-    pthread_mutex_lock(&L->sh.mu);
-    for (;;) {
-      if (atomic_load(&L->stop) || L->sh.solved) break; /* solved: nothing left to find out */
-      int due = L->run.cfg.eval_interval > 0 && L->sh.env_steps >= L->sh.next_eval_at;
-      if (due || L->sh.final_eval_requested) break;
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += 100000000L;
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait(&L->sh.eval_cv, &L->sh.mu, &ts);
-    }
-    if (atomic_load(&L->stop) || L->sh.solved) {
-      pthread_mutex_unlock(&L->sh.mu);
-      break;
-    }
-    int final = L->sh.final_eval_requested;
-    uint64_t at = L->sh.env_steps;
-    if (L->run.cfg.eval_interval > 0)
-      while (L->sh.next_eval_at <= at) L->sh.next_eval_at += (uint64_t)L->run.cfg.eval_interval;
-    L->sh.eval_running = 1;
-    pthread_mutex_unlock(&L->sh.mu);
-
+  int final;
+  uint64_t at;
+  solve_seeds_t seeds, cseeds;
+  while (eval_claim(L, &final, &at, &seeds) == 0) {
     snapshot_copy_online(&L->snap, params);
     eval_result_t r;
-    char err[256];
-    int rc =
-        eval_policy(L->run.cfg.env, L->run.algo, &L->run.pol, params, (int)L->run.cfg.eval_episodes,
-                    (uint64_t)L->run.cfg.eval_seed, &r, err, sizeof err);
+    if (eval_run(L, params, seeds, &r) == EVAL_OK &&
+        eval_record(L, params, at, seeds, &r, &cseeds) == SOLVE_CONFIRM)
+      eval_confirm(L, params, at, seeds, &r, cseeds);
     pthread_mutex_lock(&L->sh.mu);
     L->sh.eval_running = 0;
-    if (rc == 0) {
-      L->sh.eval = r;
-      L->sh.eval_at_steps = at;
-      L->sh.have_eval = 1;
-      memcpy(L->sh.eval_params, params, n * sizeof(float));
-      if (r.mean >= L->run.threshold && !L->sh.solved) {
-        L->sh.solved = 1;
-        L->sh.solved_at_steps = at;
-        L->sh.solved_eval = r;
-        memcpy(L->sh.solved_params, params, n * sizeof(float));
-      }
-    } else {
-      LOG_E("eval", "%s", err);
-    }
     if (final) {
       L->sh.final_eval_requested = 0;
       L->sh.final_eval_done = 1;
     }
     pthread_mutex_unlock(&L->sh.mu);
-    if (rc == 0)
-      LOG_I("eval", "greedy eval at %llu env steps: %.2f +- %.2f over %d episodes",
-            (unsigned long long)at, r.mean, r.std, r.episodes);
     uv_async_send(&L->net.wake);
   }
   free(params);

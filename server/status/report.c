@@ -513,6 +513,15 @@ static void summary_table(sbuf_t *b, const cJSON *s) {
     }
     summary_row(b, "greedy eval mean \u00b1 std", v);
   }
+  const cJSON *cm = cJSON_GetObjectItemCaseSensitive(s, "confirm_mean");
+  if (cJSON_IsNumber(cm)) { /* the confirmation on fresh seeds that decides "solved" */
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(s, "confirm_std");
+    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(s, "confirm_episodes");
+    snprintf(v, sizeof v, "%.2f \u00b1 %.2f (%.0f episodes)", cm->valuedouble,
+             cJSON_IsNumber(sd) ? sd->valuedouble : NAN,
+             cJSON_IsNumber(ep) ? ep->valuedouble : NAN);
+    summary_row(b, "confirmation mean \u00b1 std", v);
+  }
   number_row(b, s, "threshold", "%g", "solve threshold");
   number_row(b, s, "episodes", "%.0f", "training episodes");
   static const char *const strings[] = {"env", "algo", "preset"};

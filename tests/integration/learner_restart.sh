@@ -3,7 +3,8 @@
 # address: the workers reconnect by themselves (backoff with jitter) and deliver what they
 # queued in their bounded outbox meanwhile, the counters continue
 # from the checkpoint, a corrupted newest checkpoint is refused in favour of the previous
-# one, and the run still solves CartPole-v1 (greedy eval >= 195) within its step budget.
+# one, and the run still solves CartPole-v1 at the preset's threshold (greedy eval >= 475,
+# confirmed on fresh seeds) within its step budget.
 . "$(dirname "$0")/lib.sh"
 out=$WORK/run
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -13,7 +14,7 @@ start_learner() {
   PIDS+=("$learner")
 }
 start_learner --preset cartpole-dqn --set seed=3 --set checkpoint_interval_s=0.5 \
-  --set env_steps_budget=100000 --set solve_threshold=195 --set eval_interval=0 \
+  --set env_steps_budget=100000 --set eval_interval=0 \
   --set progress_interval_s=0.5 --out "$out"
 for i in 1 2; do
   "$RLSERVE" worker --connect "127.0.0.1:$port" >"$WORK/w$i.log" 2>&1 &
@@ -45,4 +46,11 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "resumed run ended with $rc (expected 0: solved)"
 steps=$(json_field "$out/summary.json" env_steps)
 [ "$steps" -gt "$saved" ] || fail "summary env_steps $steps does not continue from $saved"
-echo "PASS: learner killed, resumed from $saved env steps, solved at $steps"
+python3 - "$out/summary.json" <<'PY' || fail "summary.json: $(cat "$out/summary.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["solved"] and s["threshold"] == 475 and s["eval_mean"] >= 475
+         and s["confirm_mean"] >= 475 and s["env_steps"] <= 100000 else 1)
+PY
+echo "PASS: learner killed, resumed from $saved env steps, solved at $steps" \
+  "(eval $(json_field "$out/summary.json" eval_mean), confirmed $(json_field "$out/summary.json" confirm_mean))"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # DDPG/TD3 on the distributed path: a learner and 2 workers improve Pendulum-v1's greedy
-# eval to >= -400 within a fixed env-step budget (fixed seeds; a small network so CI is
-# quick), and `rlserve eval` reproduces the score from the saved actor.
+# eval to >= -400, confirmed on fresh seeds, within a fixed env-step budget (fixed seeds; a
+# small network so CI is quick), and `rlserve eval --seed` reproduces both the evaluation and
+# its confirmation from the saved actor.
 . "$(dirname "$0")/lib.sh"
 for algo in td3 ddpg; do
   out=$WORK/$algo
@@ -12,13 +13,20 @@ for algo in td3 ddpg; do
   rc=$?
   tail -n 2 "$WORK/$algo.log"
   [ "$rc" -eq 0 ] || fail "$algo: rlserve run exited $rc (expected 0: eval >= -400)"
-  mean=$(json_field "$out/summary.json" eval_mean)
-  "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --json >"$WORK/$algo.eval" || fail "$algo: eval failed"
-  python3 - "$WORK/$algo.eval" "$mean" <<'PY' || fail "$algo: rlserve eval differs from the run"
+  [ "$(json_field "$out/summary.json" solved)" = True ] || fail "$algo: summary says not solved"
+  for what in eval confirm; do
+    mean=$(json_field "$out/summary.json" ${what}_mean)
+    first=$(json_field "$out/summary.json" ${what}_seed_first)
+    python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= -400 else 1)" "$mean" ||
+      fail "$algo: $what mean $mean < -400"
+    "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --seed "$first" --json >"$WORK/$algo.$what" ||
+      fail "$algo: eval --seed $first failed"
+    python3 - "$WORK/$algo.$what" "$mean" <<'PY' || fail "$algo: rlserve eval --seed $first differs from the run's $what"
 import json, sys
 e = json.load(open(sys.argv[1])); m = float(sys.argv[2])
 sys.exit(0 if abs(e["mean"] - m) < 1e-6 else 1)
 PY
+  done
   grep -q "noise scale" "$out/learner.log" || fail "$algo: workers got no noise scale"
 done
-echo "PASS: td3 and ddpg reach -400 on Pendulum-v1"
+echo "PASS: td3 and ddpg reach -400 on Pendulum-v1, confirmed on fresh seeds"
