@@ -129,6 +129,23 @@ static int convert_space(const rlserve_env_plugin_space_t *ps, const char *what,
   return 0;
 }
 
+/* The reward range a plugin declares (ABI 1 addition), or -INFINITY..INFINITY when its struct
+ * predates it or leaves both 0. */
+static int reward_range(const rlserve_env_plugin_t *p, env_spec_t *spec, const char *origin,
+                        char *err, size_t errlen) {
+  spec->reward_low = -INFINITY;
+  spec->reward_high = INFINITY;
+  if (p->struct_size < offsetof(rlserve_env_plugin_t, reward_high) + sizeof(double)) return 0;
+  double lo = p->reward_low, hi = p->reward_high;
+  if (lo == 0 && hi == 0) return 0;
+  if (isnan(lo) || isnan(hi) || !(lo <= hi))
+    return fail(err, errlen, origin, "reward range: low %g, high %g (need low <= high, no NaN)", lo,
+                hi);
+  spec->reward_low = (float)lo;
+  spec->reward_high = (float)hi;
+  return 0;
+}
+
 /* Validates p and fills slot s (id copied, spec built). Registers nothing. */
 static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_slot_t *s, int k,
                       char *err, size_t errlen) {
@@ -137,10 +154,10 @@ static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_
                 "ABI version %u, but this rlserve supports ABI version %d only (rebuild the "
                 "plugin against this rlserve's rlserve_env_plugin.h)",
                 (unsigned)p->abi_version, RLSERVE_ENV_PLUGIN_ABI_VERSION);
-  if (p->struct_size < sizeof(rlserve_env_plugin_t))
+  if (p->struct_size < RLSERVE_ENV_PLUGIN_V1_BASE_SIZE)
     return fail(err, errlen, origin, "struct_size %u, smaller than the ABI %d struct (%zu bytes)",
                 (unsigned)p->struct_size, RLSERVE_ENV_PLUGIN_ABI_VERSION,
-                sizeof(rlserve_env_plugin_t));
+                (size_t)RLSERVE_ENV_PLUGIN_V1_BASE_SIZE);
   if (!p->id || !p->id[0]) return fail(err, errlen, origin, "empty id");
   size_t idlen = strnlen(p->id, RLSERVE_ENV_PLUGIN_MAX_ID + 1);
   if (idlen > RLSERVE_ENV_PLUGIN_MAX_ID)
@@ -173,6 +190,7 @@ static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_
   if (p->n_state > 0 && (!p->set_state || !p->get_state))
     return fail(err, errlen, origin, "n_state = %d but %s is NULL", (int)p->n_state,
                 !p->set_state ? "set_state" : "get_state");
+  if (reward_range(p, spec, origin, err, errlen) != 0) return -1;
   spec->id = s->id;
   spec->max_episode_steps = p->max_episode_steps;
   spec->reward_threshold = p->reward_threshold;

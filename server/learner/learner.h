@@ -59,7 +59,9 @@ typedef struct worker_conn {
   uint8_t nonce[32];                        /* the challenge sent to this connection (token auth) */
   flow_credit_t credit; /* what this worker may send over the connection (flow.h) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
-  /* From the worker's Stats. */
+  /* From the worker's Stats (checked: net.c stats_sane). */
+  int have_stats;
+  uint64_t stats_base_steps; /* env_steps of its first Stats on this connection */
   uint64_t worker_steps, episodes, dropped, acting_version;
   double steps_per_s, epsilon;
   returns_window_t returns;
@@ -121,6 +123,7 @@ typedef struct learner_shared {
   pthread_cond_t eval_cv;
   uint64_t env_steps; /* transitions ingested (the env-step count of the run) */
   uint64_t updates;
+  uint64_t updates_skipped; /* batches whose update was undone: non-finite loss or state */
   uint64_t episodes;
   double loss_ema, q_ema;
   algo_field_t algo_fields[ALGO_MAX_FIELDS]; /* the algorithm's own numbers, last update */
