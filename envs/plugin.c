@@ -6,7 +6,9 @@
 #include "plugin.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -250,4 +252,57 @@ int env_plugin_load(const char *path, char *err, size_t errlen) {
     return -1;
   }
   return 0; /* the handle stays open for the life of the process */
+}
+
+int env_plugin_file_sha256(const char *path, uint8_t out[ENV_PLUGIN_SHA256], char *err,
+                           size_t errlen) {
+  if (sodium_init() < 0) return fail(err, errlen, path, "libsodium failed to initialize");
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(err, errlen, path, "cannot read: %s", strerror(errno));
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  unsigned char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(&st, buf, n);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) return fail(err, errlen, path, "read error");
+  crypto_hash_sha256_final(&st, out);
+  return 0;
+}
+
+void env_plugin_hex(const uint8_t *hash, size_t n, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = d[hash[i] >> 4];
+    out[2 * i + 1] = d[hash[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+int env_plugin_load_info(const char *path, env_plugin_info_t *info, char *err, size_t errlen) {
+  memset(info, 0, sizeof *info);
+  /* Hashed before it is loaded: what is checked is what the loader reads next. */
+  if (env_plugin_file_sha256(path, info->sha256, err, errlen) != 0) return -1;
+  int before = n_slots;
+  if (env_plugin_load(path, err, errlen) != 0) return -1;
+  const rlserve_env_plugin_t *p = NULL;
+  if (n_slots > before) {
+    p = slots[n_slots - 1].p;
+  } else { /* already loaded: find its slot through the entry point again */
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    void *sym = h ? dlsym(h, RLSERVE_ENV_PLUGIN_ENTRY_NAME) : NULL;
+    if (sym) {
+      const rlserve_env_plugin_t *(*entry)(void);
+      memcpy(&entry, &sym, sizeof entry);
+      p = entry();
+    }
+    if (h) dlclose(h);
+  }
+  for (int i = 0; i < n_slots; i++)
+    if (slots[i].p == p) {
+      snprintf(info->id, sizeof info->id, "%s", slots[i].id);
+      return 0;
+    }
+  return fail(err, errlen, path, "loaded, but its env is not registered");
 }

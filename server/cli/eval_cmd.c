@@ -1,4 +1,5 @@
-/* eval_cmd: `rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]`. */
+/* eval_cmd: `rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]
+ * [--env-plugin PATH] [--token-file FILE]`. */
 #include "eval_cmd.h"
 
 #include <stdio.h>
@@ -18,6 +19,7 @@ typedef struct {
   long episodes;
   long long seed; /* -1: the config's eval_seed */
   int json;
+  const char *env_plugin; /* --env-plugin: the only library this command loads */
 } eval_args_t;
 
 /* What the checkpoint describes: its config, the env and algorithm it names, the policy they
@@ -41,6 +43,8 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
       fprintf(stderr, "rlserve eval: --episodes %s is not in 1..1000000\n", v);
       return 2;
     }
+  } else if (!strcmp(opt, "--env-plugin")) {
+    a->env_plugin = v;
   } else if (!strcmp(opt, "--seed")) {
     a->seed = strtoll(v, &end, 10);
     if (*end || a->seed < 0) {
@@ -56,7 +60,7 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
 
 /* -1 to go on, or the exit status: 0 after --help, 2 after a usage error. */
 static int parse_args(int argc, char **argv, eval_args_t *a) {
-  *a = (eval_args_t){.path = NULL, .episodes = 100, .seed = -1, .json = 0};
+  *a = (eval_args_t){.path = NULL, .episodes = 100, .seed = -1, .json = 0, .env_plugin = NULL};
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(opt, "--json")) {
@@ -64,7 +68,10 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
       continue;
     }
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
-      printf("usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n");
+      printf(
+          "usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
+          "                    [--env-plugin PATH]\n"
+          "  a checkpoint's env plugin is loaded only when --env-plugin names the library\n");
       return 0;
     }
     if (!v) {
@@ -81,9 +88,11 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
   return -1;
 }
 
-/* The config section into s->cfg (and its env plugin loaded); *text holds the section's text
- * and is the caller's to free. 0, or -1 after a message. */
-static int load_config(const char *path, const checkpoint_t *ck, eval_setup_t *s, char **text) {
+/* The config section into s->cfg, and the env plugin --env-plugin names loaded (a path in
+ * the checkpoint is never loaded: a data file does not choose code); *text holds the
+ * section's text and is the caller's to free. 0, or -1 after a message. */
+static int load_config(const char *path, const char *plugin, const checkpoint_t *ck,
+                       eval_setup_t *s, char **text) {
   char err[1024];
   const checkpoint_section_t *cs = checkpoint_find(ck, "config");
   s->online = checkpoint_find(ck, "online");
@@ -99,7 +108,15 @@ static int load_config(const char *path, const checkpoint_t *ck, eval_setup_t *s
     fprintf(stderr, "rlserve eval: %s\n", err);
     return -1;
   }
-  if (s->cfg.env_plugin[0] && env_plugin_load(s->cfg.env_plugin, err, sizeof err) != 0) {
+  if (s->cfg.env_plugin[0] && !plugin) {
+    fprintf(stderr,
+            "rlserve eval: %s names the env plugin %s; a library named by a data file is not "
+            "loaded: give --env-plugin PATH to load one\n",
+            path, s->cfg.env_plugin);
+    return -1;
+  }
+  snprintf(s->cfg.env_plugin, sizeof s->cfg.env_plugin, "%s", plugin ? plugin : "");
+  if (plugin && env_plugin_load(plugin, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     return -1;
   }
@@ -182,7 +199,7 @@ int eval_main(int argc, char **argv) {
   eval_setup_t s;
   char *text = NULL;
   rc = 2;
-  if (load_config(a.path, &ck, &s, &text) == 0 && build_policy(a.path, &s) == 0 &&
+  if (load_config(a.path, a.env_plugin, &ck, &s, &text) == 0 && build_policy(a.path, &s) == 0 &&
       evaluate(&a, &s) == 0)
     rc = 0;
   free(text);

@@ -173,13 +173,24 @@ static int resolve_config(run_opts_t *o, config_t *cfg, const algo_t **algo) {
   char err[1024];
   int rc = 0;
   config_init(cfg);
+  char ck_plugin[CONFIG_STR_MAX] = "";
   if (o->resume && learner_load_config(o->resume, cfg, err, sizeof err) != 0) rc = -1;
+  /* A library path read from a checkpoint is never loaded: the command line names it. */
+  snprintf(ck_plugin, sizeof ck_plugin, "%s", cfg->env_plugin);
+  cfg->env_plugin[0] = 0;
   if (rc == 0 && o->preset && config_load_preset(cfg, o->preset, err, sizeof err) != 0) rc = -1;
   if (rc == 0 && o->config_file && config_load_file(cfg, o->config_file, err, sizeof err) != 0)
     rc = -1;
   for (int i = 0; i < o->n_sets && rc == 0; i++)
     if (config_set_arg(cfg, o->sets[i], err, sizeof err) != 0) rc = -1;
   free_sets(o);
+  if (rc == 0 && ck_plugin[0] && !cfg->env_plugin[0]) {
+    snprintf(err, sizeof err,
+             "%s's checkpoint names the env plugin %.200s; a library named by a data file is "
+             "not loaded: give --set env_plugin=PATH to load one",
+             o->resume, ck_plugin);
+    rc = -1;
+  }
   if (rc == 0 && !o->preset && !o->config_file && !o->resume) {
     snprintf(err, sizeof err, "give --preset NAME or --config FILE");
     rc = -1;
@@ -402,8 +413,18 @@ static int run_distributed(const config_t *cfg, const run_paths_t *p, const char
   for (int i = 0; i < nw; i++) {
     char wlog[1100];
     snprintf(wlog, sizeof wlog, "%s/worker-%d.log", p->dir, i);
-    char *wargv[] = {"rlserve",      "worker",         "--connect", addr,
-                     "--token-file", (char *)p->token, NULL};
+    /* The workers load the run's env plugin from their own command line (never from the
+     * learner), and check it against the learner's by hash. */
+    char *wargv[] = {"rlserve",
+                     "worker",
+                     "--connect",
+                     addr,
+                     "--token-file",
+                     (char *)p->token,
+                     "--env-plugin",
+                     (char *)cfg->env_plugin,
+                     NULL};
+    if (!cfg->env_plugin[0]) wargv[6] = NULL;
     workers[i] = spawn(wargv, wlog, 0);
   }
   int lstatus = wait_learner(learner, workers, nw);

@@ -263,7 +263,10 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
     snprintf(err, errlen, "--listen %s", aerr);
     return -1;
   }
-  if (c->env_plugin[0] && env_plugin_load(c->env_plugin, err, errlen) != 0) return -1;
+  if (c->env_plugin[0] &&
+      env_plugin_load_info(c->env_plugin, &L->run.plugin_info, err, errlen) != 0)
+    return -1;
+  L->run.plugin = c->env_plugin[0] && !strcmp(c->env, L->run.plugin_info.id);
   L->run.spec = env_find(c->env);
   if (!L->run.spec) {
     snprintf(err, errlen, "config: env = '%s' is not a known environment", c->env);

@@ -20,6 +20,7 @@
 #include "eval.h"
 #include "flow.h"
 #include "frame.h"
+#include "plugin.h"
 #include "replay.h"
 #include "snapshot.h"
 #include "status_http.h"
@@ -87,6 +88,10 @@ typedef struct learner_run {
   char port_file[1024];
   int auth; /* workers must answer a challenge with the token */
   uint8_t auth_key[32];
+  /* The run's env comes from the plugin cfg.env_plugin names: workers must have the same one
+   * (its id and file hash go in the Welcome, never its path). */
+  int plugin;
+  env_plugin_info_t plugin_info;
 } learner_run_t;
 
 typedef struct learner_net {

@@ -216,6 +216,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     const config_field_t *f = config_field_at(i);
     rlserve__config_entry__init(&entries[i]);
     config_format(&L->run.cfg, f, vals[i], sizeof vals[i]);
+    if (!strcmp(f->name, "env_plugin")) vals[i][0] = 0; /* a path is never sent: the hash is */
     entries[i].key = (char *)f->name;
     entries[i].value = vals[i];
     ptrs[i] = &entries[i];
@@ -235,6 +236,11 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
       policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
   w.obs_dim = (uint32_t)L->run.pol.obs_dim;
   w.act_dim = (uint32_t)L->run.pol.n_out;
+  if (L->run.plugin) {
+    w.env_plugin_id = L->run.plugin_info.id;
+    w.env_plugin_sha256.data = L->run.plugin_info.sha256;
+    w.env_plugin_sha256.len = sizeof L->run.plugin_info.sha256;
+  }
   size_t flen;
   uint8_t *frame = wire_encode(FRAME_WELCOME, &w.base, &flen);
   free(entries);
