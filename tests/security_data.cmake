@@ -20,7 +20,7 @@ target_compile_options(rlserve_example_env_other PRIVATE -O0 -fno-inline)
 set_target_properties(rlserve_example_env_other PROPERTIES C_VISIBILITY_PRESET hidden PREFIX "lib")
 
 # sec_NAME runs tests/security/NAME.sh against a live learner / worker.
-foreach(t poison bounds stats welcome_plugin plugin_mismatch ckpt_plugin)
+foreach(t poison bounds stats welcome_plugin plugin_mismatch ckpt_plugin ckpt_forged)
   add_test(NAME sec_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/${t}.sh)
   set_tests_properties(sec_${t} PROPERTIES LABELS security TIMEOUT 180 RUN_SERIAL TRUE
     ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;RLSERVE_HOSTILE=$<TARGET_FILE:hostile>;RLSERVE_MARKER_PLUGIN=$<TARGET_FILE:rlserve_marker_plugin>;RLSERVE_PLUGIN=$<TARGET_FILE:rlserve_example_env>;RLSERVE_PLUGIN_OTHER=$<TARGET_FILE:rlserve_example_env_other>")

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "env.h"
@@ -20,6 +21,8 @@ typedef struct {
   long long seed; /* -1: the config's eval_seed */
   int json;
   const char *env_plugin; /* --env-plugin: the only library this command loads */
+  int keyed;              /* --token-file: the checkpoint must be authenticated with it */
+  uint8_t key[CHECKPOINT_KEY];
 } eval_args_t;
 
 /* What the checkpoint describes: its config, the env and algorithm it names, the policy they
@@ -45,6 +48,15 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
     }
   } else if (!strcmp(opt, "--env-plugin")) {
     a->env_plugin = v;
+  } else if (!strcmp(opt, "--token-file")) {
+    uint8_t tk[AUTH_KEY];
+    char err[1024];
+    if (auth_key_from_file(v, tk, err, sizeof err) != 0) {
+      fprintf(stderr, "rlserve eval: %s\n", err);
+      return 2;
+    }
+    checkpoint_key_derive(tk, a->key);
+    a->keyed = 1;
   } else if (!strcmp(opt, "--seed")) {
     a->seed = strtoll(v, &end, 10);
     if (*end || a->seed < 0) {
@@ -60,7 +72,9 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
 
 /* -1 to go on, or the exit status: 0 after --help, 2 after a usage error. */
 static int parse_args(int argc, char **argv, eval_args_t *a) {
-  *a = (eval_args_t){.path = NULL, .episodes = 100, .seed = -1, .json = 0, .env_plugin = NULL};
+  memset(a, 0, sizeof *a);
+  a->episodes = 100;
+  a->seed = -1;
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(opt, "--json")) {
@@ -70,8 +84,10 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
       printf(
           "usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
-          "                    [--env-plugin PATH]\n"
-          "  a checkpoint's env plugin is loaded only when --env-plugin names the library\n");
+          "                    [--env-plugin PATH] [--token-file FILE]\n"
+          "  a checkpoint's env plugin is loaded only when --env-plugin names the library;\n"
+          "  a run with a token authenticates its checkpoints with it: give the run's token\n"
+          "  (a plain checkpoint is then refused; without it, an authenticated one is)\n");
       return 0;
     }
     if (!v) {
@@ -192,7 +208,7 @@ int eval_main(int argc, char **argv) {
   if (rc >= 0) return rc;
   checkpoint_t ck;
   char err[1024];
-  if (checkpoint_read(a.path, &ck, err, sizeof err) != 0) {
+  if (checkpoint_read_keyed(a.path, &ck, a.keyed ? a.key : NULL, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     return 2;
   }

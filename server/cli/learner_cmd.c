@@ -6,6 +6,7 @@
 
 #include "algo.h"
 #include "auth.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "learner.h"
 #include "log.h"
@@ -70,13 +71,22 @@ int learner_main(int argc, char **argv) {
   config_init(&o.cfg);
   o.listen = "127.0.0.1:7878";
   o.status_addr = "127.0.0.1:0";
-  for (int i = 1; i + 1 < argc; i++)
+  const char *token = NULL; /* the checkpoint to resume from is authenticated with it */
+  for (int i = 1; i + 1 < argc; i++) {
     if (!strcmp(argv[i], "--resume")) o.resume = argv[i + 1];
+    if (!strcmp(argv[i], "--token-file")) token = argv[i + 1];
+  }
   char ck_plugin[CONFIG_STR_MAX] = "";
   if (o.resume) {
     /* The run's own config first; --config/--set on the command line may change it. */
     char err[2048];
-    if (learner_load_config(o.resume, &o.cfg, err, sizeof err) != 0) {
+    uint8_t tk[AUTH_KEY], ck[CHECKPOINT_KEY];
+    if (token && auth_key_from_file(token, tk, err, sizeof err) != 0) {
+      fprintf(stderr, "rlserve learner: %s\n", err);
+      return 2;
+    }
+    if (token) checkpoint_key_derive(tk, ck);
+    if (learner_load_config(o.resume, token ? ck : NULL, &o.cfg, err, sizeof err) != 0) {
       fprintf(stderr, "rlserve learner: %s\n", err);
       return 2;
     }

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "algo.h"
+#include "auth.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "learner.h"
 #include "onpolicy.h"
@@ -167,6 +169,18 @@ static int parse_opts(int argc, char **argv, run_opts_t *o) {
   return -1;
 }
 
+/* The config of the run folder's checkpoint, authenticated with the folder's token when it
+ * has one (a run always writes one). 0, or -1 with a message. */
+static int resume_config(const char *dir, config_t *cfg, char *err, size_t errlen) {
+  char token[1100];
+  snprintf(token, sizeof token, "%s/token", dir);
+  uint8_t tk[AUTH_KEY], ck[CHECKPOINT_KEY];
+  int keyed = access(token, R_OK) == 0;
+  if (keyed && auth_key_from_file(token, tk, err, errlen) != 0) return -1;
+  if (keyed) checkpoint_key_derive(tk, ck);
+  return learner_load_config(dir, keyed ? ck : NULL, cfg, err, errlen);
+}
+
 /* The checkpoint's config (--resume), the preset, the file, then the settings in order,
  * validated. 0, or 2 after a message. Frees o's settings. */
 static int resolve_config(run_opts_t *o, config_t *cfg, const algo_t **algo) {
@@ -174,7 +188,7 @@ static int resolve_config(run_opts_t *o, config_t *cfg, const algo_t **algo) {
   int rc = 0;
   config_init(cfg);
   char ck_plugin[CONFIG_STR_MAX] = "";
-  if (o->resume && learner_load_config(o->resume, cfg, err, sizeof err) != 0) rc = -1;
+  if (o->resume && resume_config(o->resume, cfg, err, sizeof err) != 0) rc = -1;
   /* A library path read from a checkpoint is never loaded: the command line names it. */
   snprintf(ck_plugin, sizeof ck_plugin, "%s", cfg->env_plugin);
   cfg->env_plugin[0] = 0;
@@ -397,8 +411,9 @@ static int run_distributed(const config_t *cfg, const run_paths_t *p, const char
       cfg->algo, cfg->env, (long long)cfg->workers, (long long)cfg->envs_per_worker,
       (long long)cfg->seed, (long long)cfg->env_steps_budget, p->dir);
   fflush(stdout);
-  /* A fresh secret per run: only this run's workers may join its learner. */
-  if (write_token(p->token) != 0) {
+  /* A fresh secret per run: only this run's workers may join its learner. A resumed run keeps
+   * its token: its checkpoints are authenticated with it. */
+  if (!(resume && access(p->token, R_OK) == 0) && write_token(p->token) != 0) {
     fprintf(stderr, "rlserve run: cannot write %s: %s\n", p->token, strerror(errno));
     return 2;
   }

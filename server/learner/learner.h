@@ -92,6 +92,7 @@ typedef struct learner_run {
    * (its id and file hash go in the Welcome, never its path). */
   int plugin;
   env_plugin_info_t plugin_info;
+  uint8_t ckpt_key[32]; /* with auth: checkpoints are authenticated with this (checkpoint.h) */
 } learner_run_t;
 
 typedef struct learner_net {
@@ -178,10 +179,13 @@ void trainer_join(learner_t *L);
  * that owns the algorithm state (the trainer while it runs, the net thread after it is joined). */
 int learner_save_state(learner_t *L);
 /* Restores from dir/checkpoint.ckpt, falling back to checkpoint.prev.ckpt when the newest is
- * corrupt or truncated. Before the threads start. 0, or -1 with a message. */
+ * corrupt or truncated (or, in a run with a token, not authenticated with it). Tensors must
+ * be finite. Before the threads start. 0, or -1 with a message. */
 int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen);
-/* Reads only the config saved in dir's checkpoint (resume starts from it). */
-int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen);
+/* Reads only the config saved in dir's checkpoint (resume starts from it). ckpt_key: the
+ * checkpoint key of the run's token (checkpoint_key_derive), or NULL for a run without one. */
+int learner_load_config(const char *dir, const uint8_t *ckpt_key, config_t *cfg, char *err,
+                        size_t errlen);
 
 /* What `rlserve learner` was told (server/cli/learner_cmd.c parses it). */
 typedef struct learner_opts {
