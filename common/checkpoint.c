@@ -188,8 +188,8 @@ int checkpoint_read_keyed(const char *path, checkpoint_t *ck, const uint8_t *key
   crypto_generichash(hash, HASH_LEN, buf, len - HASH_LEN, key, key ? CHECKPOINT_KEY : 0);
   if (sodium_memcmp(hash, buf + len - HASH_LEN, HASH_LEN) != 0) {
     snprintf(err, errlen,
-             key ? "checkpoint %s: authentication failed (another run's token, or the file was "
-                   "altered or truncated)"
+             key ? "checkpoint %s: authentication failed: keyed checksum mismatch (another "
+                   "run's token, or the file was altered or truncated)"
                  : "checkpoint %s: checksum mismatch (corrupt or truncated file)",
              path);
     free(buf);

@@ -13,7 +13,7 @@ for algo in td3 ddpg; do
   tail -n 2 "$WORK/$algo.log"
   [ "$rc" -eq 0 ] || fail "$algo: rlserve run exited $rc (expected 0: eval >= -400)"
   mean=$(json_field "$out/summary.json" eval_mean)
-  "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --json >"$WORK/$algo.eval" || fail "$algo: eval failed"
+  "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --token-file "$out/token" --json >"$WORK/$algo.eval" || fail "$algo: eval failed"
   python3 - "$WORK/$algo.eval" "$mean" <<'PY' || fail "$algo: rlserve eval differs from the run"
 import json, sys
 e = json.load(open(sys.argv[1])); m = float(sys.argv[2])

@@ -24,7 +24,7 @@ for k in env_steps updates wall_seconds eval_mean eval_std; do
   json_field "$out/summary.json" $k >/dev/null || fail "summary.json lacks $k"
 done
 # The saved policy evaluates to the same greedy score (same seeds, deterministic).
-"$RLSERVE" eval --checkpoint "$out/policy.ckpt" --json >"$WORK/eval.json" || fail "rlserve eval failed"
+"$RLSERVE" eval --checkpoint "$out/policy.ckpt" --token-file "$out/token" --json >"$WORK/eval.json" || fail "rlserve eval failed"
 python3 - "$WORK/eval.json" "$mean" <<'PY' || fail "rlserve eval differs from the run's evaluation"
 import json, sys
 e = json.load(open(sys.argv[1])); m = float(sys.argv[2])
@@ -34,6 +34,6 @@ PY
 # A corrupt checkpoint is refused with a message naming the problem.
 cp "$out/policy.ckpt" "$WORK/bad.ckpt"
 printf 'XX' | dd of="$WORK/bad.ckpt" bs=1 seek=100 conv=notrunc 2>/dev/null
-"$RLSERVE" eval --checkpoint "$WORK/bad.ckpt" 2>"$WORK/bad.err" && fail "corrupt checkpoint accepted"
+"$RLSERVE" eval --checkpoint "$WORK/bad.ckpt" --token-file "$out/token" 2>"$WORK/bad.err" && fail "corrupt checkpoint accepted"
 grep -q checksum "$WORK/bad.err" || fail "corrupt checkpoint message: $(cat "$WORK/bad.err")"
 echo "PASS: solved at $steps env steps with greedy eval $mean"
