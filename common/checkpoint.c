@@ -44,8 +44,19 @@ static uint64_t get_u64(const uint8_t *p) {
   return v;
 }
 
+void checkpoint_key_derive(const uint8_t token_key[32], uint8_t out[CHECKPOINT_KEY]) {
+  static const char ctx[] = "rlserve-checkpoint-1";
+  crypto_generichash(out, CHECKPOINT_KEY, (const unsigned char *)ctx, sizeof ctx - 1, token_key,
+                     32);
+}
+
 int checkpoint_write(const char *path, const checkpoint_section_t *sections, int n, char *err,
                      size_t errlen) {
+  return checkpoint_write_keyed(path, sections, n, NULL, err, errlen);
+}
+
+int checkpoint_write_keyed(const char *path, const checkpoint_section_t *sections, int n,
+                           const uint8_t *key, char *err, size_t errlen) {
   if (n < 0 || n > CHECKPOINT_MAX_SECTIONS) {
     snprintf(err, errlen, "checkpoint %s: %d sections (limit %d)", path, n,
              CHECKPOINT_MAX_SECTIONS);
@@ -66,10 +77,10 @@ int checkpoint_write(const char *path, const checkpoint_section_t *sections, int
     return -1;
   }
   crypto_generichash_state st;
-  crypto_generichash_init(&st, NULL, 0, HASH_LEN);
+  crypto_generichash_init(&st, key, key ? CHECKPOINT_KEY : 0, HASH_LEN);
   uint8_t head[16];
   memcpy(head, MAGIC, 8);
-  put_u32(head + 8, CHECKPOINT_FORMAT);
+  put_u32(head + 8, key ? CHECKPOINT_FORMAT_KEYED : CHECKPOINT_FORMAT);
   put_u32(head + 12, (uint32_t)n);
   int rc = write_all(fd, head, sizeof head);
   crypto_generichash_update(&st, head, sizeof head);
@@ -115,6 +126,11 @@ int checkpoint_write(const char *path, const checkpoint_section_t *sections, int
 }
 
 int checkpoint_read(const char *path, checkpoint_t *ck, char *err, size_t errlen) {
+  return checkpoint_read_keyed(path, ck, NULL, err, errlen);
+}
+
+int checkpoint_read_keyed(const char *path, checkpoint_t *ck, const uint8_t *key, char *err,
+                          size_t errlen) {
   memset(ck, 0, sizeof *ck);
   if (sodium_init() < 0) {
     snprintf(err, errlen, "checkpoint %s: libsodium failed to initialize", path);
@@ -146,16 +162,36 @@ int checkpoint_read(const char *path, checkpoint_t *ck, char *err, size_t errlen
     return -1;
   }
   uint32_t ver = get_u32(buf + 8), n = get_u32(buf + 12);
-  if (ver != CHECKPOINT_FORMAT) {
-    snprintf(err, errlen, "checkpoint %s: format version %u, this build reads %d", path, ver,
-             CHECKPOINT_FORMAT);
+  if (ver != CHECKPOINT_FORMAT && ver != CHECKPOINT_FORMAT_KEYED) {
+    snprintf(err, errlen, "checkpoint %s: format version %u, this build reads %d and %d", path, ver,
+             CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_KEYED);
+    free(buf);
+    return -1;
+  }
+  if (key && ver != CHECKPOINT_FORMAT_KEYED) {
+    snprintf(err, errlen,
+             "checkpoint %s: not authenticated (a plain checksum, which anyone can recompute), "
+             "but this run has a token: refusing it",
+             path);
+    free(buf);
+    return -1;
+  }
+  if (!key && ver == CHECKPOINT_FORMAT_KEYED) {
+    snprintf(err, errlen,
+             "checkpoint %s: authenticated with a run token; give that run's token "
+             "(--token-file) to read it",
+             path);
     free(buf);
     return -1;
   }
   uint8_t hash[HASH_LEN];
-  crypto_generichash(hash, HASH_LEN, buf, len - HASH_LEN, NULL, 0);
+  crypto_generichash(hash, HASH_LEN, buf, len - HASH_LEN, key, key ? CHECKPOINT_KEY : 0);
   if (sodium_memcmp(hash, buf + len - HASH_LEN, HASH_LEN) != 0) {
-    snprintf(err, errlen, "checkpoint %s: checksum mismatch (corrupt or truncated file)", path);
+    snprintf(err, errlen,
+             key ? "checkpoint %s: authentication failed: keyed checksum mismatch (another "
+                   "run's token, or the file was altered or truncated)"
+                 : "checkpoint %s: checksum mismatch (corrupt or truncated file)",
+             path);
     free(buf);
     return -1;
   }

@@ -61,6 +61,8 @@
     "transitions a worker may have in flight to the learner (flow control)")                       \
   X(max_frame_bytes, INT, "67108864", 1024, 67108864, "largest frame accepted")                    \
   X(max_workers, INT, "256", 1, 65536, "most worker connections at once")                          \
+  X(bounds_tolerance, REAL, "0.01", 0, 1e9,                                                        \
+    "ingest: slack past the env's observation / reward bounds, times max(1, |bound|)")             \
   X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")                   \
   X(env_plugin, STR, "", 0, 0,                                                                     \
     "shared library with user environments (envs/rlserve_env_plugin.h)")                           \

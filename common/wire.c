@@ -179,6 +179,13 @@ int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, ch
            m->act_dim, WIRE_MAX_DIM);
     goto bad;
   }
+  if (check_string("welcome", "env_plugin_id", m->env_plugin_id, WIRE_MAX_NAME, 0, err, errlen))
+    goto bad;
+  if (m->env_plugin_sha256.len != 0 && m->env_plugin_sha256.len != 32) {
+    errmsg(err, errlen, "welcome: env_plugin_sha256 has %zu bytes, expected 32 or none",
+           m->env_plugin_sha256.len);
+    goto bad;
+  }
   return 0;
 bad:
   rlserve__welcome__free_unpacked(m, NULL);

@@ -112,6 +112,8 @@ const env_spec_t env_acrobot_v1 = {
     .act = {.kind = ENV_DISCRETE, .n = 3, .dim = 1, .low = {0}, .high = {2}},
     .max_episode_steps = 500,
     .reward_threshold = -100.0,
+    .reward_low = -1.0f,
+    .reward_high = 0.0f,
     .n_state = 4,
     .state_size = sizeof(acrobot_t),
     .reset = ac_reset,

@@ -74,6 +74,8 @@ const env_spec_t env_cartpole_v1 = {
     .act = {.kind = ENV_DISCRETE, .n = 2, .dim = 1, .low = {0}, .high = {1}},
     .max_episode_steps = 500,
     .reward_threshold = 475.0,
+    .reward_low = 0.0f,
+    .reward_high = 1.0f,
     .n_state = 4,
     .state_size = sizeof(cartpole_t),
     .reset = cp_reset,

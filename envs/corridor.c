@@ -46,6 +46,8 @@ const env_spec_t env_shortcorridor_v0 = {
     .act = {.kind = ENV_DISCRETE, .n = 2, .dim = 1, .low = {0}, .high = {0}},
     .max_episode_steps = 1000,
     .reward_threshold = -11.6, /* v*(start) */
+    .reward_low = -1.0f,
+    .reward_high = -1.0f,
     .n_state = 1,
     .state_size = sizeof(corridor_t),
     .reset = corridor_reset,

@@ -37,6 +37,9 @@ typedef struct env_spec {
   /* Set / read the internal state as doubles (for test vectors). */
   void (*set_state)(void *state, const double *s, float *obs);
   void (*get_state)(const void *state, double *s);
+  /* The range of one step's reward (may be +-INFINITY): the learner refuses transitions
+   * outside it, and outside the observation bounds (envs/bounds.h). */
+  float reward_low, reward_high;
 } env_spec_t;
 
 typedef struct env {

@@ -61,6 +61,8 @@ const env_spec_t env_mountaincar_v0 = {
     .act = {.kind = ENV_DISCRETE, .n = 3, .dim = 1, .low = {0}, .high = {2}},
     .max_episode_steps = 200,
     .reward_threshold = -110.0,
+    .reward_low = -1.0f,
+    .reward_high = -1.0f,
     .n_state = 2,
     .state_size = sizeof(mountaincar_t),
     .reset = mc_reset,

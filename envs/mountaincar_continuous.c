@@ -67,6 +67,9 @@ const env_spec_t env_mountaincar_continuous_v0 = {
     .act = {.kind = ENV_BOX, .dim = 1, .low = {-1.0f}, .high = {1.0f}},
     .max_episode_steps = 999,
     .reward_threshold = 90.0,
+    /* 100 at the goal less 0.1 a^2, the action within its bounds [-1, 1] (workers clip it). */
+    .reward_low = -0.1f,
+    .reward_high = 100.0f,
     .n_state = 2,
     .state_size = sizeof(mountaincar_continuous_t),
     .reset = mcc_reset,

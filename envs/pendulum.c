@@ -74,6 +74,9 @@ const env_spec_t env_pendulum_v1 = {
     .act = {.kind = ENV_BOX, .dim = 1, .low = {-2.0f}, .high = {2.0f}},
     .max_episode_steps = 200,
     .reward_threshold = -200.0, /* not registered by Gymnasium; the usual "solved" bar */
+    /* -(theta^2 + 0.1 thetadot^2 + 0.001 u^2), theta in [-pi, pi], |thetadot| <= 8, |u| <= 2. */
+    .reward_low = -(float)(M_PI * M_PI + 0.1 * 64.0 + 0.001 * 4.0),
+    .reward_high = 0.0f,
     .n_state = 2,
     .state_size = sizeof(pendulum_t),
     .reset = pd_reset,

@@ -6,7 +6,9 @@
 #include "plugin.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,6 +131,23 @@ static int convert_space(const rlserve_env_plugin_space_t *ps, const char *what,
   return 0;
 }
 
+/* The reward range a plugin declares (ABI 1 addition), or -INFINITY..INFINITY when its struct
+ * predates it or leaves both 0. */
+static int reward_range(const rlserve_env_plugin_t *p, env_spec_t *spec, const char *origin,
+                        char *err, size_t errlen) {
+  spec->reward_low = -INFINITY;
+  spec->reward_high = INFINITY;
+  if (p->struct_size < offsetof(rlserve_env_plugin_t, reward_high) + sizeof(double)) return 0;
+  double lo = p->reward_low, hi = p->reward_high;
+  if (lo == 0 && hi == 0) return 0;
+  if (isnan(lo) || isnan(hi) || !(lo <= hi))
+    return fail(err, errlen, origin, "reward range: low %g, high %g (need low <= high, no NaN)", lo,
+                hi);
+  spec->reward_low = (float)lo;
+  spec->reward_high = (float)hi;
+  return 0;
+}
+
 /* Validates p and fills slot s (id copied, spec built). Registers nothing. */
 static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_slot_t *s, int k,
                       char *err, size_t errlen) {
@@ -137,10 +156,10 @@ static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_
                 "ABI version %u, but this rlserve supports ABI version %d only (rebuild the "
                 "plugin against this rlserve's rlserve_env_plugin.h)",
                 (unsigned)p->abi_version, RLSERVE_ENV_PLUGIN_ABI_VERSION);
-  if (p->struct_size < sizeof(rlserve_env_plugin_t))
+  if (p->struct_size < RLSERVE_ENV_PLUGIN_V1_BASE_SIZE)
     return fail(err, errlen, origin, "struct_size %u, smaller than the ABI %d struct (%zu bytes)",
                 (unsigned)p->struct_size, RLSERVE_ENV_PLUGIN_ABI_VERSION,
-                sizeof(rlserve_env_plugin_t));
+                (size_t)RLSERVE_ENV_PLUGIN_V1_BASE_SIZE);
   if (!p->id || !p->id[0]) return fail(err, errlen, origin, "empty id");
   size_t idlen = strnlen(p->id, RLSERVE_ENV_PLUGIN_MAX_ID + 1);
   if (idlen > RLSERVE_ENV_PLUGIN_MAX_ID)
@@ -173,6 +192,7 @@ static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_
   if (p->n_state > 0 && (!p->set_state || !p->get_state))
     return fail(err, errlen, origin, "n_state = %d but %s is NULL", (int)p->n_state,
                 !p->set_state ? "set_state" : "get_state");
+  if (reward_range(p, spec, origin, err, errlen) != 0) return -1;
   spec->id = s->id;
   spec->max_episode_steps = p->max_episode_steps;
   spec->reward_threshold = p->reward_threshold;
@@ -232,4 +252,57 @@ int env_plugin_load(const char *path, char *err, size_t errlen) {
     return -1;
   }
   return 0; /* the handle stays open for the life of the process */
+}
+
+int env_plugin_file_sha256(const char *path, uint8_t out[ENV_PLUGIN_SHA256], char *err,
+                           size_t errlen) {
+  if (sodium_init() < 0) return fail(err, errlen, path, "libsodium failed to initialize");
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(err, errlen, path, "cannot read: %s", strerror(errno));
+  crypto_hash_sha256_state st;
+  crypto_hash_sha256_init(&st);
+  unsigned char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(&st, buf, n);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) return fail(err, errlen, path, "read error");
+  crypto_hash_sha256_final(&st, out);
+  return 0;
+}
+
+void env_plugin_hex(const uint8_t *hash, size_t n, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = d[hash[i] >> 4];
+    out[2 * i + 1] = d[hash[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+int env_plugin_load_info(const char *path, env_plugin_info_t *info, char *err, size_t errlen) {
+  memset(info, 0, sizeof *info);
+  /* Hashed before it is loaded: what is checked is what the loader reads next. */
+  if (env_plugin_file_sha256(path, info->sha256, err, errlen) != 0) return -1;
+  int before = n_slots;
+  if (env_plugin_load(path, err, errlen) != 0) return -1;
+  const rlserve_env_plugin_t *p = NULL;
+  if (n_slots > before) {
+    p = slots[n_slots - 1].p;
+  } else { /* already loaded: find its slot through the entry point again */
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    void *sym = h ? dlsym(h, RLSERVE_ENV_PLUGIN_ENTRY_NAME) : NULL;
+    if (sym) {
+      const rlserve_env_plugin_t *(*entry)(void);
+      memcpy(&entry, &sym, sizeof entry);
+      p = entry();
+    }
+    if (h) dlclose(h);
+  }
+  for (int i = 0; i < n_slots; i++)
+    if (slots[i].p == p) {
+      snprintf(info->id, sizeof info->id, "%s", slots[i].id);
+      return 0;
+    }
+  return fail(err, errlen, path, "loaded, but its env is not registered");
 }

@@ -12,6 +12,7 @@
 #define RLSERVE_PLUGIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "env.h"
 #include "rlserve_env_plugin.h"
@@ -23,6 +24,22 @@
  * text when the library or its entry point cannot be found). Loading a library that is
  * already loaded returns 0 and changes nothing. */
 int env_plugin_load(const char *path, char *err, size_t errlen);
+
+/* What a loaded plugin is: the env id it registered and the SHA-256 of the library file (the
+ * learner sends both in the Welcome; a worker compares them with its own --env-plugin). */
+#define ENV_PLUGIN_SHA256 32
+typedef struct env_plugin_info {
+  char id[RLSERVE_ENV_PLUGIN_MAX_ID + 1];
+  uint8_t sha256[ENV_PLUGIN_SHA256];
+} env_plugin_info_t;
+
+/* env_plugin_load, and the id and file hash into *info. Same returns. */
+int env_plugin_load_info(const char *path, env_plugin_info_t *info, char *err, size_t errlen);
+/* The SHA-256 of a file (libsodium crypto_hash_sha256). 0, or -1 with a message naming it. */
+int env_plugin_file_sha256(const char *path, uint8_t out[ENV_PLUGIN_SHA256], char *err,
+                           size_t errlen);
+/* Lower-case hex of a hash: out has room for 2 * ENV_PLUGIN_SHA256 + 1 bytes. */
+void env_plugin_hex(const uint8_t *hash, size_t n, char *out);
 
 /* Validate and register a plugin description that is already in memory (a plugin linked
  * into the program, or a test). `origin` names it in messages (the path for a library).

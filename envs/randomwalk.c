@@ -86,6 +86,8 @@ const env_spec_t env_randomwalk1000_v0 = {
     .act = {.kind = ENV_DISCRETE, .n = 1, .dim = 1, .low = {0}, .high = {0}},
     .max_episode_steps = 0,
     .reward_threshold = 0.0, /* a prediction task: nothing to solve */
+    .reward_low = -1.0f,
+    .reward_high = 1.0f,
     .n_state = 1,
     .state_size = sizeof(randomwalk_t),
     .reset = rw_reset,

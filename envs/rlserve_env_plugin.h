@@ -76,7 +76,15 @@ typedef struct rlserve_env_plugin {
   int32_t n_state;
   void (*set_state)(void *state, const double *s, float *obs);
   void (*get_state)(const void *state, double *s);
+  /* Appended to ABI 1 (read only when struct_size covers them): the range of one step's
+   * reward, reward_low <= reward_high, no NaN, +-INFINITY allowed. The learner refuses
+   * transitions outside it (and outside the observation bounds). Both 0 (left out of the
+   * initializer): not declared, any finite reward is accepted. */
+  double reward_low, reward_high;
 } rlserve_env_plugin_t;
+
+/* The size of the ABI 1 struct before the appended fields: the least struct_size accepted. */
+#define RLSERVE_ENV_PLUGIN_V1_BASE_SIZE offsetof(rlserve_env_plugin_t, reward_low)
 
 /* The entry point's name, and its name as a string for dlsym. */
 #define RLSERVE_ENV_PLUGIN_ENTRY rlserve_env_plugin_v1

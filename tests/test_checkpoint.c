@@ -1,13 +1,13 @@
 /* Checks checkpoint: round trip of sections; truncated, corrupted, wrong-magic files refused
- * with a message; the old file survives a failed write target. */
-#include "checkpoint.h"
-
+ * with a message; the old file survives a failed write target; keyed files (a run token)
+ * read only with their key, plain ones refused by a reader with a key. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "checkpoint.h"
 
 int main(void) {
   char dir[] = "/tmp/rlserve-ckpt-XXXXXX";
@@ -69,6 +69,28 @@ int main(void) {
   char tmp[300];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   CHECK(access(tmp, F_OK) != 0, "temporary file left behind");
+
+  /* Keyed (a run with a token): read back with the key; refused without it, with another
+   * key, and a plain file is refused by a reader with a key. */
+  uint8_t tk[32] = {1, 2, 3}, tk2[32] = {9}, key[CHECKPOINT_KEY], key2[CHECKPOINT_KEY];
+  checkpoint_key_derive(tk, key);
+  checkpoint_key_derive(tk2, key2);
+  CHECK(memcmp(key, tk, sizeof key) != 0, "the checkpoint key is the token key itself");
+  CHECK(checkpoint_write_keyed(path, s, 2, key, err, sizeof err) == 0, "%s", err);
+  CHECK(checkpoint_read_keyed(path, &ck, key, err, sizeof err) == 0, "keyed read: %s", err);
+  o = checkpoint_find(&ck, "online");
+  CHECK(o && o->len == sizeof params && memcmp(o->data, params, sizeof params) == 0,
+        "keyed online section differs");
+  checkpoint_free(&ck);
+  CHECK(checkpoint_read(path, &ck, err, sizeof err) < 0 && strstr(err, "--token-file"),
+        "keyed file read without a key: %s", err);
+  CHECK(checkpoint_read_keyed(path, &ck, key2, err, sizeof err) < 0 &&
+            strstr(err, "authentication failed"),
+        "keyed file read with another key: %s", err);
+  CHECK(checkpoint_write(path, s, 2, err, sizeof err) == 0, "%s", err);
+  CHECK(checkpoint_read_keyed(path, &ck, key, err, sizeof err) < 0 &&
+            strstr(err, "not authenticated"),
+        "plain file accepted by a keyed reader: %s", err);
   unlink(path);
   unlink(bad);
   rmdir(dir);

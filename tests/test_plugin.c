@@ -50,6 +50,8 @@ static void test_load_example(void) {
   CHECK(s->max_episode_steps == 50, "max_episode_steps %d", s->max_episode_steps);
   CHECK(s->reward_threshold == 0.5, "reward_threshold %g", s->reward_threshold);
   CHECK(s->n_state == 2, "n_state %d", s->n_state);
+  CHECK(s->reward_low == -0.1f && s->reward_high == 1.0f, "reward range [%g, %g]",
+        (double)s->reward_low, (double)s->reward_high);
   CHECK(count_ids() == n0 + 1 && has_id("Corridor-v0"), "env_ids: %d ids (was %d)", count_ids(),
         n0);
 
@@ -370,6 +372,11 @@ static void b_reset(rlserve_env_plugin_t *p) { p->reset = NULL; }
 static void b_step(rlserve_env_plugin_t *p) { p->step = NULL; }
 static void b_n_state(rlserve_env_plugin_t *p) { p->n_state = ENV_MAX_DIM + 1; }
 static void b_get_state(rlserve_env_plugin_t *p) { p->n_state = 2; }
+static void b_reward_order(rlserve_env_plugin_t *p) {
+  p->reward_low = 1;
+  p->reward_high = -1;
+}
+static void b_reward_nan(rlserve_env_plugin_t *p) { p->reward_high = NAN; }
 
 static void test_validation(void) {
   static const bad_case_t cases[] = {
@@ -396,6 +403,8 @@ static void test_validation(void) {
       {"step NULL", "step function is NULL", b_step},
       {"n_state 17", "n_state = 17", b_n_state},
       {"n_state without functions", "set_state is NULL", b_get_state},
+      {"reward low > high", "reward range: low 1, high -1", b_reward_order},
+      {"reward NaN", "reward range", b_reward_nan},
   };
   int n0 = count_ids();
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -69,6 +69,7 @@ static void learner_fake(learner_t *L, double now) {
   L->sh.env_steps = 1500;
   L->net.steps_at_last_progress = 500; /* 500 steps/s */
   L->sh.updates = 3000;
+  L->sh.updates_skipped = 5;
   L->net.updates_at_last_progress = 2400; /* 300 updates/s */
   L->sh.loss_ema = 0.125;
   L->sh.algo_fields[0] = (algo_field_t){"grad_norm", "Gradient norm.", 0.75};
@@ -149,6 +150,7 @@ static void test_full(learner_t *L) {
         s.started - (wall - 100));
   CHECK_EQ_U(s.env_steps, 1500);
   CHECK_EQ_U(s.updates, 3000);
+  CHECK_EQ_U(s.updates_skipped, 5);
   CHECK_RATE(s.env_steps_per_s, 500.0);
   CHECK_RATE(s.updates_per_s, 300.0);
   CHECK_EQ_U(s.replay_size, 1000);

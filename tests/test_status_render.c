@@ -151,6 +151,7 @@ static void snapshot_fake(status_snapshot_t *s) {
   s->env_steps = 1500;
   s->env_steps_per_s = 500;
   s->updates = 3000;
+  s->updates_skipped = 7;
   s->updates_per_s = 300;
   s->loss = 0.125;
   s->mean_q = 12.5;
@@ -239,8 +240,9 @@ static void test_json_full(status_snapshot_t *s) {
   EXPECT_STR(cfg, "learning_starts", "1000");
 
   const cJSON *l = field(st, "learner");
-  CHECK(count_items(l) == 18, "learner has %d fields, expected 18 (17 + algo)", count_items(l));
+  CHECK(count_items(l) == 19, "learner has %d fields, expected 19 (18 + algo)", count_items(l));
   EXPECT_NUM(l, "updates", 3000);
+  EXPECT_NUM(l, "updates_skipped", 7);
   EXPECT_NUM(l, "updates_per_s", 300);
   EXPECT_NUM(l, "env_steps", 1500);
   EXPECT_NUM(l, "env_steps_per_s", 500);
@@ -318,6 +320,8 @@ static void test_metrics_full(const status_snapshot_t *s) {
   expect_line(text, "# TYPE rlserve_env_steps_total counter");
   expect_line(text, "rlserve_env_steps_total 1500");
   expect_line(text, "rlserve_updates_total 3000");
+  expect_line(text, "# TYPE rlserve_updates_skipped_total counter");
+  expect_line(text, "rlserve_updates_skipped_total 7");
   expect_line(text, "rlserve_episodes_total 3");
   expect_line(text, "rlserve_bytes_received_total 123456");
   expect_line(text, "rlserve_bytes_sent_total 654321");

@@ -399,6 +399,40 @@ static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   return 0;
 }
 
+/* The env plugin named on this worker's command line (--env-plugin), loaded in worker_main
+ * before the loop starts. A worker loads no other library: a path from the learner is never
+ * opened. */
+static struct {
+  char path[CONFIG_STR_MAX];
+  env_plugin_info_t info;
+} local_plugin;
+
+/* Whether this worker can run the plugin env the Welcome describes (its id and the library's
+ * SHA-256): 0, or -1 with a message naming both sides. */
+static int check_plugin(const Rlserve__Welcome *wm, char *err, size_t errlen) {
+  if (wm->env_plugin_sha256.len == 0) return 0; /* the run's env is built in */
+  char want[2 * ENV_PLUGIN_SHA256 + 1], have[2 * ENV_PLUGIN_SHA256 + 1];
+  env_plugin_hex(wm->env_plugin_sha256.data, wm->env_plugin_sha256.len, want);
+  const char *id = wm->env_plugin_id ? wm->env_plugin_id : "";
+  if (!local_plugin.path[0]) {
+    snprintf(err, errlen,
+             "the run's env %.64s comes from an env plugin (sha256 %s) and this worker was "
+             "given none: start it with --env-plugin PATH naming the same library",
+             id, want);
+    return -1;
+  }
+  env_plugin_hex(local_plugin.info.sha256, ENV_PLUGIN_SHA256, have);
+  if (strcmp(id, local_plugin.info.id) != 0 ||
+      memcmp(wm->env_plugin_sha256.data, local_plugin.info.sha256, ENV_PLUGIN_SHA256) != 0) {
+    snprintf(err, errlen,
+             "env plugin mismatch: the learner runs env %.64s from a library with sha256 %s; "
+             "this worker's --env-plugin %.200s has env %s, sha256 %s",
+             id, want, local_plugin.path, local_plugin.info.id, have);
+    return -1;
+  }
+  return 0;
+}
+
 /* The run config the Welcome carries, and the row and policy it implies for our env. */
 static int welcome_config(const Rlserve__Welcome *wm, config_t *c, const algo_t **algo,
                           algo_policy_t *pol, char *err, size_t errlen) {
@@ -408,7 +442,9 @@ static int welcome_config(const Rlserve__Welcome *wm, config_t *c, const algo_t 
     if (config_set(c, wm->config[i]->key, wm->config[i]->value, e, sizeof e) != 0)
       LOG_W("worker", "ignoring a setting from the learner: %s", e);
   }
-  if (c->env_plugin[0] && env_plugin_load(c->env_plugin, err, errlen) != 0) return -1;
+  /* Only our own plugin, loaded at start: the learner's setting names nothing we open. */
+  snprintf(c->env_plugin, sizeof c->env_plugin, "%s", local_plugin.path);
+  if (check_plugin(wm, err, errlen) != 0) return -1;
   const env_spec_t *spec = env_find(c->env);
   *algo = algo_find(c->algo);
   if (!spec || !*algo || (*algo)->mode != ALGO_ACTOR_LEARNER ||
@@ -479,6 +515,8 @@ static void handle_welcome(worker_t *w, const uint8_t *p, size_t len) {
     send_frame(w, ef, ef_len);
     w->stopping = 1; /* a config this worker cannot run will not change on retry */
     drop_connection(w, err);
+    w->exit_code = 2;
+    worker_shutdown(w); /* the timers and signals would keep the loop alive */
     return;
   }
   w->welcomed = 1;
@@ -830,7 +868,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void usage(void) {
   fprintf(stderr,
           "usage: rlserve worker --connect HOST:PORT [--envs K] [--token-file F] [--log-level L]\n"
-          "  everything else (env, network, exploration, seed) comes from the learner\n");
+          "                      [--env-plugin PATH]\n"
+          "  everything else (env, network, exploration, seed) comes from the learner; an env\n"
+          "  plugin is loaded only from --env-plugin, and must match the learner's (SHA-256)\n");
 }
 
 int worker_main(int argc, char **argv) {
@@ -873,6 +913,15 @@ int worker_main(int argc, char **argv) {
         return 2;
       }
       log_set_level((log_level_t)lv);
+    } else if (!strcmp(a, "--env-plugin")) {
+      char err[1024];
+      if (strlen(v) >= sizeof local_plugin.path ||
+          env_plugin_load_info(v, &local_plugin.info, err, sizeof err) != 0) {
+        fprintf(stderr, "rlserve worker: --env-plugin %s\n",
+                strlen(v) >= sizeof local_plugin.path ? "path too long" : err);
+        return 2;
+      }
+      snprintf(local_plugin.path, sizeof local_plugin.path, "%s", v);
     } else {
       fprintf(stderr, "rlserve worker: unknown option '%s'\n", a);
       usage();

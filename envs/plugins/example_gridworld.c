@@ -94,6 +94,8 @@ static const rlserve_env_plugin_t corridor = {
     .n_state = 2,
     .set_state = corridor_set_state,
     .get_state = corridor_get_state,
+    .reward_low = -0.1,
+    .reward_high = 1.0,
 };
 
 RLSERVE_ENV_PLUGIN_EXPORT const rlserve_env_plugin_t *RLSERVE_ENV_PLUGIN_ENTRY(void) {

@@ -1,12 +1,14 @@
-/* eval_cmd: `rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]`. By default the
- * episodes reset with fresh seeds no evaluation of the run used (solve.h), so the command
- * confirms a run's number instead of repeating it; --seed S reproduces a given evaluation. */
+/* eval_cmd: `rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]
+ * [--env-plugin PATH] [--token-file FILE]`. By default the episodes reset with fresh seeds no
+ * evaluation of the run used (solve.h), so the command confirms a run's number instead of
+ * repeating it; --seed S reproduces a given evaluation. */
 #include "eval_cmd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "checkpoint.h"
 #include "config.h"
 #include "env.h"
@@ -21,6 +23,9 @@ typedef struct {
   long episodes;
   long long seed; /* -1: fresh seeds, solve_fresh_seed(the config's eval_seed) */
   int json;
+  const char *env_plugin; /* --env-plugin: the only library this command loads */
+  int keyed;              /* --token-file: the checkpoint must be authenticated with it */
+  uint8_t key[CHECKPOINT_KEY];
 } eval_args_t;
 
 /* What the checkpoint describes: its config, the env and algorithm it names, the policy they
@@ -44,6 +49,17 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
       fprintf(stderr, "rlserve eval: --episodes %s is not in 1..1000000\n", v);
       return 2;
     }
+  } else if (!strcmp(opt, "--env-plugin")) {
+    a->env_plugin = v;
+  } else if (!strcmp(opt, "--token-file")) {
+    uint8_t tk[AUTH_KEY];
+    char err[1024];
+    if (auth_key_from_file(v, tk, err, sizeof err) != 0) {
+      fprintf(stderr, "rlserve eval: %s\n", err);
+      return 2;
+    }
+    checkpoint_key_derive(tk, a->key);
+    a->keyed = 1;
   } else if (!strcmp(opt, "--seed")) {
     a->seed = strtoll(v, &end, 10);
     if (*end || a->seed < 0) {
@@ -59,7 +75,9 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
 
 /* -1 to go on, or the exit status: 0 after --help, 2 after a usage error. */
 static int parse_args(int argc, char **argv, eval_args_t *a) {
-  *a = (eval_args_t){.path = NULL, .episodes = 100, .seed = -1, .json = 0};
+  memset(a, 0, sizeof *a);
+  a->episodes = 100;
+  a->seed = -1;
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(opt, "--json")) {
@@ -69,6 +87,10 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
     if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
       printf(
           "usage: rlserve eval --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
+          "                    [--env-plugin PATH] [--token-file FILE]\n"
+          "  a checkpoint's env plugin is loaded only when --env-plugin names the library;\n"
+          "  a run with a token authenticates its checkpoints with it: give the run's token\n"
+          "  (a plain checkpoint is then refused; without it, an authenticated one is)\n"
           "Greedy evaluation of a saved policy over N episodes (default 100); episode i resets\n"
           "with seed S + i. Without --seed, S = eval_seed + 2^40 (eval_seed from the\n"
           "checkpoint's config): fresh seeds, disjoint from every evaluation and confirmation\n"
@@ -90,9 +112,11 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
   return -1;
 }
 
-/* The config section into s->cfg (and its env plugin loaded); *text holds the section's text
- * and is the caller's to free. 0, or -1 after a message. */
-static int load_config(const char *path, const checkpoint_t *ck, eval_setup_t *s, char **text) {
+/* The config section into s->cfg, and the env plugin --env-plugin names loaded (a path in
+ * the checkpoint is never loaded: a data file does not choose code); *text holds the
+ * section's text and is the caller's to free. 0, or -1 after a message. */
+static int load_config(const char *path, const char *plugin, const checkpoint_t *ck,
+                       eval_setup_t *s, char **text) {
   char err[1024];
   const checkpoint_section_t *cs = checkpoint_find(ck, "config");
   s->online = checkpoint_find(ck, "online");
@@ -108,7 +132,15 @@ static int load_config(const char *path, const checkpoint_t *ck, eval_setup_t *s
     fprintf(stderr, "rlserve eval: %s\n", err);
     return -1;
   }
-  if (s->cfg.env_plugin[0] && env_plugin_load(s->cfg.env_plugin, err, sizeof err) != 0) {
+  if (s->cfg.env_plugin[0] && !plugin) {
+    fprintf(stderr,
+            "rlserve eval: %s names the env plugin %s; a library named by a data file is not "
+            "loaded: give --env-plugin PATH to load one\n",
+            path, s->cfg.env_plugin);
+    return -1;
+  }
+  snprintf(s->cfg.env_plugin, sizeof s->cfg.env_plugin, "%s", plugin ? plugin : "");
+  if (plugin && env_plugin_load(plugin, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     return -1;
   }
@@ -187,14 +219,14 @@ int eval_main(int argc, char **argv) {
   if (rc >= 0) return rc;
   checkpoint_t ck;
   char err[1024];
-  if (checkpoint_read(a.path, &ck, err, sizeof err) != 0) {
+  if (checkpoint_read_keyed(a.path, &ck, a.keyed ? a.key : NULL, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     return 2;
   }
   eval_setup_t s;
   char *text = NULL;
   rc = 2;
-  if (load_config(a.path, &ck, &s, &text) == 0 && build_policy(a.path, &s) == 0 &&
+  if (load_config(a.path, a.env_plugin, &ck, &s, &text) == 0 && build_policy(a.path, &s) == 0 &&
       evaluate(&a, &s) == 0)
     rc = 0;
   free(text);

@@ -6,6 +6,7 @@
 
 #include "algo.h"
 #include "auth.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "learner.h"
 #include "log.h"
@@ -15,8 +16,10 @@ static void usage(void) {
           "usage: rlserve learner [--config FILE] [--preset NAME] [--set key=value ...]\n"
           "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
           "                       [--port-file FILE] [--resume DIR] [--token-file FILE]\n"
-          "                       [--insecure] [--log-level LEVEL]\n"
-          "  a --listen address beyond loopback needs --token-file (or --insecure)\n");
+          "                       [--env-plugin PATH] [--insecure] [--log-level LEVEL]\n"
+          "  a --listen address beyond loopback needs --token-file (or --insecure)\n"
+          "  --env-plugin PATH is --set env_plugin=PATH; --resume never loads the plugin its\n"
+          "  checkpoint names unless the command line names one\n");
 }
 
 /* One option with its value: 0, or 2 after printing what was wrong. */
@@ -34,6 +37,8 @@ static int parse_option(learner_opts_t *o, const char *a, const char *v) {
   } else if (!strcmp(a, "--token-file")) {
     rc = auth_key_from_file(v, o->auth_key, err, sizeof err);
     o->auth = rc == 0;
+  } else if (!strcmp(a, "--env-plugin")) {
+    rc = config_set(&o->cfg, "env_plugin", v, err, sizeof err);
   } else if (!strcmp(a, "--listen")) {
     o->listen = v;
   } else if (!strcmp(a, "--status")) {
@@ -67,16 +72,29 @@ int learner_main(int argc, char **argv) {
   config_init(&o.cfg);
   o.listen = "127.0.0.1:7878";
   o.status_addr = "127.0.0.1:0";
-  for (int i = 1; i + 1 < argc; i++)
+  const char *token = NULL; /* the checkpoint to resume from is authenticated with it */
+  for (int i = 1; i + 1 < argc; i++) {
     if (!strcmp(argv[i], "--resume")) o.resume = argv[i + 1];
+    if (!strcmp(argv[i], "--token-file")) token = argv[i + 1];
+  }
+  char ck_plugin[CONFIG_STR_MAX] = "";
   if (o.resume) {
     /* The run's own config first; --config/--set on the command line may change it. */
     char err[2048];
-    if (learner_load_config(o.resume, &o.cfg, err, sizeof err) != 0) {
+    uint8_t tk[AUTH_KEY], ck[CHECKPOINT_KEY];
+    if (token && auth_key_from_file(token, tk, err, sizeof err) != 0) {
+      fprintf(stderr, "rlserve learner: %s\n", err);
+      return 2;
+    }
+    if (token) checkpoint_key_derive(tk, ck);
+    if (learner_load_config(o.resume, token ? ck : NULL, &o.cfg, err, sizeof err) != 0) {
       fprintf(stderr, "rlserve learner: %s\n", err);
       return 2;
     }
     snprintf(o.out_dir, sizeof o.out_dir, "%s", o.resume);
+    /* A library path read from a checkpoint is never loaded: the command line names it. */
+    snprintf(ck_plugin, sizeof ck_plugin, "%s", o.cfg.env_plugin);
+    o.cfg.env_plugin[0] = 0;
   }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -97,6 +115,13 @@ int learner_main(int argc, char **argv) {
     i++;
     int rc = parse_option(&o, a, v);
     if (rc != 0) return rc;
+  }
+  if (ck_plugin[0] && !o.cfg.env_plugin[0]) {
+    fprintf(stderr,
+            "rlserve learner: %s's checkpoint names the env plugin %s; a library named by a "
+            "data file is not loaded: give --env-plugin PATH to load one\n",
+            o.resume, ck_plugin);
+    return 2;
   }
   return learner_run(&o);
 }

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "algo.h"
+#include "auth.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "env.h"
 #include "learner.h"
@@ -193,22 +195,45 @@ static void resume_hint(const char *dir, char *err, size_t errlen) {
              dir, c.algo, c.preset[0] ? c.preset : "...");
 }
 
+/* The config of the run folder's checkpoint, authenticated with the folder's token when it
+ * has one (a run always writes one). 0, or -1 with a message. */
+static int resume_config(const char *dir, config_t *cfg, char *err, size_t errlen) {
+  char token[1100];
+  snprintf(token, sizeof token, "%s/token", dir);
+  uint8_t tk[AUTH_KEY], ck[CHECKPOINT_KEY];
+  int keyed = access(token, R_OK) == 0;
+  if (keyed && auth_key_from_file(token, tk, err, errlen) != 0) return -1;
+  if (keyed) checkpoint_key_derive(tk, ck);
+  return learner_load_config(dir, keyed ? ck : NULL, cfg, err, errlen);
+}
+
 /* The checkpoint's config (--resume), the preset, the file, then the settings in order,
  * validated. 0, or 2 after a message. Frees o's settings. */
 static int resolve_config(run_opts_t *o, config_t *cfg, const algo_t **algo) {
   char err[1024];
   int rc = 0;
   config_init(cfg);
-  if (o->resume && learner_load_config(o->resume, cfg, err, sizeof err) != 0) {
+  char ck_plugin[CONFIG_STR_MAX] = "";
+  if (o->resume && resume_config(o->resume, cfg, err, sizeof err) != 0) {
     rc = -1;
     resume_hint(o->resume, err, sizeof err);
   }
+  /* A library path read from a checkpoint is never loaded: the command line names it. */
+  snprintf(ck_plugin, sizeof ck_plugin, "%s", cfg->env_plugin);
+  cfg->env_plugin[0] = 0;
   if (rc == 0 && o->preset && config_load_preset(cfg, o->preset, err, sizeof err) != 0) rc = -1;
   if (rc == 0 && o->config_file && config_load_file(cfg, o->config_file, err, sizeof err) != 0)
     rc = -1;
   for (int i = 0; i < o->n_sets && rc == 0; i++)
     if (config_set_arg(cfg, o->sets[i], err, sizeof err) != 0) rc = -1;
   free_sets(o);
+  if (rc == 0 && ck_plugin[0] && !cfg->env_plugin[0]) {
+    snprintf(err, sizeof err,
+             "%s's checkpoint names the env plugin %.200s; a library named by a data file is "
+             "not loaded: give --set env_plugin=PATH to load one",
+             o->resume, ck_plugin);
+    rc = -1;
+  }
   if (rc == 0 && !o->preset && !o->config_file && !o->resume) {
     snprintf(err, sizeof err, "give --preset NAME or --config FILE");
     rc = -1;
@@ -423,8 +448,9 @@ static int run_distributed(const config_t *cfg, const run_paths_t *p, const char
       cfg->algo, cfg->env, (long long)cfg->workers, (long long)cfg->envs_per_worker,
       (long long)cfg->seed, (long long)cfg->env_steps_budget, p->dir);
   fflush(stdout);
-  /* A fresh secret per run: only this run's workers may join its learner. */
-  if (write_token(p->token) != 0) {
+  /* A fresh secret per run: only this run's workers may join its learner. A resumed run keeps
+   * its token: its checkpoints are authenticated with it. */
+  if (!(resume && access(p->token, R_OK) == 0) && write_token(p->token) != 0) {
     fprintf(stderr, "rlserve run: cannot write %s: %s\n", p->token, strerror(errno));
     return 2;
   }
@@ -439,8 +465,18 @@ static int run_distributed(const config_t *cfg, const run_paths_t *p, const char
   for (int i = 0; i < nw; i++) {
     char wlog[1100];
     snprintf(wlog, sizeof wlog, "%s/worker-%d.log", p->dir, i);
-    char *wargv[] = {"rlserve",      "worker",         "--connect", addr,
-                     "--token-file", (char *)p->token, NULL};
+    /* The workers load the run's env plugin from their own command line (never from the
+     * learner), and check it against the learner's by hash. */
+    char *wargv[] = {"rlserve",
+                     "worker",
+                     "--connect",
+                     addr,
+                     "--token-file",
+                     (char *)p->token,
+                     "--env-plugin",
+                     (char *)cfg->env_plugin,
+                     NULL};
+    if (!cfg->env_plugin[0]) wargv[6] = NULL;
     workers[i] = spawn(wargv, wlog, 0);
   }
   int lstatus = wait_learner(learner, workers, nw);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "guard.h"
 #include "learner.h"
 #include "log.h"
 
@@ -47,7 +48,8 @@ int learner_save_state(learner_t *L) {
   snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", L->run.out_dir);
   /* Keep the last good one: if the new write is ever damaged, resume falls back to it. */
   rename(path, prev);
-  int rc = checkpoint_write(path, s, ns, err, sizeof err);
+  int rc =
+      checkpoint_write_keyed(path, s, ns, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err);
   free(cfg_text);
   if (rc != 0) { /* kept for summary.json and the exit status: the run is not resumable */
     LOG_E("learner", "%s", err);
@@ -76,17 +78,17 @@ static int section_text(const checkpoint_t *ck, const char *name, char **out) {
 }
 
 /* Reads dir/checkpoint.ckpt or, when that is bad, dir/checkpoint.prev.ckpt. */
-static int read_newest(const char *dir, checkpoint_t *ck, char *used, size_t used_len, char *err,
-                       size_t errlen) {
+static int read_newest(const char *dir, const uint8_t *key, checkpoint_t *ck, char *used,
+                       size_t used_len, char *err, size_t errlen) {
   char path[1100], e1[600];
   snprintf(path, sizeof path, "%s/checkpoint.ckpt", dir);
-  if (checkpoint_read(path, ck, e1, sizeof e1) == 0) {
+  if (checkpoint_read_keyed(path, ck, key, e1, sizeof e1) == 0) {
     snprintf(used, used_len, "%s", path);
     return 0;
   }
   char prev[1100], e2[600];
   snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", dir);
-  if (checkpoint_read(prev, ck, e2, sizeof e2) == 0) {
+  if (checkpoint_read_keyed(prev, ck, key, e2, sizeof e2) == 0) {
     LOG_W("learner", "refusing %s (%s); resuming from the previous checkpoint %s", path, e1, prev);
     snprintf(used, used_len, "%s", prev);
     return 0;
@@ -95,10 +97,11 @@ static int read_newest(const char *dir, checkpoint_t *ck, char *used, size_t use
   return -1;
 }
 
-int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen) {
+int learner_load_config(const char *dir, const uint8_t *ckpt_key, config_t *cfg, char *err,
+                        size_t errlen) {
   checkpoint_t ck;
   char used[1100];
-  if (read_newest(dir, &ck, used, sizeof used, err, errlen) != 0) return -1;
+  if (read_newest(dir, ckpt_key, &ck, used, sizeof used, err, errlen) != 0) return -1;
   char *text = NULL;
   int rc = section_text(&ck, "config", &text);
   if (rc != 0)
@@ -139,7 +142,9 @@ static int load_eval_seeds(learner_t *L, const checkpoint_t *ck, const char *use
 int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) {
   checkpoint_t ck;
   char used[1100];
-  if (read_newest(dir, &ck, used, sizeof used, err, errlen) != 0) return -1;
+  if (read_newest(dir, L->run.auth ? L->run.ckpt_key : NULL, &ck, used, sizeof used, err, errlen) !=
+      0)
+    return -1;
   algo_state_view_t v;
   state_view(L, &v);
   int rc = 0;
@@ -152,6 +157,12 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
       rc = -1;
     } else {
       memcpy(v.ptr[i], s->data, nb);
+      ssize_t bad = guard_find_nonfinite(v.ptr[i], v.len[i]);
+      if (bad >= 0) {
+        snprintf(err, errlen, "%s: section %s holds %g at %zd: training never saves that", used,
+                 v.name[i], (double)v.ptr[i][bad], bad);
+        rc = -1;
+      }
     }
   }
   const checkpoint_section_t *c = checkpoint_find(&ck, "counters");

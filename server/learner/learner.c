@@ -59,7 +59,9 @@ static void write_policy(learner_t *L) {
                               {"online", pol, nb},
                               {"eval", evtext, strlen(evtext)}};
   out_path(L, "policy.ckpt", path, sizeof path);
-  if (checkpoint_write(path, p, 3, err, sizeof err) != 0) LOG_E("learner", "%s", err);
+  if (checkpoint_write_keyed(path, p, 3, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err) !=
+      0)
+    LOG_E("learner", "%s", err);
   free(cfg_text);
 }
 
@@ -295,6 +297,7 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
   snprintf(L->run.port_file, sizeof L->run.port_file, "%s", o->port_file);
   L->run.auth = o->auth;
   memcpy(L->run.auth_key, o->auth_key, sizeof L->run.auth_key);
+  if (L->run.auth) checkpoint_key_derive(L->run.auth_key, L->run.ckpt_key);
   config_t *c = &L->run.cfg;
   if (config_validate(c, err, errlen) != 0) return -1;
   /* A bad --listen is a usage error: refuse it before anything is built or written. */
@@ -320,7 +323,10 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
           "--insecure: listening on %s without a token; anyone who can connect can "
           "feed this run",
           o->listen);
-  if (c->env_plugin[0] && env_plugin_load(c->env_plugin, err, errlen) != 0) return -1;
+  if (c->env_plugin[0] &&
+      env_plugin_load_info(c->env_plugin, &L->run.plugin_info, err, errlen) != 0)
+    return -1;
+  L->run.plugin = c->env_plugin[0] && !strcmp(c->env, L->run.plugin_info.id);
   L->run.spec = env_find(c->env);
   if (!L->run.spec) {
     snprintf(err, errlen, "config: env = '%s' is not a known environment", c->env);

@@ -21,6 +21,7 @@
 #include "eval.h"
 #include "flow.h"
 #include "frame.h"
+#include "plugin.h"
 #include "replay.h"
 #include "returns.h"
 #include "seal.h"
@@ -58,7 +59,9 @@ typedef struct worker_conn {
   int sealed;
   flow_credit_t credit; /* what this worker may send over the connection (flow.h) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
-  /* From the worker's Stats. */
+  /* From the worker's Stats (checked: net.c stats_sane). */
+  int have_stats;
+  uint64_t stats_base_steps; /* env_steps of its first Stats on this connection */
   uint64_t worker_steps, episodes, dropped, acting_version;
   double steps_per_s, epsilon;
   returns_window_t returns;
@@ -84,6 +87,11 @@ typedef struct learner_run {
   char port_file[1024];
   int auth; /* workers must answer a challenge with the token */
   uint8_t auth_key[32];
+  /* The run's env comes from the plugin cfg.env_plugin names: workers must have the same one
+   * (its id and file hash go in the Welcome, never its path). */
+  int plugin;
+  env_plugin_info_t plugin_info;
+  uint8_t ckpt_key[32]; /* with auth: checkpoints are authenticated with this (checkpoint.h) */
 } learner_run_t;
 
 typedef struct learner_net {
@@ -121,6 +129,7 @@ typedef struct learner_shared {
   pthread_cond_t eval_cv;
   uint64_t env_steps; /* transitions ingested (the env-step count of the run) */
   uint64_t updates;
+  uint64_t updates_skipped; /* batches whose update was undone: non-finite loss or state */
   uint64_t episodes;
   double loss_ema, q_ema;
   algo_field_t algo_fields[ALGO_MAX_FIELDS]; /* the algorithm's own numbers, last update */
@@ -179,10 +188,13 @@ void trainer_join(learner_t *L);
  * and the learner's exit status 2 report it); returns 0 or -1. */
 int learner_save_state(learner_t *L);
 /* Restores from dir/checkpoint.ckpt, falling back to checkpoint.prev.ckpt when the newest is
- * corrupt or truncated. Before the threads start. 0, or -1 with a message. */
+ * corrupt or truncated (or, in a run with a token, not authenticated with it). Tensors must
+ * be finite. Before the threads start. 0, or -1 with a message. */
 int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen);
-/* Reads only the config saved in dir's checkpoint (resume starts from it). */
-int learner_load_config(const char *dir, config_t *cfg, char *err, size_t errlen);
+/* Reads only the config saved in dir's checkpoint (resume starts from it). ckpt_key: the
+ * checkpoint key of the run's token (checkpoint_key_derive), or NULL for a run without one. */
+int learner_load_config(const char *dir, const uint8_t *ckpt_key, config_t *cfg, char *err,
+                        size_t errlen);
 
 /* What `rlserve learner` was told (server/cli/learner_cmd.c parses it). */
 typedef struct learner_opts {

@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "auth.h"
+#include "bounds.h"
 #include "flow.h"
 #include "learner.h"
 #include "log.h"
@@ -290,6 +291,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     const config_field_t *f = config_field_at(i);
     rlserve__config_entry__init(&entries[i]);
     config_format(&L->run.cfg, f, vals[i], sizeof vals[i]);
+    if (!strcmp(f->name, "env_plugin")) vals[i][0] = 0; /* a path is never sent: the hash is */
     entries[i].key = (char *)f->name;
     entries[i].value = vals[i];
     ptrs[i] = &entries[i];
@@ -309,6 +311,11 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
       policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
   w.obs_dim = (uint32_t)L->run.pol.obs_dim;
   w.act_dim = (uint32_t)L->run.pol.n_out;
+  if (L->run.plugin) {
+    w.env_plugin_id = L->run.plugin_info.id;
+    w.env_plugin_sha256.data = L->run.plugin_info.sha256;
+    w.env_plugin_sha256.len = sizeof L->run.plugin_info.sha256;
+  }
   size_t flen;
   uint8_t *frame = wire_encode(FRAME_WELCOME, &w.base, &flen);
   free(entries);
@@ -356,6 +363,15 @@ static void resume_ingest(learner_t *L) {
   }
 }
 
+/* A count a Stats frame may claim: exact as a double (JSON, /metrics), far beyond any run. */
+#define STATS_MAX_COUNT (1ull << 53)
+
+/* The newest weights version this learner could have sent: a worker's claim above it (a
+ * learner restarted from an older checkpoint, or a lie) counts as this, so lags stay sane. */
+static uint64_t sane_version(const learner_t *L, uint64_t v) {
+  return v < L->net.weights_frame_version ? v : L->net.weights_frame_version;
+}
+
 static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
   tbatch_limits_t lim = {.obs_dim = (uint32_t)L->run.pol.obs_dim,
@@ -366,6 +382,12 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   char err[256];
   if (tbatch_decode(p, len, &lim, &tb, err, sizeof err) != 0) {
     conn_fail(c, 400, err);
+    return;
+  }
+  /* Within the env's declared spaces (envs/bounds.h): finite is not enough. */
+  if (env_bounds_check(L->run.spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
+                       err, sizeof err) != 0) {
+    conn_fail(c, 422, err);
     return;
   }
   if (flow_credit_receive(&c->credit, tb.n) != 0) {
@@ -389,10 +411,59 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   pthread_cond_signal(&L->sh.eval_cv);
   c->transitions += n;
   /* The batch says which weights produced it: the freshest measure of this worker's lag. */
-  if (tb.weights_version > c->acting_version) c->acting_version = tb.weights_version;
+  uint64_t v = sane_version(L, tb.weights_version);
+  if (v > c->acting_version) c->acting_version = v;
   /* While replay is ahead the top-up waits (net_on_wake) and the worker pauses with at most
    * credit_window in flight. */
   grant(c, !replay_insert_allowed(&L->replay));
+}
+
+/* Whether a worker's Stats are possible for what it did on this connection: counts within
+ * STATS_MAX_COUNT, never going down, episodes and drops within its steps, its steps since the
+ * first Stats here within the credit the learner granted plus one batch being filled, and
+ * no more episode returns than new episodes. 0, or -1 with the reason. */
+static int stats_sane(const worker_conn_t *c, const Rlserve__Stats *st, char *err, size_t errlen) {
+  const learner_t *L = c->L;
+  if (st->env_steps > STATS_MAX_COUNT || st->episodes > STATS_MAX_COUNT ||
+      st->dropped > STATS_MAX_COUNT)
+    return snprintf(err, errlen,
+                    "stats: env_steps %llu, episodes %llu, dropped %llu: a count above 2^53",
+                    (unsigned long long)st->env_steps, (unsigned long long)st->episodes,
+                    (unsigned long long)st->dropped),
+           -1;
+  if (!isfinite(st->steps_per_sec) || st->steps_per_sec < 0 || !isfinite(st->epsilon))
+    return snprintf(err, errlen, "stats: steps_per_sec %g, epsilon %g", st->steps_per_sec,
+                    st->epsilon),
+           -1;
+  if (st->episodes > st->env_steps || st->dropped > st->env_steps)
+    return snprintf(err, errlen, "stats: %llu episodes and %llu dropped in %llu env steps",
+                    (unsigned long long)st->episodes, (unsigned long long)st->dropped,
+                    (unsigned long long)st->env_steps),
+           -1;
+  if (c->have_stats &&
+      (st->env_steps < c->worker_steps || st->episodes < c->episodes || st->dropped < c->dropped))
+    return snprintf(err, errlen,
+                    "stats: counters went down (env_steps %llu -> %llu, episodes %llu -> %llu, "
+                    "dropped %llu -> %llu)",
+                    (unsigned long long)c->worker_steps, (unsigned long long)st->env_steps,
+                    (unsigned long long)c->episodes, (unsigned long long)st->episodes,
+                    (unsigned long long)c->dropped, (unsigned long long)st->dropped),
+           -1;
+  uint64_t room = c->credit.granted + (uint64_t)L->run.cfg.send_batch + c->num_envs;
+  if (c->have_stats && st->env_steps - c->stats_base_steps > room)
+    return snprintf(err, errlen,
+                    "stats: env_steps %llu is %llu past the first report on this connection, "
+                    "but only %llu transitions were granted",
+                    (unsigned long long)st->env_steps,
+                    (unsigned long long)(st->env_steps - c->stats_base_steps),
+                    (unsigned long long)c->credit.granted),
+           -1;
+  uint64_t new_episodes = st->episodes - (c->have_stats ? c->episodes : 0);
+  if (st->n_episode_returns > new_episodes)
+    return snprintf(err, errlen, "stats: %zu episode returns for %llu new episodes",
+                    st->n_episode_returns, (unsigned long long)new_episodes),
+           -1;
+  return 0; /* the returns themselves are checked finite by wire_decode_stats */
 }
 
 static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
@@ -403,6 +474,13 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
+  if (stats_sane(c, st, err, sizeof err) != 0) {
+    rlserve__stats__free_unpacked(st, NULL);
+    conn_fail(c, 400, err);
+    return;
+  }
+  if (!c->have_stats) c->stats_base_steps = st->env_steps;
+  c->have_stats = 1;
   for (size_t i = 0; i < st->n_episode_returns; i++) {
     returns_window_add(&c->returns, st->episode_returns[i]);
     returns_window_add(&L->net.returns, st->episode_returns[i]);
@@ -414,7 +492,8 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
   c->worker_steps = st->env_steps;
   c->steps_per_s = st->steps_per_sec;
   c->dropped = st->dropped;
-  if (st->weights_version > c->acting_version) c->acting_version = st->weights_version;
+  uint64_t v = sane_version(L, st->weights_version);
+  if (v > c->acting_version) c->acting_version = v;
   c->epsilon = st->epsilon;
   rlserve__stats__free_unpacked(st, NULL);
 }

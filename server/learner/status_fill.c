@@ -58,6 +58,7 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
   pthread_mutex_lock(&L->sh.mu);
   s->env_steps = L->sh.env_steps;
   s->updates = L->sh.updates;
+  s->updates_skipped = L->sh.updates_skipped;
   s->loss = L->sh.loss_ema;
   s->mean_q = L->sh.q_ema;
   s->n_algo = L->sh.n_algo_fields < STATUS_ALGO_FIELDS ? L->sh.n_algo_fields : STATUS_ALGO_FIELDS;

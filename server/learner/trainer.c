@@ -7,8 +7,29 @@
 #include <string.h>
 
 #include "flow.h"
+#include "guard.h"
 #include "learner.h"
 #include "log.h"
+
+#define SKIP_LOG_INTERVAL_S 5.0 /* skipped updates are logged at most this often */
+
+/* A skipped update: counted, and logged (the first at once, then at most every
+ * SKIP_LOG_INTERVAL_S with the count since). */
+static void note_skip(learner_t *L, long updates, const char *why, double *last_log,
+                      uint64_t *unlogged) {
+  pthread_mutex_lock(&L->sh.mu);
+  uint64_t total = ++L->sh.updates_skipped;
+  pthread_mutex_unlock(&L->sh.mu);
+  (*unlogged)++;
+  double now = learner_now();
+  if (*last_log > 0 && now - *last_log < SKIP_LOG_INTERVAL_S) return;
+  LOG_W("trainer",
+        "update %ld skipped: %s after the batch (non-finite); the last good state is kept "
+        "(%llu skipped since the last message, %llu in all)",
+        updates + 1, why, (unsigned long long)*unlogged, (unsigned long long)total);
+  *last_log = now;
+  *unlogged = 0;
+}
 
 static void *trainer_thread(void *arg) {
   learner_t *L = arg;
@@ -23,14 +44,33 @@ static void *trainer_thread(void *arg) {
     atomic_store(&L->stop, 1);
     goto out;
   }
+  algo_state_view_t view;
+  L->run.algo->state_view(L->tr.algo_state, &view);
+  guard_t guard;
+  char why[256];
+  if (guard_init(&guard, &view, why, sizeof why) != 0) {
+    LOG_E("trainer", "cannot train from this state: %s", why);
+    atomic_store(&L->stop, 1);
+    goto out;
+  }
   long publish = (long)L->run.cfg.publish_interval;
   int saved = 0; /* the first update saves at once: a run is resumable from its first seconds */
+  uint64_t batches = 0, unlogged = 0;
+  double last_skip_log = 0;
   while (!atomic_load(&L->stop)) {
     if (replay_sample_wait(&L->replay, &L->tr.rng, B, obs, act, rew, next, term, 100) != 0)
       continue;
     algo_batch_t batch = {obs, act, rew, next, term};
     algo_stats_t st;
+    long before = *view.steps[0];
     L->run.algo->update(L->tr.algo_state, &batch, &st);
+    batches++;
+    if (guard_commit(&guard, st.loss, st.mean_q, why, sizeof why) != 0) {
+      note_skip(L, before, why, &last_skip_log, &unlogged);
+      /* The net thread still needs its wake-ups to pay withheld credit. */
+      if (flow_wake_due(batches)) uv_async_send(&L->net.wake);
+      continue;
+    }
     float loss = st.loss, mean_q = st.mean_q;
     long updates = st.updates;
     pthread_mutex_lock(&L->sh.mu);
@@ -51,8 +91,9 @@ static void *trainer_thread(void *arg) {
     int publish_now = updates % publish == 0;
     if (publish_now) snapshot_publish(&L->snap, L->tr.w.online, L->tr.w.target, (uint64_t)updates);
     /* New weights to broadcast, or room in replay for the credit the net thread withheld. */
-    if (publish_now || flow_wake_due((uint64_t)updates)) uv_async_send(&L->net.wake);
+    if (publish_now || flow_wake_due(batches)) uv_async_send(&L->net.wake);
   }
+  guard_free(&guard);
 out:
   free(obs);
   free(next);
@@ -86,8 +127,13 @@ static int eval_claim(learner_t *L, int *final, uint64_t *at, solve_seeds_t *see
   }
   *final = L->sh.final_eval_requested;
   *at = L->sh.env_steps;
-  if (c->eval_interval > 0)
-    while (L->sh.next_eval_at <= *at) L->sh.next_eval_at += (uint64_t)c->eval_interval;
+  if (c->eval_interval > 0 && L->sh.next_eval_at <= *at) {
+    /* The first of next_eval_at + k * interval past `at`: in O(1), saturating, never wrapping
+     * (a loop of additions that wraps never ends, and it holds the lock). */
+    uint64_t iv = (uint64_t)c->eval_interval, k = (*at - L->sh.next_eval_at) / iv + 1;
+    uint64_t room = UINT64_MAX - L->sh.next_eval_at;
+    L->sh.next_eval_at = k <= room / iv ? L->sh.next_eval_at + k * iv : UINT64_MAX;
+  }
   L->sh.eval_running = 1;
   *seeds =
       solve_next_seeds((uint64_t)c->eval_seed, &L->sh.eval_seed_cursor, (uint64_t)c->eval_episodes);

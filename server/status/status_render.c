@@ -60,6 +60,7 @@ static void json_run(const status_snapshot_t *s, cJSON *root, int *oom) {
 static void json_learner(const status_snapshot_t *s, cJSON *root, int *oom) {
   cJSON *l = j_obj(root, "learner", oom);
   j_num(l, "updates", (double)s->updates, oom);
+  j_num(l, "updates_skipped", (double)s->updates_skipped, oom);
   j_num(l, "updates_per_s", s->updates_per_s, oom);
   j_num(l, "env_steps", (double)s->env_steps, oom);
   j_num(l, "env_steps_per_s", s->env_steps_per_s, oom);
@@ -190,6 +191,9 @@ char *status_render_metrics(const status_snapshot_t *s) {
           (double)s->env_steps);
   m_value(&p, "rlserve_updates_total", C, "Gradient updates done by the trainer.",
           (double)s->updates);
+  m_value(&p, "rlserve_updates_skipped_total", C,
+          "Updates undone because the batch made the loss or the state non-finite.",
+          (double)s->updates_skipped);
   m_value(&p, "rlserve_episodes_total", C, "Training episodes finished on the workers.",
           (double)s->episodes);
   m_value(&p, "rlserve_bytes_received_total", C, "Bytes received from workers.",

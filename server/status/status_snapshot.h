@@ -46,6 +46,7 @@ typedef struct status_snapshot {
 
   /* learner */
   uint64_t updates, env_steps;
+  uint64_t updates_skipped; /* updates undone: the batch made the loss or the state non-finite */
   double updates_per_s, env_steps_per_s; /* since the last progress tick; NAN right after one */
   uint64_t replay_size, replay_capacity, replay_inserted, replay_sampled;
   double samples_per_insert_actual;        /* sampled / (inserted - learning_starts); NAN before */

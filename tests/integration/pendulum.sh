@@ -19,7 +19,7 @@ for algo in td3 ddpg; do
     first=$(json_field "$out/summary.json" ${what}_seed_first)
     python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= -400 else 1)" "$mean" ||
       fail "$algo: $what mean $mean < -400"
-    "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --seed "$first" --json >"$WORK/$algo.$what" ||
+    "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --token-file "$out/token" --seed "$first" --json >"$WORK/$algo.$what" ||
       fail "$algo: eval --seed $first failed"
     python3 - "$WORK/$algo.$what" "$mean" <<'PY' || fail "$algo: rlserve eval --seed $first differs from the run's $what"
 import json, sys

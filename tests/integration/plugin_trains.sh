@@ -12,7 +12,7 @@ rc=$?
 tail -n 2 "$WORK/run.log"
 [ "$rc" -eq 0 ] || fail "training on the plugin env exited $rc"
 grep -q "Corridor-v0" "$WORK/run/worker-0.log" || fail "worker did not run the plugin env"
-"$RLSERVE" eval --checkpoint "$WORK/run/policy.ckpt" --json >"$WORK/eval.json" || fail "eval of the plugin policy failed"
+"$RLSERVE" eval --checkpoint "$WORK/run/policy.ckpt" --env-plugin "$plugin" --token-file "$WORK/run/token" --json >"$WORK/eval.json" || fail "eval of the plugin policy failed"
 "$RLSERVE" learner --set env_plugin="$bad" --set env=Corridor-v0 --listen 127.0.0.1:0 \
   --status off 2>"$WORK/bad.err"
 rc=$?

@@ -37,7 +37,7 @@ steps=$(json_field "$out/summary.json" env_steps)
 mean=$(json_field "$out/summary.json" eval_mean)
 cmean=$(json_field "$out/summary.json" confirm_mean)
 # eval: the command's JSON result; same: its mean equals want exactly.
-eval_json() { "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --json "$@" >"$WORK/eval.json" ||
+eval_json() { "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --token-file "$out/token" --json "$@" >"$WORK/eval.json" ||
   fail "rlserve eval $* failed"; }
 same() {
   python3 - "$WORK/eval.json" "$1" <<'PY'
@@ -65,6 +65,6 @@ PY
 # A corrupt checkpoint is refused with a message naming the problem.
 cp "$out/policy.ckpt" "$WORK/bad.ckpt"
 printf 'XX' | dd of="$WORK/bad.ckpt" bs=1 seek=100 conv=notrunc 2>/dev/null
-"$RLSERVE" eval --checkpoint "$WORK/bad.ckpt" 2>"$WORK/bad.err" && fail "corrupt checkpoint accepted"
+"$RLSERVE" eval --checkpoint "$WORK/bad.ckpt" --token-file "$out/token" 2>"$WORK/bad.err" && fail "corrupt checkpoint accepted"
 grep -q checksum "$WORK/bad.err" || fail "corrupt checkpoint message: $(cat "$WORK/bad.err")"
 echo "PASS: solved at $steps env steps: greedy eval $mean, confirmation $cmean, fresh seeds $fresh"
