@@ -30,6 +30,9 @@ typedef struct worker {
   uv_tcp_t tcp;
   uv_connect_t connect_req;
   uv_getaddrinfo_t resolve_req;
+  /* The learner's addresses from the last lookup, and the next one to try: a name such as
+   * localhost gives ::1 and 127.0.0.1, and the learner may listen on only one of them. */
+  struct addrinfo *addrs, *next_addr;
   uv_timer_t reconnect_timer, stats_timer;
   uv_idle_t stepper;
   uv_signal_t sigint, sigterm;
@@ -112,10 +115,24 @@ static void send_hello(worker_t *w, const uint8_t *mac, const uint8_t *nonce);
 static void start_stepping(worker_t *w);
 static void on_step(uv_idle_t *h);
 
+static void try_next_addr(worker_t *w);
+
+static void free_addrs(worker_t *w) {
+  if (w->addrs) uv_freeaddrinfo(w->addrs);
+  w->addrs = w->next_addr = NULL;
+}
+
 static void on_tcp_closed(uv_handle_t *h) {
   worker_t *w = h->data;
   w->tcp_open = 0;
-  if (!w->stopping) schedule_reconnect(w);
+  if (w->stopping) {
+    free_addrs(w);
+  } else if (!w->connected && w->next_addr) {
+    try_next_addr(w); /* this address refused: the lookup gave more */
+  } else {
+    free_addrs(w);
+    schedule_reconnect(w);
+  }
 }
 
 static void drop_connection(worker_t *w, const char *why) {
@@ -772,13 +789,14 @@ static void send_hello(worker_t *w, const uint8_t *mac, const uint8_t *nonce) {
 static void on_connect(uv_connect_t *req, int status) {
   worker_t *w = req->data;
   if (status < 0) {
-    if (w->attempt <= 1 || w->attempt % 10 == 0)
+    if (!w->next_addr && (w->attempt <= 1 || w->attempt % 10 == 0))
       LOG_W("worker", "cannot reach the learner at %s:%s: %s (retrying)", w->host, w->port,
             uv_strerror(status));
     uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
     return;
   }
   w->connected = 1;
+  free_addrs(w); /* connected: the next reconnect looks the name up again */
   w->last_rx = now_s();
   uv_tcp_nodelay(&w->tcp, 1);
   /* A small kernel send buffer keeps the backlog (and the staleness of what we send) in
@@ -805,12 +823,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     schedule_reconnect(w);
     return;
   }
+  free_addrs(w);
+  w->addrs = w->next_addr = res;
+  try_next_addr(w);
+}
+
+/* Connects to the next address of the lookup; on_tcp_closed moves on when it fails. */
+static void try_next_addr(worker_t *w) {
+  struct addrinfo *a = w->next_addr;
+  w->next_addr = a->ai_next;
   uv_tcp_init(w->loop, &w->tcp);
   w->tcp.data = w;
   w->tcp_open = 1;
   w->connect_req.data = w;
-  int rc = uv_tcp_connect(&w->connect_req, &w->tcp, res->ai_addr, on_connect);
-  uv_freeaddrinfo(res);
+  int rc = uv_tcp_connect(&w->connect_req, &w->tcp, a->ai_addr, on_connect);
   if (rc < 0) {
     LOG_W("worker", "connect: %s", uv_strerror(rc));
     uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
