@@ -4,7 +4,7 @@ rl_test(test_seal LABELS unit SOURCES test_seal.c LIBS rlcommon)
 
 add_executable(sechostile security/sechostile.c)
 target_link_libraries(sechostile PRIVATE rlcommon)
-foreach(t fake_learner sealed listen preauth log_escape envs failing_sweep)
+foreach(t fake_learner sealed listen preauth log_escape envs failing_sweep worker_preauth)
   add_test(NAME sec_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/${t}.sh)
   set_tests_properties(sec_${t} PROPERTIES LABELS security TIMEOUT 180 RUN_SERIAL TRUE
     ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;RLSERVE_SECHOSTILE=$<TARGET_FILE:sechostile>")

@@ -673,6 +673,7 @@ static void handle_proof(worker_t *w, const uint8_t *p, size_t len) {
     return;
   }
   w->peer_proven = 1;
+  frame_reader_set_limit(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
   LOG_D("worker", "the learner proved the token");
 }
 
@@ -803,7 +804,9 @@ static void on_connect(uv_connect_t *req, int status) {
    * our own bounded outbox, where stepping pauses, instead of in megabytes of socket. */
   int sndbuf = 16384;
   uv_send_buffer_size((uv_handle_t *)&w->tcp, &sndbuf);
-  frame_reader_init(&w->reader, (uint32_t)FRAME_MAX_PAYLOAD);
+  /* With a token, what a peer sends before it proved the token is capped at a few KiB
+   * (Challenge, Proof, Error): a fake learner cannot make us buffer a 64 MiB frame. */
+  frame_reader_init(&w->reader, w->has_token ? FRAME_PREAUTH_MAX : (uint32_t)FRAME_MAX_PAYLOAD);
   /* With a token the Hello waits for the learner's Challenge (it carries the answer). */
   w->hello_sent = w->peer_proven = w->tx_sealed = 0;
   seal_wipe(&w->seal);
