@@ -327,7 +327,8 @@ static void bench(const char *name) {
     double p = study("reinforce", "corridor-reinforce", 100, "train_mean_last100", 0, 0, 0);
     double b = study("baseline", "corridor-reinforce-baseline", 100, "train_mean_last100", 0, 0, 0);
     CHECK(fabs(b - -11.6) <= 1.5, "with baseline: episodes 901-1000 mean %g, v* -11.6", b);
-    CHECK(p < -11.6 + 1.5, "REINFORCE episodes 901-1000 mean %g above v*?", p);
+    /* Two-sided: the README reports -12.3; a policy that learned nothing stays near -80. */
+    CHECK(p > -11.6 - 2.5 && p < -11.6 + 1.5, "REINFORCE episodes 901-1000 mean %g, v* -11.6", p);
     double pe = study("reinforce", "corridor-reinforce", 0, "solved_episode_median", 0, 0, 0);
     double be =
         study("baseline", "corridor-reinforce-baseline", 0, "solved_episode_median", 0, 0, 0);
