@@ -29,10 +29,10 @@ export OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d /tmp/rlserve-solve-XXXXXX)
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo "command: $bin run --preset $preset --workers 2 --seed S --out DIR   (S in: $seeds)"
-echo "claim:   every seed solved (greedy eval mean >= $threshold) within $budget env steps"
+echo "claim:   every seed solved (greedy eval mean >= $threshold, confirmed on 100 fresh seeds) within $budget env steps"
 echo
-echo "| preset | seed | solved | env steps | wall s | updates | updates/s | steps / SB3-zoo $ref |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| preset | seed | solved | env steps | wall s | updates | updates/s | eval / confirmation | steps / SB3-zoo $ref |"
+echo "|---|---|---|---|---|---|---|---|---|"
 fails=0
 for s in $seeds; do
   "$bin" run --preset "$preset" --workers 2 --seed "$s" --out "$work/$s" >"$work/$s.log" 2>&1
@@ -46,12 +46,13 @@ bad = []
 try:
     d = json.load(open(path))
 except (OSError, ValueError) as e:
-    print(f"| {preset} | {seed} | no summary | | | | | |")
+    print(f"| {preset} | {seed} | no summary | | | | | | |")
     print(f"FAIL {preset} seed {seed}: no summary.json ({e}); rlserve run exit status {status}")
     sys.exit(1)
 ups = d["updates"] / d["wall_seconds"] if d.get("wall_seconds", 0) > 0 else 0
 print(f"| {preset} | {seed} | {'yes' if d.get('solved') else 'no'} | {d.get('env_steps')} | "
       f"{d.get('wall_seconds', 0):.1f} | {d.get('updates')} | {ups:.0f} | "
+      f"{d.get('eval_mean', float('nan')):.1f} / {d.get('confirm_mean') if d.get('confirm_mean') is None else round(d['confirm_mean'], 1)} | "
       f"{d.get('env_steps', 0) / ref:.2f} |")
 m = re.search(r"budget (\d+) env steps", open(log, errors="replace").read())
 if status != 0:
@@ -62,6 +63,8 @@ if d.get("threshold") != threshold:
     bad.append(f"threshold {d.get('threshold')}, want the README's {threshold:g}")
 if not isinstance(d.get("eval_mean"), (int, float)) or d["eval_mean"] < threshold:
     bad.append(f"eval_mean {d.get('eval_mean')}, want >= {threshold:g}")
+if not isinstance(d.get("confirm_mean"), (int, float)) or d["confirm_mean"] < threshold:
+    bad.append(f"confirm_mean {d.get('confirm_mean')}, want >= {threshold:g} (fresh seeds)")
 if not isinstance(d.get("env_steps"), (int, float)) or d["env_steps"] > budget:
     bad.append(f"env_steps {d.get('env_steps')}, want <= the README's budget {budget}")
 if not m or int(m.group(1)) != budget:
