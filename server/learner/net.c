@@ -299,7 +299,6 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
   w.worker_id = c->id;
   w.worker_index = (uint32_t)c->index;
-  w.num_workers = (uint32_t)L->run.cfg.workers;
   w.n_config = nf;
   w.config = ptrs;
   w.seed = rng_derive((uint64_t)L->run.cfg.seed, 1000u + c->id);
@@ -719,10 +718,9 @@ void net_on_wake(learner_t *L) {
     shared_frame_t *f = calloc(1, sizeof *f);
     pthread_mutex_lock(&L->sh.mu);
     uint64_t steps = L->sh.env_steps;
-    int training = steps >= (uint64_t)L->run.cfg.learning_starts;
     pthread_mutex_unlock(&L->sh.mu);
     uint64_t ver;
-    if (f) f->data = snapshot_encode(&L->snap, steps, training, &f->len, &ver);
+    if (f) f->data = snapshot_encode(&L->snap, steps, &f->len, &ver);
     if (f && f->data) {
       f->refs = 1;
       shared_unref(L->net.weights_frame);
