@@ -60,23 +60,18 @@ uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len)
   return wire_encode(FRAME_ERROR, &e.base, frame_len);
 }
 
-/* The floats are packed straight from the caller's buffers: on a little-endian host their
+/* The floats are packed straight from the caller's buffer: on a little-endian host their
  * bytes are the wire bytes, so the only copy is protobuf-c's memcpy into the frame. */
-uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, uint64_t updates, int training,
-                             const float *online, const float *target, uint32_t n,
+uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, const float *online, uint32_t n,
                              size_t *frame_len) {
-  if (!target) target = online;
   if (n && !online) return NULL;
-  if ((uint64_t)n * 8 > FRAME_MAX_PAYLOAD) return NULL;
+  if ((uint64_t)n * 4 > FRAME_MAX_PAYLOAD) return NULL;
   Rlserve__Weights w = RLSERVE__WEIGHTS__INIT;
   w.version = version;
   w.env_steps = env_steps;
-  w.updates = updates;
-  w.training = training != 0;
   w.n_params = n;
-  w.online.len = w.target.len = (size_t)n * 4;
+  w.online.len = (size_t)n * 4;
   w.online.data = (uint8_t *)(uintptr_t)online;
-  w.target.data = (uint8_t *)(uintptr_t)target;
   return wire_encode(FRAME_WEIGHTS, &w.base, frame_len);
 }
 
@@ -138,10 +133,6 @@ int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *
     errmsg(err, errlen, "hello: num_envs is %u, limit %d", m->num_envs, WIRE_MAX_ENVS);
     goto bad;
   }
-  if (m->requested_index < -1) {
-    errmsg(err, errlen, "hello: requested_index is %d, expected -1 or >= 0", m->requested_index);
-    goto bad;
-  }
   return 0;
 bad:
   rlserve__hello__free_unpacked(m, NULL);
@@ -169,8 +160,8 @@ int wire_decode_welcome(const uint8_t *p, size_t len, Rlserve__Welcome **out, ch
     snprintf(field, sizeof field, "config[%zu].value (key %s)", i, c->key);
     if (check_string("welcome", field, c->value, WIRE_MAX_VALUE, 0, err, errlen)) goto bad;
   }
-  /* worker_index may reach num_workers and beyond: a learner admits up to max_workers and
-   * the exploration schedule extends past the configured count. */
+  /* worker_index may reach the configured workers count and beyond: a learner admits up to
+   * max_workers and the exploration schedule extends past the configured count. */
   if (check_double("welcome", "epsilon_final", m->epsilon_final, 0.0, 1.0, err, errlen) ||
       check_double("welcome", "noise_scale", m->noise_scale, 0.0, INFINITY, err, errlen))
     goto bad;
@@ -218,9 +209,7 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
     errmsg(err, errlen, "weights: n_params is %u, this network has %u", m->n_params, expect_n);
     goto bad;
   }
-  if (check_param_bytes("online", &m->online, m->n_params, err, errlen) ||
-      check_param_bytes("target", &m->target, m->n_params, err, errlen))
-    goto bad;
+  if (check_param_bytes("online", &m->online, m->n_params, err, errlen)) goto bad;
   return 0;
 bad:
   rlserve__weights__free_unpacked(m, NULL);

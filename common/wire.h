@@ -30,14 +30,12 @@ uint8_t *wire_encode_empty(int frame_type, size_t *frame_len);
  * '\t' replaced by '?', so the receiver accepts it). */
 uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len);
 
-/* Weights frame from flat buffers of n floats each (copied in as little-endian bytes).
- * target NULL sends online as the target too. */
-uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, uint64_t updates, int training,
-                             const float *online, const float *target, uint32_t n,
+/* Weights frame from the flat online buffer of n floats (copied in as little-endian bytes). */
+uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, const float *online, uint32_t n,
                              size_t *frame_len);
 
 /* Decoders: *out is freed with the matching rlserve__x__free_unpacked(*out, NULL).
- * They check what protobuf cannot: Weights sizes (online/target = 4 * n_params bytes and
+ * They check what protobuf cannot: Weights sizes (online = 4 * n_params bytes and
  * n_params == expect_n unless expect_n is 0), finite floats, string lengths. On failure
  * *out is NULL (nothing to free). Limits: the WIRE_MAX_* above. */
 int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *err, size_t errlen);

@@ -78,6 +78,8 @@ static void learner_fake(learner_t *L, double now) {
   L->net.weights_frame_version = 40;
   float ret[] = {10, 20, 30};
   window_set(&L->net.returns, ret, 3);
+  float len[] = {20, 26.5f, 30};
+  window_set(&L->net.lengths, len, 3);
   L->sh.episodes = 3;
   L->net.bytes_in = 123456;
   L->net.bytes_out = 654321;
@@ -92,6 +94,8 @@ static void learner_fake(learner_t *L, double now) {
   a->index = 0;
   snprintf(a->name, sizeof a->name, "host-a pid 11");
   snprintf(a->addr, sizeof a->addr, "127.0.0.1:40001");
+  snprintf(a->host, sizeof a->host, "host-a");
+  a->pid = 11;
   a->connected_at = now - 50;
   a->num_envs = 4;
   a->transitions = 800;
@@ -100,6 +104,8 @@ static void learner_fake(learner_t *L, double now) {
   a->episodes = 2;
   float ra[] = {10, 30};
   window_set(&a->returns, ra, 2);
+  float la[] = {20, 30};
+  window_set(&a->lengths, la, 2);
   a->epsilon = 0.4;
   a->acting_version = 37; /* 3 behind */
   a->dropped = 5;
@@ -114,6 +120,8 @@ static void learner_fake(learner_t *L, double now) {
   b->index = 1;
   snprintf(b->name, sizeof b->name, "quote\"and\\slash");
   snprintf(b->addr, sizeof b->addr, "[::1]:40003");
+  memset(b->host, 'h', sizeof b->host - 1); /* the longest host a Hello may carry */
+  b->host[sizeof b->host - 1] = '\0';
   b->connected_at = now - 10;
   b->num_envs = 2;
   b->epsilon = 0.05;
@@ -165,6 +173,7 @@ static void test_full(learner_t *L) {
   CHECK_NEAR(s.mean_q, 12.5, 0);
   CHECK_EQ_U(s.weights_version, 40);
   CHECK_NEAR(s.train_return_mean100, 20, 1e-12);
+  CHECK_NEAR(s.episode_length_mean100, 25.5, 1e-6);
   CHECK_EQ_U(s.episodes, 3);
   CHECK_EQ_U(s.bytes_in, 123456);
   CHECK_EQ_U(s.bytes_out, 654321);
@@ -197,6 +206,9 @@ static void test_full(learner_t *L) {
     CHECK_NEAR(a->steps_per_s, 250.5, 0);
     CHECK_NEAR(a->epsilon, 0.4, 0);
     CHECK_NEAR(a->return_mean100, 20, 1e-12);
+    CHECK_NEAR(a->episode_length_mean100, 25, 1e-12);
+    CHECK(strcmp(a->host, "host-a") == 0 && a->pid == 11, "worker 1: host '%s' pid %u", a->host,
+          a->pid);
     CHECK_EQ_U(a->version_lag, 3);
 
     CHECK(strcmp(b->name, "quote\"and\\slash") == 0 && strcmp(b->addr, "[::1]:40003") == 0,
@@ -204,6 +216,10 @@ static void test_full(learner_t *L) {
     CHECK(fabs(b->connected_since - (wall - 10)) < 1, "worker 3 connected %.3f s off",
           b->connected_since - (wall - 10));
     CHECK(isnan(b->return_mean100), "worker 3 return %g, expected NAN", b->return_mean100);
+    CHECK(isnan(b->episode_length_mean100), "worker 3 length %g, expected NAN",
+          b->episode_length_mean100);
+    CHECK(strlen(b->host) == 256 && b->pid == 0, "worker 3: host of %zu bytes (want 256), pid %u",
+          strlen(b->host), b->pid);
     CHECK_EQ_U(b->version_lag, 0);
     CHECK_EQ_U(b->env_steps, 0);
   }
@@ -219,6 +235,7 @@ static void test_empty(learner_t *L) {
   L->sh.have_eval = 0;
   L->sh.solved = 0;
   memset(&L->net.returns, 0, sizeof L->net.returns);
+  memset(&L->net.lengths, 0, sizeof L->net.lengths);
   for (worker_conn_t *c = L->net.conns; c; c = c->next)
     if (c->state == CONN_ACTIVE) c->state = CONN_CLOSING;
   static status_snapshot_t s;
@@ -229,6 +246,7 @@ static void test_empty(learner_t *L) {
         s.samples_per_insert_actual);
   CHECK(isnan(s.loss), "loss %g", s.loss);
   CHECK(isnan(s.train_return_mean100), "train_return_mean100 %g", s.train_return_mean100);
+  CHECK(isnan(s.episode_length_mean100), "episode_length_mean100 %g", s.episode_length_mean100);
   CHECK(s.have_eval == 0 && s.solved == 0, "have_eval %d solved %d", s.have_eval, s.solved);
   CHECK(s.n_workers == 0 && s.workers == NULL, "%zu rows, expected none", s.n_workers);
   status_fill_free(&s);

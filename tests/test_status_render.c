@@ -159,7 +159,8 @@ static void snapshot_fake(status_snapshot_t *s) {
   s->algo[0] = (status_field_t){"grad_norm", "Global gradient norm of the last update.", 0.75};
   s->algo[1] = (status_field_t){"actor_loss", "Actor loss of the last actor step.", -3.5};
   s->weights_version = 40;
-  s->train_return_mean100 = 20; /* of 10, 20, 30 */
+  s->train_return_mean100 = 20;     /* of 10, 20, 30 */
+  s->episode_length_mean100 = 25.5; /* of 20, 26.5, 30 */
   s->episodes = 3;
   s->bytes_in = 123456;
   s->bytes_out = 654321;
@@ -177,13 +178,16 @@ static void snapshot_fake(status_snapshot_t *s) {
   a->index = 0;
   snprintf(a->name, sizeof a->name, "host-a pid 11");
   snprintf(a->addr, sizeof a->addr, "127.0.0.1:40001");
+  snprintf(a->host, sizeof a->host, "host-a");
+  a->pid = 11;
   a->connected_since = t0 - 50;
   a->envs = 4;
   a->env_steps = 800;
   a->worker_steps = 900;
   a->steps_per_s = 250.5;
   a->episodes = 2;
-  a->return_mean100 = 20; /* of 10, 30 */
+  a->return_mean100 = 20;         /* of 10, 30 */
+  a->episode_length_mean100 = 25; /* of 20, 30 */
   a->epsilon = 0.4;
   a->version_lag = 3;
   a->dropped = 5;
@@ -195,11 +199,16 @@ static void snapshot_fake(status_snapshot_t *s) {
   b->index = 1;
   snprintf(b->name, sizeof b->name, "quote\"and\\slash");
   snprintf(b->addr, sizeof b->addr, "[::1]:40003");
+  /* A host name from the network with JSON's special characters and non-ASCII text; a worker
+   * that sent no pid. */
+  snprintf(b->host, sizeof b->host, "n\"\\\xc3\xa9</td>");
+  b->pid = 0;
   b->connected_since = t0 - 10;
   b->envs = 2;
   b->epsilon = 0.05;
   b->return_mean100 = NAN; /* no episodes yet: null */
-  b->version_lag = 0;      /* not reported yet */
+  b->episode_length_mean100 = NAN;
+  b->version_lag = 0; /* not reported yet */
 
   s->workers = rows;
   s->n_workers = 2;
@@ -240,7 +249,7 @@ static void test_json_full(status_snapshot_t *s) {
   EXPECT_STR(cfg, "learning_starts", "1000");
 
   const cJSON *l = field(st, "learner");
-  CHECK(count_items(l) == 19, "learner has %d fields, expected 19 (18 + algo)", count_items(l));
+  CHECK(count_items(l) == 20, "learner has %d fields, expected 20 (19 + algo)", count_items(l));
   EXPECT_NUM(l, "updates", 3000);
   EXPECT_NUM(l, "updates_skipped", 7);
   EXPECT_NUM(l, "updates_per_s", 300);
@@ -258,6 +267,7 @@ static void test_json_full(status_snapshot_t *s) {
   EXPECT_NUM(algo, "actor_loss", -3.5);
   EXPECT_NUM(l, "weights_version", 40);
   EXPECT_NUM(l, "train_return_mean100", 20);
+  EXPECT_NUM(l, "episode_length_mean100", 25.5);
   EXPECT_NUM(l, "episodes", 3);
   EXPECT_NUM(l, "bytes_in", 123456);
   EXPECT_NUM(l, "bytes_out", 654321);
@@ -278,11 +288,13 @@ static void test_json_full(status_snapshot_t *s) {
         "workers: expected the 2 active connections, got %d", cJSON_GetArraySize(ws));
   if (cJSON_IsArray(ws) && cJSON_GetArraySize(ws) == 2) {
     const cJSON *a = cJSON_GetArrayItem(ws, 0), *b = cJSON_GetArrayItem(ws, 1);
-    CHECK(count_items(a) == 16, "worker has %d fields, expected 16", count_items(a));
+    CHECK(count_items(a) == 19, "worker has %d fields, expected 19", count_items(a));
     EXPECT_NUM(a, "id", 1);
     EXPECT_NUM(a, "index", 0);
     EXPECT_STR(a, "name", "host-a pid 11");
     EXPECT_STR(a, "addr", "127.0.0.1:40001");
+    EXPECT_STR(a, "host", "host-a");
+    EXPECT_NUM(a, "pid", 11);
     expect_iso(a, "connected_since", t0 - 50);
     EXPECT_NUM(a, "envs", 4);
     EXPECT_NUM(a, "env_steps", 800);
@@ -290,21 +302,25 @@ static void test_json_full(status_snapshot_t *s) {
     EXPECT_NUM(a, "steps_per_s", 250.5);
     EXPECT_NUM(a, "episodes", 2);
     EXPECT_NUM(a, "return_mean100", 20);
+    EXPECT_NUM(a, "episode_length_mean100", 25);
     EXPECT_NUM(a, "epsilon", 0.4);
     EXPECT_NUM(a, "version_lag", 3);
     EXPECT_NUM(a, "dropped", 5);
     EXPECT_NUM(a, "bytes_in", 1000);
     EXPECT_NUM(a, "bytes_out", 2000);
 
-    CHECK(count_items(b) == 16, "worker has %d fields, expected 16", count_items(b));
+    CHECK(count_items(b) == 19, "worker has %d fields, expected 19", count_items(b));
     EXPECT_NUM(b, "id", 3);
     EXPECT_NUM(b, "index", 1);
     EXPECT_STR(b, "name", "quote\"and\\slash");
     EXPECT_STR(b, "addr", "[::1]:40003");
+    EXPECT_STR(b, "host", "n\"\\\xc3\xa9</td>");
+    EXPECT_NULL(b, "pid");
     expect_iso(b, "connected_since", t0 - 10);
     EXPECT_NUM(b, "envs", 2);
     EXPECT_NUM(b, "env_steps", 0);
     EXPECT_NULL(b, "return_mean100");
+    EXPECT_NULL(b, "episode_length_mean100");
     EXPECT_NUM(b, "version_lag", 0);
     EXPECT_NUM(b, "epsilon", 0.05);
   }
@@ -337,6 +353,8 @@ static void test_metrics_full(const status_snapshot_t *s) {
   expect_line(text, "# TYPE rlserve_algo_grad_norm gauge");
   expect_line(text, "rlserve_weights_version 40");
   expect_line(text, "rlserve_train_return_mean100 20");
+  expect_line(text, "# TYPE rlserve_episode_length_mean100 gauge");
+  expect_line(text, "rlserve_episode_length_mean100 25.5");
   expect_line(text, "rlserve_eval_return_mean 480.5");
   expect_line(text, "rlserve_eval_return_std 3.25");
   expect_line(text, "rlserve_solved 1");
@@ -348,6 +366,10 @@ static void test_metrics_full(const status_snapshot_t *s) {
   expect_line(text, "rlserve_worker_steps_per_second{worker=\"1\",addr=\"127.0.0.1:40001\"} 250.5");
   expect_line(text, "rlserve_worker_episodes_total{worker=\"1\",addr=\"127.0.0.1:40001\"} 2");
   expect_line(text, "rlserve_worker_return_mean100{worker=\"1\",addr=\"127.0.0.1:40001\"} 20");
+  expect_line(text, "# TYPE rlserve_worker_episode_length_mean100 gauge");
+  expect_line(text,
+              "rlserve_worker_episode_length_mean100{worker=\"1\",addr=\"127.0.0.1:40001\"} 25");
+  expect_absent(text, "rlserve_worker_episode_length_mean100{worker=\"3\"");
   expect_absent(text, "rlserve_worker_return_mean100{worker=\"3\"");
   expect_line(text, "rlserve_worker_epsilon{worker=\"1\",addr=\"127.0.0.1:40001\"} 0.4");
   expect_line(text, "rlserve_worker_version_lag{worker=\"1\",addr=\"127.0.0.1:40001\"} 3");
@@ -375,6 +397,7 @@ static void test_empty(status_snapshot_t *s) {
   s->solved = 0;
   s->ingest_paused = 0;
   s->train_return_mean100 = NAN;
+  s->episode_length_mean100 = NAN;
   s->n_workers = 0;
 
   char *text = status_render_json(s);
@@ -389,6 +412,7 @@ static void test_empty(status_snapshot_t *s) {
     EXPECT_NULL(l, "samples_per_insert_actual");
     EXPECT_NULL(l, "loss");
     EXPECT_NULL(l, "train_return_mean100");
+    EXPECT_NULL(l, "episode_length_mean100");
     EXPECT_BOOL(l, "ingest_paused", 0);
     EXPECT_NUM(l, "samples_per_insert", 8);
     EXPECT_NULL(st, "eval");
@@ -424,6 +448,7 @@ static void test_empty(status_snapshot_t *s) {
   expect_absent(text, "rlserve_loss");
   expect_absent(text, "rlserve_algo_");
   expect_absent(text, "rlserve_train_return_mean100");
+  expect_absent(text, "rlserve_episode_length_mean100");
   expect_absent(text, "rlserve_eval_return_mean");
   expect_absent(text, "rlserve_eval_return_std");
   expect_absent(text, "rlserve_samples_per_insert_actual");

@@ -48,7 +48,6 @@ static void test_hello(void) {
   for (int i = 0; i < 32; i++) auth[i] = (uint8_t)(i * 7);
   h.auth.data = auth;
   h.auth.len = 32;
-  h.requested_index = -1;
   const uint8_t *p;
   size_t len;
   uint8_t *f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
@@ -57,7 +56,7 @@ static void test_hello(void) {
   if (o) {
     CHECK(o->protocol_version == FRAME_PROTOCOL_VERSION && !strcmp(o->worker_name, "node7:1234") &&
               !strcmp(o->host, "node7") && o->pid == 1234 && o->num_envs == 16 &&
-              o->auth.len == 32 && !memcmp(o->auth.data, auth, 32) && o->requested_index == -1,
+              o->auth.len == 32 && !memcmp(o->auth.data, auth, 32),
           "hello fields differ after round trip");
     rlserve__hello__free_unpacked(o, NULL);
   }
@@ -85,11 +84,6 @@ static void test_hello(void) {
   EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o, "hello: auth has 2000 bytes");
   free(f);
   h.auth.len = 0;
-  h.requested_index = -5;
-  f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
-  EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o, "requested_index is -5");
-  free(f);
-  h.requested_index = 0;
   h.num_envs = 1u << 20;
   f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
   EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o, "num_envs is 1048576");
@@ -109,7 +103,6 @@ static void test_welcome(void) {
   e[2].value = "0.0005";
   w.worker_id = 9;
   w.worker_index = 2;
-  w.num_workers = 4;
   w.n_config = 3;
   w.config = ep;
   w.seed = 0xdeadbeefcafeull;
@@ -123,7 +116,7 @@ static void test_welcome(void) {
   Rlserve__Welcome *o;
   CHECK(wire_decode_welcome(p, len, &o, err, sizeof err) == 0, "welcome: %s", err);
   if (o) {
-    CHECK(o->worker_id == 9 && o->worker_index == 2 && o->num_workers == 4 && o->n_config == 3 &&
+    CHECK(o->worker_id == 9 && o->worker_index == 2 && o->n_config == 3 &&
               o->seed == 0xdeadbeefcafeull && o->epsilon_final == 0.05 && o->noise_scale == 0.1 &&
               o->obs_dim == 4 && o->act_dim == 2,
           "welcome fields differ");
@@ -149,7 +142,7 @@ static void test_welcome(void) {
   EXPECT_FAIL(wire_decode_welcome(p, len, &o, err, sizeof err), o, "noise_scale is inf");
   free(f);
   w.noise_scale = 0.1;
-  w.worker_index = 4; /* past num_workers is allowed (extra workers up to max_workers) */
+  w.worker_index = 4; /* past the configured workers is allowed (up to max_workers) */
   f = pack_raw(FRAME_WELCOME, &w.base, &p, &len);
   CHECK(wire_decode_welcome(p, len, &o, err, sizeof err) == 0, "index 4 of 4: %s", err);
   if (o) rlserve__welcome__free_unpacked(o, NULL);
@@ -175,26 +168,23 @@ static void test_weights(void) {
   rng_seed(&rng, 11);
   for (int t = 0; t < 20; t++) {
     uint32_t n = 1 + (uint32_t)rng_below(&rng, t == 0 ? 2 : 50000);
-    float *on = malloc(n * sizeof *on), *tg = malloc(n * sizeof *tg), *back = malloc(n * 4);
-    for (uint32_t i = 0; i < n; i++) {
-      on[i] = (float)rng_normal(&rng);
-      tg[i] = (float)rng_normal(&rng) * 1e30f;
-    }
+    float *on = malloc(n * sizeof *on), *back = malloc(n * 4);
+    for (uint32_t i = 0; i < n; i++) on[i] = (float)rng_normal(&rng) * (i & 1 ? 1e30f : 1.0f);
     size_t flen, len;
-    uint8_t *f = wire_encode_weights(100 + t, 5000, 77, t & 1, on, tg, n, &flen);
+    uint8_t *f = wire_encode_weights(100 + t, 5000, on, n, &flen);
     CHECK(f != NULL, "encode %u params failed", n);
+    /* One buffer on the wire: header, three small fields and the floats (no target copy). */
+    CHECK(flen <= FRAME_HEADER_SIZE + 4 * (size_t)n + 32, "weights frame of %u params is %zu bytes",
+          n, flen);
     const uint8_t *p = payload_of(f, flen, FRAME_WEIGHTS, &len);
     Rlserve__Weights *o;
     int rc = wire_decode_weights(p, len, (t & 2) ? n : 0, &o, err, sizeof err);
     CHECK(rc == 0, "weights n=%u: %s", n, err);
     if (!rc) {
-      CHECK(o->version == 100u + (unsigned)t && o->env_steps == 5000 && o->updates == 77 &&
-                o->training == (t & 1) && o->n_params == n,
+      CHECK(o->version == 100u + (unsigned)t && o->env_steps == 5000 && o->n_params == n,
             "weights scalars differ");
       wire_floats_from_bytes(back, o->online.data, n);
       CHECK(!memcmp(back, on, n * 4), "online differs (n=%u)", n);
-      wire_floats_from_bytes(back, o->target.data, n);
-      CHECK(!memcmp(back, tg, n * 4), "target differs (n=%u)", n);
       rlserve__weights__free_unpacked(o, NULL);
     }
     /* Every truncation either fails with a message or (cut at a field boundary after the
@@ -203,7 +193,7 @@ static void test_weights(void) {
       err[0] = 0;
       rc = wire_decode_weights(p, cut, 0, &o, err, sizeof err);
       if (rc == 0) {
-        CHECK(o->n_params == n && o->online.len == 4 * n && o->target.len == 4 * n,
+        CHECK(o->n_params == n && o->online.len == 4 * n,
               "truncated to %zu of %zu bytes and accepted inconsistent sizes", cut, len);
         rlserve__weights__free_unpacked(o, NULL);
       } else {
@@ -212,7 +202,6 @@ static void test_weights(void) {
     }
     free(f);
     free(on);
-    free(tg);
     free(back);
   }
 
@@ -223,8 +212,6 @@ static void test_weights(void) {
   w.n_params = 100;
   w.online.data = (uint8_t *)vals;
   w.online.len = 396;
-  w.target.data = (uint8_t *)vals;
-  w.target.len = 400;
   const uint8_t *p;
   size_t len;
   Rlserve__Weights *o;
@@ -232,45 +219,63 @@ static void test_weights(void) {
   EXPECT_FAIL(wire_decode_weights(p, len, 0, &o, err, sizeof err), o,
               "weights: online has 396 bytes, expected 4*100=400");
   free(f);
-  w.online.len = 400;
-  w.target.len = 404;
+  w.online.len = 404;
   f = pack_raw(FRAME_WEIGHTS, &w.base, &p, &len);
   EXPECT_FAIL(wire_decode_weights(p, len, 0, &o, err, sizeof err), o,
-              "weights: target has 404 bytes, expected 4*100=400");
+              "weights: online has 404 bytes, expected 4*100=400");
   free(f);
-  w.target.len = 400;
+  w.online.len = 400;
   f = pack_raw(FRAME_WEIGHTS, &w.base, &p, &len);
   EXPECT_FAIL(wire_decode_weights(p, len, 99, &o, err, sizeof err), o,
               "weights: n_params is 100, this network has 99");
   CHECK(wire_decode_weights(p, len, 100, &o, err, sizeof err) == 0, "valid: %s", err);
   if (o) rlserve__weights__free_unpacked(o, NULL);
   free(f);
-  w.target.len = 0;
   w.online.len = 0;
   w.n_params = 0;
   f = pack_raw(FRAME_WEIGHTS, &w.base, &p, &len);
   EXPECT_FAIL(wire_decode_weights(p, len, 0, &o, err, sizeof err), o, "weights: n_params is 0");
   free(f);
-  /* Non-finite values in each array. */
+  /* Non-finite values. */
   float bad[3] = {NAN, INFINITY, -INFINITY};
-  for (int which = 0; which < 2; which++) {
-    for (int b = 0; b < 3; b++) {
-      float on[100], tg[100];
-      memcpy(on, vals, sizeof on);
-      memcpy(tg, vals, sizeof tg);
-      (which ? tg : on)[37] = bad[b];
-      size_t flen;
-      f = wire_encode_weights(1, 0, 0, 1, on, tg, 100, &flen);
-      p = payload_of(f, flen, FRAME_WEIGHTS, &len);
-      char want[64];
-      snprintf(want, sizeof want, "weights: %s[37] is %s, not finite", which ? "target" : "online",
-               b == 0   ? "nan"
-               : b == 1 ? "inf"
-                        : "-inf");
-      EXPECT_FAIL(wire_decode_weights(p, len, 100, &o, err, sizeof err), o, want);
-      free(f);
-    }
+  for (int b = 0; b < 3; b++) {
+    float on[100];
+    memcpy(on, vals, sizeof on);
+    on[37] = bad[b];
+    size_t flen;
+    f = wire_encode_weights(1, 0, on, 100, &flen);
+    p = payload_of(f, flen, FRAME_WEIGHTS, &len);
+    char want[64];
+    snprintf(want, sizeof want, "weights: online[37] is %s, not finite",
+             b == 0   ? "nan"
+             : b == 1 ? "inf"
+                      : "-inf");
+    EXPECT_FAIL(wire_decode_weights(p, len, 100, &o, err, sizeof err), o, want);
+    free(f);
   }
+  /* The reserved fields (3 updates, 6 target, 7 training) from a peer built before they were
+   * removed are unknown fields now: ignored, even a target of the wrong size. */
+  size_t flen;
+  f = wire_encode_weights(5, 6, vals, 100, &flen);
+  p = payload_of(f, flen, FRAME_WEIGHTS, &len);
+  uint8_t old[600];
+  memcpy(old, p, len);
+  size_t k = len;
+  old[k++] = 0x18; /* field 3, varint: updates = 77 */
+  old[k++] = 77;
+  old[k++] = 0x32; /* field 6, bytes: a 12-byte "target" */
+  old[k++] = 12;
+  memset(old + k, 0xff, 12); /* NaNs */
+  k += 12;
+  old[k++] = 0x38; /* field 7, varint: training = 1 */
+  old[k++] = 1;
+  CHECK(wire_decode_weights(old, k, 100, &o, err, sizeof err) == 0, "old weights: %s", err);
+  if (o) {
+    CHECK(o->version == 5 && o->env_steps == 6 && o->online.len == 400,
+          "old weights fields differ");
+    rlserve__weights__free_unpacked(o, NULL);
+  }
+  free(f);
 }
 
 static void test_stats(void) {
@@ -418,7 +423,7 @@ static void test_garbage(void) {
   rng_seed(&rng, 99);
   float w[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   size_t flen;
-  uint8_t *valid = wire_encode_weights(1, 2, 3, 1, w, w, 8, &flen);
+  uint8_t *valid = wire_encode_weights(1, 2, w, 8, &flen);
   uint8_t buf[256];
   for (int t = 0; t < 20000; t++) {
     size_t len = (size_t)rng_below(&rng, sizeof buf);

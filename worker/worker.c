@@ -775,7 +775,6 @@ static void send_hello(worker_t *w, const uint8_t *mac, const uint8_t *nonce) {
   hello.host = hostname;
   hello.pid = (uint32_t)getpid();
   hello.num_envs = (uint32_t)(w->requested_envs > 0 ? w->requested_envs : 0);
-  hello.requested_index = -1;
   if (mac) {
     hello.auth.data = (uint8_t *)mac;
     hello.auth.len = AUTH_MAC;

@@ -69,10 +69,10 @@ typedef struct algo_stats {
   long updates; /* updates done so far, this one included */
 } algo_stats_t;
 
-/* What the learner publishes to workers: online and target, n floats each; the first n_policy
- * floats of online are what acts (the policy layout's parameters). */
+/* What the learner publishes to workers: the online buffer of n floats; its first n_policy floats
+ * are what acts (the policy layout's parameters). Target networks stay in the row's state. */
 typedef struct algo_weights {
-  float *online, *target;
+  float *online;
   size_t n, n_policy;
 } algo_weights_t;
 

@@ -174,7 +174,7 @@ static void dqn_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
 
 static void dqn_weights(void *s, algo_weights_t *w) {
   dqn_t *d = s;
-  *w = (algo_weights_t){d->online, d->target, d->layout.n_params, d->layout.n_params};
+  *w = (algo_weights_t){d->online, d->layout.n_params, d->layout.n_params};
 }
 
 static void dqn_state_view(void *s, algo_state_view_t *v) {

@@ -199,6 +199,38 @@ static const char *fmt(const cJSON *v, int decimals, char *out, size_t len) {
   return out;
 }
 
+/* "host:pid" of a worker row in at most 24 columns: the host is cut (at a UTF-8 character, with
+ * '~' marking the cut) so the table keeps its shape; "-" for a part the worker did not send. The
+ * learner sends valid UTF-8 without control bytes; anything else is shown as '?'. */
+static void host_pid(const cJSON *w, char *out, size_t len) {
+  const cJSON *h = get(w, "host"), *p = get(w, "pid");
+  char pid[24] = "-";
+  if (cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < 4294967296.0)
+    snprintf(pid, sizeof pid, "%.0f", p->valuedouble);
+  const char *host = cJSON_IsString(h) && h->valuestring[0] ? h->valuestring : "-";
+  size_t room = 24 - 1 - strlen(pid); /* columns left for the host */
+  size_t o = 0, cols = 0, hl = strlen(host);
+  for (size_t i = 0; i < hl && o + 8 < len;) {
+    unsigned char c = (unsigned char)host[i];
+    size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    if (i + n > hl) n = hl - i;
+    if (cols + 1 > room || (cols + 1 == room && i + n < hl)) { /* last column: the cut mark */
+      out[o++] = '~';
+      break;
+    }
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xc0)) {
+      out[o++] = '?';
+      n = 1;
+    } else {
+      memcpy(out + o, host + i, n);
+      o += n;
+    }
+    i += n;
+    cols++;
+  }
+  snprintf(out + o, len - o, ":%s", pid);
+}
+
 /* F(obj, key, decimals, i) formats into b[i]; the arguments of one printf use distinct i. */
 #define F(obj, key, dec, i) fmt(get(obj, key), dec, b[i], sizeof(b[0]))
 
@@ -225,16 +257,18 @@ static void print_table(const cJSON *st) {
   int nw = cJSON_IsArray(ws) ? cJSON_GetArraySize(ws) : 0;
   printf("workers  %d\n", nw);
   if (!nw) return;
-  printf("  %4s  %-22s %5s %12s %10s %9s %11s %8s %4s %12s %12s  %s\n", "id", "address", "envs",
-         "env_steps", "steps/s", "episodes", "return100", "epsilon", "lag", "bytes_in", "bytes_out",
-         "connected_since");
+  printf("  %4s  %-22s %-24s %5s %12s %10s %9s %11s %8s %8s %4s %12s %12s  %s\n", "id", "address",
+         "host:pid", "envs", "env_steps", "steps/s", "episodes", "return100", "len100", "epsilon",
+         "lag", "bytes_in", "bytes_out", "connected_since");
   const cJSON *w;
   cJSON_ArrayForEach(w, ws) {
-    printf("  %4s  %-22s %5s %12s %10s %9s %11s %8s %4s %12s %12s  %s\n", F(w, "id", 0, 0),
-           F(w, "addr", 0, 1), F(w, "envs", 0, 2), F(w, "env_steps", 0, 3),
+    char hp[128];
+    host_pid(w, hp, sizeof hp);
+    printf("  %4s  %-22s %-24s %5s %12s %10s %9s %11s %8s %8s %4s %12s %12s  %s\n",
+           F(w, "id", 0, 0), F(w, "addr", 0, 1), hp, F(w, "envs", 0, 2), F(w, "env_steps", 0, 3),
            F(w, "steps_per_s", 1, 4), F(w, "episodes", 0, 5), F(w, "return_mean100", 2, 6),
-           F(w, "epsilon", 3, 7), F(w, "version_lag", 0, 8), F(w, "bytes_in", 0, 9),
-           F(w, "bytes_out", 0, 10), F(w, "connected_since", 0, 11));
+           F(w, "episode_length_mean100", 1, 12), F(w, "epsilon", 3, 7), F(w, "version_lag", 0, 8),
+           F(w, "bytes_in", 0, 9), F(w, "bytes_out", 0, 10), F(w, "connected_since", 0, 11));
   }
 }
 

@@ -371,7 +371,7 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
     return -1;
   }
   if (resume && learner_load_state(L, resume, err, errlen) != 0) return -1;
-  snapshot_publish(&L->snap, L->tr.w.online, L->tr.w.target, L->sh.updates);
+  snapshot_publish(&L->snap, L->tr.w.online);
   pthread_mutex_init(&L->sh.mu, NULL);
   pthread_cond_init(&L->sh.eval_cv, NULL);
   L->sh.next_eval_at = L->sh.env_steps + (uint64_t)c->eval_interval;

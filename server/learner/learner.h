@@ -41,6 +41,9 @@ typedef struct shared_frame {
  * taken). */
 enum { CONN_HELLO = 0, CONN_ACTIVE = 1, CONN_FAILING = 2, CONN_CLOSING = 3 };
 
+#define LEARNER_HOST_MAX 257 /* Hello.host: up to WIRE_MAX_NAME bytes (the decoder checks) + NUL \
+                              */
+
 typedef struct worker_conn {
   uv_tcp_t tcp; /* tcp.data points back to this struct */
   struct learner *L;
@@ -51,6 +54,8 @@ typedef struct worker_conn {
   uint32_t id, num_envs;
   int index;
   char addr[64], ip[48], name[128];
+  char host[LEARNER_HOST_MAX]; /* from its Hello, valid UTF-8 (utf8_copy); "" if unsent */
+  uint32_t pid;                /* from its Hello; 0 if unsent */
   double connected_at, failing_since;
   double last_rx, last_tx, weights_sent_at; /* learner_now() times */
   uint8_t nonce[32];      /* nonce_L: the challenge sent to this connection (token auth) */
@@ -64,7 +69,7 @@ typedef struct worker_conn {
   uint64_t stats_base_steps; /* env_steps of its first Stats on this connection */
   uint64_t worker_steps, episodes, dropped, acting_version;
   double steps_per_s, epsilon;
-  returns_window_t returns;
+  returns_window_t returns, lengths; /* its last episode returns and lengths (env steps) */
   /* Weights in flight: at most one; a newer version waits in `weights_pending`. */
   int weights_inflight, weights_pending;
   uint64_t weights_sent_version;
@@ -109,7 +114,7 @@ typedef struct learner_net {
   int ingest_paused;       /* a credit top-up was withheld (replay ahead); net_on_wake pays it */
   shared_frame_t *weights_frame; /* newest encoded weights, or NULL */
   uint64_t weights_frame_version;
-  returns_window_t returns;
+  returns_window_t returns, lengths; /* the run's last episode returns and lengths */
   double t_start, t_last_progress;
   uint64_t steps_at_last_progress, updates_at_last_progress;
   FILE *metrics;

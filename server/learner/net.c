@@ -14,6 +14,7 @@
 #include "policy.h"
 #include "seal.h"
 #include "tbatch.h"
+#include "utf8.h"
 #include "wire.h"
 
 #define READ_CHUNK 16384 /* small: what is read while ingest is paused waits in the reader */
@@ -267,7 +268,9 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     rlserve__hello__free_unpacked(h, NULL);
     return;
   }
-  snprintf(c->name, sizeof c->name, "%s", h->worker_name ? h->worker_name : "");
+  utf8_copy(c->name, sizeof c->name, h->worker_name);
+  utf8_copy(c->host, sizeof c->host, h->host);
+  c->pid = h->pid;
   c->num_envs = k;
   rlserve__hello__free_unpacked(h, NULL);
   c->index = lowest_free_index(L);
@@ -299,7 +302,6 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
   w.worker_id = c->id;
   w.worker_index = (uint32_t)c->index;
-  w.num_workers = (uint32_t)L->run.cfg.workers;
   w.n_config = nf;
   w.config = ptrs;
   w.seed = rng_derive((uint64_t)L->run.cfg.seed, 1000u + c->id);
@@ -421,7 +423,8 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
 /* Whether a worker's Stats are possible for what it did on this connection: counts within
  * STATS_MAX_COUNT, never going down, episodes and drops within its steps, its steps since the
  * first Stats here within the credit the learner granted plus one batch being filled, and
- * no more episode returns than new episodes. 0, or -1 with the reason. */
+ * no more episode returns than new episodes, each episode length within [1, env_steps]. 0, or -1
+ * with the reason. */
 static int stats_sane(const worker_conn_t *c, const Rlserve__Stats *st, char *err, size_t errlen) {
   const learner_t *L = c->L;
   if (st->env_steps > STATS_MAX_COUNT || st->episodes > STATS_MAX_COUNT ||
@@ -463,6 +466,12 @@ static int stats_sane(const worker_conn_t *c, const Rlserve__Stats *st, char *er
     return snprintf(err, errlen, "stats: %zu episode returns for %llu new episodes",
                     st->n_episode_returns, (unsigned long long)new_episodes),
            -1;
+  /* An episode is at least one step and no longer than all the steps the worker took. */
+  for (size_t i = 0; i < st->n_episode_lengths; i++)
+    if (st->episode_lengths[i] == 0 || st->episode_lengths[i] > st->env_steps)
+      return snprintf(err, errlen, "stats: episode_lengths[%zu] is %u, outside [1, env_steps %llu]",
+                      i, st->episode_lengths[i], (unsigned long long)st->env_steps),
+             -1;
   return 0; /* the returns themselves are checked finite by wire_decode_stats */
 }
 
@@ -481,9 +490,11 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
   }
   if (!c->have_stats) c->stats_base_steps = st->env_steps;
   c->have_stats = 1;
-  for (size_t i = 0; i < st->n_episode_returns; i++) {
+  for (size_t i = 0; i < st->n_episode_returns; i++) { /* as many lengths (wire_decode_stats) */
     returns_window_add(&c->returns, st->episode_returns[i]);
     returns_window_add(&L->net.returns, st->episode_returns[i]);
+    returns_window_add(&c->lengths, (float)st->episode_lengths[i]);
+    returns_window_add(&L->net.lengths, (float)st->episode_lengths[i]);
   }
   pthread_mutex_lock(&L->sh.mu); /* the trainer's periodic checkpoint reads it */
   L->sh.episodes += st->n_episode_returns;
@@ -719,10 +730,9 @@ void net_on_wake(learner_t *L) {
     shared_frame_t *f = calloc(1, sizeof *f);
     pthread_mutex_lock(&L->sh.mu);
     uint64_t steps = L->sh.env_steps;
-    int training = steps >= (uint64_t)L->run.cfg.learning_starts;
     pthread_mutex_unlock(&L->sh.mu);
     uint64_t ver;
-    if (f) f->data = snapshot_encode(&L->snap, steps, training, &f->len, &ver);
+    if (f) f->data = snapshot_encode(&L->snap, steps, &f->len, &ver);
     if (f && f->data) {
       f->refs = 1;
       shared_unref(L->net.weights_frame);

@@ -1,4 +1,5 @@
-/* returns: the moving window of episode returns (training progress, per worker and per run)
+/* returns: the moving window of episode returns and lengths (training progress, per worker and
+ * per run)
  * and the learner's monotonic clock: small utilities the net, trainer and status code share
  * without calling back into learner.c. Not thread-safe: each window has one owner. */
 #ifndef RLSERVE_RETURNS_H
@@ -6,9 +7,10 @@
 
 #include <stdint.h>
 
-#define LEARNER_RETURNS 100 /* training returns kept for the moving mean */
+#define LEARNER_RETURNS 100 /* training returns (or lengths) kept for the moving mean */
 
-/* The mean of the last LEARNER_RETURNS episode returns. */
+/* The mean of the last LEARNER_RETURNS episode returns (or lengths: float holds an episode
+ * length exactly up to 2^24 steps). */
 typedef struct returns_window {
   float r[LEARNER_RETURNS];
   int n, pos;

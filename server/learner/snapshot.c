@@ -9,12 +9,7 @@ int snapshot_init(snapshot_t *s, size_t n) {
   memset(s, 0, sizeof *s);
   s->n = n;
   s->online = calloc(n, sizeof(float));
-  s->target = calloc(n, sizeof(float));
-  if (!s->online || !s->target) {
-    free(s->online);
-    free(s->target);
-    return -1;
-  }
+  if (!s->online) return -1;
   pthread_mutex_init(&s->mu, NULL);
   return 0;
 }
@@ -23,16 +18,13 @@ void snapshot_free(snapshot_t *s) {
   if (!s->online) return;
   pthread_mutex_destroy(&s->mu);
   free(s->online);
-  free(s->target);
   memset(s, 0, sizeof *s);
 }
 
-void snapshot_publish(snapshot_t *s, const float *online, const float *target, uint64_t updates) {
+void snapshot_publish(snapshot_t *s, const float *online) {
   pthread_mutex_lock(&s->mu);
   memcpy(s->online, online, s->n * sizeof(float));
-  memcpy(s->target, target, s->n * sizeof(float));
   s->version++;
-  s->updates = updates;
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -51,11 +43,9 @@ uint64_t snapshot_copy_online(snapshot_t *s, float *dst) {
   return v;
 }
 
-uint8_t *snapshot_encode(snapshot_t *s, uint64_t env_steps, int training, size_t *len,
-                         uint64_t *version) {
+uint8_t *snapshot_encode(snapshot_t *s, uint64_t env_steps, size_t *len, uint64_t *version) {
   pthread_mutex_lock(&s->mu);
-  uint8_t *f = wire_encode_weights(s->version, env_steps, s->updates, training, s->online,
-                                   s->target, (uint32_t)s->n, len);
+  uint8_t *f = wire_encode_weights(s->version, env_steps, s->online, (uint32_t)s->n, len);
   *version = s->version;
   pthread_mutex_unlock(&s->mu);
   return f;

@@ -1,6 +1,7 @@
-/* snapshot: the newest published weights (online and target), versioned. The trainer thread
- * publishes; the net thread encodes the newest for the wire and the eval thread copies it.
- * The lock is held only for copies. */
+/* snapshot: the newest published online weights, versioned. The trainer thread publishes; the
+ * net thread encodes the newest for the wire and the eval thread copies it. The lock is held
+ * only for copies. Workers act with the online network alone, so the target network is not
+ * kept here (the algorithm's state and its checkpoint hold it). */
 #ifndef RLSERVE_SNAPSHOT_H
 #define RLSERVE_SNAPSHOT_H
 
@@ -11,19 +12,18 @@
 typedef struct snapshot {
   pthread_mutex_t mu;
   size_t n;
-  float *online, *target;
-  uint64_t version, updates;
+  float *online;
+  uint64_t version;
 } snapshot_t;
 
 int snapshot_init(snapshot_t *s, size_t n);
 void snapshot_free(snapshot_t *s);
-/* Copies both buffers in and bumps the version. Trainer thread. */
-void snapshot_publish(snapshot_t *s, const float *online, const float *target, uint64_t updates);
+/* Copies the online buffer in and bumps the version. Trainer thread. */
+void snapshot_publish(snapshot_t *s, const float *online);
 uint64_t snapshot_version(snapshot_t *s);
 /* Copies the online weights out; returns their version. */
 uint64_t snapshot_copy_online(snapshot_t *s, float *dst);
 /* A Weights frame of the newest version (malloc'd); *version receives it. */
-uint8_t *snapshot_encode(snapshot_t *s, uint64_t env_steps, int training, size_t *len,
-                         uint64_t *version);
+uint8_t *snapshot_encode(snapshot_t *s, uint64_t env_steps, size_t *len, uint64_t *version);
 
 #endif

@@ -27,12 +27,16 @@ static uint64_t version_lag(const learner_t *L, const worker_conn_t *c) {
   return L->net.weights_frame_version - c->acting_version;
 }
 
+_Static_assert(STATUS_HOST_MAX >= LEARNER_HOST_MAX, "a worker's host must fit the snapshot");
+
 static void fill_worker(const learner_t *L, const worker_conn_t *c, double wall_off,
                         status_worker_t *w) {
   w->id = c->id;
   w->index = c->index;
   snprintf(w->name, sizeof w->name, "%s", c->name);
   snprintf(w->addr, sizeof w->addr, "%s", c->addr);
+  snprintf(w->host, sizeof w->host, "%s", c->host);
+  w->pid = c->pid;
   w->connected_since = wall_off + c->connected_at;
   w->envs = c->num_envs;
   w->env_steps = c->transitions;
@@ -42,6 +46,7 @@ static void fill_worker(const learner_t *L, const worker_conn_t *c, double wall_
   w->steps_per_s = c->steps_per_s;
   w->epsilon = c->epsilon;
   w->return_mean100 = returns_window_mean(&c->returns);
+  w->episode_length_mean100 = returns_window_mean(&c->lengths);
   w->version_lag = version_lag(L, c);
   w->bytes_in = c->bytes_in;
   w->bytes_out = c->bytes_out;
@@ -101,6 +106,7 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
 
   s->weights_version = L->net.weights_frame_version;
   s->train_return_mean100 = returns_window_mean(&L->net.returns);
+  s->episode_length_mean100 = returns_window_mean(&L->net.lengths);
   s->episodes = L->sh.episodes;
   s->bytes_in = L->net.bytes_in;
   s->bytes_out = L->net.bytes_out;

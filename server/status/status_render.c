@@ -74,6 +74,7 @@ static void json_learner(const status_snapshot_t *s, cJSON *root, int *oom) {
   for (int i = 0; i < s->n_algo; i++) j_num(a, s->algo[i].name, s->algo[i].value, oom);
   j_num(l, "weights_version", (double)s->weights_version, oom);
   j_num(l, "train_return_mean100", s->train_return_mean100, oom);
+  j_num(l, "episode_length_mean100", s->episode_length_mean100, oom);
   j_num(l, "episodes", (double)s->episodes, oom);
   j_num(l, "bytes_in", (double)s->bytes_in, oom);
   j_num(l, "bytes_out", (double)s->bytes_out, oom);
@@ -115,6 +116,8 @@ static void json_workers(const status_snapshot_t *s, cJSON *root, int *oom) {
     j_num(w, "index", (double)c->index, oom);
     j_str(w, "name", c->name, oom);
     j_str(w, "addr", c->addr, oom);
+    j_str(w, "host", c->host[0] ? c->host : NULL, oom);
+    j_num(w, "pid", c->pid ? (double)c->pid : NAN, oom);
     j_str(w, "connected_since", since[0] ? since : NULL, oom);
     j_num(w, "envs", (double)c->envs, oom);
     j_num(w, "env_steps", (double)c->env_steps, oom);
@@ -122,6 +125,7 @@ static void json_workers(const status_snapshot_t *s, cJSON *root, int *oom) {
     j_num(w, "steps_per_s", c->steps_per_s, oom);
     j_num(w, "episodes", (double)c->episodes, oom);
     j_num(w, "return_mean100", c->return_mean100, oom);
+    j_num(w, "episode_length_mean100", c->episode_length_mean100, oom);
     j_num(w, "epsilon", c->epsilon, oom);
     j_num(w, "version_lag", (double)c->version_lag, oom);
     j_num(w, "dropped", (double)c->dropped, oom);
@@ -157,6 +161,7 @@ static double w_env_steps(const status_worker_t *w) { return (double)w->env_step
 static double w_steps_per_s(const status_worker_t *w) { return w->steps_per_s; }
 static double w_episodes(const status_worker_t *w) { return (double)w->episodes; }
 static double w_return(const status_worker_t *w) { return w->return_mean100; }
+static double w_length(const status_worker_t *w) { return w->episode_length_mean100; }
 static double w_epsilon(const status_worker_t *w) { return w->epsilon; }
 static double w_lag(const status_worker_t *w) { return (double)w->version_lag; }
 static double w_dropped(const status_worker_t *w) { return (double)w->dropped; }
@@ -212,7 +217,8 @@ char *status_render_metrics(const status_snapshot_t *s) {
   m_value(&p, "rlserve_samples_per_insert_actual", G,
           "Sampled / (inserted - learning_starts); absent before learning starts.",
           s->samples_per_insert_actual);
-  m_value(&p, "rlserve_ingest_paused", G, "1 while a credit top-up waits because replay is ahead of the rate limiter.",
+  m_value(&p, "rlserve_ingest_paused", G,
+          "1 while a credit top-up waits because replay is ahead of the rate limiter.",
           s->ingest_paused ? 1 : 0);
   m_value(&p, "rlserve_loss", G, "TD loss, exponential moving average.", s->loss);
   m_value(&p, "rlserve_mean_q", G, "Mean Q of the sampled actions, exponential moving average.",
@@ -227,6 +233,9 @@ char *status_render_metrics(const status_snapshot_t *s) {
   m_value(&p, "rlserve_train_return_mean100", G,
           "Mean return of the last 100 training episodes; absent before the first.",
           s->train_return_mean100);
+  m_value(&p, "rlserve_episode_length_mean100", G,
+          "Mean length in env steps of the last 100 training episodes; absent before the first.",
+          s->episode_length_mean100);
   m_value(&p, "rlserve_eval_return_mean", G,
           "Mean return of the latest greedy evaluation; absent before the first.",
           s->have_eval ? s->eval_mean : NAN);
@@ -249,6 +258,9 @@ char *status_render_metrics(const status_snapshot_t *s) {
   m_workers(&p, s, "rlserve_worker_episodes_total", C, "Episodes the worker finished.", w_episodes);
   m_workers(&p, s, "rlserve_worker_return_mean100", G,
             "Mean return of the worker's last 100 episodes; absent before the first.", w_return);
+  m_workers(&p, s, "rlserve_worker_episode_length_mean100", G,
+            "Mean length in env steps of the worker's last 100 episodes; absent before the first.",
+            w_length);
   m_workers(&p, s, "rlserve_worker_epsilon", G, "The worker's exploration epsilon.", w_epsilon);
   m_workers(&p, s, "rlserve_worker_version_lag", G,
             "Weights versions the worker's acting policy is behind the newest broadcast.", w_lag);

@@ -12,6 +12,7 @@
 
 #define STATUS_NAME_MAX 128  /* a worker's name as it said in Hello */
 #define STATUS_ADDR_MAX 64   /* a worker's "ip:port" */
+#define STATUS_HOST_MAX 257  /* a worker's host name as it said in Hello (256 bytes + NUL) */
 #define STATUS_PATH_MAX 1100 /* the last checkpoint's path */
 
 /* A number the run's algorithm reports (its row's status_fields): /status shows it under
@@ -27,14 +28,17 @@ typedef struct status_worker {
   uint32_t id;
   int index; /* the worker's place in the Ape-X epsilon spread */
   char name[STATUS_NAME_MAX], addr[STATUS_ADDR_MAX];
-  double connected_since; /* wall clock, Unix seconds */
+  char host[STATUS_HOST_MAX]; /* from its Hello: "" when it sent none */
+  uint32_t pid;               /* from its Hello: 0 when it sent none */
+  double connected_since;     /* wall clock, Unix seconds */
   uint32_t envs;
   uint64_t env_steps; /* transitions ingested from it */
   /* From its Stats frames. */
   uint64_t worker_steps, episodes, dropped;
   double steps_per_s, epsilon;
-  double return_mean100; /* mean of its last 100 episode returns; NAN before the first */
-  uint64_t version_lag;  /* weights versions its acting policy is behind the newest broadcast */
+  double return_mean100;         /* mean of its last 100 episode returns; NAN before the first */
+  double episode_length_mean100; /* mean length (env steps) of the same episodes; NAN before */
+  uint64_t version_lag; /* weights versions its acting policy is behind the newest broadcast */
   uint64_t bytes_in, bytes_out;
 } status_worker_t;
 
@@ -53,8 +57,9 @@ typedef struct status_snapshot {
   double loss, mean_q;                     /* exponential moving averages; NAN before learning */
   status_field_t algo[STATUS_ALGO_FIELDS]; /* after the first update */
   int n_algo;
-  uint64_t weights_version;    /* of the newest weights broadcast */
-  double train_return_mean100; /* NAN before the first episode */
+  uint64_t weights_version;      /* of the newest weights broadcast */
+  double train_return_mean100;   /* NAN before the first episode */
+  double episode_length_mean100; /* of the run's last 100 episodes (env steps); NAN before */
   uint64_t episodes, bytes_in, bytes_out;
   int ingest_paused;
   char last_checkpoint[STATUS_PATH_MAX]; /* "" before the first save */

@@ -159,7 +159,7 @@ int main(int argc, char **argv) {
   enum { NP = 67586 };
   float *params = calloc(NP, sizeof(float));
   size_t wlen, slen;
-  uint8_t *wf = wire_encode_weights(1, 0, 0, 1, params, NULL, NP, &wlen);
+  uint8_t *wf = wire_encode_weights(1, 0, params, NP, &wlen);
   int rc, n = 0;
   double t0 = now(), t;
   while ((t = now()) - t0 < seconds / 4) {

@@ -45,7 +45,6 @@ static void frames(buf_t *stream) {
   h.host = "node1";
   h.pid = 4242;
   h.num_envs = 8;
-  h.requested_index = -1;
   f = wire_encode(FRAME_HELLO, &h.base, &len);
   put("fuzz_wire", "hello", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   append(stream, f, len);
@@ -59,7 +58,6 @@ static void frames(buf_t *stream) {
   e2.key = "algo";
   e2.value = "dqn";
   w.worker_id = 1;
-  w.num_workers = 2;
   w.n_config = 2;
   w.config = ep;
   w.seed = 42;
@@ -71,8 +69,8 @@ static void frames(buf_t *stream) {
   append(stream, f, len);
   free(f);
 
-  float on[8] = {0.5f, -1, 2, 0, 1e-3f, 3, -4, 8}, tg[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-  f = wire_encode_weights(3, 1000, 10, 1, on, tg, 8, &len);
+  float on[8] = {0.5f, -1, 2, 0, 1e-3f, 3, -4, 8};
+  f = wire_encode_weights(3, 1000, on, 8, &len);
   put("fuzz_wire", "weights8", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   append(stream, f, len);
   free(f);

@@ -85,7 +85,6 @@ static void hello(int fd, uint32_t version) {
   h.protocol_version = version;
   h.worker_name = "badframes";
   h.host = "test";
-  h.requested_index = -1;
   size_t len;
   uint8_t *f = wire_encode(FRAME_HELLO, &h.base, &len);
   send_all(fd, f, len);

@@ -169,7 +169,6 @@ static int handshake(conn_t *c, const uint8_t key[AUTH_KEY]) {
   h.worker_name = "hostile";
   h.host = "hostile";
   h.num_envs = 4;
-  h.requested_index = -1;
   h.auth.data = mac;
   h.auth.len = AUTH_MAC;
   h.nonce.data = nw;
@@ -359,7 +358,6 @@ static int mode_fake_learner(const char *portfile, const char *env, const char *
   Rlserve__ConfigEntry *ep[3] = {&e[0], &e[1], &e[2]};
   Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
   w.worker_id = 1;
-  w.num_workers = 1;
   w.n_config = 3;
   w.config = ep;
   w.seed = 1;

@@ -128,7 +128,6 @@ static uint8_t *hello_frame(const uint8_t *mac, const uint8_t *nonce, size_t *le
   h.protocol_version = (uint32_t)wirev;
   h.worker_name = "sechostile";
   h.host = "test";
-  h.requested_index = -1;
   if (mac) {
     h.auth.data = (uint8_t *)mac;
     h.auth.len = AUTH_MAC;
@@ -177,7 +176,6 @@ static void send_run(int fd) {
   }
   Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
   w.worker_id = 1;
-  w.num_workers = 1;
   w.n_config = nf;
   w.config = ptrs;
   w.seed = 7;
@@ -194,7 +192,7 @@ static void send_run(int fd) {
   free(vals);
   float params[114] = {0};
   {
-    uint8_t *fr_ = wire_encode_weights(1, 0, 0, 1, params, NULL, 114, &len);
+    uint8_t *fr_ = wire_encode_weights(1, 0, params, 114, &len);
     send_frame(fd, fr_, len);
   }
   Rlserve__Credit cr = RLSERVE__CREDIT__INIT;
