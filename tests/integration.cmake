@@ -5,6 +5,10 @@ foreach(t run_solves worker_faults learner_restart auth pendulum status_load lis
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 600 RUN_SERIAL TRUE
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
 endforeach()
+# The speed claim of status_load.sh (the ratio to the quiet rate) belongs in the bench label.
+add_test(NAME bench_status_load COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/status_load.sh)
+set_tests_properties(bench_status_load PROPERTIES LABELS bench TIMEOUT 600 RUN_SERIAL TRUE
+                     ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>;RLSERVE_BENCH=1")
 # Also regressions of the hostile-peer issue: bad --listen addresses aborted, a signal waited for
 # a whole evaluation, a worker gave up on the first address of a name.
 set_tests_properties(it_listen_addr it_stop_in_eval it_connect_all_addrs PROPERTIES

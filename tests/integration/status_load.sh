@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# 1,000 /status requests in a row during training do not change the training throughput by
-# more than noise: updates/s measured over the same span without and with the requests.
+# 1,000 /status requests in a row during training: all are answered and training goes on
+# (updates keep rising while they run). With RLSERVE_BENCH=1 (ctest bench_status_load, label
+# bench) it also asserts the speed claim: the throughput during the requests is within noise of
+# the quiet spans before and after (a ratio measured in the same run; on a loaded machine it is
+# noise, which is why it is a benchmark and not part of the default run).
 . "$(dirname "$0")/lib.sh"
 "$RLSERVE" learner --preset cartpole-dqn --set solve_threshold=1e9 --set eval_interval=0 \
   --set env_steps_budget=100000000 --listen 127.0.0.1:0 --port-file "$WORK/port" \
@@ -12,7 +15,7 @@ for i in 1 2; do
   "$RLSERVE" worker --connect "127.0.0.1:$(cat "$WORK/port")" >"$WORK/w$i.log" 2>&1 &
   PIDS+=("$!")
 done
-python3 - "$(cat "$WORK/run/status.port")" <<'PY' || fail "status requests changed the throughput"
+python3 - "$(cat "$WORK/run/status.port")" "${RLSERVE_BENCH:-0}" <<'PY' || fail "status requests were not all answered, stopped training, or (bench) changed the throughput"
 import json, sys, time, urllib.request
 url = f"http://127.0.0.1:{sys.argv[1]}/status"
 def updates():
@@ -35,7 +38,10 @@ busy, n, took = rate(3, True)
 quiet2, _, _ = rate(3, False)
 base = (quiet + quiet2) / 2
 print(f"updates/s: quiet {quiet:.0f}, during {n} /status requests ({took:.1f} s) {busy:.0f}, quiet {quiet2:.0f}; ratio {busy / base:.2f}")
+if n < 1000 or busy <= 0:
+    sys.exit("not every request was answered, or no update happened while they ran")
 # Two cores are shared by the trainer, two workers and this client: 0.7 is the noise floor.
-sys.exit(0 if n >= 1000 and busy >= 0.7 * base else 1)
+if sys.argv[2] == "1" and busy < 0.7 * base:
+    sys.exit("bench: the requests slowed training below 0.7 of the quiet rate")
 PY
-echo "PASS: 1000 status requests did not slow training beyond noise"
+echo "PASS: 1000 status requests answered while training went on${RLSERVE_BENCH:+ (bench: within noise of the quiet rate)}"
