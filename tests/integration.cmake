@@ -26,6 +26,7 @@ set_tests_properties(it_plugin_trains PROPERTIES LABELS integration TIMEOUT 300 
 
 # A hostile client: every class of bad frame refused on a live learner.
 add_executable(badframes integration/badframes.c)
+target_include_directories(badframes PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}) # sock.h
 target_link_libraries(badframes PRIVATE rlcommon)
 add_test(NAME it_bad_input COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/bad_input.sh)
 set_tests_properties(it_bad_input PROPERTIES LABELS integration TIMEOUT 120 RUN_SERIAL TRUE

@@ -10,6 +10,7 @@ rl_test(test_bounds LABELS unit TIMEOUT 60 SOURCES test_bounds.c LIBS rlenvs rlc
 # The hostile client / fake learner and a library that marks the file RLSERVE_MARKER when it
 # is loaded (it must never be).
 add_executable(hostile security/hostile.c)
+target_include_directories(hostile PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}) # sock.h
 target_link_libraries(hostile PRIVATE rlcommon)
 add_library(rlserve_marker_plugin MODULE security/marker_plugin.c)
 set_target_properties(rlserve_marker_plugin PROPERTIES PREFIX "lib")

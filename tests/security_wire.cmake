@@ -3,6 +3,7 @@
 rl_test(test_seal LABELS unit SOURCES test_seal.c LIBS rlcommon)
 
 add_executable(sechostile security/sechostile.c)
+target_include_directories(sechostile PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}) # sock.h
 target_link_libraries(sechostile PRIVATE rlcommon)
 foreach(t fake_learner sealed listen preauth log_escape envs failing_sweep worker_preauth)
   add_test(NAME sec_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/security/${t}.sh)

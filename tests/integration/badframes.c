@@ -15,32 +15,16 @@
 
 #include "frame.h"
 #include "rlserve.pb-c.h"
+#include "sock.h"
 #include "tbatch.h"
 #include "wire.h"
 
 static const char *host;
 static int port;
 
-static int dial(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  inet_pton(AF_INET, host, &a.sin_addr);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(2);
-  }
-  return fd;
-}
-
-static void send_all(int fd, const void *p, size_t n) {
-  const uint8_t *b = p;
-  while (n) {
-    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-    if (w <= 0) return; /* the learner may already have closed: that is fine */
-    b += w;
-    n -= (size_t)w;
-  }
-}
+static int dial(void) { return sock_dial(host, port, NULL, 0); }
+/* The learner may already have closed: that is fine. */
+static void send_all(int fd, const void *p, size_t n) { (void)sock_send_all(fd, p, n); }
 
 /* Reads frames for up to 5 s. Returns the type of an Error frame (FRAME_ERROR) with its reason
  * copied out, 0 when the learner closed without one, -1 on timeout. Skips Welcome/Weights. */

@@ -124,7 +124,10 @@ python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 475 else 1)" "$eval_
 for i in 0 1; do
   grep -q "first weights" "$run/worker-$i.log" || fail "worker $i (a job step) got no weights"
 done
-grep -q "joined from 127.0.0.1" "$run/learner.log" || fail "no worker joined the learner"
+# The node's name may resolve to 127.0.0.1 or, for localhost on a stock Debian /etc/hosts, to
+# ::1 first: either loopback address is the workers' way in.
+grep -qE "joined from (127\.0\.0\.1|\[::1\]):" "$run/learner.log" ||
+  fail "no worker joined the learner over loopback: $(grep -m2 'joined from' "$run/learner.log")"
 grep -q "listening on $node_addr:0 " "$run/learner.log" ||
   fail "the learner did not listen on the node's address $node_addr"
 grep -q "learner listening on $node_addr:[0-9]" "$WORK"/job-*.out ||

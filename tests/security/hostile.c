@@ -33,6 +33,7 @@
 #include "frame.h"
 #include "rlserve.pb-c.h"
 #include "seal.h"
+#include "sock.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -52,28 +53,6 @@ static double now_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int dial(const char *host, int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  inet_pton(AF_INET, host, &a.sin_addr);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(2);
-  }
-  return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n) {
-  const uint8_t *b = p;
-  while (n) {
-    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-    if (w <= 0) return -1;
-    b += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 static int send_frame(conn_t *c, uint8_t *f, size_t len) {
   if (f && c->sealed) {
     size_t slen;
@@ -83,7 +62,7 @@ static int send_frame(conn_t *c, uint8_t *f, size_t len) {
     f = sf;
     len = slen;
   }
-  int rc = f ? send_all(c->fd, f, len) : -1;
+  int rc = f ? sock_send_all(c->fd, f, len) : -1;
   free(f);
   return rc;
 }
@@ -207,7 +186,7 @@ static void open_conn(conn_t *c, const char *host, int port, const char *token) 
     fprintf(stderr, "hostile: %s\n", err);
     exit(2);
   }
-  c->fd = dial(host, port);
+  c->fd = sock_dial(host, port, NULL, 0);
   frame_reader_init(&c->r, FRAME_MAX_PAYLOAD);
   if (handshake(c, key) != 0) exit(2);
 }

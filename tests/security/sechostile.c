@@ -33,6 +33,7 @@
 #include "config.h"
 #include "frame.h"
 #include "seal.h"
+#include "sock.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -44,23 +45,12 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int send_all(int fd, const void *p, size_t n) {
-  const uint8_t *b = p;
-  while (n) {
-    ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-    if (w <= 0) return -1;
-    b += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Sends a frame with the wire version under test; frees it. */
 static int send_frame(int fd, uint8_t *f, size_t len) {
   if (!f) return -1;
   f[10] = (uint8_t)wirev;
   f[11] = (uint8_t)(wirev >> 8);
-  int rc = send_all(fd, f, len);
+  int rc = sock_send_all(fd, f, len);
   free(f);
   return rc;
 }
@@ -101,26 +91,6 @@ static int read_frame(int fd, int ms, frame_header_t *h, uint8_t **p) {
   }
   *p = buf;
   return 1;
-}
-
-static int dial(const char *host, int port, const char *bind_ip, int rcvbuf) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (rcvbuf) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  if (bind_ip) {
-    struct sockaddr_in b = {.sin_family = AF_INET};
-    inet_pton(AF_INET, bind_ip, &b.sin_addr);
-    if (bind(fd, (struct sockaddr *)&b, sizeof b) != 0) {
-      perror("bind");
-      exit(2);
-    }
-  }
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  inet_pton(AF_INET, host, &a.sin_addr);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-    perror("connect");
-    exit(2);
-  }
-  return fd;
 }
 
 static uint8_t *hello_frame(const uint8_t *mac, const uint8_t *nonce, size_t *len) {
@@ -307,7 +277,7 @@ static int sealed_worker(const char *host, int port, const char *tokenfile, cons
     fprintf(stderr, "%s\n", err);
     return 2;
   }
-  int fd = dial(host, port, NULL, 0);
+  int fd = sock_dial(host, port, NULL, 0);
   frame_header_t h;
   uint8_t *p;
   Rlserve__Challenge *ch;
@@ -371,7 +341,7 @@ static int sealed_worker(const char *host, int port, const char *tokenfile, cons
     f[10] = (uint8_t)wirev;
     a = seal_frame_alloc(&s.tx, f, len, &alen, &rc);
     free(f);
-    send_all(fd, a, alen);
+    sock_send_all(fd, a, alen);
     free(a);
     int closed = await_close(fd, 1500, &s.rx);
     printf("good sealed batch: %s\n", closed ? "CLOSED" : "accepted");
@@ -384,11 +354,11 @@ static int sealed_worker(const char *host, int port, const char *tokenfile, cons
     b = seal_frame_alloc(&s.tx, hb0, len, &blen, &rc);
     free(hb0);
     if (!strcmp(cas, "replay")) {
-      send_all(fd, a, alen);
-      send_all(fd, a, alen);
+      sock_send_all(fd, a, alen);
+      sock_send_all(fd, a, alen);
     } else {
-      send_all(fd, b, blen);
-      send_all(fd, a, alen);
+      sock_send_all(fd, b, blen);
+      sock_send_all(fd, a, alen);
     }
     free(a);
     free(b);
@@ -397,7 +367,7 @@ static int sealed_worker(const char *host, int port, const char *tokenfile, cons
     a = seal_frame_alloc(&s.tx, f, len, &alen, &rc);
     free(f);
     a[FRAME_HEADER_SIZE + 40] ^= 0x04;
-    send_all(fd, a, alen);
+    sock_send_all(fd, a, alen);
     free(a);
   } else if (!strcmp(cas, "plain")) {
     f = batch_frame(64, &len);
@@ -418,7 +388,7 @@ static int client(const char *host, int port, int argc, char **argv) {
   const char *cas = argv[0];
   size_t len;
   if (!strcmp(cas, "bigframe")) {
-    int fd = dial(host, port, NULL, 0);
+    int fd = sock_dial(host, port, NULL, 0);
     uint8_t hdr[FRAME_HEADER_SIZE];
     frame_header_encode(hdr, FRAME_HELLO, 64u << 10);
     uint8_t *f = malloc(sizeof hdr);
@@ -434,13 +404,13 @@ static int client(const char *host, int port, int argc, char **argv) {
   if (!strcmp(cas, "trickle") && argc >= 3) {
     int ms = atoi(argv[1]);
     double limit = atof(argv[2]);
-    int fd = dial(host, port, NULL, 0);
+    int fd = sock_dial(host, port, NULL, 0);
     uint8_t *f = hello_frame(NULL, NULL, &len);
     f[10] = (uint8_t)wirev;
     double t0 = now_s();
     int closed = 0;
     for (size_t i = 0; now_s() - t0 < limit; i = (i + 1) % len) {
-      if (send_all(fd, f + i, 1) != 0 || await_close(fd, ms, NULL)) {
+      if (sock_send_all(fd, f + i, 1) != 0 || await_close(fd, ms, NULL)) {
         closed = 1;
         break;
       }
@@ -457,7 +427,7 @@ static int client(const char *host, int port, int argc, char **argv) {
     for (int i = 1; i + 1 < argc; i += 2)
       for (int k = 0; k < atoi(argv[i + 1]) && nfd < 1024; k++) {
         ip_of[nfd] = argv[i];
-        fds[nfd++] = dial(host, port, argv[i], 0);
+        fds[nfd++] = sock_dial(host, port, argv[i], 0);
         usleep(20000); /* accepted in order */
       }
     usleep(1500000);
@@ -482,7 +452,7 @@ static int client(const char *host, int port, int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cas, "errnl")) {
-    int fd = dial(host, port, NULL, 0);
+    int fd = sock_dial(host, port, NULL, 0);
     {
       uint8_t *fr_ = hello_frame(NULL, NULL, &len);
       send_frame(fd, fr_, len);
@@ -500,7 +470,7 @@ static int client(const char *host, int port, int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cas, "failing") && argc >= 2) {
-    int fd = dial(host, port, NULL, 4096);
+    int fd = sock_dial(host, port, NULL, 4096);
     {
       uint8_t *fr_ = hello_frame(NULL, NULL, &len);
       send_frame(fd, fr_, len);
