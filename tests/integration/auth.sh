@@ -5,13 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 head -c 32 /dev/urandom | base64 >"$WORK/token"
 head -c 32 /dev/urandom | base64 >"$WORK/wrong"
-"$RLSERVE" learner --preset cartpole-dqn --set eval_interval=0 --set progress_interval_s=0.5 \
-  --token-file "$WORK/token" --listen 127.0.0.1:0 --port-file "$WORK/port" --status off \
-  --out "$WORK/run" >"$WORK/learner.log" 2>&1 &
-learner=$!
-PIDS+=("$learner")
-wait_for 20 test -s "$WORK/port" || fail "learner did not start"
-port=$(cat "$WORK/port")
+learner_up --set eval_interval=0 --set progress_interval_s=0.5 --token-file "$WORK/token" \
+  --status off
 timeout 30 "$RLSERVE" worker --connect "127.0.0.1:$port" >"$WORK/none.log" 2>&1
 rc=$?
 [ "$rc" -eq 3 ] || fail "worker without a token exited $rc, expected 3"

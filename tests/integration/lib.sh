@@ -73,6 +73,25 @@ while off < len(b) - 32:
 PY
 }
 
+# learner_up ARGS...: a CartPole DQN learner on 127.0.0.1:0 with run folder $WORK/run and log
+# $WORK/learner.log, plus ARGS; waits for its port. Sets learner (its PID, also in PIDS) and
+# port, and sport when ARGS ask for a status socket.
+learner_up() {
+  "$RLSERVE" learner --preset cartpole-dqn --listen 127.0.0.1:0 --port-file "$WORK/port" \
+    --out "$WORK/run" "$@" >"$WORK/learner.log" 2>&1 &
+  learner=$!
+  PIDS+=("$learner")
+  wait_for 20 test -s "$WORK/port" || fail "learner did not start"
+  port=$(cat "$WORK/port")
+  case " $* " in
+    *" --status off "*) ;;
+    *" --status "*)
+      wait_for 20 test -s "$WORK/run/status.port" || fail "no status socket"
+      sport=$(cat "$WORK/run/status.port")
+      ;;
+  esac
+}
+
 # The last value of a numeric field in a metrics.jsonl file (0 if none yet).
 last_metric() {
   local file=$1 key=$2

@@ -4,14 +4,8 @@
 # status socket still answers, an evaluation still runs, and SIGTERM stops the learner within
 # a few seconds.
 . "$(dirname "$0")/lib_sec.sh"
-"$RLSERVE" learner --preset cartpole-dqn --token-file "$TOKEN" --set eval_interval=500 \
-  --set eval_episodes=2 --set progress_interval_s=0.5 --listen 127.0.0.1:0 \
-  --port-file "$WORK/port" --status 127.0.0.1:0 --out "$WORK/run" >"$WORK/learner.log" 2>&1 &
-learner=$!
-PIDS+=("$learner")
-wait_for 20 test -s "$WORK/port" || fail "learner did not start"
-wait_for 20 test -s "$WORK/run/status.port" || fail "no status socket"
-port=$(cat "$WORK/port") sport=$(cat "$WORK/run/status.port")
+learner_up --token-file "$TOKEN" --set eval_interval=500 --set eval_episodes=2 \
+  --set progress_interval_s=0.5 --status 127.0.0.1:0
 "$RLSERVE" worker --connect "127.0.0.1:$port" --token-file "$TOKEN" >"$WORK/worker.log" 2>&1 &
 PIDS+=("$!")
 "$HOSTILE" stats 127.0.0.1 "$port" "$TOKEN" >"$WORK/hostile.out" 2>&1 &
