@@ -11,7 +11,12 @@
 
 #include "rng.h"
 
+/* ENV_MAX_DIM: the widest space with one bound pair per dimension (every action space, the
+ * vector observations, plugins). Wider observation spaces (images: MinAtar's 10x10xC grids) go
+ * up to ENV_MAX_OBS_DIM floats and share one bound pair, low[0] / high[0], for every element;
+ * read bounds through env_space_low / env_space_high. */
 #define ENV_MAX_DIM 16
+#define ENV_MAX_OBS_DIM 1000
 #define ENV_SEED_NONE UINT64_MAX /* env_reset: continue the env's own random stream */
 
 typedef enum { ENV_DISCRETE = 0, ENV_BOX = 1 } env_space_kind_t;
@@ -20,8 +25,18 @@ typedef struct env_space {
   env_space_kind_t kind;
   int n;   /* ENV_DISCRETE: number of actions (dim is 1) */
   int dim; /* number of floats an observation / action occupies */
-  float low[ENV_MAX_DIM], high[ENV_MAX_DIM]; /* ENV_BOX bounds (may be +-INFINITY) */
+  /* ENV_BOX bounds (may be +-INFINITY): per dimension when dim <= ENV_MAX_DIM, else low[0] and
+   * high[0] hold for every element. */
+  float low[ENV_MAX_DIM], high[ENV_MAX_DIM];
 } env_space_t;
+
+/* The bounds of element i (0 <= i < dim) of a space, whatever its width. */
+static inline float env_space_low(const env_space_t *s, int i) {
+  return s->low[s->dim <= ENV_MAX_DIM ? i : 0];
+}
+static inline float env_space_high(const env_space_t *s, int i) {
+  return s->high[s->dim <= ENV_MAX_DIM ? i : 0];
+}
 
 typedef struct env_spec {
   const char *id;          /* "CartPole-v1" */
@@ -40,6 +55,13 @@ typedef struct env_spec {
   /* The range of one step's reward (may be +-INFINITY): the learner refuses transitions
    * outside it, and outside the observation bounds (envs/bounds.h). */
   float reward_low, reward_high;
+  /* Optional (NULL for most envs). configure: called by env_init with the options of the id
+   * ("Id:key=value,key=value", the part after ':'; "" when none) on the zeroed state; returns 0
+   * or -1 with a message naming the option. An env without it refuses options. */
+  int (*configure)(void *state, const char *opts, char *err, size_t errlen);
+  /* seed: env_reset(e, seed) with a seed calls it (besides reseeding e->rng), for envs that
+   * keep their own generator (MinAtar: numpy's legacy RandomState, envs/npmt.h). */
+  void (*seed)(void *state, uint64_t seed);
 } env_spec_t;
 
 typedef struct env {
@@ -49,11 +71,13 @@ typedef struct env {
   int t;       /* steps since the last reset */
 } env_t;
 
-/* Registry: the spec for an id, or NULL. env_ids lists the known ids (NULL-terminated). */
+/* Registry: the spec for an id, or NULL. An id may carry options after ':' (envs/README.md,
+ * e.g. "MinAtar/Breakout-v1:sticky_action_prob=0"); env_find ignores them, env_init applies
+ * them. env_ids lists the known ids (NULL-terminated). */
 const env_spec_t *env_find(const char *id);
 const char *const *env_ids(void);
 
-/* Returns 0, or -1 when the id is unknown (error text names it in err). */
+/* Returns 0, or -1 when the id is unknown or its options are bad (err names it). */
 int env_init(env_t *e, const char *id, char *err, size_t errlen);
 void env_free(env_t *e);
 /* seed: reseed the env's stream first (same seed, same episode); ENV_SEED_NONE: continue. */
@@ -115,5 +139,10 @@ int env_randomwalk_true_values(double *v, int n_states);
 /* The registered specs (look them up by id with env_find). */
 extern const env_spec_t env_cartpole_v1, env_mountaincar_v0, env_mountaincar_continuous_v0,
     env_pendulum_v1, env_acrobot_v1, env_randomwalk1000_v0;
+/* MinAtar (envs/minatar.h): -v1 minimal action sets, -v0 all six actions. */
+extern const env_spec_t env_minatar_asterix_v0, env_minatar_asterix_v1, env_minatar_breakout_v0,
+    env_minatar_breakout_v1, env_minatar_freeway_v0, env_minatar_freeway_v1,
+    env_minatar_seaquest_v0, env_minatar_seaquest_v1, env_minatar_spaceinvaders_v0,
+    env_minatar_spaceinvaders_v1;
 
 #endif

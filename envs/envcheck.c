@@ -291,6 +291,10 @@ static int check_file(const char *path) {
     fprintf(stderr, "envcheck: %s: %s field 'env_id' (a string)\n", path, id ? "bad" : "missing");
     goto out;
   }
+  if (strncmp(id->valuestring, "MinAtar/", 8) == 0) {
+    status = envcheck_minatar(path, root);
+    goto out;
+  }
   if (env_init(&e, id->valuestring, err, sizeof err) != 0) {
     fprintf(stderr, "envcheck: %s: %s\n", path, err);
     goto out;
@@ -337,8 +341,8 @@ int envcheck_main(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fprintf(argc < 2 ? stderr : stdout,
             "usage: rlserve envcheck FILE.json [FILE.json ...]\n"
-            "  replays Gymnasium test vectors (schema: shared/testdata/README.md) against the C\n"
-            "  envs; exit 0 if every step matches, 1 on a mismatch, 2 on an unusable file.\n");
+            "  replays Gymnasium and MinAtar test vectors (schema: shared/testdata/README.md)\n"
+            "  against the C envs (MinAtar: every draw too); exit 0 if every step matches, 1 on a mismatch, 2 on an unusable file.\n");
     return argc < 2 ? 2 : 0;
   }
   int status = 0;

@@ -7,4 +7,9 @@
  * 0 every step matched, 1 a mismatch, 2 bad usage or an unreadable / invalid file. */
 int envcheck_main(int argc, char **argv);
 
+/* The MinAtar replay (envs/envcheck_minatar.c) for a parsed file whose env_id starts with
+ * "MinAtar/"; same exit statuses. The cJSON pointer is a const cJSON *. */
+struct cJSON;
+int envcheck_minatar(const char *path, const struct cJSON *root);
+
 #endif

@@ -14,6 +14,10 @@ static const env_spec_t *const registry[] = {
     &env_cartpole_v1, &env_mountaincar_v0, &env_mountaincar_continuous_v0,
     &env_pendulum_v1, &env_acrobot_v1,     &env_randomwalk1000_v0,
     &env_shortcorridor_v0,
+    &env_minatar_asterix_v1, &env_minatar_breakout_v1, &env_minatar_freeway_v1,
+    &env_minatar_seaquest_v1, &env_minatar_spaceinvaders_v1,
+    &env_minatar_asterix_v0, &env_minatar_breakout_v0, &env_minatar_freeway_v0,
+    &env_minatar_seaquest_v0, &env_minatar_spaceinvaders_v0,
 };
 #define N_ENVS (sizeof registry / sizeof registry[0])
 
@@ -22,6 +26,10 @@ static const char *ids[N_ENVS + ENV_PLUGIN_MAX + 1] = {
     "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0",
     "Pendulum-v1", "Acrobot-v1",     "RandomWalk1000-v0",
     "ShortCorridor-v0",
+    "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v1",
+    "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1",
+    "MinAtar/Asterix-v0", "MinAtar/Breakout-v0", "MinAtar/Freeway-v0",
+    "MinAtar/Seaquest-v0", "MinAtar/SpaceInvaders-v0",
     NULL,
 };
 
@@ -29,12 +37,20 @@ static const char *ids[N_ENVS + ENV_PLUGIN_MAX + 1] = {
 static const env_spec_t *dynamic[ENV_PLUGIN_MAX];
 static size_t n_dynamic;
 
+/* The length of the id without its options (the part from ':' on). */
+static size_t base_len(const char *id) { return strcspn(id, ":"); }
+
+static int same_id(const char *spec_id, const char *id, size_t n) {
+  return strncmp(spec_id, id, n) == 0 && spec_id[n] == '\0';
+}
+
 const env_spec_t *env_find(const char *id) {
   if (!id) return NULL;
+  size_t n = base_len(id);
   for (size_t i = 0; i < N_ENVS; i++)
-    if (strcmp(registry[i]->id, id) == 0) return registry[i];
+    if (same_id(registry[i]->id, id, n)) return registry[i];
   for (size_t i = 0; i < n_dynamic; i++)
-    if (strcmp(dynamic[i]->id, id) == 0) return dynamic[i];
+    if (same_id(dynamic[i]->id, id, n)) return dynamic[i];
   return NULL;
 }
 
@@ -79,6 +95,14 @@ int env_init(env_t *e, const char *id, char *err, size_t errlen) {
     if (err && errlen) snprintf(err, errlen, "%s: out of memory (%zu bytes)", id, s->state_size);
     return -1;
   }
+  const char *opts = id[base_len(id)] == ':' ? id + base_len(id) + 1 : "";
+  if (s->configure ? s->configure(e->state, opts, err, errlen) != 0 : opts[0] != '\0') {
+    if (!s->configure && err && errlen)
+      snprintf(err, errlen, "env '%s' takes no options (got '%s')", s->id, opts);
+    free(e->state);
+    e->state = NULL;
+    return -1;
+  }
   e->spec = s;
   rng_seed(&e->rng, 0);
   return 0;
@@ -91,7 +115,10 @@ void env_free(env_t *e) {
 }
 
 void env_reset(env_t *e, uint64_t seed, float *obs) {
-  if (seed != ENV_SEED_NONE) rng_seed(&e->rng, seed);
+  if (seed != ENV_SEED_NONE) {
+    rng_seed(&e->rng, seed);
+    if (e->spec->seed) e->spec->seed(e->state, seed);
+  }
   e->spec->reset(e->state, &e->rng, obs);
   e->t = 0;
 }

@@ -1,0 +1,50 @@
+/* npmt: numpy's legacy RandomState stream (MT19937 with init_genrand seeding) and the two
+ * draws MinAtar uses, so a C game fed the same seed makes exactly the draws the Python game
+ * makes (../shared/reference/minatar.md, section 2):
+ *   rand()            two 32-bit outputs a, b -> ((a >> 5) * 2^26 + (b >> 6)) / 2^53
+ *   randint(lo, hi)   legacy masked rejection over [lo, hi); a one-value range draws nothing
+ * An optional log records every call (envcheck compares it with the recorded draws); with no
+ * log attached a draw costs one branch more. One stream per env; no globals; any thread. */
+#ifndef RLSERVE_NPMT_H
+#define RLSERVE_NPMT_H
+
+#include <stdint.h>
+
+#define NPMT_N 624
+#define NPMT_LOG_VALUES 8 /* the widest vector draw MinAtar makes: rand(8), randint(1, 6, 8) */
+
+typedef enum { NPMT_RAND = 1, NPMT_RANDINT = 2 } npmt_call_t;
+
+typedef struct npmt_draw {
+  npmt_call_t call;
+  int size;              /* 0: a scalar draw (size=None); n: a vector of n values */
+  int64_t low, high;     /* randint only: [low, high) */
+  double v[NPMT_LOG_VALUES]; /* the values (randint values are exact integers) */
+} npmt_draw_t;
+
+typedef struct npmt_log {
+  npmt_draw_t *d; /* caller-owned, room for cap entries */
+  int n, cap;
+  int overflow; /* calls that did not fit (counted, not stored) */
+} npmt_log_t;
+
+typedef struct npmt {
+  uint32_t key[NPMT_N];
+  int pos;
+  npmt_log_t *log; /* NULL: no logging */
+} npmt_t;
+
+/* RandomState(seed) for seed in [0, 2^32 - 1] (init_genrand). */
+void npmt_seed(npmt_t *m, uint32_t seed);
+/* The next tempered 32-bit output (not logged). */
+uint32_t npmt_next32(npmt_t *m);
+/* rand(): a double in [0, 1) with 53 random bits. */
+double npmt_rand(npmt_t *m);
+/* rand(n): n doubles in order, logged as one call (n <= NPMT_LOG_VALUES for a full log). */
+void npmt_rand_n(npmt_t *m, double *out, int n);
+/* randint(low, high), high exclusive, high > low (callers guarantee it). */
+int64_t npmt_randint(npmt_t *m, int64_t low, int64_t high);
+/* randint(low, high, n): n values in order, logged as one call. */
+void npmt_randint_n(npmt_t *m, int64_t low, int64_t high, int64_t *out, int n);
+
+#endif
