@@ -30,7 +30,7 @@ int env_bounds_check(const env_spec_t *s, double tol, const void *obs, const voi
   const int d = s->obs.dim;
   for (size_t r = 0; r < n; r++) {
     for (int i = 0; i < d; i++) {
-      float lo = s->obs.low[i], hi = s->obs.high[i];
+      float lo = env_space_low(&s->obs, i), hi = env_space_high(&s->obs, i);
       float o = f32le_at(obs, r * (size_t)d + i), no = f32le_at(next_obs, r * (size_t)d + i);
       if (!env_bounds_value_ok(o, lo, hi, tol))
         return refuse(err, errlen, s, r, "obs", i, o, lo, hi, tol);

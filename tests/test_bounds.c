@@ -74,7 +74,8 @@ static void test_ranges(void) {
     env_t e;
     char err[256];
     if (env_init(&e, *id, err, sizeof err) != 0) continue;
-    float o[ENV_MAX_DIM], no[ENV_MAX_DIM], a[ENV_MAX_DIM], r;
+    static float o[ENV_MAX_OBS_DIM], no[ENV_MAX_OBS_DIM];
+    float a[ENV_MAX_DIM], r;
     env_reset(&e, 7, o);
     rng_t g;
     rng_seed(&g, 3);
