@@ -169,6 +169,8 @@ static int build_spec(const rlserve_env_plugin_t *p, const char *origin, plugin_
     if (c <= ' ' || c >= 127)
       return fail(err, errlen, origin, "id has byte 0x%02x at %zu (printable ASCII, no spaces)", c,
                   i);
+    if (c == ':') /* ':' starts an id's options (env.h) */
+      return fail(err, errlen, origin, "id has ':' at %zu (it starts env options)", i);
   }
   memcpy(s->id, p->id, idlen + 1);
   if (env_find(s->id)) return fail(err, errlen, origin, "env id '%s' is already registered", s->id);

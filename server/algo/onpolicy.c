@@ -47,6 +47,11 @@ int onpolicy_features(const config_t *cfg, const env_spec_t *spec, linfeat_t *f,
     return -1;
   }
   const int dim = spec->obs.dim;
+  if (dim > ENV_MAX_DIM) { /* image observations (MinAtar): no per-dimension bounds here */
+    snprintf(err, errlen, "features = '%s': %s has %d observation dims, linear features take at most %d",
+             cfg->features, spec->id, dim, ENV_MAX_DIM);
+    return -1;
+  }
   double lo[ENV_MAX_DIM], hi[ENV_MAX_DIM];
   for (int j = 0; j < dim; j++) lo[j] = spec->obs.low[j], hi[j] = spec->obs.high[j];
   if (cfg->feature_low[0] && onpolicy_parse_list(cfg->feature_low, lo, ENV_MAX_DIM) != dim) {
