@@ -79,6 +79,10 @@ int minatar_action(minatar_t *m, const float *action) {
   return a;
 }
 
+void minatar_clear(float *obs, int C) {
+  memset(obs, 0, sizeof(float) * MINATAR_GRID * MINATAR_GRID * (size_t)C);
+}
+
 npmt_t *minatar_stream(const env_t *e) {
   if (!e->spec || e->spec->seed != minatar_seed) return NULL;
   return &((minatar_t *)e->state)->mt;

@@ -8,14 +8,14 @@ typedef struct breakout {
   minatar_t m;
   int ball_x, ball_y, dir; /* dir 0 up-left, 1 up-right, 2 down-right, 3 down-left */
   int pos, strike, last_x, last_y, terminal;
-  unsigned char brick[MINATAR_GRID][MINATAR_GRID];
+  uint16_t brick[MINATAR_GRID]; /* bit c of row r: a brick at (r, c); only rows 1-3 ever hold any */
 } breakout_t;
 
 static const int flip_h[4] = {1, 0, 3, 2}, flip_v[4] = {3, 2, 1, 0}, paddle_edge[4] = {2, 3, 0, 1};
 static const int dx[4] = {-1, 1, 1, -1}, dy[4] = {-1, -1, 1, 1};
 
 static void fill_bricks(breakout_t *g) {
-  for (int r = 1; r <= 3; r++) memset(g->brick[r], 1, MINATAR_GRID);
+  for (int r = 1; r <= 3; r++) g->brick[r] = 0x3ff;
 }
 
 static void observe(const breakout_t *g, float *obs) {
@@ -23,9 +23,8 @@ static void observe(const breakout_t *g, float *obs) {
   minatar_on(obs, C, g->ball_y, g->ball_x, BALL);
   minatar_on(obs, C, 9, g->pos, PADDLE);
   minatar_on(obs, C, g->last_y, g->last_x, TRAIL);
-  for (int r = 0; r < MINATAR_GRID; r++)
-    for (int c = 0; c < MINATAR_GRID; c++)
-      if (g->brick[r][c]) minatar_on(obs, C, r, c, BRICK);
+  for (int r = 1; r <= 3; r++) /* set bits only: the observation is written sparsely */
+    for (unsigned b = g->brick[r]; b; b &= b - 1) minatar_on(obs, C, r, __builtin_ctz(b), BRICK);
 }
 
 static void bo_reset(void *state, rng_t *rng, float *obs) {
@@ -45,12 +44,7 @@ static void bo_reset(void *state, rng_t *rng, float *obs) {
   observe(g, obs);
 }
 
-static int any_brick(const breakout_t *g) {
-  for (int r = 1; r <= 3; r++)
-    for (int c = 0; c < MINATAR_GRID; c++)
-      if (g->brick[r][c]) return 1;
-  return 0; /* bricks only ever exist in rows 1-3 */
-}
+static int any_brick(const breakout_t *g) { return (g->brick[1] | g->brick[2] | g->brick[3]) != 0; }
 
 static void bo_step(void *state, const float *action, float *obs, float *reward, int *terminated) {
   breakout_t *g = state;
@@ -69,12 +63,12 @@ static void bo_step(void *state, const float *action, float *obs, float *reward,
   if (ny < 0) {
     ny = 0;
     g->dir = flip_v[g->dir];
-  } else if (g->brick[ny][nx]) {
+  } else if (g->brick[ny] >> nx & 1u) {
     touched = 1;
     if (!g->strike) {
       r += 1;
       g->strike = 1;
-      g->brick[ny][nx] = 0;
+      g->brick[ny] &= (uint16_t)~(1u << nx);
       ny = g->last_y;
       g->dir = flip_v[g->dir];
     }

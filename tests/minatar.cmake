@@ -9,3 +9,8 @@ foreach(game Asterix Breakout Freeway Seaquest SpaceInvaders)
   set_tests_properties(envcheck_MinAtar_${game} PROPERTIES LABELS unit TIMEOUT 120
                        PASS_REGULAR_EXPRESSION "PASS MinAtar/${game}-v1")
 endforeach()
+
+# bench_minatar: frames/s per game (random policy), the ratio to MinAtar's Python figures as
+# quoted (not measured here), asserted as frames/s over CartPole steps/s in the same run.
+rl_test(bench_minatar LABELS bench SOURCES bench/bench_minatar.c LIBS rlenvs rlcommon TIMEOUT 120)
+set_tests_properties(bench_minatar PROPERTIES RUN_SERIAL TRUE)
