@@ -79,7 +79,9 @@ static void ax_step(void *state, const float *action, float *obs, float *reward,
   else if (a == MINATAR_RIGHT) g->px = g->px < 9 ? g->px + 1 : 9;
   else if (a == MINATAR_UP) g->py = g->py > 1 ? g->py - 1 : 1;
   else if (a == MINATAR_DOWN) g->py = g->py < 8 ? g->py + 1 : 8;
-  for (int i = 0; i < N_SLOTS; i++) touch(g, i, &r);
+  /* The reference tests every slot against the player's cell, before and after each slot
+   * moves; slot i lives in row i + 1, so only the player's row (slot py - 1) can ever match. */
+  touch(g, g->py - 1, &r);
   if (g->move_timer == 0) {
     g->move_timer = g->move_speed;
     for (int i = 0; i < N_SLOTS; i++) {
@@ -87,8 +89,8 @@ static void ax_step(void *state, const float *action, float *obs, float *reward,
       if (!e->used) continue;
       e->x += e->right ? 1 : -1;
       if (e->x < 0 || e->x > 9) e->used = 0;
-      touch(g, i, &r);
     }
+    touch(g, g->py - 1, &r);
   }
   g->spawn_timer--;
   g->move_timer--;
