@@ -18,7 +18,7 @@ void npmt_seed(npmt_t *m, uint32_t seed) {
 }
 
 /* Regenerates all 624 words in index order, each from already-updated neighbours. */
-static void regen(npmt_t *m) {
+void npmt_regen(npmt_t *m) {
   uint32_t *k = m->key;
   int i = 0;
   for (; i < NPMT_N - NPMT_M; i++) {
@@ -32,16 +32,6 @@ static void regen(npmt_t *m) {
   uint32_t y = (k[NPMT_N - 1] & UPPER) | (k[0] & LOWER);
   k[NPMT_N - 1] = k[NPMT_M - 1] ^ (y >> 1) ^ (-(y & 1U) & MATRIX_A);
   m->pos = 0;
-}
-
-uint32_t npmt_next32(npmt_t *m) {
-  if (m->pos >= NPMT_N) regen(m);
-  uint32_t y = m->key[m->pos++];
-  y ^= y >> 11;
-  y ^= (y << 7) & 0x9d2c5680U;
-  y ^= (y << 15) & 0xefc60000U;
-  y ^= y >> 18;
-  return y;
 }
 
 static double uniform53(npmt_t *m) {
@@ -86,12 +76,10 @@ static npmt_draw_t *log_entry(npmt_t *m, npmt_call_t call, int size, int64_t low
   return d;
 }
 
-double npmt_rand(npmt_t *m) {
+double npmt_rand_logged(npmt_t *m) {
   double v = uniform53(m);
-  if (m->log) {
-    npmt_draw_t *d = log_entry(m, NPMT_RAND, 0, 0, 0);
-    if (d) d->v[0] = v;
-  }
+  npmt_draw_t *d = log_entry(m, NPMT_RAND, 0, 0, 0);
+  if (d) d->v[0] = v;
   return v;
 }
 

@@ -36,10 +36,26 @@ typedef struct npmt {
 
 /* RandomState(seed) for seed in [0, 2^32 - 1] (init_genrand). */
 void npmt_seed(npmt_t *m, uint32_t seed);
-/* The next tempered 32-bit output (not logged). */
-uint32_t npmt_next32(npmt_t *m);
-/* rand(): a double in [0, 1) with 53 random bits. */
-double npmt_rand(npmt_t *m);
+/* Refills the 624 words (the reference's in-place regeneration); npmt_next32 calls it. */
+void npmt_regen(npmt_t *m);
+/* The next tempered 32-bit output (not logged). Inline: every game step draws at least two. */
+static inline uint32_t npmt_next32(npmt_t *m) {
+  if (m->pos >= NPMT_N) npmt_regen(m);
+  uint32_t y = m->key[m->pos++];
+  y ^= y >> 11;
+  y ^= (y << 7) & 0x9d2c5680U;
+  y ^= (y << 15) & 0xefc60000U;
+  y ^= y >> 18;
+  return y;
+}
+/* rand() into the log (npmt.c). */
+double npmt_rand_logged(npmt_t *m);
+/* rand(): a double in [0, 1) with 53 random bits: ((a >> 5) * 2^26 + (b >> 6)) / 2^53. */
+static inline double npmt_rand(npmt_t *m) {
+  if (m->log) return npmt_rand_logged(m);
+  uint32_t a = npmt_next32(m) >> 5, b = npmt_next32(m) >> 6;
+  return ((double)a * 67108864.0 + (double)b) / 9007199254740992.0;
+}
 /* rand(n): n doubles in order, logged as one call (n <= NPMT_LOG_VALUES for a full log). */
 void npmt_rand_n(npmt_t *m, double *out, int n);
 /* randint(low, high), high exclusive, high > low (callers guarantee it). */
