@@ -31,7 +31,7 @@ typedef struct npmt_log {
 typedef struct npmt {
   uint32_t key[NPMT_N];
   int pos;
-  npmt_log_t *log; /* NULL: no logging */
+  npmt_log_t *log; /* NULL: no logging; owned by the caller, kept by npmt_seed (zero-init it) */
 } npmt_t;
 
 /* RandomState(seed) for seed in [0, 2^32 - 1] (init_genrand). */

@@ -14,7 +14,7 @@
 #include "npmt.h"
 
 static void test_numpy_values(void) {
-  npmt_t m;
+  npmt_t m = {0};
   npmt_seed(&m, 1);
   double u = npmt_rand(&m);
   CHECK(u == 0.417022004702574, "RandomState(1).rand() = %.17g", u);
@@ -60,7 +60,7 @@ static void test_numpy_values(void) {
 }
 
 static void test_log(void) {
-  npmt_t m;
+  npmt_t m = {0};
   npmt_draw_t d[3];
   npmt_log_t log = {.d = d, .cap = 3};
   npmt_seed(&m, 1);
@@ -178,7 +178,7 @@ static void test_seeds(void) {
   CHECK(memcmp(oa, ob, sizeof(float) * 700) == 0, "a 64-bit seed does not fold as documented");
   env_reset(&b, 5, ob);
   CHECK(memcmp(oa, ob, sizeof(float) * 700) != 0, "seeds 5 and the folded seed gave one start");
-  npmt_t ref;
+  npmt_t ref = {0};
   npmt_seed(&ref, 5);
   env_reset(&a, 5, oa);
   npmt_t *mt = minatar_stream(&a);
