@@ -120,8 +120,8 @@ static int check_draws(mcheck_t *m, const npmt_log_t *log, const cJSON *rec, con
     if (parse_draw(j, &d)) return bad_file(m, "%s: draw %d is malformed", where, i);
     if (i >= log->n) {
       fmt_draw(want, sizeof want, &d);
-      fail(m, "%s draw %d: expected %s, got no draw (we made %d, the reference %d)", where, i,
-           want, log->n, n);
+      fail(m, "%s draw %d: expected %s, got no draw (we made %d, the reference %d)", where, i, want,
+           log->n, n);
       return 0;
     }
     if (!same_draw(&d, &log->d[i])) {
@@ -157,8 +157,9 @@ static int check_obs(mcheck_t *m, const float *obs, int dim, int C, const cJSON 
   for (int i = 0; i < dim; i++)
     if (obs[i] != want[i]) {
       int cell = i / C;
-      fail(m, "%s: observation differs first at flat index %d (row %d, col %d, channel %d): "
-              "expected %g, got %g",
+      fail(m,
+           "%s: observation differs first at flat index %d (row %d, col %d, channel %d): "
+           "expected %g, got %g",
            where, i, cell / 10, cell % 10, i % C, (double)want[i], (double)obs[i]);
       return 0;
     }
@@ -173,8 +174,10 @@ static int open_env(mcheck_t *m, const cJSON *tr, env_t *e, npmt_log_t *log, uin
   const cJSON *dr = cJSON_GetObjectItemCaseSensitive(tr, "difficulty_ramping");
   if (!cJSON_IsNumber(sd) || sd->valuedouble < 0 || sd->valuedouble > 4294967295.0 ||
       !cJSON_IsNumber(sp) || !cJSON_IsBool(dr))
-    return bad_file(m, "%s: needs 'seed' (0..2^32-1), 'sticky_action_prob', "
-                       "'difficulty_ramping'", where);
+    return bad_file(m,
+                    "%s: needs 'seed' (0..2^32-1), 'sticky_action_prob', "
+                    "'difficulty_ramping'",
+                    where);
   char id[256], err[256];
   snprintf(id, sizeof id, "%s:sticky_action_prob=%.17g,difficulty_ramping=%s", m->env_id,
            sp->valuedouble, cJSON_IsTrue(dr) ? "true" : "false");
@@ -206,13 +209,13 @@ static int check_trajectory(mcheck_t *m, const cJSON *tr, int ti) {
   int rc = 0, ok;
   env_reset(&e, seed, obs);
   ok = check_draws(m, &log, cJSON_GetObjectItemCaseSensitive(tr, "start_rng"), where);
-  if (ok > 0) ok = check_obs(m, obs, dim, C, cJSON_GetObjectItemCaseSensitive(tr, "start_obs"), where);
+  if (ok > 0)
+    ok = check_obs(m, obs, dim, C, cJSON_GetObjectItemCaseSensitive(tr, "start_obs"), where);
   const cJSON *steps = cJSON_GetObjectItemCaseSensitive(tr, "steps");
   if (ok >= 0 && !cJSON_IsArray(steps)) ok = bad_file(m, "%s: missing 'steps' array", where);
   int si = 0;
   const cJSON *st;
-  if (ok > 0)
-    cJSON_ArrayForEach(st, steps) {
+  if (ok > 0) cJSON_ArrayForEach(st, steps) {
       snprintf(where, sizeof where, "trajectory %d (seed %u) step %d", ti, seed, si);
       const cJSON *a = cJSON_GetObjectItemCaseSensitive(st, "action");
       const cJSON *rw = cJSON_GetObjectItemCaseSensitive(st, "reward");
@@ -229,7 +232,8 @@ static int check_trajectory(mcheck_t *m, const cJSON *tr, int ti) {
       env_step(&e, &act, obs, &r, &term, &trunc);
       m->steps++;
       ok = check_draws(m, &log, cJSON_GetObjectItemCaseSensitive(st, "rng"), where);
-      if (ok > 0) ok = check_obs(m, obs, dim, C, cJSON_GetObjectItemCaseSensitive(st, "obs"), where);
+      if (ok > 0)
+        ok = check_obs(m, obs, dim, C, cJSON_GetObjectItemCaseSensitive(st, "obs"), where);
       if (ok > 0 && (double)r != rw->valuedouble) {
         fail(m, "%s: reward expected %g, got %g", where, rw->valuedouble, (double)r);
         ok = 0;
@@ -257,11 +261,12 @@ static int check_long(mcheck_t *m, const cJSON *le, int li) {
   const cJSON *tat = cJSON_GetObjectItemCaseSensitive(le, "terminated_at");
   const cJSON *nd = cJSON_GetObjectItemCaseSensitive(le, "rng_draws");
   const cJSON *sum = cJSON_GetObjectItemCaseSensitive(le, "rng_sum_rand_values");
-  if (!cJSON_IsString(acts) || !cJSON_IsArray(rat) || !cJSON_IsObject(cps) ||
-      !cJSON_IsArray(tat) || cJSON_GetArraySize(tat) != 1 || !cJSON_IsNumber(nd) ||
-      !cJSON_IsString(sum))
-    return bad_file(m, "%s: needs 'actions', 'rewards_at', 'checkpoints', 'terminated_at', "
-                       "'rng_draws', 'rng_sum_rand_values'", where);
+  if (!cJSON_IsString(acts) || !cJSON_IsArray(rat) || !cJSON_IsObject(cps) || !cJSON_IsArray(tat) ||
+      cJSON_GetArraySize(tat) != 1 || !cJSON_IsNumber(nd) || !cJSON_IsString(sum))
+    return bad_file(m,
+                    "%s: needs 'actions', 'rewards_at', 'checkpoints', 'terminated_at', "
+                    "'rng_draws', 'rng_sum_rand_values'",
+                    where);
   env_t e;
   npmt_draw_t draws[LOG_CAP];
   npmt_log_t log = {.d = draws, .cap = LOG_CAP};

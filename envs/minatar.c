@@ -68,7 +68,8 @@ int minatar_configure(minatar_t *m, const char *opts, const int *action_map, int
 
 void minatar_seed(void *state, uint64_t seed) {
   minatar_t *m = state;
-  uint32_t s = seed <= 0xffffffffu ? (uint32_t)seed : (uint32_t)((seed ^ (seed >> 32)) & 0xffffffffu);
+  uint32_t s =
+      seed <= 0xffffffffu ? (uint32_t)seed : (uint32_t)((seed ^ (seed >> 32)) & 0xffffffffu);
   npmt_seed(&m->mt, s);
 }
 

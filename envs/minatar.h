@@ -50,43 +50,43 @@ static inline void minatar_on(float *obs, int C, int row, int col, int ch) {
 void minatar_clear(float *obs, int C);
 
 /* The two specs of a game: -v1 over the minimal action set, -v0 over all six actions. */
-#define MINATAR_SPECS(game, name, C, state_t, resetf, stepf, min_map, rhigh, threshold)         \
-  static const int game##_full_map[6] = {0, 1, 2, 3, 4, 5};                                    \
-  static int game##_configure_v1(void *s, const char *o, char *e, size_t n) {                  \
-    return minatar_configure(s, o, min_map, (int)(sizeof min_map / sizeof min_map[0]), e, n);  \
-  }                                                                                            \
-  static int game##_configure_v0(void *s, const char *o, char *e, size_t n) {                  \
-    return minatar_configure(s, o, game##_full_map, 6, e, n);                                  \
-  }                                                                                            \
-  const env_spec_t env_minatar_##game##_v1 = {                                                 \
-      .id = "MinAtar/" name "-v1",                                                             \
-      .obs = {.kind = ENV_BOX, .dim = 100 * (C), .low = {0.0f}, .high = {1.0f}},               \
-      .act = {.kind = ENV_DISCRETE,                                                            \
-              .n = (int)(sizeof min_map / sizeof min_map[0]),                                  \
-              .dim = 1,                                                                        \
-              .low = {0},                                                                      \
-              .high = {(float)(sizeof min_map / sizeof min_map[0]) - 1}},                      \
-      .reward_threshold = threshold,                                                           \
-      .state_size = sizeof(state_t),                                                           \
-      .reset = resetf,                                                                         \
-      .step = stepf,                                                                           \
-      .reward_low = 0.0f,                                                                      \
-      .reward_high = rhigh,                                                                    \
-      .configure = game##_configure_v1,                                                        \
-      .seed = minatar_seed,                                                                    \
-  };                                                                                           \
-  const env_spec_t env_minatar_##game##_v0 = {                                                 \
-      .id = "MinAtar/" name "-v0",                                                             \
-      .obs = {.kind = ENV_BOX, .dim = 100 * (C), .low = {0.0f}, .high = {1.0f}},               \
-      .act = {.kind = ENV_DISCRETE, .n = 6, .dim = 1, .low = {0}, .high = {5}},                \
-      .reward_threshold = threshold,                                                           \
-      .state_size = sizeof(state_t),                                                           \
-      .reset = resetf,                                                                         \
-      .step = stepf,                                                                           \
-      .reward_low = 0.0f,                                                                      \
-      .reward_high = rhigh,                                                                    \
-      .configure = game##_configure_v0,                                                        \
-      .seed = minatar_seed,                                                                    \
+#define MINATAR_SPECS(game, name, C, state_t, resetf, stepf, min_map, rhigh, threshold)       \
+  static const int game##_full_map[6] = {0, 1, 2, 3, 4, 5};                                   \
+  static int game##_configure_v1(void *s, const char *o, char *e, size_t n) {                 \
+    return minatar_configure(s, o, min_map, (int)(sizeof min_map / sizeof min_map[0]), e, n); \
+  }                                                                                           \
+  static int game##_configure_v0(void *s, const char *o, char *e, size_t n) {                 \
+    return minatar_configure(s, o, game##_full_map, 6, e, n);                                 \
+  }                                                                                           \
+  const env_spec_t env_minatar_##game##_v1 = {                                                \
+      .id = "MinAtar/" name "-v1",                                                            \
+      .obs = {.kind = ENV_BOX, .dim = 100 * (C), .low = {0.0f}, .high = {1.0f}},              \
+      .act = {.kind = ENV_DISCRETE,                                                           \
+              .n = (int)(sizeof min_map / sizeof min_map[0]),                                 \
+              .dim = 1,                                                                       \
+              .low = {0},                                                                     \
+              .high = {(float)(sizeof min_map / sizeof min_map[0]) - 1}},                     \
+      .reward_threshold = threshold,                                                          \
+      .state_size = sizeof(state_t),                                                          \
+      .reset = resetf,                                                                        \
+      .step = stepf,                                                                          \
+      .reward_low = 0.0f,                                                                     \
+      .reward_high = rhigh,                                                                   \
+      .configure = game##_configure_v1,                                                       \
+      .seed = minatar_seed,                                                                   \
+  };                                                                                          \
+  const env_spec_t env_minatar_##game##_v0 = {                                                \
+      .id = "MinAtar/" name "-v0",                                                            \
+      .obs = {.kind = ENV_BOX, .dim = 100 * (C), .low = {0.0f}, .high = {1.0f}},              \
+      .act = {.kind = ENV_DISCRETE, .n = 6, .dim = 1, .low = {0}, .high = {5}},               \
+      .reward_threshold = threshold,                                                          \
+      .state_size = sizeof(state_t),                                                          \
+      .reset = resetf,                                                                        \
+      .step = stepf,                                                                          \
+      .reward_low = 0.0f,                                                                     \
+      .reward_high = rhigh,                                                                   \
+      .configure = game##_configure_v0,                                                       \
+      .seed = minatar_seed,                                                                   \
   }
 
 #endif

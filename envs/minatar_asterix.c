@@ -75,10 +75,14 @@ static void ax_step(void *state, const float *action, float *obs, float *reward,
     spawn(g);
     g->spawn_timer = g->spawn_speed;
   }
-  if (a == MINATAR_LEFT) g->px = g->px > 0 ? g->px - 1 : 0;
-  else if (a == MINATAR_RIGHT) g->px = g->px < 9 ? g->px + 1 : 9;
-  else if (a == MINATAR_UP) g->py = g->py > 1 ? g->py - 1 : 1;
-  else if (a == MINATAR_DOWN) g->py = g->py < 8 ? g->py + 1 : 8;
+  if (a == MINATAR_LEFT)
+    g->px = g->px > 0 ? g->px - 1 : 0;
+  else if (a == MINATAR_RIGHT)
+    g->px = g->px < 9 ? g->px + 1 : 9;
+  else if (a == MINATAR_UP)
+    g->py = g->py > 1 ? g->py - 1 : 1;
+  else if (a == MINATAR_DOWN)
+    g->py = g->py < 8 ? g->py + 1 : 8;
   /* The reference tests every slot against the player's cell, before and after each slot
    * moves; slot i lives in row i + 1, so only the player's row (slot py - 1) can ever match. */
   touch(g, g->py - 1, &r);

@@ -68,7 +68,7 @@ static void bo_step(void *state, const float *action, float *obs, float *reward,
     if (!g->strike) {
       r += 1;
       g->strike = 1;
-      g->brick[ny] &= (uint16_t)~(1u << nx);
+      g->brick[ny] &= (uint16_t) ~(1u << nx);
       ny = g->last_y;
       g->dir = flip_v[g->dir];
     }

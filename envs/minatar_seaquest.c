@@ -162,8 +162,8 @@ static void spawn_diver(seaquest_t *g) {
 }
 
 /* for b in reversed(l): CPython's list_reverseiterator (stops when the index passes the end). */
-#define FOR_REVERSED(l, c)                                                                     \
-  for (int it_ = (l)->n - 1; it_ >= 0 && it_ < (l)->n; it_--)                                \
+#define FOR_REVERSED(l, c)                                    \
+  for (int it_ = (l)->n - 1; it_ >= 0 && it_ < (l)->n; it_--) \
     for (cursor_t c = {(l), it_, {0}}, *once_ = &c; once_; once_ = NULL)
 
 /* The first element of l on e's cell, or -1. */
@@ -350,6 +350,6 @@ done:
   observe(g, obs);
 }
 
-static const int seaquest_min[6] = {MINATAR_NOOP, MINATAR_LEFT, MINATAR_UP,
+static const int seaquest_min[6] = {MINATAR_NOOP,  MINATAR_LEFT, MINATAR_UP,
                                     MINATAR_RIGHT, MINATAR_DOWN, MINATAR_FIRE};
 MINATAR_SPECS(seaquest, "Seaquest", C, seaquest_t, sq_reset, sq_step, seaquest_min, 74.0f, 20.1);

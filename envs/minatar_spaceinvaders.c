@@ -20,7 +20,8 @@ static void wave(spaceinvaders_t *g) {
 
 static void observe_bits(float *obs, const uint16_t *rows, int ch) {
   for (int r = 0; r < MINATAR_GRID; r++)
-    for (uint16_t b = rows[r]; b; b &= (uint16_t)(b - 1)) minatar_on(obs, C, r, __builtin_ctz(b), ch);
+    for (uint16_t b = rows[r]; b; b &= (uint16_t)(b - 1))
+      minatar_on(obs, C, r, __builtin_ctz(b), ch);
 }
 
 static void observe(const spaceinvaders_t *g, float *obs) {

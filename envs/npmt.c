@@ -51,7 +51,8 @@ static int64_t masked(npmt_t *m, int64_t low, int64_t high) {
   mask |= mask >> 32;
   uint64_t v;
   if (rng <= 0xffffffffU) {
-    do v = npmt_next32(m) & mask; while (v > rng);
+    do v = npmt_next32(m) & mask;
+    while (v > rng);
   } else { /* 64-bit ranges take two outputs, high word first (unused by MinAtar) */
     do {
       uint64_t hi = npmt_next32(m);

@@ -17,8 +17,8 @@ typedef enum { NPMT_RAND = 1, NPMT_RANDINT = 2 } npmt_call_t;
 
 typedef struct npmt_draw {
   npmt_call_t call;
-  int size;              /* 0: a scalar draw (size=None); n: a vector of n values */
-  int64_t low, high;     /* randint only: [low, high) */
+  int size;                  /* 0: a scalar draw (size=None); n: a vector of n values */
+  int64_t low, high;         /* randint only: [low, high) */
   double v[NPMT_LOG_VALUES]; /* the values (randint values are exact integers) */
 } npmt_draw_t;
 

@@ -110,9 +110,10 @@ int main(int argc, char **argv) {
     }
   }
   bench_print_machine(argc, argv);
-  printf("timing:   thread CPU time; uniform random actions over 6; best of %d alternating "
-         "windows of %.2f s\n",
-         REPS, seconds);
+  printf(
+      "timing:   thread CPU time; uniform random actions over 6; best of %d alternating "
+      "windows of %.2f s\n",
+      REPS, seconds);
   if (slow > 1) printf("INJECTED: every counted MinAtar step runs %d times\n", slow);
   rng_t r;
   rng_seed(&r, 1);
@@ -147,7 +148,8 @@ int main(int argc, char **argv) {
   env_free(&cart);
   if (only) { /* profiling one game: print it, assert nothing */
     for (int g = 0; g < n_games; g++)
-      if (fps[g] > 0) printf("%s %.0f frames/s, CartPole %.0f steps/s\n", games[g].id, fps[g], cart_fps[g]);
+      if (fps[g] > 0)
+        printf("%s %.0f frames/s, CartPole %.0f steps/s\n", games[g].id, fps[g], cart_fps[g]);
     return 0;
   }
   double bits = 0, copy = 0;
@@ -163,10 +165,11 @@ int main(int argc, char **argv) {
   for (int g = 0; g < n_games; g++)
     printf("%-26s %14.0f %16.0f %22.0f %17.0fx\n", games[g].id, fps[g], cart_fps[g],
            games[g].python_fps, fps[g] / games[g].python_fps);
-  printf("\nPython frames/s: MinAtar's own games (numpy 1.24.2), random policy, one core, as "
-         "quoted in\n../shared/reference/minatar.md section 10 for the issue's machine; NOT "
-         "measured by this\nbenchmark (MinAtar is not installed here), so the last column "
-         "compares with a quoted figure.\n");
+  printf(
+      "\nPython frames/s: MinAtar's own games (numpy 1.24.2), random policy, one core, as "
+      "quoted in\n../shared/reference/minatar.md section 10 for the issue's machine; NOT "
+      "measured by this\nbenchmark (MinAtar is not installed here), so the last column "
+      "compares with a quoted figure.\n");
   printf("obsbits: pack+unpack %.3g floats/s, memcpy %.3g floats/s (%d-element observation)\n",
          bits, copy, OBS_BITS_N);
   printf("(checksum %g)\n\n", sink);
