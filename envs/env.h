@@ -79,6 +79,9 @@ const char *const *env_ids(void);
 
 /* Returns 0, or -1 when the id is unknown or its options are bad (err names it). */
 int env_init(env_t *e, const char *id, char *err, size_t errlen);
+/* Whether env_init would accept the id with its options: 0, or -1 with the reason in err (for
+ * validating a config before any env exists). */
+int env_check_id(const char *id, char *err, size_t errlen);
 void env_free(env_t *e);
 /* seed: reseed the env's stream first (same seed, same episode); ENV_SEED_NONE: continue. */
 void env_reset(env_t *e, uint64_t seed, float *obs);

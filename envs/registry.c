@@ -108,6 +108,13 @@ int env_init(env_t *e, const char *id, char *err, size_t errlen) {
   return 0;
 }
 
+int env_check_id(const char *id, char *err, size_t errlen) {
+  env_t e;
+  if (env_init(&e, id, err, errlen) != 0) return -1;
+  env_free(&e);
+  return 0;
+}
+
 void env_free(env_t *e) {
   free(e->state);
   e->state = NULL;

@@ -100,6 +100,10 @@ static void test_options(void) {
   env_free(&e);
   CHECK(env_find("MinAtar/Seaquest-v1:sticky_action_prob=0") == &env_minatar_seaquest_v1,
         "env_find ignores options");
+  CHECK(env_check_id("MinAtar/Seaquest-v1:difficulty_ramping=0", err, sizeof err) == 0, "%s", err);
+  CHECK(env_check_id("MinAtar/Seaquest-v1:sticky=2", err, sizeof err) == -1 &&
+            strstr(err, "unknown MinAtar option 'sticky'"),
+        "env_check_id: '%s'", err);
   static const struct {
     const char *id, *says;
   } bad[] = {

@@ -332,6 +332,11 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
     snprintf(err, errlen, "config: env = '%s' is not a known environment", c->env);
     return -1;
   }
+  char env_err[384];
+  if (env_check_id(c->env, env_err, sizeof env_err) != 0) { /* options in the id (envs/README.md) */
+    snprintf(err, errlen, "config: env = '%s': %s", c->env, env_err);
+    return -1;
+  }
   if (algo_validate_config(c, L->run.spec, &L->run.algo, err, errlen) != 0) return -1;
   if (L->run.algo->mode != ALGO_ACTOR_LEARNER) {
     char names[128];
