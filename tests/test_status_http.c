@@ -469,8 +469,8 @@ static void check_status_cmd(int port, int idle_port) {
 
 int main(void) {
   CHECK(uv_loop_init(&loop) == 0, "uv_loop_init");
-  status_http_sources_t src = {NULL, fake_status_json, fake_metrics_text};
-  status_http_sources_t nulls = {NULL, null_source, null_source};
+  status_http_sources_t src = {.status_json = fake_status_json, .metrics_text = fake_metrics_text};
+  status_http_sources_t nulls = {.status_json = null_source, .metrics_text = null_source};
   char err[256] = "";
   int rc = status_http_start(&loop, "127.0.0.1:0", &src, &srv, err, sizeof(err));
   CHECK(rc == 0 && srv, "status_http_start: %d %s", rc, err);

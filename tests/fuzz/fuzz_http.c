@@ -61,7 +61,7 @@ static void start_once(void) {
   signal(SIGPIPE, SIG_IGN);
   log_set_level(LOG_OFF);
   if (uv_loop_init(&loop) != 0) FAIL("uv_loop_init");
-  status_http_sources_t src = {NULL, fake_status, fake_metrics};
+  status_http_sources_t src = {.status_json = fake_status, .metrics_text = fake_metrics};
   char err[256];
   if (status_http_start(&loop, "127.0.0.1:0", &src, &srv, err, sizeof err) != 0)
     FAIL("status_http_start: %s", err);
