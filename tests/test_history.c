@@ -1,12 +1,11 @@
 /* history (server/status/history.c): rows kept verbatim with their line numbers, the since
  * cursor, the downsampling bound (the first row and the newest quarter kept), refused lines,
  * following a growing file (partial last line, truncation), and the query parser. */
-#include "history.h"
-
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "check.h"
+#include "history.h"
 
 static cJSON *json_of(const history_t *h, uint64_t since) {
   char *t = history_json(h, since);
@@ -80,13 +79,12 @@ static void test_downsampling_bound(void) {
   }
   CHECK(most <= 64, "held %zu rows with limit 64", most);
   CHECK(h.seq[0] == 0, "first row seq %llu", (unsigned long long)h.seq[0]);
-  for (size_t i = 1; i < h.n; i++)
-    CHECK(h.seq[i] > h.seq[i - 1], "seq not increasing at %zu", i);
+  for (size_t i = 1; i < h.n; i++) CHECK(h.seq[i] > h.seq[i - 1], "seq not increasing at %zu", i);
   for (size_t k = 0; k < 16; k++) /* the newest quarter is every row */
     CHECK(h.seq[h.n - 1 - k] == 9999 - k, "newest row %zu is seq %llu", k,
           (unsigned long long)h.seq[h.n - 1 - k]);
-  CHECK(h.dropped + h.n == 10000, "dropped %llu + kept %zu != 10000",
-        (unsigned long long)h.dropped, h.n);
+  CHECK(h.dropped + h.n == 10000, "dropped %llu + kept %zu != 10000", (unsigned long long)h.dropped,
+        h.n);
   /* The older rows are an even sample (every one a multiple of the stride, every tenth of the
    * run holds some) and the rest a full-resolution suffix (the newest quarter and the rows
    * added since the last downsampling). */

@@ -20,7 +20,7 @@ static void usage(FILE *f) {
           "  worker    --connect HOST:PORT [--envs K]\n"
           "  status    HOST:PORT [--json]\n"
           "  eval      --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
-          "  study     --preset NAME --runs R [--out DIR]   (R seeds, mean curve + 95% interval)\n"
+          "  study     --preset NAME --runs R [--out DIR]   (R seeds, mean curve + 95%% interval)\n"
           "  envcheck  FILE.json\n");
 }
 

@@ -1,5 +1,5 @@
-/* study: R seeds of a preset (in-process on-policy runs or learner runs), mean curve with 95% interval
- * as CSV and SVG (study.h). */
+/* study: R seeds of a preset (in-process on-policy runs or learner runs), mean curve with 95%
+ * interval as CSV and SVG (study.h). */
 #include "study.h"
 
 #include <cjson/cJSON.h>
@@ -15,8 +15,8 @@
 #include "algo.h"
 #include "config.h"
 #include "onpolicy.h"
-#include "rundir.h"
 #include "run.h"
+#include "rundir.h"
 
 enum { M_RETURN, M_LENGTH, M_RMSE, N_METRICS };
 static const char *const metric_key[N_METRICS] = {"return", "length", "value_rmse"};
@@ -161,8 +161,8 @@ static void write_band_svg(const char *path, long rows, const double *x, const d
   for (int k = 0; k <= 4; k++) {
     double y = lo + (hi - lo) * k / 4, xv = x0 + (x1 - x0) * k / 4;
     fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", L - 6, SY(y) + 4, y);
-    fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.6g</text>\n", SX(xv),
-            H - B + 18, xv);
+    fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.6g</text>\n", SX(xv), H - B + 18,
+            xv);
   }
   fprintf(f,
           "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n"
@@ -486,7 +486,7 @@ static int summarize(const study_opts_t *o, const config_t *cfg, const char *out
 /* One learner run's metrics rows: env steps, the training return and the latest evaluation. */
 typedef struct lrun {
   long n;
-  double *steps, *train, *eval_at, *eval; /* n each; NAN where absent */
+  double *steps, *train, *eval_at, *eval;  /* n each; NAN where absent */
   double solved, env_steps, wall, confirm; /* from summary.json (solved 0/1, NAN absent) */
 } lrun_t;
 
@@ -679,7 +679,9 @@ static int summarize_learner(const study_opts_t *o, const config_t *cfg, const c
       else
         fprintf(f, "| %s | %d (%lld-%lld) | 0/%d | - | - |\n", o->preset, runs,
                 (long long)cfg->seed, (long long)cfg->seed + runs - 1, runs);
-      fprintf(f, "\n| seed | solved | env steps | wall s | confirmation mean |\n|---|---|---|---|---|\n");
+      fprintf(
+          f,
+          "\n| seed | solved | env steps | wall s | confirmation mean |\n|---|---|---|---|---|\n");
       for (int r = 0; r < runs; r++) {
         char conf[32] = "-";
         if (isfinite(rs[r].confirm)) snprintf(conf, sizeof conf, "%.1f", rs[r].confirm);
@@ -692,9 +694,10 @@ static int summarize_learner(const study_opts_t *o, const config_t *cfg, const c
     if (solved)
       printf("; env steps to solve median %.0f (%.0f-%.0f), wall s median %.1f (%.1f-%.1f)", sm,
              slo, shi, wm, wlo, whi);
-    printf("\nrlserve study: %s/curve.csv, %s/curve.svg, %s/curve-train.svg, %s/study.json, "
-           "%s/table.md\n",
-           out, out, out, out, out);
+    printf(
+        "\nrlserve study: %s/curve.csv, %s/curve.svg, %s/curve-train.svg, %s/study.json, "
+        "%s/table.md\n",
+        out, out, out, out, out);
     rc = solved == runs ? 0 : 1;
   }
   for (int r = 0; r < runs; r++) free(rs[r].steps);

@@ -5,9 +5,9 @@
  * Memory is bounded: at most `limit` rows of at most HISTORY_MAX_ROW bytes each. When the
  * buffer fills, the stride doubles and the older rows whose line number is not a multiple of
  * it are dropped (the run's first row and the newest quarter always stay), so the older part
- * is an even sample of the whole run and the recent rows stay at full resolution. Each row keeps its sequence number (its line number in
- * metrics.jsonl, from 0): a client asks for `since` = the `next` of its last answer and gets
- * only newer rows.
+ * is an even sample of the whole run and the recent rows stay at full resolution. Each row keeps
+ * its sequence number (its line number in metrics.jsonl, from 0): a client asks for `since` = the
+ * `next` of its last answer and gets only newer rows.
  *
  * Threads: one owner; no locking (the learner's net thread, or the board's loop). */
 #ifndef RLSERVE_HISTORY_H
@@ -21,14 +21,14 @@
 #define HISTORY_MIN_LIMIT 8
 
 typedef struct history {
-  char **rows;       /* JSON object text without the newline, owned */
-  uint64_t *seq;     /* each row's line number in the run */
-  size_t n, limit;   /* rows held, the most ever held */
-  uint64_t total;    /* rows ever added: the next row's sequence number */
-  uint64_t dropped;  /* rows removed by downsampling */
-  uint64_t stride;   /* the older rows kept are those whose line number is a multiple of it */
-  uint64_t skipped;  /* lines refused (too long or not a JSON object) */
-  long file_offset;  /* history_follow: bytes of the file already read */
+  char **rows;      /* JSON object text without the newline, owned */
+  uint64_t *seq;    /* each row's line number in the run */
+  size_t n, limit;  /* rows held, the most ever held */
+  uint64_t total;   /* rows ever added: the next row's sequence number */
+  uint64_t dropped; /* rows removed by downsampling */
+  uint64_t stride;  /* the older rows kept are those whose line number is a multiple of it */
+  uint64_t skipped; /* lines refused (too long or not a JSON object) */
+  long file_offset; /* history_follow: bytes of the file already read */
 } history_t;
 
 /* limit is raised to HISTORY_MIN_LIMIT. 0, or -1 out of memory (nothing to free). */
