@@ -396,6 +396,12 @@ int board_main(int argc, char **argv) {
     free(b.roots);
     return 2;
   }
+  addr_t la;
+  if (addr_resolve(listen, &la, err, sizeof err) == 0 && !addr_is_loopback(&la.sa))
+    LOG_W("board",
+          "--listen %s is reachable from other machines: anyone who can connect reads "
+          "these runs' metrics, configs and summaries",
+          listen);
   int port = status_http_port(b.http);
   addr_t a;
   char host[300] = "127.0.0.1";

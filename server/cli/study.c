@@ -296,6 +296,20 @@ static int run_learner_seed(const study_opts_t *o, long seed, const char *dir) {
   return run_main(n, argv);
 }
 
+/* dir/run.conf, as `rlserve run` writes it (a failure only costs the board its legend). */
+static void write_run_conf(const config_t *c, const char *dir) {
+  char err[1024], path[800];
+  if (rundir_mkdir(dir, err, sizeof err) != 0) return;
+  snprintf(path, sizeof path, "%s/run.conf", dir);
+  char *text = config_to_text(c);
+  FILE *f = text ? fopen(path, "w") : NULL;
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+  free(text);
+}
+
 /* Seeds seed0 .. seed0 + runs - 1, each in a child process into out/run-SEED (an onpolicy_run,
  * or `rlserve run` for a learner algorithm), jobs at a time. 0, or 2 after a message (a fork
  * or a run failed). */
@@ -318,6 +332,7 @@ static int run_seeds(const study_opts_t *o, const config_t *cfg, const char *out
         char dir[700], e2[512];
         snprintf(dir, sizeof dir, "%s/run-%ld", out, (long)c.seed);
         if (learner) _exit(run_learner_seed(o, (long)c.seed, dir));
+        write_run_conf(&c, dir); /* what the run was, for rlserve board */
         int st = onpolicy_run(&c, dir, 1, e2, sizeof e2);
         if (st == 2) fprintf(stderr, "rlserve study: seed %ld: %s\n", (long)c.seed, e2);
         _exit(st);

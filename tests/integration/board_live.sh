@@ -38,6 +38,16 @@ summ = {"alpha": {"solved": True, "env_steps": 19500, "wall_seconds": 12.34, "co
 for name, s in summ.items():
     json.dump(s, open(os.path.join(root, name, "summary.json"), "w"))
 PY
+# Bad arguments: a clear message and exit 2, nothing served.
+"$RLSERVE" board "$WORK/no-such-folder" >"$WORK/bad1.log" 2>&1
+rc=$?
+[ "$rc" = 2 ] && grep -q "no-such-folder" "$WORK/bad1.log" || { cat "$WORK/bad1.log"; fail "missing folder: exit $rc"; }
+"$RLSERVE" board "$runs" --listen 127.0.0.1:99999 >"$WORK/bad2.log" 2>&1
+rc=$?
+[ "$rc" = 2 ] && grep -q "99999" "$WORK/bad2.log" || { cat "$WORK/bad2.log"; fail "bad --listen: exit $rc"; }
+"$RLSERVE" board >"$WORK/bad3.log" 2>&1
+rc=$?
+[ "$rc" = 2 ] && grep -q "run folders" "$WORK/bad3.log" || { cat "$WORK/bad3.log"; fail "no folder: exit $rc"; }
 "$RLSERVE" board "$runs" --listen 127.0.0.1:0 --port-file "$WORK/bport" >"$WORK/board.log" 2>&1 &
 board=$!
 PIDS+=("$board")
