@@ -81,9 +81,8 @@ static void start_once(void) {
     int n = snprintf(row, sizeof row, "{\"env_steps\":%d}", 100 * i);
     history_add(&hist, row, (size_t)n);
   }
-  status_http_sources_t src = {.status_json = fake_status,
-                               .metrics_text = fake_metrics,
-                               .history_json = fake_history};
+  status_http_sources_t src = {
+      .status_json = fake_status, .metrics_text = fake_metrics, .history_json = fake_history};
   char err[256];
   if (status_http_start(&loop, "127.0.0.1:0", &src, &srv, err, sizeof err) != 0)
     FAIL("status_http_start: %s", err);
