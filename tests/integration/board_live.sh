@@ -4,7 +4,8 @@
 #     finished runs' summary.json, the live one without; bad /history queries are refused;
 #  b. headless Chromium: the summary table's text (solved, env steps, wall s, confirmed eval),
 #     the legend, and in a screenshot three distinct line colours inside every chart (where the
-#     charts are comes from the page itself: its #layout report, read with --dump-dom);
+#     charts are comes from the page itself: its #layout report, read with --dump-dom); the x
+#     axis by wall time and the smoothing (set from the address) change the charts' ranges;
 #  c. the live run is followed: rows appended to its metrics.jsonl (a half-written line only
 #     once complete) and its summary.json appear in /history and /runs.
 # The folders are written by this script with separated curves, so every line is visible.
@@ -117,6 +118,30 @@ print("b. summary table %d rows as expected; charts %s, 3 lines each" % (len(row
 PY
   python3 "$(dirname "$0")/png_colours.py" "$WORK/board.png" "$WORK/layout.json" \
     "#1f77b4,#d62728,#2ca02c" 3 30 || fail "a chart of the board screenshot lacks a run's line colour"
+  # The x axis by wall time and smoothing, set from the address (?x=wall&smooth=0.9).
+  timeout -k 5 60 "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$WORK/chrome-wall" --virtual-time-budget=3000 --window-size=1400,1000 \
+    --dump-dom "$base/?x=wall&smooth=0.9" >"$WORK/wall.out" 2>"$WORK/chromium-wall.log" &
+  cr=$!
+  PIDS+=("$cr")
+  wait "$cr" || { tail -n 5 "$WORK/chromium-wall.log"; fail "Chromium (wall) failed"; }
+  python3 - "$WORK/wall.out" "$WORK/layout.json" <<'PY' || fail "x by wall time / smoothing"
+import html, json, re, sys
+dom = open(sys.argv[1]).read()
+m = re.search(r'<pre id="layout"[^>]*>(.*?)</pre>', dom, re.S)
+wall, steps = json.loads(html.unescape(m.group(1))), json.load(open(sys.argv[2]))
+tw = next(c for c in wall["charts"] if c["key"] == "train_return_mean100")
+ts = next(c for c in steps["charts"] if c["key"] == "train_return_mean100")
+errs = []
+if wall["xaxis"] != "wall" or wall["smooth"] != 0.9: errs.append("controls %r %r" % (wall["xaxis"], wall["smooth"]))
+# Wall time: alpha's last row is at t 19.5 s, beta's at 0.5*39*1.2 = 23.4 s; by env steps 19,500.
+if abs(tw["xrange"][1] - 23.4) > 1e-6 or ts["xrange"][1] != 19500: errs.append("x ranges: wall %r, steps %r" % (tw["xrange"], ts["xrange"]))
+# Smoothing lags a rising line: the top of the chart falls below the raw maximum (beta: 275).
+if ts["yrange"][1] != 275 or not tw["yrange"][1] < 260: errs.append("y ranges: smoothed %r, raw %r" % (tw["yrange"], ts["yrange"]))
+if errs: print("\n".join(errs)); sys.exit(1)
+print("b. ?x=wall&smooth=0.9: train chart x %.1f-%.1f s, top %.1f (raw 275)" % (tw["xrange"][0], tw["xrange"][1], tw["yrange"][1]))
+PY
 else
   skip_part "chromium: not installed (deploy/install-deps.sh --test installs chromium)"
 fi
