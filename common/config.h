@@ -64,6 +64,8 @@
   X(bounds_tolerance, REAL, "0.01", 0, 1e9,                                                        \
     "ingest: slack past the env's observation / reward bounds, times max(1, |bound|)")             \
   X(progress_interval_s, REAL, "2", 0.1, 3600, "seconds between progress lines")                   \
+  X(history_limit, INT, "2000", 8, 1e6,                                                            \
+    "metrics rows the status socket keeps for GET /history (older ones are downsampled)")          \
   X(env_plugin, STR, "", 0, 0,                                                                     \
     "shared library with user environments (envs/rlserve_env_plugin.h)")                           \
   X(checkpoint_interval_s, REAL, "60", 0, 1e9,                                                     \

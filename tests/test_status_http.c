@@ -51,6 +51,17 @@ static char *fake_metrics_text(void *ctx) {
 }
 static char *null_source(void *ctx) { return NULL; }
 
+/* /history: echoes the query; "bad" in it is a 400, "gone" a 404, "fail" no text (a 500). */
+static int fake_history(void *ctx, const char *query, size_t qlen, char **out) {
+  char buf[700];
+  snprintf(buf, sizeof buf, "{\"query\":\"%.*s\"}", (int)qlen, query ? query : "");
+  int code = strstr(buf, "bad") ? 400 : strstr(buf, "gone") ? 404 : 200;
+  *out = strstr(buf, "fail") ? NULL : strdup(code == 200 ? buf : "a reason\n");
+  return code;
+}
+static char *fake_runs(void *ctx) { return strdup("{\"runs\":[]}"); }
+static const char board_page[] = "<!DOCTYPE html><p>board</p>";
+
 /* ---- the server side: a loop in a thread, stopped through an async handle ---- */
 
 static uv_loop_t loop;
@@ -204,6 +215,26 @@ static void check_routes(int port) {
         "embedded page: NUL at %zu of %zu", strlen(status_dashboard_html),
         status_dashboard_html_len);
 
+  get(port, "GET", "/history?since=5&run=2", &r);
+  CHECK(r.code == 200 && r.body && strcmp(r.body, "{\"query\":\"since=5&run=2\"}") == 0,
+        "GET /history?query: code %d body %s", r.code, r.body ? r.body : "(none)");
+  CHECK(header(&r, "Content-Type", h, sizeof(h)) && strcmp(h, "application/json") == 0,
+        "GET /history: Content-Type '%s'", header(&r, "Content-Type", h, sizeof(h)));
+  get(port, "GET", "/history", &r);
+  CHECK(r.code == 200 && r.body && strcmp(r.body, "{\"query\":\"\"}") == 0,
+        "GET /history without a query: code %d body %s", r.code, r.body ? r.body : "(none)");
+  get(port, "GET", "/history?since=bad", &r);
+  CHECK(r.code == 400 && r.body && strcmp(r.body, "a reason\n") == 0,
+        "GET /history?since=bad: code %d body %s", r.code, r.body ? r.body : "(none)");
+  get(port, "GET", "/history?run=gone", &r);
+  CHECK(r.code == 404 && r.body && strcmp(r.body, "a reason\n") == 0,
+        "GET /history?run=gone: code %d", r.code);
+  get(port, "GET", "/history?fail", &r);
+  CHECK(r.code == 500, "GET /history?fail: code %d", r.code);
+  get(port, "GET", "/runs", &r);
+  CHECK(r.code == 200 && r.body && strcmp(r.body, "{\"runs\":[]}") == 0, "GET /runs: code %d",
+        r.code);
+
   get(port, "HEAD", "/status", &r);
   CHECK(r.code == 200 && r.body && r.body_len == 0, "HEAD /status: code %d, body %zu bytes", r.code,
         r.body_len);
@@ -267,6 +298,19 @@ static void check_routes(int port) {
 
 /* 100 connections at once from one address: the 16 newest (the per-address cap) are served,
  * the older ones closed to make room for them; afterwards all is normal. */
+/* A server given its own page serves it at /; without sources /history and /runs are 404. */
+static void check_other_page(int port) {
+  static reply_t r;
+  get(port, "GET", "/", &r);
+  CHECK(r.code == 200 && r.body_len == sizeof board_page - 1 && r.body &&
+            memcmp(r.body, board_page, r.body_len) == 0,
+        "GET / with a page: code %d body %.100s", r.code, r.body ? r.body : "(none)");
+  get(port, "GET", "/history?since=1", &r);
+  CHECK(r.code == 404, "GET /history without a source: code %d", r.code);
+  get(port, "GET", "/runs", &r);
+  CHECK(r.code == 404, "GET /runs without a source: code %d", r.code);
+}
+
 static void check_many(int port) {
   enum { N = 100 };
   int fds[N], opened = 0, ok = 0, closed = 0;
@@ -469,8 +513,15 @@ static void check_status_cmd(int port, int idle_port) {
 
 int main(void) {
   CHECK(uv_loop_init(&loop) == 0, "uv_loop_init");
-  status_http_sources_t src = {NULL, fake_status_json, fake_metrics_text};
-  status_http_sources_t nulls = {NULL, null_source, null_source};
+  status_http_sources_t src = {.status_json = fake_status_json,
+                               .metrics_text = fake_metrics_text,
+                               .history_json = fake_history,
+                               .runs_json = fake_runs};
+  /* No /history or /runs source (404), and its own page at / (the board's way). */
+  status_http_sources_t nulls = {.status_json = null_source,
+                                 .metrics_text = null_source,
+                                 .page = board_page,
+                                 .page_len = sizeof board_page - 1};
   char err[256] = "";
   int rc = status_http_start(&loop, "127.0.0.1:0", &src, &srv, err, sizeof(err));
   CHECK(rc == 0 && srv, "status_http_start: %d %s", rc, err);
@@ -511,6 +562,7 @@ int main(void) {
   check_routes(port);
   check_many(port);
   check_slow_clients(port);
+  check_other_page(idle_port);
   check_idle(idle_port);
   check_deadline(idle_port);
   check_status_cmd(port, idle_port);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "board.h"
 #include "envcheck.h"
 #include "eval_cmd.h"
 #include "learner_cmd.h"
@@ -20,7 +21,8 @@ static void usage(FILE *f) {
           "  worker    --connect HOST:PORT [--envs K]\n"
           "  status    HOST:PORT [--json]\n"
           "  eval      --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
-          "  study     --preset NAME --runs R [--out DIR]   (on-policy methods, R seeds)\n"
+          "  study     --preset NAME --runs R [--out DIR]   (R seeds, mean curve + 95%% interval)\n"
+          "  board     DIR [DIR ...] [--listen HOST:PORT]   (a page over run folders)\n"
           "  envcheck  FILE.json\n");
 }
 
@@ -39,6 +41,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "status") == 0) return status_main(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return eval_main(argc - 1, argv + 1);
   if (strcmp(cmd, "study") == 0) return study_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "board") == 0) return board_main(argc - 1, argv + 1);
   if (strcmp(cmd, "envcheck") == 0) return envcheck_main(argc - 1, argv + 1);
   fprintf(stderr, "rlserve: unknown command '%s'\n", cmd);
   usage(stderr);

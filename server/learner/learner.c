@@ -253,8 +253,8 @@ static void progress(learner_t *L, int final) {
       tty ? "\r\033[K" : "", now - L->net.t_start, a, sps, b, ups, c1, c2, ret, evs, active,
       final ? (L->sh.solved ? " | SOLVED" : " | done") : "", tty && !final ? "" : "\n");
   fflush(stdout);
-  if (L->net.metrics) {
-    char lossbuf[32], qbuf[32]; /* JSON has no NaN: a diverged value is written as null */
+  {
+    char lossbuf[32], qbuf[32], row[1024]; /* JSON has no NaN: a diverged value is null */
     if (isfinite(loss))
       snprintf(lossbuf, sizeof lossbuf, "%.6g", loss);
     else
@@ -263,8 +263,8 @@ static void progress(learner_t *L, int final) {
       snprintf(qbuf, sizeof qbuf, "%.6g", q);
     else
       snprintf(qbuf, sizeof qbuf, "null");
-    rundir_metrics_write(
-        L->net.metrics,
+    int rn = snprintf(
+        row, sizeof row,
         "{\"t\":%.3f,\"env_steps\":%llu,\"env_steps_per_s\":%.1f,\"updates\":%llu,"
         "\"updates_per_s\":%.1f,\"replay_size\":%zu,\"loss\":%s,\"mean_q\":%s,"
         "\"train_return_mean100\":%s,\"eval_mean\":%s,\"eval_std\":%s,\"eval_env_steps\":%llu,"
@@ -277,6 +277,12 @@ static void progress(learner_t *L, int final) {
         have_confirm ? (snprintf(cm, sizeof cm, "%.3f", confirm_mean), cm) : "null",
         (unsigned long long)(have_confirm ? confirm_at : 0), active,
         (unsigned long long)L->sh.episodes);
+    if (rn > 0 && (size_t)rn < sizeof row) {
+      /* The same row for metrics.jsonl and GET /history (a run without a folder has only the
+       * latter). */
+      if (L->net.metrics) rundir_metrics_write(L->net.metrics, "%s", row);
+      history_add(&L->net.history, row, (size_t)rn);
+    }
   }
   L->net.t_last_progress = now;
   L->net.steps_at_last_progress = steps;
@@ -385,6 +391,7 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
 
 static void free_state(learner_t *L) {
   if (L->net.metrics) fclose(L->net.metrics);
+  history_free(&L->net.history);
   if (L->tr.algo_state) L->run.algo->destroy(L->tr.algo_state);
   replay_free(&L->replay);
   snapshot_free(&L->snap);
@@ -405,6 +412,9 @@ static void open_run_files(learner_t *L, int resume) {
   }
   free(text);
   char err[1300];
+  /* A resumed run's history starts with the rows it wrote before. */
+  out_path(L, "metrics.jsonl", path, sizeof path);
+  if (resume) history_follow(&L->net.history, path);
   L->net.metrics = rundir_metrics_open(L->run.out_dir, resume, err, sizeof err);
   if (!L->net.metrics) LOG_E("learner", "%s", err);
 }
@@ -424,10 +434,25 @@ static void start_loop(learner_t *L) {
   uv_signal_start(&n->sigterm, on_signal, SIGTERM);
 }
 
+/* GET /history[?since=N]: the run's metrics rows from row N on. Net thread. */
+static int serve_history(void *ctx, const char *query, size_t qlen, char **out) {
+  learner_t *L = ctx;
+  uint64_t since = 0;
+  if (history_query_u64(query, qlen, "since", &since) < 0) {
+    *out = strdup("/history: since must be a row number (a non-negative integer)\n");
+    return 400;
+  }
+  *out = history_json(&L->net.history, since);
+  return 200;
+}
+
 /* The status socket (a failure to start it is logged; the run goes on without it). */
 static void start_status(learner_t *L, const char *status_addr) {
   char err[1024];
-  status_http_sources_t src = {L, status_fill_json, status_fill_metrics};
+  status_http_sources_t src = {.ctx = L,
+                               .status_json = status_fill_json,
+                               .metrics_text = status_fill_metrics,
+                               .history_json = serve_history};
   if (status_http_start(L->net.loop, status_addr, &src, &L->net.status, err, sizeof err) != 0) {
     LOG_E("learner", "status socket: %s (continuing without it)", err);
     L->net.status = NULL;
@@ -492,6 +517,12 @@ int learner_run(const learner_opts_t *o) {
   char err[2048];
   if (setup_run(&L, o, err, sizeof err) != 0 || setup_state(&L, o->resume, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve learner: %s\n", err);
+    free_state(&L);
+    return 2;
+  }
+  if (history_init(&L.net.history, (size_t)L.run.cfg.history_limit) != 0) {
+    fprintf(stderr, "rlserve learner: out of memory for history_limit = %lld\n",
+            (long long)L.run.cfg.history_limit);
     free_state(&L);
     return 2;
   }

@@ -21,6 +21,7 @@
 #include "eval.h"
 #include "flow.h"
 #include "frame.h"
+#include "history.h"
 #include "plugin.h"
 #include "replay.h"
 #include "returns.h"
@@ -118,6 +119,7 @@ typedef struct learner_net {
   double t_start, t_last_progress;
   uint64_t steps_at_last_progress, updates_at_last_progress;
   FILE *metrics;
+  history_t history; /* the metrics rows for GET /history, fed with metrics.jsonl's */
   int finishing, interrupted, exit_code;
   uint64_t bytes_in, bytes_out;
 } learner_net_t;

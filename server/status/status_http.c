@@ -196,6 +196,23 @@ static void respond_generated(status_conn_t *c, char *text, const char *ctype) {
   free(text);
 }
 
+/* /history: the source's status code and text (JSON on 200, a message otherwise). */
+static void respond_history(status_conn_t *c, const char *q, size_t qlen) {
+  char *text = NULL;
+  int code = c->srv->src.history_json(c->srv->src.ctx, q, qlen, &text);
+  if (!text || (code != 200 && code != 400 && code != 404)) {
+    free(text);
+    respond_error(c, 500, "Internal Server Error");
+    return;
+  }
+  if (code == 200)
+    respond(c, 200, "OK", "application/json", text, strlen(text));
+  else
+    respond(c, code, code == 400 ? "Bad Request" : "Not Found", "text/plain; charset=utf-8", text,
+            strlen(text));
+  free(text);
+}
+
 static void route(status_conn_t *c) {
   status_http_t *s = c->srv;
   if (c->parser.method != HTTP_GET && c->parser.method != HTTP_HEAD) {
@@ -215,7 +232,9 @@ static void route(status_conn_t *c) {
   const char *path = c->url + u.field_data[UF_PATH].off;
   size_t plen = u.field_data[UF_PATH].len;
 #define PATH_IS(lit) (plen == sizeof(lit) - 1 && memcmp(path, lit, plen) == 0)
-  if (PATH_IS("/") || PATH_IS("/index.html")) {
+  if ((PATH_IS("/") || PATH_IS("/index.html")) && s->src.page) {
+    respond(c, 200, "OK", "text/html; charset=utf-8", s->src.page, s->src.page_len);
+  } else if (PATH_IS("/") || PATH_IS("/index.html")) {
     respond(c, 200, "OK", "text/html; charset=utf-8", status_dashboard_html,
             status_dashboard_html_len);
   } else if (PATH_IS("/status") && s->src.status_json) {
@@ -223,6 +242,12 @@ static void route(status_conn_t *c) {
   } else if (PATH_IS("/metrics") && s->src.metrics_text) {
     respond_generated(c, s->src.metrics_text(s->src.ctx),
                       "text/plain; version=0.0.4; charset=utf-8");
+  } else if (PATH_IS("/history") && s->src.history_json) {
+    const char *q = u.field_set & (1 << UF_QUERY) ? c->url + u.field_data[UF_QUERY].off : NULL;
+    size_t qlen = q ? u.field_data[UF_QUERY].len : 0;
+    respond_history(c, q, qlen);
+  } else if (PATH_IS("/runs") && s->src.runs_json) {
+    respond_generated(c, s->src.runs_json(s->src.ctx), "application/json");
   } else {
     respond_error(c, 404, "Not Found");
   }

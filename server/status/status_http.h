@@ -3,6 +3,8 @@
  *   GET /         the dashboard page (text/html, embedded at build time)
  *   GET /status   JSON from src->status_json
  *   GET /metrics  Prometheus text from src->metrics_text
+ *   GET /history  JSON from src->history_json (the run's metrics rows; ?since=N for newer ones)
+ *   GET /runs     JSON from src->runs_json (the board's run folders)
  *
  * HEAD is allowed; other methods get 405, unknown paths 404, malformed requests 400, a
  * request head over 8 KiB 431. Every response carries Content-Length and Connection: close
@@ -27,6 +29,13 @@ typedef struct status_http_sources {
   void *ctx;
   char *(*status_json)(void *ctx);  /* malloc'd JSON text for GET /status; loop thread */
   char *(*metrics_text)(void *ctx); /* malloc'd Prometheus exposition text for GET /metrics */
+  /* GET /history: query is the request's query string (qlen bytes, not NUL-terminated; NULL
+   * when none). Returns an HTTP status: 200 with malloc'd JSON in *out, or 400 / 404 with a
+   * malloc'd message a person can read in *out (*out NULL: 500). NULL: no /history. */
+  int (*history_json)(void *ctx, const char *query, size_t qlen, char **out);
+  char *(*runs_json)(void *ctx); /* malloc'd JSON for GET /runs; NULL: no /runs */
+  const char *page;              /* GET /: this page (page_len bytes); NULL: the dashboard */
+  size_t page_len;
 } status_http_sources_t;
 
 /* Binds host:port ("127.0.0.1:8080", "[::1]:0", "localhost:8080"; port 0 = any free port;

@@ -6,7 +6,8 @@
  *
  * Input: byte 0 picks the piece sizes the request is written in (1, 7, 300 bytes or all at
  * once; the loop runs between pieces, so the server sees them as separate reads), the rest
- * is the request. Sources fail (a 500) when the request contains "fail".
+ * is the request. Sources fail (a 500) when the request contains "fail". /history serves a
+ * small history (server/status/history.c) through its query parser.
  *
  * Checks: the answer is "HTTP/1.1 <code> " with code one of 200 400 404 405 431 500 503 and
  * its length is head + Content-Length (head only for HEAD); a request head that is
@@ -27,6 +28,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "history.h"
 #include "log.h"
 #include "status_http.h"
 
@@ -56,12 +58,31 @@ static char *fake_metrics(void *ctx) {
   return dup_or_fail("# TYPE rlserve_up gauge\nrlserve_up 1\n");
 }
 
+static history_t hist;
+static int fake_history(void *ctx, const char *query, size_t qlen, char **out) {
+  (void)ctx;
+  uint64_t since = 0;
+  if (history_query_u64(query, qlen, "since", &since) < 0) {
+    *out = dup_or_fail("since must be a row number\n");
+    return 400;
+  }
+  *out = sources_fail ? NULL : history_json(&hist, since);
+  return 200;
+}
+
 static void start_once(void) {
   if (srv) return;
   signal(SIGPIPE, SIG_IGN);
   log_set_level(LOG_OFF);
   if (uv_loop_init(&loop) != 0) FAIL("uv_loop_init");
-  status_http_sources_t src = {NULL, fake_status, fake_metrics};
+  if (history_init(&hist, 8) != 0) FAIL("history_init");
+  for (int i = 0; i < 20; i++) {
+    char row[64];
+    int n = snprintf(row, sizeof row, "{\"env_steps\":%d}", 100 * i);
+    history_add(&hist, row, (size_t)n);
+  }
+  status_http_sources_t src = {
+      .status_json = fake_status, .metrics_text = fake_metrics, .history_json = fake_history};
   char err[256];
   if (status_http_start(&loop, "127.0.0.1:0", &src, &srv, err, sizeof err) != 0)
     FAIL("status_http_start: %s", err);
