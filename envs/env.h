@@ -21,6 +21,10 @@ typedef struct env_space {
   int n;   /* ENV_DISCRETE: number of actions (dim is 1) */
   int dim; /* number of floats an observation / action occupies */
   float low[ENV_MAX_DIM], high[ENV_MAX_DIM]; /* ENV_BOX bounds (may be +-INFINITY) */
+  /* Observations only: an image of shape[0] rows x shape[1] columns x shape[2] channels, laid
+   * out channels last ((row * shape[1] + col) * shape[2] + channel; H * W * C = dim), for nets
+   * with conv layers (config `net`); all 0 for a plain vector. */
+  int shape[3];
 } env_space_t;
 
 typedef struct env_spec {
