@@ -7,3 +7,5 @@ if(TARGET rlcommon)
   rl_test(bench_nn LABELS bench SOURCES bench/bench_nn.c LIBS rlcommon TIMEOUT 120)
   set_tests_properties(bench_nn PROPERTIES RUN_SERIAL TRUE)
 endif()
+# Networks from config (net, dueling) through policy, dqn, ddpg and pg (server/algo).
+rl_test(test_net_config LABELS unit SOURCES test_net_config.c LIBS rlalgo)
