@@ -119,17 +119,21 @@ int nn_spec_parse(nn_spec_t *s, const char *text, char *err, size_t errlen) {
     char tok[64];
     size_t n = (size_t)(end - start);
     if (n == 0)
-      return errmsg(err, errlen, "net: empty layer at position %d in '%s' (expected fc:N, "
-                    "conv:FxKHxKW or flatten, comma separated)", pos, text);
+      return errmsg(err, errlen,
+                    "net: empty layer at position %d in '%s' (expected fc:N, "
+                    "conv:FxKHxKW or flatten, comma separated)",
+                    pos, text);
     if (n >= sizeof tok) n = sizeof tok - 1;
     memcpy(tok, start, n);
     tok[n] = 0;
     if (s->n >= NN_MAX_LAYERS - 1)
       return errmsg(err, errlen, "net: more than %d layers in '%s'", NN_MAX_LAYERS - 1, text);
     if (parse_layer(tok, &s->layer[s->n]) != 0)
-      return errmsg(err, errlen, "net: unknown layer '%s' at position %d (expected fc:N with N in "
-                    "1..65536, conv:FxKHxKW with F in 1..4096 and a kernel up to 64x64, or flatten)",
-                    tok, pos);
+      return errmsg(
+          err, errlen,
+          "net: unknown layer '%s' at position %d (expected fc:N with N in "
+          "1..65536, conv:FxKHxKW with F in 1..4096 and a kernel up to 64x64, or flatten)",
+          tok, pos);
     s->n++;
     if (!*p) return 0;
     p++; /* the comma */
@@ -170,12 +174,15 @@ int nn_layout_build(nn_layout_t *l, const nn_spec_t *s, int n_in, const int *in_
     switch (ls->kind) {
       case NN_CONV: {
         if (!is_image(l))
-          return errmsg(err, errlen, "net: conv:%dx%dx%d at position %d needs an image input "
-                        "(H, W, C); its input is a flat vector of %d floats", ls->units, ls->kh,
-                        ls->kw, j + 1, l->sizes[l->n_layers]);
+          return errmsg(err, errlen,
+                        "net: conv:%dx%dx%d at position %d needs an image input "
+                        "(H, W, C); its input is a flat vector of %d floats",
+                        ls->units, ls->kh, ls->kw, j + 1, l->sizes[l->n_layers]);
         if (ls->kh > sh[0] || ls->kw > sh[1])
-          return errmsg(err, errlen, "net: conv:%dx%dx%d at position %d: kernel larger than its "
-                        "%dx%d input", ls->units, ls->kh, ls->kw, j + 1, sh[0], sh[1]);
+          return errmsg(err, errlen,
+                        "net: conv:%dx%dx%d at position %d: kernel larger than its "
+                        "%dx%d input",
+                        ls->units, ls->kh, ls->kw, j + 1, sh[0], sh[1]);
         int out[3] = {sh[0] - ls->kh + 1, sh[1] - ls->kw + 1, ls->units};
         long n = (long)out[0] * out[1] * out[2];
         if (n > (1L << 24))
@@ -197,9 +204,11 @@ int nn_layout_build(nn_layout_t *l, const nn_spec_t *s, int n_in, const int *in_
         return errmsg(err, errlen, "net: position %d: a dueling head is set by dueling = 1", j + 1);
     }
   }
-  if (!full && is_image(l)) full = push_layer(l, NN_FLATTEN, NN_IDENTITY, l->sizes[l->n_layers], NULL);
-  if (!full) full = push_layer(l, dueling ? NN_DUELING : NN_DENSE, dueling ? NN_IDENTITY : out_act,
-                               n_out, NULL);
+  if (!full && is_image(l))
+    full = push_layer(l, NN_FLATTEN, NN_IDENTITY, l->sizes[l->n_layers], NULL);
+  if (!full)
+    full = push_layer(l, dueling ? NN_DUELING : NN_DENSE, dueling ? NN_IDENTITY : out_act, n_out,
+                      NULL);
   if (full)
     return errmsg(err, errlen, "net: more than %d layers with the flatten and the output head",
                   NN_MAX_LAYERS);
@@ -221,12 +230,12 @@ void nn_layout_describe(const nn_layout_t *l, char *buf, size_t len) {
   size_t n = 0;
   if (len == 0) return;
   buf[0] = 0;
-#define APPEND(...)                                                                    \
-  do {                                                                                 \
-    if (n < len) {                                                                     \
-      int w_ = snprintf(buf + n, len - n, __VA_ARGS__);                                \
-      if (w_ > 0) n += (size_t)w_;                                                     \
-    }                                                                                  \
+#define APPEND(...)                                     \
+  do {                                                  \
+    if (n < len) {                                      \
+      int w_ = snprintf(buf + n, len - n, __VA_ARGS__); \
+      if (w_ > 0) n += (size_t)w_;                      \
+    }                                                   \
   } while (0)
   if (l->shape[0][0] > 0)
     APPEND("in:%dx%dx%d", l->shape[0][0], l->shape[0][1], l->shape[0][2]);

@@ -37,9 +37,9 @@ typedef enum { NN_IDENTITY = 0, NN_RELU = 1, NN_TANH = 2 } nn_act_t;
 typedef enum { NN_DENSE = 0, NN_CONV = 1, NN_FLATTEN = 2, NN_DUELING = 3 } nn_kind_t;
 
 typedef struct nn_layout {
-  int n_layers;                    /* number of layers */
-  int sizes[NN_MAX_LAYERS + 1];    /* sizes[0] inputs ... sizes[n_layers] outputs */
-  nn_act_t act[NN_MAX_LAYERS];     /* activation after layer l */
+  int n_layers;                 /* number of layers */
+  int sizes[NN_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] outputs */
+  nn_act_t act[NN_MAX_LAYERS];  /* activation after layer l */
   nn_kind_t kind[NN_MAX_LAYERS];
   int shape[NN_MAX_LAYERS + 1][3]; /* (H, W, C) of the rows entering layer l if an image, else 0s */
   int kh[NN_MAX_LAYERS], kw[NN_MAX_LAYERS]; /* NN_CONV kernel size */
@@ -80,19 +80,20 @@ void nn_layout_describe(const nn_layout_t *l, char *buf, size_t len);
 /* PyTorch's nn.Linear / nn.Conv2d default: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in
  * = in (dense, dueling) or kh * kw * C (conv). */
 void nn_init_params(const nn_layout_t *l, float *params, rng_t *rng);
-/* Scales the last layer's weights and biases (both streams of a dueling head) by `scale` (small output init for actors). */
+/* Scales the last layer's weights and biases (both streams of a dueling head) by `scale` (small
+ * output init for actors). */
 void nn_scale_last_layer(const nn_layout_t *l, float *params, float scale);
 
 /* Activations of one forward pass, kept for the backward pass. */
 typedef struct nn_ws {
   const nn_layout_t *l;
   int max_batch;
-  int batch;                        /* batch of the last forward */
-  const float *x;                   /* input of the last forward (caller's buffer) */
-  float *act[NN_MAX_LAYERS];        /* post-activation output of layer l, max_batch x sizes[l+1] */
-  float *aux[NN_MAX_LAYERS];        /* conv: the im2col patches; dueling: h (NULL otherwise) */
-  float *d0, *d1;                   /* scratch for deltas, max_batch x max width */
-  float *scratch;                   /* conv patch gradients, dueling dL/dh */
+  int batch;                 /* batch of the last forward */
+  const float *x;            /* input of the last forward (caller's buffer) */
+  float *act[NN_MAX_LAYERS]; /* post-activation output of layer l, max_batch x sizes[l+1] */
+  float *aux[NN_MAX_LAYERS]; /* conv: the im2col patches; dueling: h (NULL otherwise) */
+  float *d0, *d1;            /* scratch for deltas, max_batch x max width */
+  float *scratch;            /* conv patch gradients, dueling dL/dh */
 } nn_ws_t;
 
 int nn_ws_init(nn_ws_t *ws, const nn_layout_t *l, int max_batch);

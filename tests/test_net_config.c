@@ -191,8 +191,8 @@ static void check_refusals(void) {
             strstr(err, "dueling = 1 is for the DQN family"),
         "ddpg dueling: '%s'", err);
   set(&c, "dueling", "0");
-  CHECK(algo_find("ddpg")->policy(&c, pend, &p, err, sizeof err) == 0 &&
-            p.layout.n_layers == 3 && p.layout.sizes[1] == 32 && p.layout.act[2] == NN_TANH,
+  CHECK(algo_find("ddpg")->policy(&c, pend, &p, err, sizeof err) == 0 && p.layout.n_layers == 3 &&
+            p.layout.sizes[1] == 32 && p.layout.act[2] == NN_TANH,
         "ddpg fc:32,fc:32: %s", err);
 }
 

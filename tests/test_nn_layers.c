@@ -146,8 +146,8 @@ static void check_conv_by_hand(void) {
   CHECK(nn_ws_init(&ws, &l, 1) == 0, "ws");
   nn_forward(&ws, p, x, 1);
   const float want[4] = {33.5f, 43.5f, 63.5f, 73.5f};
-  for (int i = 0; i < 4; i++) CHECK(ws.act[0][i] == want[i], "conv[%d] = %g, want %g", i,
-                                    ws.act[0][i], want[i]);
+  for (int i = 0; i < 4; i++)
+    CHECK(ws.act[0][i] == want[i], "conv[%d] = %g, want %g", i, ws.act[0][i], want[i]);
   nn_ws_free(&ws);
   free(p);
 }
@@ -211,8 +211,8 @@ static void check_forward(void) {
   }
   /* Two convs with a non-square kernel, tanh. */
   const int s2[3] = {7, 6, 3};
-  CHECK(build(&l, "conv:5x3x2,conv:4x2x3,fc:9", 126, s2, 4, NN_TANH, 1, err, sizeof err) == 0,
-        "%s", err);
+  CHECK(build(&l, "conv:5x3x2,conv:4x2x3,fc:9", 126, s2, 4, NN_TANH, 1, err, sizeof err) == 0, "%s",
+        err);
   nn_ws_t ws;
   float *p;
   double worst = forward_error(&l, 3, 5, &ws, &p);

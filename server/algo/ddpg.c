@@ -17,15 +17,19 @@ static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn
  * a dueling head is refused by name. 0, or -1 with a message. */
 static int check_mlp_net(const config_t *c, char *err, size_t errlen) {
   if (c->dueling)
-    return errmsg(err, errlen, "dueling = 1 is for the DQN family (a Q-network over discrete "
-                  "actions); %s has an actor and a critic Q(s, a)", c->algo);
+    return errmsg(err, errlen,
+                  "dueling = 1 is for the DQN family (a Q-network over discrete "
+                  "actions); %s has an actor and a critic Q(s, a)",
+                  c->algo);
   nn_spec_t spec;
   if (!c->net[0]) return 0;
   if (nn_spec_parse(&spec, c->net, err, errlen) != 0) return -1;
   for (int i = 0; i < spec.n; i++)
     if (spec.layer[i].kind != NN_DENSE)
-      return errmsg(err, errlen, "net = '%s': layer %d is not fc:N; %s builds its actor and "
-                    "critics as MLPs (fc:N layers only)", c->net, i + 1, c->algo);
+      return errmsg(err, errlen,
+                    "net = '%s': layer %d is not fc:N; %s builds its actor and "
+                    "critics as MLPs (fc:N layers only)",
+                    c->net, i + 1, c->algo);
   return 0;
 }
 
@@ -58,8 +62,10 @@ int ddpg_init(ddpg_t *d, const config_t *c, int obs_dim, const env_space_t *act,
   int A = act->dim, S = obs_dim;
   if (S < 1 || ddpg_actor_layout(&d->actor_l, c, S, A) != 0 ||
       layout_for(&d->critic_l, c, S + A, 1, NN_IDENTITY) != 0) {
-    snprintf(err, errlen, "ddpg: bad network shape hidden = '%s', net = '%s' (obs_dim %d, "
-             "act_dim %d)", c->hidden, c->net, S, A);
+    snprintf(err, errlen,
+             "ddpg: bad network shape hidden = '%s', net = '%s' (obs_dim %d, "
+             "act_dim %d)",
+             c->hidden, c->net, S, A);
     return -1;
   }
   d->twin = strcmp(c->algo, "td3") == 0;

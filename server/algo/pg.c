@@ -47,8 +47,7 @@ int pg_init(pg_t *p, const pg_opts_t *o, char *err, size_t errlen) {
       }
     } else if (nn_layout_init(&p->pl, dim, o->hidden, o->n_hidden, na, o->activation,
                               NN_IDENTITY) ||
-               nn_layout_init(&p->vl, dim, o->hidden, o->n_hidden, 1, o->activation,
-                              NN_IDENTITY)) {
+               nn_layout_init(&p->vl, dim, o->hidden, o->n_hidden, 1, o->activation, NN_IDENTITY)) {
       pg_free(p);
       snprintf(err, errlen, "pg: bad MLP sizes (%d hidden layers)", o->n_hidden);
       return -1;

@@ -152,9 +152,11 @@ static int check_layout(const learner_t *L, const checkpoint_t *ck, const char *
   char have[512];
   nn_layout_describe(&L->run.pol.layout, have, sizeof have);
   if (s->len == strlen(have) && memcmp(s->data, have, s->len) == 0) return 0;
-  snprintf(err, errlen, "%s: the checkpoint's network is '%.*s', this run's config (net = '%s', "
-           "hidden = '%s', dueling = %d) builds '%s'", used, (int)(s->len < 400 ? s->len : 400),
-           (const char *)s->data, L->run.cfg.net, L->run.cfg.hidden, L->run.cfg.dueling, have);
+  snprintf(err, errlen,
+           "%s: the checkpoint's network is '%.*s', this run's config (net = '%s', "
+           "hidden = '%s', dueling = %d) builds '%s'",
+           used, (int)(s->len < 400 ? s->len : 400), (const char *)s->data, L->run.cfg.net,
+           L->run.cfg.hidden, L->run.cfg.dueling, have);
   return -1;
 }
 

@@ -244,10 +244,9 @@ static double upd_rate(upd_t *u, double seconds, int slow) {
   return (double)iters / t;
 }
 
-
 /* ---- conv at MinAtar's sizes: im2col + SGEMM (nn.c) against a direct loop --------------- */
 
-#define CONV_REPS 7        /* alternating windows per side */
+#define CONV_REPS 7 /* alternating windows per side */
 /* Check 3's floor: im2col / direct was 4.2-6.1 on the build machine (2-core shared VM, load ~6,
  * Prescott kernels, SSE2 build); nn.c keeps im2col while it is at least twice as fast. */
 #define CONV_IM2COL_OVER_DIRECT 2.0
@@ -380,7 +379,8 @@ static double conv_pair(int C, int batch, int train, int slow) {
   direct_backward(&d, x, y, dy, batch, g2);
   double worst = 0;
   for (size_t i = 0; i < (size_t)batch * 1024; i++) worst = fmax(worst, fabs(yn[i] - y[i]));
-  for (size_t i = 0; i < l.n_params; i++) worst = fmax(worst, fabs(g1[i] - g2[i]) / (1 + fabs(g1[i])));
+  for (size_t i = 0; i < l.n_params; i++)
+    worst = fmax(worst, fabs(g1[i] - g2[i]) / (1 + fabs(g1[i])));
   if (worst > 1e-3) {
     fprintf(stderr, "bench_nn: im2col and direct conv differ by %g\n", worst);
     exit(1);
@@ -393,8 +393,8 @@ static double conv_pair(int C, int batch, int train, int slow) {
       if (v > best[side]) best[side] = v;
     }
   double macs = (double)batch * 64 * 16 * K * (train ? 2 : 1);
-  printf("%-8s C=%-3d batch %-4d %12.0f %12.0f %10.2f %10.2f %8.2f\n", train ? "fwd+bwd" : "fwd",
-         C, batch, best[0], best[1], 2 * macs * best[0] / 1e9, 2 * macs * best[1] / 1e9,
+  printf("%-8s C=%-3d batch %-4d %12.0f %12.0f %10.2f %10.2f %8.2f\n", train ? "fwd+bwd" : "fwd", C,
+         batch, best[0], best[1], 2 * macs * best[0] / 1e9, 2 * macs * best[1] / 1e9,
          best[0] / best[1]);
   nn_ws_free(&ws);
   free(params);
@@ -415,9 +415,7 @@ static double conv_bench(int slow) {
   printf("%-8s %-5s %-10s %12s %12s %10s %10s %8s\n", "pass", "C", "batch", "im2col/s", "direct/s",
          "im2col GF", "direct GF", "ratio");
   const int chans[] = {4, 10};
-  const struct {
-    int batch, train;
-  } cases[] = {{1, 0}, {8, 0}, {32, 1}, {64, 1}};
+  const struct { int batch, train; } cases[] = {{1, 0}, {8, 0}, {32, 1}, {64, 1}};
   double worst = 1e300;
   for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
