@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn.h"
 #include "presets_embed.h"
 
 static const config_field_t fields[] = {
@@ -268,6 +269,8 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
     snprintf(err, errlen, "config: activation = '%s'; expected relu or tanh", c->activation);
     return -1;
   }
+  nn_spec_t net;
+  if (c->net[0] && nn_spec_parse(&net, c->net, err, errlen) != 0) return -1;
   if (strcmp(c->loss, "huber") && strcmp(c->loss, "mse")) {
     snprintf(err, errlen, "config: loss = '%s'; expected huber or mse", c->loss);
     return -1;

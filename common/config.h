@@ -31,6 +31,9 @@
     "episodes of the confirmation on fresh seeds a passing evaluation needs to count as solved")   \
   X(hidden, STR, "128,128", 0, 0, "hidden layer sizes, comma separated")                           \
   X(activation, STR, "relu", 0, 0, "hidden activation: relu or tanh")                              \
+  X(net, STR, "", 0, 0,                                                                            \
+    "network layers, e.g. conv:16x3x3,fc:128 or fc:256,fc:256 (empty: the hidden sizes)")          \
+  X(dueling, BOOL, "false", 0, 1, "DQN: dueling head (value and advantage streams)")                \
   X(gamma, REAL, "0.99", 0, 1, "discount factor")                                                  \
   X(lr, REAL, "0.001", 1e-9, 10, "Adam learning rate")                                             \
   X(adam_eps, REAL, "1e-8", 1e-12, 1, "Adam epsilon")                                              \

@@ -1,15 +1,19 @@
-/* nn: MLP forward/backward over the flat layout of nn.h, losses, clipping, Polyak, Adam.
+/* nn: forward/backward of dense, conv, flatten and dueling layers over the flat layout of nn.h,
+ * net specs, losses, clipping, Polyak, Adam.
  * The matrix products go through gemm.h, which picks our kernel or OpenBLAS by shape. */
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
 #endif
 #include "nn.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "gemm.h"
 
 int nn_layout_init(nn_layout_t *l, int n_in, const int *hidden, int n_hidden, int n_out,
@@ -35,10 +39,233 @@ int nn_layout_init(nn_layout_t *l, int n_in, const int *hidden, int n_hidden, in
   return 0;
 }
 
+/* ---- per-layer shapes ------------------------------------------------------------------- */
+
+/* Rows of W (and biases) of layer i: units, filters, 1 + A; 0 for flatten. */
+static int param_rows(const nn_layout_t *l, int i) {
+  switch (l->kind[i]) {
+    case NN_DENSE:
+      return l->sizes[i + 1];
+    case NN_CONV:
+      return l->shape[i + 1][2];
+    case NN_DUELING:
+      return 1 + l->sizes[i + 1];
+    case NN_FLATTEN:
+      break;
+  }
+  return 0;
+}
+
+/* Inputs of one weight row: sizes[i] (dense, dueling) or kh * kw * C (conv). */
+static int fan_in(const nn_layout_t *l, int i) {
+  return l->kind[i] == NN_CONV ? l->kh[i] * l->kw[i] * l->shape[i][2] : l->sizes[i];
+}
+
+/* Output positions per row of a conv layer. */
+static int conv_positions(const nn_layout_t *l, int i) {
+  return l->shape[i + 1][0] * l->shape[i + 1][1];
+}
+
+/* ---- net specs ---------------------------------------------------------------------------- */
+
+static int parse_int(const char **p, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(*p, &end, 10);
+  if (end == *p || errno || v < lo || v > hi || !isdigit((unsigned char)**p)) return -1;
+  *p = end;
+  *out = v;
+  return 0;
+}
+
+/* One layer token (no spaces around it) into *ls; 0 or -1. */
+static int parse_layer(const char *tok, nn_layer_spec_t *ls) {
+  memset(ls, 0, sizeof *ls);
+  long a, b, c;
+  if (strcmp(tok, "flatten") == 0) {
+    ls->kind = NN_FLATTEN;
+    return 0;
+  }
+  if (strncmp(tok, "fc:", 3) == 0) {
+    const char *p = tok + 3;
+    if (parse_int(&p, 1, 65536, &a) || *p) return -1;
+    ls->kind = NN_DENSE;
+    ls->units = (int)a;
+    return 0;
+  }
+  if (strncmp(tok, "conv:", 5) == 0) {
+    const char *p = tok + 5;
+    if (parse_int(&p, 1, 4096, &a) || *p++ != 'x' || parse_int(&p, 1, 64, &b) || *p++ != 'x' ||
+        parse_int(&p, 1, 64, &c) || *p)
+      return -1;
+    ls->kind = NN_CONV;
+    ls->units = (int)a;
+    ls->kh = (int)b;
+    ls->kw = (int)c;
+    return 0;
+  }
+  return -1;
+}
+
+int nn_spec_parse(nn_spec_t *s, const char *text, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  const char *p = text;
+  for (int pos = 1;; pos++) {
+    while (*p == ' ' || *p == '\t') p++;
+    const char *start = p;
+    while (*p && *p != ',') p++;
+    const char *end = p;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    char tok[64];
+    size_t n = (size_t)(end - start);
+    if (n == 0)
+      return errmsg(err, errlen,
+                    "net: empty layer at position %d in '%s' (expected fc:N, "
+                    "conv:FxKHxKW or flatten, comma separated)",
+                    pos, text);
+    if (n >= sizeof tok) n = sizeof tok - 1;
+    memcpy(tok, start, n);
+    tok[n] = 0;
+    if (s->n >= NN_MAX_LAYERS - 1)
+      return errmsg(err, errlen, "net: more than %d layers in '%s'", NN_MAX_LAYERS - 1, text);
+    if (parse_layer(tok, &s->layer[s->n]) != 0)
+      return errmsg(
+          err, errlen,
+          "net: unknown layer '%s' at position %d (expected fc:N with N in "
+          "1..65536, conv:FxKHxKW with F in 1..4096 and a kernel up to 64x64, or flatten)",
+          tok, pos);
+    s->n++;
+    if (!*p) return 0;
+    p++; /* the comma */
+  }
+}
+
+/* Appends layer kind k (act, out size, out shape or NULL) to l; -1 when full. */
+static int push_layer(nn_layout_t *l, nn_kind_t k, nn_act_t act, int out, const int *out_shape) {
+  int i = l->n_layers;
+  if (i >= NN_MAX_LAYERS) return -1;
+  l->kind[i] = k;
+  l->act[i] = act;
+  l->sizes[i + 1] = out;
+  if (out_shape) memcpy(l->shape[i + 1], out_shape, sizeof l->shape[i + 1]);
+  l->n_layers++;
+  return 0;
+}
+
+static int is_image(const nn_layout_t *l) { return l->shape[l->n_layers][0] > 0; }
+
+int nn_layout_build(nn_layout_t *l, const nn_spec_t *s, int n_in, const int *in_shape, int n_out,
+                    nn_act_t hidden_act, nn_act_t out_act, int dueling, char *err, size_t errlen) {
+  memset(l, 0, sizeof *l);
+  if (n_in < 1 || n_out < 1)
+    return errmsg(err, errlen, "net: %d inputs and %d outputs (both must be >= 1)", n_in, n_out);
+  l->sizes[0] = n_in;
+  if (in_shape) {
+    long hwc = (long)in_shape[0] * in_shape[1] * in_shape[2];
+    if (in_shape[0] < 1 || in_shape[1] < 1 || in_shape[2] < 1 || hwc != n_in)
+      return errmsg(err, errlen, "net: input shape %dx%dx%d does not hold %d floats", in_shape[0],
+                    in_shape[1], in_shape[2], n_in);
+    memcpy(l->shape[0], in_shape, sizeof l->shape[0]);
+  }
+  int full = 0;
+  for (int j = 0; j < s->n && !full; j++) {
+    const nn_layer_spec_t *ls = &s->layer[j];
+    const int *sh = l->shape[l->n_layers];
+    switch (ls->kind) {
+      case NN_CONV: {
+        if (!is_image(l))
+          return errmsg(err, errlen,
+                        "net: conv:%dx%dx%d at position %d needs an image input "
+                        "(H, W, C); its input is a flat vector of %d floats",
+                        ls->units, ls->kh, ls->kw, j + 1, l->sizes[l->n_layers]);
+        if (ls->kh > sh[0] || ls->kw > sh[1])
+          return errmsg(err, errlen,
+                        "net: conv:%dx%dx%d at position %d: kernel larger than its "
+                        "%dx%d input",
+                        ls->units, ls->kh, ls->kw, j + 1, sh[0], sh[1]);
+        int out[3] = {sh[0] - ls->kh + 1, sh[1] - ls->kw + 1, ls->units};
+        long n = (long)out[0] * out[1] * out[2];
+        if (n > (1L << 24))
+          return errmsg(err, errlen, "net: conv at position %d has %ld outputs (limit %d)", j + 1,
+                        n, 1 << 24);
+        l->kh[l->n_layers] = ls->kh;
+        l->kw[l->n_layers] = ls->kw;
+        full = push_layer(l, NN_CONV, hidden_act, (int)n, out);
+        break;
+      }
+      case NN_FLATTEN:
+        if (is_image(l)) full = push_layer(l, NN_FLATTEN, NN_IDENTITY, l->sizes[l->n_layers], NULL);
+        break; /* a flat input is flat already */
+      case NN_DENSE:
+        if (is_image(l)) full = push_layer(l, NN_FLATTEN, NN_IDENTITY, l->sizes[l->n_layers], NULL);
+        if (!full) full = push_layer(l, NN_DENSE, hidden_act, ls->units, NULL);
+        break;
+      case NN_DUELING:
+        return errmsg(err, errlen, "net: position %d: a dueling head is set by dueling = 1", j + 1);
+    }
+  }
+  if (!full && is_image(l))
+    full = push_layer(l, NN_FLATTEN, NN_IDENTITY, l->sizes[l->n_layers], NULL);
+  if (!full)
+    full = push_layer(l, dueling ? NN_DUELING : NN_DENSE, dueling ? NN_IDENTITY : out_act, n_out,
+                      NULL);
+  if (full)
+    return errmsg(err, errlen, "net: more than %d layers with the flatten and the output head",
+                  NN_MAX_LAYERS);
+  size_t off = 0;
+  for (int i = 0; i < l->n_layers; i++) {
+    size_t rows = (size_t)param_rows(l, i);
+    l->w_off[i] = off;
+    off += rows * (size_t)fan_in(l, i);
+    l->b_off[i] = off;
+    off += rows;
+  }
+  l->n_params = off;
+  return 0;
+}
+
+static const char *act_names[] = {"identity", "relu", "tanh"};
+
+void nn_layout_describe(const nn_layout_t *l, char *buf, size_t len) {
+  size_t n = 0;
+  if (len == 0) return;
+  buf[0] = 0;
+#define APPEND(...)                                     \
+  do {                                                  \
+    if (n < len) {                                      \
+      int w_ = snprintf(buf + n, len - n, __VA_ARGS__); \
+      if (w_ > 0) n += (size_t)w_;                      \
+    }                                                   \
+  } while (0)
+  if (l->shape[0][0] > 0)
+    APPEND("in:%dx%dx%d", l->shape[0][0], l->shape[0][1], l->shape[0][2]);
+  else
+    APPEND("in:%d", l->sizes[0]);
+  for (int i = 0; i < l->n_layers; i++) {
+    switch (l->kind[i]) {
+      case NN_DENSE:
+        APPEND(" fc:%d:%s", l->sizes[i + 1], act_names[l->act[i]]);
+        break;
+      case NN_CONV:
+        APPEND(" conv:%dx%dx%d:%s", l->shape[i + 1][2], l->kh[i], l->kw[i], act_names[l->act[i]]);
+        break;
+      case NN_FLATTEN:
+        APPEND(" flatten");
+        break;
+      case NN_DUELING:
+        APPEND(" dueling:%d", l->sizes[i + 1]);
+        break;
+    }
+  }
+#undef APPEND
+}
+
 void nn_init_params(const nn_layout_t *l, float *params, rng_t *rng) {
   for (int i = 0; i < l->n_layers; i++) {
-    double bound = 1.0 / sqrt((double)l->sizes[i]);
-    size_t n = (size_t)l->sizes[i + 1] * l->sizes[i] + (size_t)l->sizes[i + 1];
+    size_t rows = (size_t)param_rows(l, i), k = (size_t)fan_in(l, i);
+    if (rows == 0) continue;
+    double bound = 1.0 / sqrt((double)k);
+    size_t n = rows * k + rows;
     float *p = params + l->w_off[i]; /* b follows W directly */
     for (size_t j = 0; j < n; j++) p[j] = (float)rng_range(rng, -bound, bound);
   }
@@ -46,20 +273,33 @@ void nn_init_params(const nn_layout_t *l, float *params, rng_t *rng) {
 
 void nn_scale_last_layer(const nn_layout_t *l, float *params, float scale) {
   int i = l->n_layers - 1;
-  size_t n = (size_t)l->sizes[i + 1] * l->sizes[i] + (size_t)l->sizes[i + 1];
+  size_t rows = (size_t)param_rows(l, i);
+  size_t n = rows * (size_t)fan_in(l, i) + rows;
   float *p = params + l->w_off[i];
   for (size_t j = 0; j < n; j++) p[j] *= scale;
+}
+
+/* ---- workspace ------------------------------------------------------------------------------ */
+
+/* Floats of layer i's aux buffer per batch row: conv patches P x K, dueling h (1 + A). */
+static size_t aux_per_row(const nn_layout_t *l, int i) {
+  if (l->kind[i] == NN_CONV) return (size_t)conv_positions(l, i) * (size_t)fan_in(l, i);
+  if (l->kind[i] == NN_DUELING) return (size_t)l->sizes[i + 1] + 1;
+  return 0;
 }
 
 int nn_ws_init(nn_ws_t *ws, const nn_layout_t *l, int max_batch) {
   memset(ws, 0, sizeof *ws);
   if (max_batch < 1 || l->n_layers < 1 || l->n_layers > NN_MAX_LAYERS) return -EINVAL;
   gemm_init();
-  size_t width = 0, total = 0;
+  size_t width = 0, total = 0, scratch = 0, mb = (size_t)max_batch;
   for (int i = 0; i <= l->n_layers; i++)
     if ((size_t)l->sizes[i] > width) width = (size_t)l->sizes[i];
-  for (int i = 0; i < l->n_layers; i++) total += (size_t)max_batch * l->sizes[i + 1];
-  total += 2 * (size_t)max_batch * width;
+  for (int i = 0; i < l->n_layers; i++) {
+    total += mb * l->sizes[i + 1] + mb * aux_per_row(l, i);
+    if (aux_per_row(l, i) > scratch) scratch = aux_per_row(l, i);
+  }
+  total += 2 * mb * width + mb * scratch;
   /* One block: act[0] is its start, so nn_ws_free frees act[0]. */
   float *block = calloc(total, sizeof(float));
   if (!block) return -ENOMEM;
@@ -68,10 +308,16 @@ int nn_ws_init(nn_ws_t *ws, const nn_layout_t *l, int max_batch) {
   float *p = block;
   for (int i = 0; i < l->n_layers; i++) {
     ws->act[i] = p;
-    p += (size_t)max_batch * l->sizes[i + 1];
+    p += mb * l->sizes[i + 1];
+  }
+  for (int i = 0; i < l->n_layers; i++) {
+    if (!aux_per_row(l, i)) continue;
+    ws->aux[i] = p;
+    p += mb * aux_per_row(l, i);
   }
   ws->d0 = p;
-  ws->d1 = p + (size_t)max_batch * width;
+  ws->d1 = p + mb * width;
+  ws->scratch = scratch ? p + 2 * mb * width : NULL;
   return 0;
 }
 
@@ -107,18 +353,161 @@ static void activate_backward(nn_act_t act, const float *y, float *d, size_t n) 
   }
 }
 
+/* ---- layers: forward (pre-activation output into y) and backward (given d = dL/dz of the
+ * layer's output: add dL/dparams into grads if non-NULL, write dL/d input into dx if non-NULL).
+ * One row per kind in layer_ops, as kann's operator table. */
+
+/* rows x n copies of b, then y += x W^T: the affine map every parametrized layer ends in. */
+static void affine(int rows, int n_out, int n_in, const float *x, const float *w, const float *b,
+                   float *y) {
+  for (int r = 0; r < rows; r++) memcpy(y + (size_t)r * n_out, b, (size_t)n_out * sizeof(float));
+  gemm_nt(GEMM_AUTO, rows, n_out, n_in, x, w, 1, y);
+}
+
+/* dW += d^T x, db += column sums of d, dx = d W: the backward of affine(). */
+static void affine_backward(int rows, int n_out, int n_in, const float *x, const float *w,
+                            const float *d, float *gw, float *gb, float *dx) {
+  if (gw) {
+    gemm_tn(GEMM_AUTO, n_out, n_in, rows, d, x, gw);
+    for (int r = 0; r < rows; r++) {
+      const float *dr = d + (size_t)r * n_out;
+      for (int o = 0; o < n_out; o++) gb[o] += dr[o];
+    }
+  }
+  if (dx) gemm_nn(GEMM_AUTO, rows, n_in, n_out, d, w, 0, dx);
+}
+
+static void dense_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                          float *y) {
+  const nn_layout_t *l = ws->l;
+  affine(batch, l->sizes[i + 1], l->sizes[i], x, params + l->w_off[i], params + l->b_off[i], y);
+}
+
+static void dense_backward(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
+                           float *grads, float *dx) {
+  const nn_layout_t *l = ws->l;
+  affine_backward(ws->batch, l->sizes[i + 1], l->sizes[i], x, params + l->w_off[i], d,
+                  grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dx);
+}
+
+/* Conv through im2col + SGEMM: patch row (b, r, c) holds the kh x kw x C input values under
+ * output pixel (r, c), in W's tap order, so Y (batch P x F) = patches W^T + b. With channels
+ * last, each kernel row dy of a patch is kw * C contiguous input floats: kh memcpys per patch.
+ * tests/bench/bench_nn.c measures this against a direct loop at MinAtar's sizes. */
+static void conv_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                         float *y) {
+  const nn_layout_t *l = ws->l;
+  const int W = l->shape[i][1], C = l->shape[i][2], kh = l->kh[i], kw = l->kw[i];
+  const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
+  const size_t K = (size_t)kh * kw * C, seg = (size_t)kw * C, in_row = (size_t)l->sizes[i];
+  float *cols = ws->aux[i];
+  for (int b = 0; b < batch; b++) {
+    const float *xb = x + (size_t)b * in_row;
+    for (int r = 0; r < OH; r++)
+      for (int c = 0; c < OW; c++) {
+        float *dst = cols + (((size_t)b * OH + r) * OW + c) * K;
+        for (int dy = 0; dy < kh; dy++)
+          memcpy(dst + dy * seg, xb + ((size_t)(r + dy) * W + c) * C, seg * sizeof(float));
+      }
+  }
+  affine(batch * OH * OW, F, (int)K, cols, params + l->w_off[i], params + l->b_off[i], y);
+}
+
+static void conv_backward(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
+                          float *grads, float *dx) {
+  (void)x; /* the patches of the forward pass stand for it */
+  const nn_layout_t *l = ws->l;
+  const int W = l->shape[i][1], C = l->shape[i][2], kh = l->kh[i], kw = l->kw[i];
+  const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
+  const size_t K = (size_t)kh * kw * C, seg = (size_t)kw * C, in_row = (size_t)l->sizes[i];
+  const int rows = ws->batch * OH * OW;
+  float *dcols = dx ? ws->scratch : NULL;
+  affine_backward(rows, F, (int)K, ws->aux[i], params + l->w_off[i], d,
+                  grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dcols);
+  if (!dx) return;
+  memset(dx, 0, (size_t)ws->batch * in_row * sizeof(float));
+  for (int b = 0; b < ws->batch; b++) {
+    float *xb = dx + (size_t)b * in_row;
+    for (int r = 0; r < OH; r++)
+      for (int c = 0; c < OW; c++) {
+        const float *src = dcols + (((size_t)b * OH + r) * OW + c) * K;
+        for (int dy = 0; dy < kh; dy++) {
+          float *t = xb + ((size_t)(r + dy) * W + c) * C;
+          const float *s = src + dy * seg;
+          for (size_t j = 0; j < seg; j++) t[j] += s[j];
+        }
+      }
+  }
+}
+
+static void flatten_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                            float *y) {
+  (void)params;
+  memcpy(y, x, (size_t)batch * ws->l->sizes[i] * sizeof(float));
+}
+
+static void flatten_backward(nn_ws_t *ws, const float *params, int i, const float *x,
+                             const float *d, float *grads, float *dx) {
+  (void)params, (void)x, (void)grads;
+  if (dx) memcpy(dx, d, (size_t)ws->batch * ws->l->sizes[i] * sizeof(float));
+}
+
+/* h = b + x W^T with 1 + A columns (value, then advantages); Q_a = h_0 + h_(1+a) - mean(h_1..A). */
+static void dueling_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                            float *y) {
+  const nn_layout_t *l = ws->l;
+  const int A = l->sizes[i + 1], H = A + 1;
+  float *h = ws->aux[i];
+  affine(batch, H, l->sizes[i], x, params + l->w_off[i], params + l->b_off[i], h);
+  for (int b = 0; b < batch; b++) {
+    const float *hb = h + (size_t)b * H;
+    float mean = 0;
+    for (int a = 0; a < A; a++) mean += hb[1 + a];
+    mean /= (float)A;
+    for (int a = 0; a < A; a++) y[(size_t)b * A + a] = hb[0] + hb[1 + a] - mean;
+  }
+}
+
+/* dL/dh_0 = sum_a dQ_a, dL/dh_(1+a) = dQ_a - mean(dQ), then the affine backward. */
+static void dueling_backward(nn_ws_t *ws, const float *params, int i, const float *x,
+                             const float *d, float *grads, float *dx) {
+  const nn_layout_t *l = ws->l;
+  const int A = l->sizes[i + 1], H = A + 1, batch = ws->batch;
+  float *dh = ws->scratch;
+  for (int b = 0; b < batch; b++) {
+    const float *db = d + (size_t)b * A;
+    float sum = 0;
+    for (int a = 0; a < A; a++) sum += db[a];
+    float mean = sum / (float)A;
+    dh[(size_t)b * H] = sum;
+    for (int a = 0; a < A; a++) dh[(size_t)b * H + 1 + a] = db[a] - mean;
+  }
+  affine_backward(batch, H, l->sizes[i], x, params + l->w_off[i], dh,
+                  grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dx);
+}
+
+typedef struct layer_ops {
+  void (*forward)(nn_ws_t *ws, const float *params, int i, const float *x, int batch, float *y);
+  void (*backward)(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
+                   float *grads, float *dx);
+} layer_ops_t;
+
+static const layer_ops_t layer_ops[] = {
+    [NN_DENSE] = {dense_forward, dense_backward},
+    [NN_CONV] = {conv_forward, conv_backward},
+    [NN_FLATTEN] = {flatten_forward, flatten_backward},
+    [NN_DUELING] = {dueling_forward, dueling_backward},
+};
+
 const float *nn_forward(nn_ws_t *ws, const float *params, const float *x, int batch) {
   const nn_layout_t *l = ws->l;
   ws->batch = batch;
   ws->x = x;
   const float *in = x;
   for (int i = 0; i < l->n_layers; i++) {
-    int n_in = l->sizes[i], n_out = l->sizes[i + 1];
-    const float *w = params + l->w_off[i], *b = params + l->b_off[i];
     float *y = ws->act[i];
-    for (int r = 0; r < batch; r++) memcpy(y + (size_t)r * n_out, b, (size_t)n_out * sizeof(float));
-    gemm_nt(GEMM_AUTO, batch, n_out, n_in, in, w, 1, y); /* y = b + x W^T */
-    activate(l->act[i], y, (size_t)batch * n_out);
+    layer_ops[l->kind[i]].forward(ws, params, i, in, batch, y);
+    activate(l->act[i], y, (size_t)batch * l->sizes[i + 1]);
     in = y;
   }
   return ws->act[l->n_layers - 1];
@@ -134,22 +523,10 @@ void nn_backward(nn_ws_t *ws, const float *params, const float *dy, float *grads
   memcpy(d, dy, n * sizeof(float));
   activate_backward(l->act[last], ws->act[last], d, n);
   for (int i = last; i >= 0; i--) {
-    int n_in = l->sizes[i], n_out = l->sizes[i + 1];
     const float *in = i > 0 ? ws->act[i - 1] : ws->x;
-    if (grads) {
-      gemm_tn(GEMM_AUTO, n_out, n_in, batch, d, in, grads + l->w_off[i]); /* dW += d^T x */
-      float *db = grads + l->b_off[i];
-      for (int r = 0; r < batch; r++) {
-        const float *dr = d + (size_t)r * n_out;
-        for (int o = 0; o < n_out; o++) db[o] += dr[o];
-      }
-    }
-    if (i == 0) {
-      if (dx) gemm_nn(GEMM_AUTO, batch, n_in, n_out, d, params + l->w_off[0], 0, dx);
-      break;
-    }
-    gemm_nn(GEMM_AUTO, batch, n_in, n_out, d, params + l->w_off[i], 0, other); /* d W */
-    activate_backward(l->act[i - 1], ws->act[i - 1], other, (size_t)batch * n_in);
+    layer_ops[l->kind[i]].backward(ws, params, i, in, d, grads, i > 0 ? other : dx);
+    if (i == 0) break;
+    activate_backward(l->act[i - 1], ws->act[i - 1], other, (size_t)batch * l->sizes[i]);
     float *t = d;
     d = other;
     other = t;

@@ -1,10 +1,25 @@
-/* nn: multilayer perceptrons over one flat float32 parameter buffer.
+/* nn: feed-forward networks (dense, 2-D convolution, flatten, dueling head) over one flat
+ * float32 parameter buffer.
  *
- * Layout (row-major, documented once): layer l maps in = sizes[l] to out = sizes[l+1] with
- * W_l stored as out x in (row o holds the weights into unit o) at params + w_off[l], then
- * b_l (out floats) at params + b_off[l]. Gradients and Adam moments are buffers of the same
- * shape (n_params floats), so zeroing, optimizer steps and copying weights to the wire are
+ * Layout (row-major, documented once). Layer l reads rows of sizes[l] floats and writes rows of
+ * sizes[l + 1]; its weights W_l sit at params + w_off[l], then its biases b_l at params +
+ * b_off[l] (layers without parameters have none). Gradients and Adam moments are buffers of the
+ * same shape (n_params floats), so zeroing, optimizer steps and copying weights to the wire are
  * single loops or memcpys. Batches are row-major: x is batch x sizes[0].
+ *
+ *   NN_DENSE    W out x in (row o holds the weights into unit o), b out floats.
+ *   NN_CONV     valid padding, stride 1. The input row is an image shape[l] = (H, W, C) stored
+ *               channels last: pixel (r, c) channel ch at (r * W + c) * C + ch (a MinAtar
+ *               observation as it is flattened). F filters of kh x kw: W is F x (kh * kw * C),
+ *               row f holding filter f with tap (dy, dx, ch) at (dy * kw + dx) * C + ch; b is F
+ *               floats. The output is the image (H - kh + 1, W - kw + 1, F), channels last:
+ *               y(r, c, f) = b[f] + sum over dy, dx, ch of W[f][(dy*kw + dx)*C + ch] *
+ *               x(r + dy, c + dx, ch).
+ *   NN_FLATTEN  no parameters: an image row is already its flat vector (y = x); after it the
+ *               activation is a plain vector for the dense layers.
+ *   NN_DUELING  the head of Wang et al. (2016) with A = sizes[l + 1] outputs: W (1 + A) x in and
+ *               b 1 + A floats, row 0 the value stream, rows 1..A the advantage stream;
+ *               h = b + W x, Q_a = h_0 + h_(1+a) - mean_j h_(1+j).
  *
  * Threads: a layout and a parameter buffer may be read by many threads at once; a
  * workspace (nn_ws_t) belongs to one thread. */
@@ -18,11 +33,16 @@
 #define NN_MAX_LAYERS 8
 
 typedef enum { NN_IDENTITY = 0, NN_RELU = 1, NN_TANH = 2 } nn_act_t;
+/* A zeroed layout is all dense: NN_DENSE is 0. */
+typedef enum { NN_DENSE = 0, NN_CONV = 1, NN_FLATTEN = 2, NN_DUELING = 3 } nn_kind_t;
 
 typedef struct nn_layout {
-  int n_layers;                    /* number of affine layers */
-  int sizes[NN_MAX_LAYERS + 1];    /* sizes[0] inputs ... sizes[n_layers] outputs */
-  nn_act_t act[NN_MAX_LAYERS];     /* activation after layer l */
+  int n_layers;                 /* number of layers */
+  int sizes[NN_MAX_LAYERS + 1]; /* sizes[0] inputs ... sizes[n_layers] outputs */
+  nn_act_t act[NN_MAX_LAYERS];  /* activation after layer l */
+  nn_kind_t kind[NN_MAX_LAYERS];
+  int shape[NN_MAX_LAYERS + 1][3]; /* (H, W, C) of the rows entering layer l if an image, else 0s */
+  int kh[NN_MAX_LAYERS], kw[NN_MAX_LAYERS]; /* NN_CONV kernel size */
   size_t w_off[NN_MAX_LAYERS], b_off[NN_MAX_LAYERS];
   size_t n_params;
 } nn_layout_t;
@@ -30,19 +50,50 @@ typedef struct nn_layout {
 /* hidden: n_hidden sizes. Returns 0, or -1 for sizes < 1 or too many layers. */
 int nn_layout_init(nn_layout_t *l, int n_in, const int *hidden, int n_hidden, int n_out,
                    nn_act_t hidden_act, nn_act_t out_act);
-/* PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(in), 1/sqrt(in)). */
+/* A network description: the trunk's layers in order (a config's `net = conv:16x3x3,fc:128`). */
+typedef struct nn_layer_spec {
+  nn_kind_t kind; /* NN_DENSE (fc:N), NN_CONV (conv:FxKHxKW) or NN_FLATTEN (flatten) */
+  int units;      /* fc: units; conv: filters */
+  int kh, kw;     /* conv kernel */
+} nn_layer_spec_t;
+
+typedef struct nn_spec {
+  int n;
+  nn_layer_spec_t layer[NN_MAX_LAYERS];
+} nn_spec_t;
+
+/* Parses "conv:16x3x3,fc:128" (layers fc:N, conv:FxKHxKW, flatten; spaces around commas
+ * allowed). 0, or -1 with a message naming the layer and its position (1-based). */
+int nn_spec_parse(nn_spec_t *s, const char *text, char *err, size_t errlen);
+/* The spec's trunk (hidden_act after every conv and fc), then the head: a dense layer of n_out
+ * with out_act, or a dueling head of n_out (dueling = 1; identity output). in_shape (H, W, C)
+ * or NULL for a flat input of n_in floats; a flatten goes in before the first fc after convs
+ * and before the head. 0, or -1 with a message (conv on a flat input, a kernel larger than its
+ * input, too many layers, sizes < 1). */
+int nn_layout_build(nn_layout_t *l, const nn_spec_t *s, int n_in, const int *in_shape, int n_out,
+                    nn_act_t hidden_act, nn_act_t out_act, int dueling, char *err, size_t errlen);
+/* One line naming every layer, e.g. "in:10x10x4 conv:16x3x3:relu flatten fc:128:relu
+ * dueling:6" (checkpoints record it so a resumed or evaluated run proves it reads the buffer
+ * the same way). */
+void nn_layout_describe(const nn_layout_t *l, char *buf, size_t len);
+
+/* PyTorch's nn.Linear / nn.Conv2d default: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in
+ * = in (dense, dueling) or kh * kw * C (conv). */
 void nn_init_params(const nn_layout_t *l, float *params, rng_t *rng);
-/* Scales the last layer's weights and biases by `scale` (small output init for actors). */
+/* Scales the last layer's weights and biases (both streams of a dueling head) by `scale` (small
+ * output init for actors). */
 void nn_scale_last_layer(const nn_layout_t *l, float *params, float scale);
 
 /* Activations of one forward pass, kept for the backward pass. */
 typedef struct nn_ws {
   const nn_layout_t *l;
   int max_batch;
-  int batch;                        /* batch of the last forward */
-  const float *x;                   /* input of the last forward (caller's buffer) */
-  float *act[NN_MAX_LAYERS];        /* post-activation output of layer l, max_batch x sizes[l+1] */
-  float *d0, *d1;                   /* scratch for deltas, max_batch x max width */
+  int batch;                 /* batch of the last forward */
+  const float *x;            /* input of the last forward (caller's buffer) */
+  float *act[NN_MAX_LAYERS]; /* post-activation output of layer l, max_batch x sizes[l+1] */
+  float *aux[NN_MAX_LAYERS]; /* conv: the im2col patches; dueling: h (NULL otherwise) */
+  float *d0, *d1;            /* scratch for deltas, max_batch x max width */
+  float *scratch;            /* conv patch gradients, dueling dL/dh */
 } nn_ws_t;
 
 int nn_ws_init(nn_ws_t *ws, const nn_layout_t *l, int max_batch);

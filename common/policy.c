@@ -3,12 +3,37 @@
 #include <math.h>
 #include <string.h>
 
-int policy_layout_out(nn_layout_t *l, const config_t *c, int obs_dim, int n_out, nn_act_t out_act) {
-  int hidden[NN_MAX_LAYERS];
-  int nh = config_parse_hidden(c->hidden, hidden, NN_MAX_LAYERS - 1);
-  if (nh < 0) return -1;
+#include "errmsg.h"
+
+int policy_net_layout(nn_layout_t *l, const config_t *c, int obs_dim, const int *obs_shape,
+                      int n_out, nn_act_t out_act, int dueling, char *err, size_t errlen) {
   nn_act_t act = strcmp(c->activation, "tanh") == 0 ? NN_TANH : NN_RELU;
-  return nn_layout_init(l, obs_dim, hidden, nh, n_out, act, out_act);
+  nn_spec_t spec;
+  if (c->net[0]) {
+    if (nn_spec_parse(&spec, c->net, err, errlen) != 0) return -1;
+  } else {
+    int hidden[NN_MAX_LAYERS];
+    int nh = config_parse_hidden(c->hidden, hidden, NN_MAX_LAYERS - 1);
+    if (nh < 0)
+      return errmsg(err, errlen, "hidden = '%s' is not a list of at most %d sizes like 128,128",
+                    c->hidden, NN_MAX_LAYERS - 1);
+    /* The MLP as it always was, so old checkpoints keep their meaning. */
+    if (!dueling) {
+      if (nn_layout_init(l, obs_dim, hidden, nh, n_out, act, out_act) != 0)
+        return errmsg(err, errlen, "hidden = '%s' with %d inputs and %d outputs is not a network",
+                      c->hidden, obs_dim, n_out);
+      return 0;
+    }
+    memset(&spec, 0, sizeof spec);
+    spec.n = nh;
+    for (int i = 0; i < nh; i++) spec.layer[i] = (nn_layer_spec_t){NN_DENSE, hidden[i], 0, 0};
+  }
+  const int *shape = obs_shape && obs_shape[0] > 0 ? obs_shape : NULL;
+  return nn_layout_build(l, &spec, obs_dim, shape, n_out, act, out_act, dueling, err, errlen);
+}
+
+int policy_layout_out(nn_layout_t *l, const config_t *c, int obs_dim, int n_out, nn_act_t out_act) {
+  return policy_net_layout(l, c, obs_dim, NULL, n_out, out_act, 0, NULL, 0);
 }
 
 int policy_layout(nn_layout_t *l, const config_t *c, int obs_dim, int n_out) {

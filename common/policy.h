@@ -3,11 +3,20 @@
 #ifndef RLSERVE_POLICY_H
 #define RLSERVE_POLICY_H
 
+#include <stddef.h>
+
 #include "config.h"
 #include "nn.h"
 #include "rng.h"
 
-/* MLP obs_dim -> hidden (config) -> n_out with the config's activation, identity output. */
+/* The network the config describes from obs_dim inputs to n_out outputs (out_act after the
+ * last): the layers of `net` when set (conv layers need obs_shape, the observation's (H, W, C),
+ * channels last; NULL or zeros for a flat vector), else the MLP of `hidden` exactly as
+ * nn_layout_init builds it; `activation` after every hidden layer; dueling = 1 ends it in a
+ * dueling head instead of a dense layer. 0, or -1 with a message naming the problem. */
+int policy_net_layout(nn_layout_t *l, const config_t *c, int obs_dim, const int *obs_shape,
+                      int n_out, nn_act_t out_act, int dueling, char *err, size_t errlen);
+/* policy_net_layout for a flat input, identity output, no dueling head (no message). */
 int policy_layout(nn_layout_t *l, const config_t *c, int obs_dim, int n_out);
 /* The same with a chosen output activation (NN_TANH for a deterministic actor). */
 int policy_layout_out(nn_layout_t *l, const config_t *c, int obs_dim, int n_out, nn_act_t out_act);

@@ -28,6 +28,10 @@ typedef struct env_space {
   /* ENV_BOX bounds (may be +-INFINITY): per dimension when dim <= ENV_MAX_DIM, else low[0] and
    * high[0] hold for every element. */
   float low[ENV_MAX_DIM], high[ENV_MAX_DIM];
+  /* Observations only: an image of shape[0] rows x shape[1] columns x shape[2] channels, laid
+   * out channels last ((row * shape[1] + col) * shape[2] + channel; H * W * C = dim), for nets
+   * with conv layers (config `net`); all 0 for a plain vector. */
+  int shape[3];
 } env_space_t;
 
 /* The bounds of element i (0 <= i < dim) of a space, whatever its width. */

@@ -60,7 +60,11 @@ void minatar_clear(float *obs, int C);
   }                                                                                           \
   const env_spec_t env_minatar_##game##_v1 = {                                                \
       .id = "MinAtar/" name "-v1",                                                            \
-      .obs = {.kind = ENV_BOX, .dim = 100 * (C), .low = {0.0f}, .high = {1.0f}},              \
+      .obs = {.kind = ENV_BOX,                                                                \
+              .dim = 100 * (C),                                                               \
+              .low = {0.0f},                                                                  \
+              .high = {1.0f},                                                                 \
+              .shape = {10, 10, (C)}},                                                        \
       .act = {.kind = ENV_DISCRETE,                                                           \
               .n = (int)(sizeof min_map / sizeof min_map[0]),                                 \
               .dim = 1,                                                                       \
@@ -77,7 +81,11 @@ void minatar_clear(float *obs, int C);
   };                                                                                          \
   const env_spec_t env_minatar_##game##_v0 = {                                                \
       .id = "MinAtar/" name "-v0",                                                            \
-      .obs = {.kind = ENV_BOX, .dim = 100 * (C), .low = {0.0f}, .high = {1.0f}},              \
+      .obs = {.kind = ENV_BOX,                                                                \
+              .dim = 100 * (C),                                                               \
+              .low = {0.0f},                                                                  \
+              .high = {1.0f},                                                                 \
+              .shape = {10, 10, (C)}},                                                        \
       .act = {.kind = ENV_DISCRETE, .n = 6, .dim = 1, .low = {0}, .high = {5}},               \
       .reward_threshold = threshold,                                                          \
       .state_size = sizeof(state_t),                                                          \

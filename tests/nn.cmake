@@ -1,4 +1,5 @@
 rl_test(test_nn LABELS unit SOURCES test_nn.c LIBS rlcommon)
+rl_test(test_nn_layers LABELS unit SOURCES test_nn_layers.c LIBS rlcommon)
 if(TARGET rlcommon)
   # Benchmark of the nn kernels and a DQN update; label bench only (ctest -L bench). Fails when
   # our kernel stops beating OpenBLAS under GEMM_OWN_MAX_MACS, or OpenBLAS stops beating ours
@@ -6,3 +7,5 @@ if(TARGET rlcommon)
   rl_test(bench_nn LABELS bench SOURCES bench/bench_nn.c LIBS rlcommon TIMEOUT 120)
   set_tests_properties(bench_nn PROPERTIES RUN_SERIAL TRUE)
 endif()
+# Networks from config (net, dueling) through policy, dqn, ddpg and pg (server/algo).
+rl_test(test_net_config LABELS unit SOURCES test_net_config.c LIBS rlalgo)

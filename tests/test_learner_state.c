@@ -2,7 +2,8 @@
  * evaluation seed cursor and counts, so a resumed run goes on with fresh seeds; a checkpoint
  * written before the cursor existed (no evalseeds section) still loads and starts after
  * eval_seed + [0, eval_episodes), the only seeds such runs used; a damaged evalseeds section is
- * refused with a message naming it. A DQN learner on CartPole-v1 built in memory, no threads. */
+ * refused with a message naming it, and so is a checkpoint whose recorded network layout is not
+ * the one this run's config builds. A DQN learner on CartPole-v1 built in memory, no threads. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,16 @@
 
 static learner_t A, B;
 
-static int learner_fake(learner_t *L, const char *dir) {
+static int learner_fake_act(learner_t *L, const char *dir, const char *activation) {
   char err[512];
   memset(L, 0, sizeof *L);
   config_init(&L->run.cfg);
   CHECK(config_set(&L->run.cfg, "hidden", "16,16", err, sizeof err) == 0, "%s", err);
+  CHECK(config_set(&L->run.cfg, "activation", activation, err, sizeof err) == 0, "%s", err);
   L->run.spec = env_find(L->run.cfg.env);
   L->run.algo = algo_find(L->run.cfg.algo);
+  CHECK(L->run.algo->policy(&L->run.cfg, L->run.spec, &L->run.pol, err, sizeof err) == 0, "%s",
+        err);
   snprintf(L->run.out_dir, sizeof L->run.out_dir, "%s", dir);
   rng_t init;
   rng_seed(&init, 3);
@@ -33,6 +37,8 @@ static int learner_fake(learner_t *L, const char *dir) {
   pthread_mutex_init(&L->sh.mu, NULL);
   return 0;
 }
+
+static int learner_fake(learner_t *L, const char *dir) { return learner_fake_act(L, dir, "relu"); }
 
 static void learner_unfake(learner_t *L) {
   L->run.algo->destroy(L->tr.algo_state);
@@ -108,6 +114,16 @@ int main(void) {
   err[0] = 0;
   CHECK(learner_load_state(&B, d3, err, sizeof err) != 0, "an 8-byte evalseeds section loaded");
   CHECK(strstr(err, "evalseeds") != NULL, "message: %s", err);
+  learner_unfake(&B);
+
+  /* The same number of floats read as another network (tanh instead of relu) is refused, with
+   * both layouts named. */
+  if (learner_fake_act(&B, d1, "tanh") != 0) CHECK_DONE();
+  err[0] = 0;
+  CHECK(learner_load_state(&B, d1, err, sizeof err) != 0, "a relu checkpoint loaded into tanh");
+  CHECK(strstr(err, "network is 'in:4 fc:16:relu fc:16:relu fc:2:identity'") &&
+            strstr(err, "builds 'in:4 fc:16:tanh fc:16:tanh fc:2:identity'"),
+        "message: %s", err);
   learner_unfake(&B);
   learner_unfake(&A);
 

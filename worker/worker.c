@@ -490,7 +490,8 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   /* The same run again (the learner came back): keep envs, weights and the away queue. */
   int same = w->vec_ready && k == w->k && !strcmp(c.env, w->cfg.env) &&
              !strcmp(c.algo, w->cfg.algo) && !strcmp(c.hidden, w->cfg.hidden) &&
-             !strcmp(c.activation, w->cfg.activation) && c.send_batch == w->cfg.send_batch;
+             !strcmp(c.activation, w->cfg.activation) && !strcmp(c.net, w->cfg.net) &&
+             c.dueling == w->cfg.dueling && c.send_batch == w->cfg.send_batch;
   w->cfg = c;
   w->id = wm->worker_id;
   w->index = (int)wm->worker_index;

@@ -6,10 +6,31 @@
 #include <string.h>
 
 #include "algo.h"
+#include "errmsg.h"
 #include "policy.h"
 
 static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn_act_t out_act) {
   return policy_layout_out(l, c, n_in, n_out, out_act);
+}
+
+/* Actor and critics are MLPs (the critic reads [s, a], no image): a `net` with a conv layer or
+ * a dueling head is refused by name. 0, or -1 with a message. */
+static int check_mlp_net(const config_t *c, char *err, size_t errlen) {
+  if (c->dueling)
+    return errmsg(err, errlen,
+                  "dueling = 1 is for the DQN family (a Q-network over discrete "
+                  "actions); %s has an actor and a critic Q(s, a)",
+                  c->algo);
+  nn_spec_t spec;
+  if (!c->net[0]) return 0;
+  if (nn_spec_parse(&spec, c->net, err, errlen) != 0) return -1;
+  for (int i = 0; i < spec.n; i++)
+    if (spec.layer[i].kind != NN_DENSE)
+      return errmsg(err, errlen,
+                    "net = '%s': layer %d is not fc:N; %s builds its actor and "
+                    "critics as MLPs (fc:N layers only)",
+                    c->net, i + 1, c->algo);
+  return 0;
 }
 
 int ddpg_actor_layout(nn_layout_t *l, const config_t *c, int obs_dim, int act_dim) {
@@ -33,11 +54,18 @@ int ddpg_init(ddpg_t *d, const config_t *c, int obs_dim, const env_space_t *act,
              ENV_MAX_DIM);
     return -1;
   }
+  char why[400];
+  if (check_mlp_net(c, why, sizeof why) != 0) {
+    snprintf(err, errlen, "ddpg: %s", why);
+    return -1;
+  }
   int A = act->dim, S = obs_dim;
   if (S < 1 || ddpg_actor_layout(&d->actor_l, c, S, A) != 0 ||
       layout_for(&d->critic_l, c, S + A, 1, NN_IDENTITY) != 0) {
-    snprintf(err, errlen, "ddpg: bad network shape hidden = '%s' (obs_dim %d, act_dim %d)",
-             c->hidden, S, A);
+    snprintf(err, errlen,
+             "ddpg: bad network shape hidden = '%s', net = '%s' (obs_dim %d, "
+             "act_dim %d)",
+             c->hidden, c->net, S, A);
     return -1;
   }
   d->twin = strcmp(c->algo, "td3") == 0;
@@ -230,8 +258,9 @@ static int ddpg_policy(const config_t *c, const env_spec_t *spec, algo_policy_t 
     snprintf(err, errlen, "%s has unbounded actions", spec->id);
     return -1;
   }
+  if (check_mlp_net(c, err, errlen) != 0) return -1;
   if (ddpg_actor_layout(&p->layout, c, p->obs_dim, p->act_dim) != 0) {
-    snprintf(err, errlen, "bad network shape hidden = '%s'", c->hidden);
+    snprintf(err, errlen, "bad network shape hidden = '%s', net = '%s'", c->hidden, c->net);
     return -1;
   }
   return 0;

@@ -9,9 +9,16 @@
 
 int dqn_init(dqn_t *d, const config_t *c, int obs_dim, int n_actions, rng_t *rng, char *err,
              size_t errlen) {
+  return dqn_init_shaped(d, c, obs_dim, NULL, n_actions, rng, err, errlen);
+}
+
+int dqn_init_shaped(dqn_t *d, const config_t *c, int obs_dim, const int *obs_shape, int n_actions,
+                    rng_t *rng, char *err, size_t errlen) {
   memset(d, 0, sizeof *d);
-  if (policy_layout(&d->layout, c, obs_dim, n_actions) != 0) {
-    snprintf(err, errlen, "dqn: bad network shape hidden = '%s'", c->hidden);
+  char why[400];
+  if (policy_net_layout(&d->layout, c, obs_dim, obs_shape, n_actions, NN_IDENTITY, c->dueling, why,
+                        sizeof why) != 0) {
+    snprintf(err, errlen, "dqn: %s", why);
     return -1;
   }
   size_t n = d->layout.n_params;
@@ -108,8 +115,10 @@ static int dqn_policy(const config_t *c, const env_spec_t *spec, algo_policy_t *
   p->act_dim = 1;
   p->n_actions = p->n_out = spec->act.n;
   p->weights_exact = 1;
-  if (policy_layout(&p->layout, c, p->obs_dim, p->n_out) != 0) {
-    snprintf(err, errlen, "bad network shape hidden = '%s'", c->hidden);
+  char why[400];
+  if (policy_net_layout(&p->layout, c, p->obs_dim, spec->obs.shape, p->n_out, NN_IDENTITY,
+                        c->dueling, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s (env %s)", why, spec->id);
     return -1;
   }
   return 0;
@@ -149,7 +158,7 @@ static void *dqn_create(const algo_t *a, const config_t *c, const env_spec_t *sp
     snprintf(err, errlen, "dqn: out of memory");
     return NULL;
   }
-  if (dqn_init(d, c, spec->obs.dim, spec->act.n, rng, err, errlen) != 0) {
+  if (dqn_init_shaped(d, c, spec->obs.dim, spec->obs.shape, spec->act.n, rng, err, errlen) != 0) {
     free(d);
     return NULL;
   }

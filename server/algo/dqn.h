@@ -31,8 +31,11 @@ typedef struct dqn {
   dqn_stats_t last;             /* of the last update (status) */
 } dqn_t;
 
-/* Builds the online network from the config (hidden, activation), initializes it with rng
- * and copies it to the target. 0, or -1 with a message. */
+/* Builds the online network from the config (net, or hidden and activation; dueling), initializes
+ * it with rng and copies it to the target. obs_shape: the observation's (H, W, C) for conv
+ * layers, or NULL (a flat vector; dqn_init). 0, or -1 with a message. */
+int dqn_init_shaped(dqn_t *d, const config_t *c, int obs_dim, const int *obs_shape, int n_actions,
+                    rng_t *rng, char *err, size_t errlen);
 int dqn_init(dqn_t *d, const config_t *c, int obs_dim, int n_actions, rng_t *rng, char *err,
              size_t errlen);
 void dqn_free(dqn_t *d);

@@ -34,8 +34,20 @@ int pg_init(pg_t *p, const pg_opts_t *o, char *err, size_t errlen) {
     if (!bad && o->theta_init)
       for (int i = 0; i < o->n_init && i < na * p->size; i++) p->theta[i] = o->theta_init[i];
   } else if (!bad) {
-    if (nn_layout_init(&p->pl, dim, o->hidden, o->n_hidden, na, o->activation, NN_IDENTITY) ||
-        nn_layout_init(&p->vl, dim, o->hidden, o->n_hidden, 1, o->activation, NN_IDENTITY)) {
+    if (o->has_net) {
+      const int *shape = o->obs_shape[0] > 0 ? o->obs_shape : NULL;
+      char why[400];
+      if (nn_layout_build(&p->pl, &o->net, dim, shape, na, o->activation, NN_IDENTITY, 0, why,
+                          sizeof why) ||
+          nn_layout_build(&p->vl, &o->net, dim, shape, 1, o->activation, NN_IDENTITY, 0, why,
+                          sizeof why)) {
+        pg_free(p);
+        snprintf(err, errlen, "pg: %s", why);
+        return -1;
+      }
+    } else if (nn_layout_init(&p->pl, dim, o->hidden, o->n_hidden, na, o->activation,
+                              NN_IDENTITY) ||
+               nn_layout_init(&p->vl, dim, o->hidden, o->n_hidden, 1, o->activation, NN_IDENTITY)) {
       pg_free(p);
       snprintf(err, errlen, "pg: bad MLP sizes (%d hidden layers)", o->n_hidden);
       return -1;

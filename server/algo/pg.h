@@ -34,6 +34,9 @@ typedef struct pg_opts {
   int obs_dim, n_actions;
   int hidden[NN_MAX_LAYERS - 1], n_hidden; /* MLP */
   nn_act_t activation;
+  int has_net; /* MLP: 1 to build policy and value nets from `net` instead of hidden */
+  nn_spec_t net;
+  int obs_shape[3]; /* the observation's (H, W, C) for conv layers, or 0s */
   double alpha, alpha_w, gamma, min_prob;
   const double *theta_init; /* linear: n_init initial theta values (the rest 0), or NULL */
   int n_init;

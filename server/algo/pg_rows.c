@@ -36,6 +36,9 @@ static int pg_row_opts(const algo_t *a, const config_t *c, const env_spec_t *spe
       return -1;
     }
     o->activation = strcmp(c->activation, "tanh") == 0 ? NN_TANH : NN_RELU;
+    if (c->net[0] && nn_spec_parse(&o->net, c->net, err, errlen) != 0) return -1;
+    o->has_net = c->net[0] != 0;
+    memcpy(o->obs_shape, spec->obs.shape, sizeof o->obs_shape);
   }
   o->alpha = c->alpha;
   o->alpha_w = c->alpha_w;

@@ -36,6 +36,7 @@ typedef struct {
   const algo_t *algo;
   algo_policy_t pol;
   const checkpoint_section_t *online;
+  const checkpoint_t *ck; /* the file, for its optional "layout" section */
 } eval_setup_t;
 
 /* One option that takes a value; 0, or 2 (the exit status) after a message. */
@@ -120,6 +121,7 @@ static int load_config(const char *path, const char *plugin, const checkpoint_t 
   char err[1024];
   const checkpoint_section_t *cs = checkpoint_find(ck, "config");
   s->online = checkpoint_find(ck, "online");
+  s->ck = ck;
   config_init(&s->cfg);
   if (!cs || !s->online) {
     fprintf(stderr, "rlserve eval: %s has no %s section\n", path, cs ? "online" : "config");
@@ -157,6 +159,15 @@ static int build_policy(const char *path, eval_setup_t *s) {
       s->algo->actions != s->spec->act.kind ||
       s->algo->policy(&s->cfg, s->spec, &s->pol, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve eval: %s: cannot build a policy for env '%s'\n", path, s->cfg.env);
+    return -1;
+  }
+  /* The network the file says it holds (files from before the "layout" section say nothing). */
+  const checkpoint_section_t *ls = checkpoint_find(s->ck, "layout");
+  char have[512];
+  nn_layout_describe(&s->pol.layout, have, sizeof have);
+  if (ls && (ls->len != strlen(have) || memcmp(ls->data, have, ls->len) != 0)) {
+    fprintf(stderr, "rlserve eval: %s: the file's network is '%.*s', its config builds '%s'\n",
+            path, (int)(ls->len < 400 ? ls->len : 400), (const char *)ls->data, have);
     return -1;
   }
   /* policy.ckpt holds exactly what acts; checkpoint.ckpt's online buffer starts with it (a

@@ -30,14 +30,17 @@ int learner_save_state(learner_t *L) {
   pthread_mutex_unlock(&L->sh.mu);
   int64_t steps[ALGO_MAX_STEPS];
   for (int i = 0; i < v.n_steps; i++) steps[i] = *v.steps[i];
-  checkpoint_section_t s[5 + ALGO_MAX_TENSORS] = {
+  char layout[512];
+  nn_layout_describe(&L->run.pol.layout, layout, sizeof layout);
+  checkpoint_section_t s[6 + ALGO_MAX_TENSORS] = {
       {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
       {"counters", counters, sizeof counters},
       {"steps", steps, (uint64_t)v.n_steps * sizeof(int64_t)},
       {"rng", &L->tr.rng, sizeof L->tr.rng},
       {"evalseeds", evseeds, sizeof evseeds},
+      {"layout", layout, strlen(layout)},
   };
-  int ns = 5;
+  int ns = 6;
   for (int i = 0; i < v.n; i++, ns++) {
     snprintf(s[ns].name, sizeof s[ns].name, "%s", v.name[i]);
     s[ns].data = v.ptr[i];
@@ -139,6 +142,24 @@ static int load_eval_seeds(learner_t *L, const checkpoint_t *ck, const char *use
   return 0;
 }
 
+/* The "layout" section (nn_layout_describe of the acting network) against this run's: a
+ * config that builds another network from the same number of floats (another activation,
+ * layers in another order) is refused by name. Checkpoints from before the section load. */
+static int check_layout(const learner_t *L, const checkpoint_t *ck, const char *used, char *err,
+                        size_t errlen) {
+  const checkpoint_section_t *s = checkpoint_find(ck, "layout");
+  if (!s) return 0;
+  char have[512];
+  nn_layout_describe(&L->run.pol.layout, have, sizeof have);
+  if (s->len == strlen(have) && memcmp(s->data, have, s->len) == 0) return 0;
+  snprintf(err, errlen,
+           "%s: the checkpoint's network is '%.*s', this run's config (net = '%s', "
+           "hidden = '%s', dueling = %d) builds '%s'",
+           used, (int)(s->len < 400 ? s->len : 400), (const char *)s->data, L->run.cfg.net,
+           L->run.cfg.hidden, L->run.cfg.dueling, have);
+  return -1;
+}
+
 int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) {
   checkpoint_t ck;
   char used[1100];
@@ -147,7 +168,7 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
     return -1;
   algo_state_view_t v;
   state_view(L, &v);
-  int rc = 0;
+  int rc = check_layout(L, &ck, used, err, errlen);
   for (int i = 0; i < v.n && rc == 0; i++) {
     const checkpoint_section_t *s = checkpoint_find(&ck, v.name[i]);
     size_t nb = v.len[i] * sizeof(float);

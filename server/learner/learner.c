@@ -55,11 +55,14 @@ static void write_policy(learner_t *L) {
              "confirm_seed_count = %llu\n",
              L->sh.confirm.mean, L->sh.confirm.std, (unsigned long long)L->sh.confirm_seeds.first,
              (unsigned long long)L->sh.confirm_seeds.count);
+  char layout[512];
+  nn_layout_describe(&L->run.pol.layout, layout, sizeof layout);
   checkpoint_section_t p[] = {{"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
                               {"online", pol, nb},
-                              {"eval", evtext, strlen(evtext)}};
+                              {"eval", evtext, strlen(evtext)},
+                              {"layout", layout, strlen(layout)}};
   out_path(L, "policy.ckpt", path, sizeof path);
-  if (checkpoint_write_keyed(path, p, 3, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err) !=
+  if (checkpoint_write_keyed(path, p, 4, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err) !=
       0)
     LOG_E("learner", "%s", err);
   free(cfg_text);

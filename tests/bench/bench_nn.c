@@ -8,7 +8,10 @@
  *      (none much slower), each at least the floor of the OpenBLAS kernel in use;
  *   2. a DQN-style update of 4-256-256-2 at batch 64 (forward, Huber on Q(s,a), backward,
  *      clip, Adam) with OpenBLAS for every product against our kernel for every product:
- *      updates/s OpenBLAS / updates/s own at least the floor of the OpenBLAS kernel in use.
+ *      updates/s OpenBLAS / updates/s own at least the floor of the OpenBLAS kernel in use;
+ *   3. nn's conv layer (im2col + SGEMM) against a direct loop at MinAtar's sizes (16 filters
+ *      3x3 over 10x10x4 and 10x10x10; forward at batch 1 and 8, forward + weight gradients at 32
+ *      and 64): calls/s im2col / direct, the worst of them, at least 2 (nn.c keeps the faster).
  *
  * It also prints the single-core OpenBLAS SGEMM peak (1024^3), every product's GFLOP/s with
  * both kernels, and the update in updates/s and as a fraction of the peak with GEMM_AUTO (what
@@ -19,7 +22,8 @@
  * The machine may be shared: times are this thread's CPU time, rates the best of several
  * windows, and the two sides of each ratio are measured in alternating windows. Options (off
  * by default; they exist to show that the checks fail): --slow-own K and --slow-blas K run
- * every counted product or update K times with that kernel.
+ * every counted product or update K times with that kernel, --slow-conv K every counted
+ * im2col conv call.
  * Run: ctest -L bench -R bench_nn -V (or ./tests/bench_nn). One thread; about 20 s. */
 #define _GNU_SOURCE /* bench_machine.h */
 #include <cblas.h>
@@ -240,14 +244,200 @@ static double upd_rate(upd_t *u, double seconds, int slow) {
   return (double)iters / t;
 }
 
+/* ---- conv at MinAtar's sizes: im2col + SGEMM (nn.c) against a direct loop --------------- */
+
+#define CONV_REPS 7 /* alternating windows per side */
+/* Check 3's floor: im2col / direct was 4.2-6.1 on the build machine (2-core shared VM, load ~6,
+ * Prescott kernels, SSE2 build); nn.c keeps im2col while it is at least twice as fast. */
+#define CONV_IM2COL_OVER_DIRECT 2.0
+#define CONV_WINDOW_S 0.05 /* seconds per window */
+
+/* nn's conv alone: the conv layer of conv:16x3x3 on 10x10xC, the net cut after it (a layout
+ * of one conv layer with relu is valid: nn.h). */
+static void conv_only_layout(nn_layout_t *l, int C) {
+  nn_spec_t s;
+  char err[256];
+  const int shape[3] = {10, 10, C};
+  if (nn_spec_parse(&s, "conv:16x3x3", err, sizeof err) != 0 ||
+      nn_layout_build(l, &s, 100 * C, shape, 1, NN_RELU, NN_IDENTITY, 0, err, sizeof err) != 0) {
+    fprintf(stderr, "bench_nn: %s\n", err);
+    exit(1);
+  }
+  l->n_layers = 1;
+  l->n_params = l->b_off[0] + 16;
+}
+
+/* The direct kernel: for every output pixel, y[f] += x(r+dy, c+dx, ch) * W^T[tap][f] with the
+ * weights transposed once per call (K x F, F = 16 contiguous, so the inner loop is one vector
+ * over the filters); backward the same order for dW^T, then transposed back into grads. */
+typedef struct direct_conv {
+  int C, K;
+  float *wt, *gwt; /* K x 16 */
+} direct_conv_t;
+
+static void direct_forward(direct_conv_t *d, const float *params, const float *x, int batch,
+                           float *y) {
+  const int C = d->C, K = d->K, F = 16;
+  const float *w = params, *b = params + (size_t)K * F;
+  for (int f = 0; f < F; f++)
+    for (int k = 0; k < K; k++) d->wt[(size_t)k * F + f] = w[(size_t)f * K + k];
+  for (int n = 0; n < batch; n++) {
+    const float *xb = x + (size_t)n * 100 * C;
+    for (int r = 0; r < 8; r++)
+      for (int c = 0; c < 8; c++) {
+        float acc[16];
+        for (int f = 0; f < F; f++) acc[f] = b[f];
+        for (int dy = 0; dy < 3; dy++) {
+          const float *xs = xb + ((size_t)(r + dy) * 10 + c) * C;
+          const float *ws = d->wt + (size_t)dy * 3 * C * F;
+          for (int t = 0; t < 3 * C; t++) {
+            float xv = xs[t];
+            for (int f = 0; f < F; f++) acc[f] += xv * ws[(size_t)t * F + f];
+          }
+        }
+        float *yo = y + (((size_t)n * 8 + r) * 8 + c) * F;
+        for (int f = 0; f < F; f++) yo[f] = acc[f] > 0.0f ? acc[f] : 0.0f;
+      }
+  }
+}
+
+/* dL/dW and dL/db given dL/dy (post-relu y for the mask); no dx (a first layer). */
+static void direct_backward(direct_conv_t *d, const float *x, const float *y, const float *dy_in,
+                            int batch, float *grads) {
+  const int C = d->C, K = d->K, F = 16;
+  float *gb = grads + (size_t)K * F;
+  memset(d->gwt, 0, (size_t)K * F * sizeof(float));
+  for (int n = 0; n < batch; n++) {
+    const float *xb = x + (size_t)n * 100 * C;
+    for (int r = 0; r < 8; r++)
+      for (int c = 0; c < 8; c++) {
+        size_t o = (((size_t)n * 8 + r) * 8 + c) * F;
+        float g[16];
+        for (int f = 0; f < F; f++) g[f] = y[o + f] > 0.0f ? dy_in[o + f] : 0.0f;
+        for (int f = 0; f < F; f++) gb[f] += g[f];
+        for (int dy = 0; dy < 3; dy++) {
+          const float *xs = xb + ((size_t)(r + dy) * 10 + c) * C;
+          float *gs = d->gwt + (size_t)dy * 3 * C * F;
+          for (int t = 0; t < 3 * C; t++) {
+            float xv = xs[t];
+            for (int f = 0; f < F; f++) gs[(size_t)t * F + f] += xv * g[f];
+          }
+        }
+      }
+  }
+  for (int f = 0; f < F; f++)
+    for (int k = 0; k < K; k++) grads[(size_t)f * K + k] += d->gwt[(size_t)k * F + f];
+}
+
+/* Calls/s of one side over at least `seconds`: train = forward + backward (weights), else
+ * forward only (a worker acting). Each counted im2col call runs `slow` times (--slow-conv). */
+static double conv_rate(int direct, int train, nn_ws_t *ws, direct_conv_t *d, const float *params,
+                        const float *x, const float *dy, float *y, float *grads, int batch,
+                        double seconds, int slow) {
+  long iters = 0;
+  double t0 = bench_now(), t;
+  do {
+    if (direct) {
+      direct_forward(d, params, x, batch, y);
+      if (train) direct_backward(d, x, y, dy, batch, grads);
+    } else {
+      for (int s = 0; s < slow; s++) {
+        nn_forward(ws, params, x, batch);
+        if (train) nn_backward(ws, params, dy, grads, NULL);
+      }
+    }
+    iters++;
+  } while ((t = bench_now() - t0) < seconds);
+  return (double)iters / t;
+}
+
+/* Both sides at C channels and `batch`; checks they compute the same, prints the rates and
+ * returns im2col / direct. */
+static double conv_pair(int C, int batch, int train, int slow) {
+  nn_layout_t l;
+  conv_only_layout(&l, C);
+  rng_t r;
+  rng_seed(&r, 9);
+  const int K = 9 * C;
+  float *params = rand_buf(&r, l.n_params), *g1 = calloc(l.n_params, sizeof(float));
+  float *g2 = calloc(l.n_params, sizeof(float));
+  float *x = rand_buf(&r, (size_t)batch * 100 * C), *dy = rand_buf(&r, (size_t)batch * 1024);
+  float *y = rand_buf(&r, (size_t)batch * 1024);
+  for (size_t i = 0; i < (size_t)batch * 100 * C; i++) x[i] = rng_uniform(&r) < 0.2 ? 1.0f : 0.0f;
+  nn_init_params(&l, params, &r);
+  direct_conv_t d = {C, K, malloc((size_t)K * 16 * sizeof(float)),
+                     malloc((size_t)K * 16 * sizeof(float))};
+  nn_ws_t ws;
+  if (!g1 || !g2 || !d.wt || !d.gwt || nn_ws_init(&ws, &l, batch) != 0) {
+    fprintf(stderr, "bench_nn: out of memory\n");
+    exit(1);
+  }
+  /* The two must agree before either is timed. */
+  const float *yn = nn_forward(&ws, params, x, batch);
+  nn_backward(&ws, params, dy, g1, NULL);
+  direct_forward(&d, params, x, batch, y);
+  direct_backward(&d, x, y, dy, batch, g2);
+  double worst = 0;
+  for (size_t i = 0; i < (size_t)batch * 1024; i++) worst = fmax(worst, fabs(yn[i] - y[i]));
+  for (size_t i = 0; i < l.n_params; i++)
+    worst = fmax(worst, fabs(g1[i] - g2[i]) / (1 + fabs(g1[i])));
+  if (worst > 1e-3) {
+    fprintf(stderr, "bench_nn: im2col and direct conv differ by %g\n", worst);
+    exit(1);
+  }
+  double best[2] = {0, 0};
+  for (int rep = 0; rep < CONV_REPS; rep++)
+    for (int side = 0; side < 2; side++) {
+      double v = conv_rate(side, train, &ws, &d, params, x, dy, y, side ? g2 : g1, batch,
+                           CONV_WINDOW_S, slow);
+      if (v > best[side]) best[side] = v;
+    }
+  double macs = (double)batch * 64 * 16 * K * (train ? 2 : 1);
+  printf("%-8s C=%-3d batch %-4d %12.0f %12.0f %10.2f %10.2f %8.2f\n", train ? "fwd+bwd" : "fwd", C,
+         batch, best[0], best[1], 2 * macs * best[0] / 1e9, 2 * macs * best[1] / 1e9,
+         best[0] / best[1]);
+  nn_ws_free(&ws);
+  free(params);
+  free(g1);
+  free(g2);
+  free(x);
+  free(dy);
+  free(y);
+  free(d.wt);
+  free(d.gwt);
+  return best[0] / best[1];
+}
+
+/* Every size: forward at a worker's batches (1, 8) and the training step at 32 and 64;
+ * returns the worst im2col / direct ratio. */
+static double conv_bench(int slow) {
+  printf("\nconv 16x3x3 on 10x10xC (MinAtar), valid, stride 1, relu; calls/s and GFLOP/s\n");
+  printf("%-8s %-5s %-10s %12s %12s %10s %10s %8s\n", "pass", "C", "batch", "im2col/s", "direct/s",
+         "im2col GF", "direct GF", "ratio");
+  const int chans[] = {4, 10};
+  const struct { int batch, train; } cases[] = {{1, 0}, {8, 0}, {32, 1}, {64, 1}};
+  double worst = 1e300;
+  for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+      double ratio = conv_pair(chans[c], cases[i].batch, cases[i].train, slow);
+      if (ratio < worst) worst = ratio;
+    }
+  return worst;
+}
+
 int main(int argc, char **argv) {
   int slow[3] = {1, 1, 1}; /* indexed by gemm_impl_t */
+  int slow_conv = 1;
   for (int i = 1; i < argc; i++) {
     int own = strcmp(argv[i], "--slow-own") == 0, blas = strcmp(argv[i], "--slow-blas") == 0;
-    if ((own || blas) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
-      slow[own ? GEMM_OWN : GEMM_BLAS] = atoi(argv[++i]);
+    int conv = strcmp(argv[i], "--slow-conv") == 0;
+    if ((own || blas || conv) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+      if (conv)
+        slow_conv = atoi(argv[++i]);
+      else
+        slow[own ? GEMM_OWN : GEMM_BLAS] = atoi(argv[++i]);
     } else {
-      fprintf(stderr, "usage: %s [--slow-own K] [--slow-blas K]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--slow-own K] [--slow-blas K] [--slow-conv K]\n", argv[0]);
       return 2;
     }
   }
@@ -358,6 +548,7 @@ int main(int argc, char **argv) {
              100.0 * gf / peak);
     }
 
+  double conv_worst = conv_bench(slow_conv);
   printf("\nfloors:   the %s row of bench_nn.c's floor table\n",
          fl->core ? fl->core : "any-other-kernel");
   int fails = 0;
@@ -372,6 +563,10 @@ int main(int argc, char **argv) {
            "4-256-256-2 batch %d update: updates/s OpenBLAS / own (%.0f / %.0f; auto %.0f)",
            UPDATE_BATCH, ups[0][2], ups[0][1], ups[0][0]);
   bench_check(&fails, what, ups[0][2] / ups[0][1], fl->blas_over_own);
+  bench_check(&fails,
+              "conv 16x3x3 on 10x10xC: calls/s im2col + SGEMM (nn.c) / direct loop, the worst of "
+              "the sizes",
+              conv_worst, CONV_IM2COL_OVER_DIRECT);
   if (fails) fprintf(stderr, "bench_nn: %d check(s) below their floor\n", fails);
   return fails ? 1 : 0;
 }
