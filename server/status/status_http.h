@@ -3,6 +3,7 @@
  *   GET /         the dashboard page (text/html, embedded at build time)
  *   GET /status   JSON from src->status_json
  *   GET /metrics  Prometheus text from src->metrics_text
+ *   GET /healthz  "ok" (text/plain): the loop is alive; calls no source (a liveness probe)
  *
  * HEAD is allowed; other methods get 405, unknown paths 404, malformed requests 400, a
  * request head over 8 KiB 431. Every response carries Content-Length and Connection: close
