@@ -5,10 +5,12 @@
   check_manifests.py args ROOT BIN       every command line passes `rlserve ... --check-args`
   check_manifests.py libs ROOT BIN       the runtime image's packages cover `ldd BIN`
   check_manifests.py cmdline ROOT WHICH DIR [PORT=NEWPORT ...]
-        materializes the mounts of WHICH (k8s-learner, k8s-worker) under DIR and prints its
+        materializes the mounts of WHICH (k8s-learner, k8s-worker, systemd-learner,
+        systemd-worker) under DIR and prints its
         command line NUL-separated, with the paths mapped into DIR, every host of --listen,
         --status and --connect (a Service name included) replaced by 127.0.0.1 and the ports
-        mapped as given (for the live test, tests/deploy/k8s_live.sh)
+        mapped as given (for the live tests, tests/deploy/k8s_live.sh, systemd_units.sh)
+  check_manifests.py unit ROOT NAME KEY  the values of KEY in NAME's [Service] section
   check_manifests.py probes ROOT         the learner's probe paths, one a line
   check_manifests.py selftest ROOT BIN   each of a list of broken copies of deploy/ fails
 
@@ -24,7 +26,14 @@ import subprocess
 import sys
 import tempfile
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    # Under CI=true or as root every component must be there (tests/integration/lib.sh).
+    fatal = os.environ.get("CI") == "true" or os.geteuid() == 0
+    print("%s: python3-yaml is not installed (deploy/install-deps.sh --test)"
+          % ("FAIL" if fatal else "SKIP"))
+    sys.exit(1 if fatal else 77)
 
 PROBLEMS = []
 
@@ -831,12 +840,19 @@ def dispatch():
         which, top = sys.argv[3], sys.argv[4]
         ports = dict(p.split("=") for p in sys.argv[5:])
         token = open(os.environ["RLSERVE_TOKEN_FILE"]).read()
-        argv = k8s_materialize(K8s(root), which, top, token)
+        if which.startswith("systemd-"):
+            name = "rlserve-%s.service" % ("learner" if which == "systemd-learner" else "worker@")
+            argv = systemd_materialize(systemd_units(root)[name], name, top, token)
+        else:
+            argv = k8s_materialize(K8s(root), which, top, token)
         for i, a in enumerate(argv):
             if i and argv[i - 1] in ("--listen", "--status", "--connect"):
                 _, port = host_port(a)
                 argv[i] = "127.0.0.1:%s" % ports.get(str(port), port)
         sys.stdout.write("\0".join(argv) + "\0")
+    elif what == "unit":  # unit ROOT NAME KEY: the values of KEY in [Service], one a line
+        for v in unit_get(systemd_units(root)[sys.argv[3]], "Service", sys.argv[4]):
+            print(v)
     elif what == "probes":
         c = k8s_command_lines(K8s(root))["k8s-learner"][2]
         for pk in ("startupProbe", "readinessProbe", "livenessProbe"):
