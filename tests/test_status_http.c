@@ -1,7 +1,7 @@
 /* Checks status_http and `rlserve status` with real TCP requests against a server whose
- * loop runs in a thread: routes and content types (the /healthz probe too), HEAD, 404/405/400/431/500, a request split
- * across writes, 100 connections at once, 64 slow clients and the per-address cap, the idle
- * timeout and the request deadline, bind errors, and that after
+ * loop runs in a thread: routes and content types (the /healthz probe too), HEAD,
+ * 404/405/400/431/500, a request split across writes, 100 connections at once, 64 slow clients and
+ * the per-address cap, the idle timeout and the request deadline, bind errors, and that after
  * status_http_close the loop closes with no handles left. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

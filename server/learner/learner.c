@@ -486,7 +486,8 @@ int learner_run(const learner_opts_t *o) {
   static learner_t L; /* one learner per process; large, so not on the stack */
   memset(&L, 0, sizeof L);
   char err[2048];
-  if (setup_run(&L, o, 0, err, sizeof err) != 0 || setup_state(&L, o->resume, err, sizeof err) != 0) {
+  if (setup_run(&L, o, 0, err, sizeof err) != 0 ||
+      setup_state(&L, o->resume, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve learner: %s\n", err);
     free_state(&L);
     return 2;
