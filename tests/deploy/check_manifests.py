@@ -640,6 +640,8 @@ def dockerfile_stages(path):
             stages.append(cur)
         elif ins.upper() == "RUN" and cur:
             cur[1].append(rest)
+        elif ins.upper() == "COPY" and cur:
+            cur[1].append("#COPY " + rest)
     return stages
 
 
@@ -700,6 +702,15 @@ def cmd_libs(root, bin_):
     for frm, what in ((build_from, "build"), (run_from, "runtime")):
         if not re.match(r"debian:12(-slim)?\b", frm):
             problem("Dockerfile: the %s stage is FROM %s, not Debian 12" % (what, frm))
+    # Every COPY from the context names something that exists, and nothing but sources.
+    for cmd in build_runs + run_runs:
+        if cmd.startswith("#COPY ") and "--from" not in cmd:
+            srcs = cmd.split()[1:-1]
+            for src in srcs:
+                if src in (".", "./") or "token" in src:
+                    problem("Dockerfile: COPY %s would copy the whole checkout (tokens, builds)" % src)
+                elif not os.path.exists(os.path.join(root, src)):
+                    problem("Dockerfile: COPY %s: no such file in the project" % src)
     runtime = apt_packages(run_runs)
     build = apt_packages(build_runs)
     print("runtime stage packages: %s" % " ".join(runtime))
@@ -780,6 +791,8 @@ MUTATIONS = [
     ("libs", "docker/Dockerfile", "libsodium23 libcjson1", "libsodium23 libcjson1 libuv1-dev",
      "build tools belong"),
     ("libs", "docker/Dockerfile", "FROM debian:12-slim", "FROM ubuntu:24.04", "not Debian 12"),
+    ("libs", "docker/Dockerfile", "COPY envs envs", "COPY envz envs", "COPY envz: no such file"),
+    ("libs", "docker/Dockerfile", "COPY envs envs", "COPY . .", "whole checkout"),
 ]
 
 
