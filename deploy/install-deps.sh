@@ -11,7 +11,8 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(clang libclang-rt-14-dev
          python3 curl iproute2 nftables                # integration: relays, HTTP, namespaces
          prometheus chromium                           # status_live: promtool, Prometheus, a browser
-         slurmctld slurmd slurm-client munge)          # slurm: a real single-node cluster
+         slurmctld slurmd slurm-client munge           # slurm: a real single-node cluster
+         python3-yaml systemd strace)                  # deploy: manifests, systemd-analyze
 fi
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a bare Debian 12 machine: installs what it needs, builds
 # Release (warnings are errors), ASan+UBSan and TSan variants, and runs ctest in each.
-#   Release:    labels unit, integration, security (hostile peers and files)
+#   Release:    labels unit, integration, security (hostile peers and files), deploy (k8s,
+#               docker, systemd files: tests/deploy.cmake)
 #   ASan+UBSan: label unit
 #   TSan:       label tsan (the concurrent code)
 #   libFuzzer:  label fuzz (bounded runs on the seed corpus in tests/fuzz/corpus)
@@ -19,7 +20,7 @@ step() { echo; echo "=== $*"; }
 
 step "Release build"
 "$root/deploy/build.sh" "$out/release" -DCMAKE_BUILD_TYPE=Release
-(cd "$out/release" && ctest --output-on-failure -j"$jobs" -L 'unit|integration|security') || fail=1
+(cd "$out/release" && ctest --output-on-failure -j"$jobs" -L 'unit|integration|security|deploy') || fail=1
 
 step "Release build, multi-host (network namespaces) and Slurm tests (root; otherwise ctest reports them skipped)"
 (cd "$out/release" && ctest --output-on-failure -L 'slurm|multihost') || fail=1

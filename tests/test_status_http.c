@@ -1,7 +1,7 @@
 /* Checks status_http and `rlserve status` with real TCP requests against a server whose
- * loop runs in a thread: routes and content types, HEAD, 404/405/400/431/500, a request split
- * across writes, 100 connections at once, 64 slow clients and the per-address cap, the idle
- * timeout and the request deadline, bind errors, and that after
+ * loop runs in a thread: routes and content types (the /healthz probe too), HEAD,
+ * 404/405/400/431/500, a request split across writes, 100 connections at once, 64 slow clients and
+ * the per-address cap, the idle timeout and the request deadline, bind errors, and that after
  * status_http_close the loop closes with no handles left. */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -171,6 +171,31 @@ static const char *header(const reply_t *r, const char *name, char *out, size_t 
   memcpy(out, p, n);
   out[n] = '\0';
   return out;
+}
+
+/* /healthz, the liveness probe: 200 "ok" as text/plain, HEAD too, and it needs no source: on
+ * the server whose sources return nothing (/status is a 500 there) it still answers 200. */
+static void check_healthz(int port, int idle_port) {
+  static reply_t r;
+  char h[256];
+  get(port, "GET", "/healthz", &r);
+  CHECK(r.code == 200 && r.body && strcmp(r.body, "ok\n") == 0, "GET /healthz: code %d, body '%s'",
+        r.code, r.body ? r.body : "(none)");
+  CHECK(header(&r, "Content-Type", h, sizeof(h)) && strncmp(h, "text/plain", 10) == 0,
+        "GET /healthz: Content-Type '%s'", header(&r, "Content-Type", h, sizeof(h)));
+  get(port, "HEAD", "/healthz", &r);
+  CHECK(r.code == 200 && r.body_len == 0 && header(&r, "Content-Length", h, sizeof(h)) &&
+            atol(h) == 3,
+        "HEAD /healthz: code %d, body %zu bytes", r.code, r.body_len);
+  get(idle_port, "GET", "/status", &r);
+  CHECK(r.code == 500, "GET /status from a source that fails: code %d", r.code);
+  get(idle_port, "GET", "/healthz", &r);
+  CHECK(r.code == 200 && r.body && strcmp(r.body, "ok\n") == 0,
+        "GET /healthz beside a failing source: code %d", r.code);
+  get(port, "GET", "/healthz/", &r);
+  CHECK(r.code == 404, "GET /healthz/: code %d", r.code);
+  get(port, "POST", "/healthz", &r);
+  CHECK(r.code == 405, "POST /healthz: code %d", r.code);
 }
 
 static void check_routes(int port) {
@@ -560,6 +585,7 @@ int main(void) {
   pthread_create(&th, NULL, loop_thread, NULL);
 
   check_routes(port);
+  check_healthz(port, idle_port);
   check_many(port);
   check_slow_clients(port);
   check_other_page(idle_port);

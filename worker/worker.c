@@ -897,7 +897,9 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void usage(void) {
   fprintf(stderr,
           "usage: rlserve worker --connect HOST:PORT [--envs K] [--token-file F] [--log-level L]\n"
-          "                      [--env-plugin PATH]\n"
+          "                      [--env-plugin PATH] [--check-args]\n"
+          "  --check-args: check the command line (no name lookup, no connection), print ok\n"
+          "  or the error, exit 0 or 2\n"
           "  everything else (env, network, exploration, seed) comes from the learner; an env\n"
           "  plugin is loaded only from --env-plugin, and must match the learner's (SHA-256)\n");
 }
@@ -907,11 +909,16 @@ int worker_main(int argc, char **argv) {
   memset(&w, 0, sizeof w);
   config_init(&w.cfg);
   const char *connect = NULL;
+  int check = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage();
       return 0;
+    }
+    if (!strcmp(a, "--check-args")) { /* a flag: no value */
+      check = 1;
+      continue;
     }
     if (!v) {
       fprintf(stderr, "rlserve worker: %s needs a value\n", a);
@@ -974,6 +981,11 @@ int worker_main(int argc, char **argv) {
     fprintf(stderr, "rlserve worker: --connect '%s': port 0 is not a port to connect to\n",
             connect);
     return 2;
+  }
+  /* Everything a start checks is checked: the name is looked up only when connecting. */
+  if (check) {
+    printf("ok\n");
+    return 0;
   }
   snprintf(w.host, sizeof w.host, "%s", a.host);
   snprintf(w.port, sizeof w.port, "%s", a.service);

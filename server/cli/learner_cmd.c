@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "algo.h"
 #include "auth.h"
@@ -17,9 +18,23 @@ static void usage(void) {
           "                       [--listen HOST:PORT] [--status HOST:PORT|off] [--out DIR]\n"
           "                       [--port-file FILE] [--resume DIR] [--token-file FILE]\n"
           "                       [--env-plugin PATH] [--insecure] [--log-level LEVEL]\n"
+          "                       [--auto-resume] [--check-args]\n"
           "  a --listen address beyond loopback needs --token-file (or --insecure)\n"
+          "  --auto-resume: with --out DIR, resume from DIR when it holds a checkpoint, else\n"
+          "  start a new run there (a service or pod that restarts with one command line)\n"
+          "  --check-args: check the command line and config as a start would, print ok or\n"
+          "  the error, and exit 0 or 2 without creating, binding or starting anything\n"
           "  --env-plugin PATH is --set env_plugin=PATH; --resume never loads the plugin its\n"
           "  checkpoint names unless the command line names one\n");
+}
+
+/* Whether the run folder dir holds a checkpoint to resume from (the newest or the previous). */
+static int has_checkpoint(const char *dir) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/checkpoint.ckpt", dir);
+  if (access(path, F_OK) == 0) return 1;
+  snprintf(path, sizeof path, "%s/checkpoint.prev.ckpt", dir);
+  return access(path, F_OK) == 0;
 }
 
 /* One option with its value: 0, or 2 after printing what was wrong. */
@@ -73,10 +88,21 @@ int learner_main(int argc, char **argv) {
   o.listen = "127.0.0.1:7878";
   o.status_addr = "127.0.0.1:0";
   const char *token = NULL; /* the checkpoint to resume from is authenticated with it */
-  for (int i = 1; i + 1 < argc; i++) {
+  const char *out = NULL;
+  int auto_resume = 0, check = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--auto-resume")) auto_resume = 1;
+    if (!strcmp(argv[i], "--check-args")) check = 1;
+    if (i + 1 >= argc) continue;
     if (!strcmp(argv[i], "--resume")) o.resume = argv[i + 1];
     if (!strcmp(argv[i], "--token-file")) token = argv[i + 1];
+    if (!strcmp(argv[i], "--out")) out = argv[i + 1];
   }
+  if (auto_resume && !out) {
+    fprintf(stderr, "rlserve learner: --auto-resume needs --out DIR (the run folder to resume)\n");
+    return 2;
+  }
+  if (auto_resume && !o.resume && has_checkpoint(out)) o.resume = out;
   char ck_plugin[CONFIG_STR_MAX] = "";
   if (o.resume) {
     /* The run's own config first; --config/--set on the command line may change it. */
@@ -108,6 +134,7 @@ int learner_main(int argc, char **argv) {
       o.insecure = 1;
       continue;
     }
+    if (!strcmp(a, "--auto-resume") || !strcmp(a, "--check-args")) continue; /* read above */
     if (!v) {
       fprintf(stderr, "rlserve learner: %s needs a value\n", a);
       return 2;
@@ -122,6 +149,15 @@ int learner_main(int argc, char **argv) {
             "data file is not loaded: give --env-plugin PATH to load one\n",
             o.resume, ck_plugin);
     return 2;
+  }
+  if (check) {
+    char err[2048];
+    if (learner_check(&o, err, sizeof err) != 0) {
+      fprintf(stderr, "rlserve learner: %s\n", err);
+      return 2;
+    }
+    printf("ok\n");
+    return 0;
   }
   return learner_run(&o);
 }

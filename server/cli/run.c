@@ -23,6 +23,7 @@
 #include "env.h"
 #include "learner.h"
 #include "onpolicy.h"
+#include "plugin.h"
 #include "rundir.h"
 
 static volatile sig_atomic_t got_signal = 0;
@@ -109,6 +110,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: rlserve run --preset NAME [--workers N] [--seed S] [--set key=value ...]\n"
           "                   [--config FILE] [--out DIR] [--envs K] [--resume DIR]\n"
+          "                   [--check-args]   (check the command line and config, start nothing)\n"
           "Starts a learner and N workers on 127.0.0.1, trains until the greedy evaluation\n"
           "reaches the preset's threshold or the env-step budget ends. Exit status 0 when\n"
           "solved, 1 when the budget ran out, 2 on errors.\n");
@@ -120,6 +122,7 @@ typedef struct run_opts {
   const char *preset, *config_file, *resume, *out;
   char *sets[256];
   int n_sets;
+  int check; /* --check-args: validate, print ok or the error, start nothing */
 } run_opts_t;
 
 static void add_set(run_opts_t *o, const char *text) {
@@ -145,6 +148,10 @@ static int parse_opts(int argc, char **argv, run_opts_t *o) {
       printf("\n");
       free_sets(o);
       return 0;
+    }
+    if (!strcmp(a, "--check-args")) { /* a flag: no value */
+      o->check = 1;
+      continue;
     }
     if (!v) {
       fprintf(stderr, "rlserve run: %s needs a value\n", a);
@@ -485,6 +492,27 @@ static int run_distributed(const config_t *cfg, const run_paths_t *p, const char
   return report_summary(cfg, p, WIFEXITED(lstatus) ? WEXITSTATUS(lstatus) : 2);
 }
 
+/* --check-args: what the learner (or the in-process runner) would refuse at its start, without
+ * the run folder, a token or a process. 0 and "ok", or 2 after the message. */
+static int check_run(config_t *cfg) {
+  char err[1024];
+  if (config_validate(cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve run: %s\n", err);
+    return 2;
+  }
+  /* A plugin's env exists once its library (named on this command line) is loaded. */
+  if (cfg->env_plugin[0] && env_plugin_load(cfg->env_plugin, err, sizeof err) != 0) {
+    fprintf(stderr, "rlserve run: %s\n", err);
+    return 2;
+  }
+  if (!env_find(cfg->env)) {
+    fprintf(stderr, "rlserve run: config: env = '%s' is not a known environment\n", cfg->env);
+    return 2;
+  }
+  printf("ok\n");
+  return 0;
+}
+
 int run_main(int argc, char **argv) {
   run_opts_t o;
   int rc = parse_opts(argc, argv, &o);
@@ -499,6 +527,7 @@ int run_main(int argc, char **argv) {
             cfg.algo);
     return 2;
   }
+  if (o.check) return check_run(&cfg);
   run_paths_t p;
   if (prepare_folder(&cfg, o.out, &p) != 0) return 2;
   if (algo->mode == ALGO_IN_PROCESS) return run_in_process(&cfg, p.dir);

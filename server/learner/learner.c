@@ -299,8 +299,9 @@ static void on_progress(uv_timer_t *t) {
   learner_check_finish(L);
 }
 
-/* Config, env and algorithm checks, and the run folder; before anything is built. */
-static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t errlen) {
+/* Config, env and algorithm checks, and the run folder (not when dry: --check-args); before
+ * anything is built. */
+static int setup_run(learner_t *L, const learner_opts_t *o, int dry, char *err, size_t errlen) {
   L->run.cfg = o->cfg;
   snprintf(L->run.out_dir, sizeof L->run.out_dir, "%s", o->out_dir);
   snprintf(L->run.port_file, sizeof L->run.port_file, "%s", o->port_file);
@@ -357,7 +358,7 @@ static int setup_run(learner_t *L, const learner_opts_t *o, char *err, size_t er
     return -1;
   }
   L->run.threshold = isnan(c->solve_threshold) ? L->run.spec->reward_threshold : c->solve_threshold;
-  if (L->run.out_dir[0] && rundir_mkdir(L->run.out_dir, err, errlen) != 0) return -1;
+  if (!dry && L->run.out_dir[0] && rundir_mkdir(L->run.out_dir, err, errlen) != 0) return -1;
   return L->run.algo->policy(c, L->run.spec, &L->run.pol, err, errlen);
 }
 
@@ -518,7 +519,8 @@ int learner_run(const learner_opts_t *o) {
   static learner_t L; /* one learner per process; large, so not on the stack */
   memset(&L, 0, sizeof L);
   char err[2048];
-  if (setup_run(&L, o, err, sizeof err) != 0 || setup_state(&L, o->resume, err, sizeof err) != 0) {
+  if (setup_run(&L, o, 0, err, sizeof err) != 0 ||
+      setup_state(&L, o->resume, err, sizeof err) != 0) {
     fprintf(stderr, "rlserve learner: %s\n", err);
     free_state(&L);
     return 2;
@@ -541,4 +543,19 @@ int learner_run(const learner_opts_t *o) {
   serve(&L);
   free_state(&L);
   return L.net.exit_code;
+}
+
+int learner_check(const learner_opts_t *o, char *err, size_t errlen) {
+  static learner_t L; /* large, so not on the stack; only L.run is filled */
+  memset(&L, 0, sizeof L);
+  if (setup_run(&L, o, 1, err, errlen) != 0) return -1;
+  /* A real start goes on without a status socket it cannot open; a deployment whose probes
+   * read it would never become ready, so here a bad address is an error. */
+  addr_t sa;
+  char aerr[1024];
+  if (o->status_addr && addr_resolve(o->status_addr, &sa, aerr, sizeof aerr) != 0) {
+    snprintf(err, errlen, "--status %s", aerr);
+    return -1;
+  }
+  return 0;
 }

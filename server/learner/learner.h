@@ -218,5 +218,9 @@ typedef struct learner_opts {
 /* Runs a learner until the run is solved, spent or interrupted; the exit status (0 solved,
  * 1 budget spent, 2 error, 130 interrupted). Main thread (it becomes the net thread). */
 int learner_run(const learner_opts_t *o);
+/* What learner_run checks before it builds anything (config, --listen and the token rule, env,
+ * plugin, algorithm) and the --status address, without creating the run folder, binding or
+ * starting a thread: `rlserve learner --check-args`. 0, or -1 with a message. */
+int learner_check(const learner_opts_t *o, char *err, size_t errlen);
 
 #endif

@@ -237,6 +237,10 @@ static void route(status_conn_t *c) {
   } else if (PATH_IS("/") || PATH_IS("/index.html")) {
     respond(c, 200, "OK", "text/html; charset=utf-8", status_dashboard_html,
             status_dashboard_html_len);
+  } else if (PATH_IS("/healthz")) {
+    /* Liveness: the loop answered. Touches no run state and renders nothing, so it stays cheap
+     * while /status (the readiness check) builds a snapshot. */
+    respond(c, 200, "OK", "text/plain; charset=utf-8", "ok\n", 3);
   } else if (PATH_IS("/status") && s->src.status_json) {
     respond_generated(c, s->src.status_json(s->src.ctx), "application/json");
   } else if (PATH_IS("/metrics") && s->src.metrics_text) {

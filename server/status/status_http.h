@@ -5,6 +5,7 @@
  *   GET /metrics  Prometheus text from src->metrics_text
  *   GET /history  JSON from src->history_json (the run's metrics rows; ?since=N for newer ones)
  *   GET /runs     JSON from src->runs_json (the board's run folders)
+ *   GET /healthz  "ok" (text/plain): the loop is alive; calls no source (a liveness probe)
  *
  * HEAD is allowed; other methods get 405, unknown paths 404, malformed requests 400, a
  * request head over 8 KiB 431. Every response carries Content-Length and Connection: close
