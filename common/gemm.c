@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "tpool.h"
+
 /* Below this many multiply-adds (m*n*k) a product runs in our own kernel, at and above it in
  * OpenBLAS. Measured by tests/bench/bench_nn.c (see tests/bench/README.md): OpenBLAS's
  * runtime-selected AVX-512 kernels beat our SSE2 code (the build targets baseline x86-64)
@@ -109,36 +111,118 @@ static void own_nt(int m, int n, int k, const float *A, const float *B, int acc,
   }
 }
 
-/* ---- dispatch ---------------------------------------------------------------------------- */
+/* ---- one thread: the products on a slice of C's rows --------------------------------------- */
 
-void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
-             float *C) {
-  if (use_own(impl, m, n, k)) {
+/* lda: A's row stride (k for nt and nn; the full m for tn, whose slice starts at column lo). */
+static void run_nt(int own, int m, int n, int k, const float *A, const float *B, int acc,
+                   float *C) {
+  if (own) {
     own_nt(m, n, k, A, B, acc, C);
     return;
   }
-  gemm_init();
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, acc ? 1.0f : 0.0f,
               C, n);
 }
 
-void gemm_tn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, float *C) {
-  if (use_own(impl, m, n, k)) {
-    axpy4(m, n, k, A, 1, (size_t)m, B, (size_t)n, C, (size_t)n);
+static void run_tn(int own, int m, int n, int k, const float *A, int lda, const float *B,
+                   float *C) {
+  if (own) {
+    axpy4(m, n, k, A, 1, (size_t)lda, B, (size_t)n, C, (size_t)n);
     return;
   }
-  gemm_init();
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, m, B, n, 1.0f, C, n);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, n, 1.0f, C, n);
 }
 
-void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
-             float *C) {
-  if (use_own(impl, m, n, k)) {
+static void run_nn(int own, int m, int n, int k, const float *A, const float *B, int acc,
+                   float *C) {
+  if (own) {
     if (!acc) zero_rows(m, n, C);
     axpy4(m, n, k, A, (size_t)k, 1, B, (size_t)n, C, (size_t)n);
     return;
   }
-  gemm_init();
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n,
               acc ? 1.0f : 0.0f, C, n);
+}
+
+/* ---- many threads: C's rows split across this thread's pool ------------------------------- */
+
+/* A product is split when it has at least this many multiply-adds (below, the hand-over of a
+ * few microseconds would cost more than the second thread saves) and at least GEMM_GRAIN rows
+ * of C per thread. Slices are whole multiples of GEMM_GRAIN rows (the kernels' register blocks),
+ * the last one taking the rest; the slicing depends only on m and the pool's size. */
+#define GEMM_SPLIT_MIN_MACS 65536L
+#define GEMM_GRAIN 8
+
+static _Thread_local tpool_t *tl_pool;
+
+void gemm_set_pool(tpool_t *pool) { tl_pool = pool; }
+tpool_t *gemm_pool(void) { return tl_pool; }
+
+typedef enum { OP_NT, OP_TN, OP_NN } gemm_op_t;
+typedef struct split {
+  gemm_op_t op;
+  int own, m, n, k, acc;
+  const float *A, *B;
+  float *C;
+} split_t;
+
+static void split_rows(int m, int part, int n_parts, int *lo, int *hi) {
+  int blocks = (m + GEMM_GRAIN - 1) / GEMM_GRAIN;
+  int b0 = (int)((long)blocks * part / n_parts), b1 = (int)((long)blocks * (part + 1) / n_parts);
+  *lo = b0 * GEMM_GRAIN;
+  *hi = b1 * GEMM_GRAIN < m ? b1 * GEMM_GRAIN : m;
+}
+
+static void split_part(void *arg, int part, int n_parts) {
+  const split_t *s = arg;
+  int lo, hi;
+  split_rows(s->m, part, n_parts, &lo, &hi);
+  if (hi <= lo) return;
+  int rows = hi - lo;
+  switch (s->op) {
+    case OP_NT:
+      run_nt(s->own, rows, s->n, s->k, s->A + (size_t)lo * s->k, s->B, s->acc,
+             s->C + (size_t)lo * s->n);
+      break;
+    case OP_TN: /* rows lo..hi of C are columns lo..hi of A (k x m) */
+      run_tn(s->own, rows, s->n, s->k, s->A + lo, s->m, s->B, s->C + (size_t)lo * s->n);
+      break;
+    case OP_NN:
+      run_nn(s->own, rows, s->n, s->k, s->A + (size_t)lo * s->k, s->B, s->acc,
+             s->C + (size_t)lo * s->n);
+      break;
+  }
+}
+
+/* 1 when this thread has a pool and the product is worth splitting (then it has run). */
+static int run_split(gemm_op_t op, int own, int m, int n, int k, const float *A, const float *B,
+                     int acc, float *C) {
+  tpool_t *p = tl_pool;
+  int t = tpool_size(p);
+  if (t < 2 || (long)m * n * k < GEMM_SPLIT_MIN_MACS || m < 2 * GEMM_GRAIN) return 0;
+  split_t s = {op, own, m, n, k, acc, A, B, C};
+  tpool_run(p, split_part, &s);
+  return 1;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
+             float *C) {
+  int own = use_own(impl, m, n, k);
+  if (!own) gemm_init();
+  if (!run_split(OP_NT, own, m, n, k, A, B, acc, C)) run_nt(own, m, n, k, A, B, acc, C);
+}
+
+void gemm_tn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, float *C) {
+  int own = use_own(impl, m, n, k);
+  if (!own) gemm_init();
+  if (!run_split(OP_TN, own, m, n, k, A, B, 1, C)) run_tn(own, m, n, k, A, m, B, C);
+}
+
+void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
+             float *C) {
+  int own = use_own(impl, m, n, k);
+  if (!own) gemm_init();
+  if (!run_split(OP_NN, own, m, n, k, A, B, acc, C)) run_nn(own, m, n, k, A, B, acc, C);
 }
