@@ -150,7 +150,7 @@ static void run_nn(int own, int m, int n, int k, const float *A, const float *B,
  * few microseconds would cost more than the second thread saves) and at least GEMM_GRAIN rows
  * of C per thread. Slices are whole multiples of GEMM_GRAIN rows (the kernels' register blocks),
  * the last one taking the rest; the slicing depends only on m and the pool's size. */
-#define GEMM_SPLIT_MIN_MACS 65536L
+#define GEMM_SPLIT_MIN_MACS 524288L
 #define GEMM_GRAIN 8
 
 static _Thread_local tpool_t *tl_pool;

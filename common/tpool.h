@@ -6,7 +6,7 @@
  * computes the same result on every call (no reduction order depends on timing).
  *
  * Waiting is bounded spin then condition variable: a pool thread that finished a part spins
- * for up to TPOOL_SPIN polls (a few microseconds) for the next job, so back-to-back jobs (the
+ * for up to TPOOL_SPIN polls (tens of microseconds) for the next job, so back-to-back jobs (the
  * matrix products of one update) start without a wake-up, then sleeps on a condition
  * variable; the caller waits for the other parts the same way. An idle pool costs nothing.
  *
@@ -28,5 +28,7 @@ void tpool_destroy(tpool_t *p);
 int tpool_size(const tpool_t *p);
 /* Runs fn(arg, part, n) for part 0..n-1 as above; p NULL runs fn(arg, 0, 1). */
 void tpool_run(tpool_t *p, tpool_fn fn, void *arg);
+/* CPU seconds the pool thread of `part` (1..n-1) has used, or -1 (benchmarks). */
+double tpool_thread_cpu(const tpool_t *p, int part);
 
 #endif
