@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "tpool.h"
 
@@ -19,6 +20,25 @@
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_setup(void) { openblas_set_num_threads(1); }
 void gemm_init(void) { pthread_once(&blas_once, blas_setup); }
+
+const char *gemm_corename(void) { return openblas_get_corename(); }
+
+const char *gemm_better_coretype(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                        "Katmai", "Coppermine", "Northwood", "Banias", NULL};
+  const char *core = openblas_get_corename();
+  int is_generic = 0;
+  for (int i = 0; generic[i]; i++) is_generic |= strcmp(core, generic[i]) == 0;
+  __builtin_cpu_init();
+  if (!is_generic || !__builtin_cpu_is("intel")) return NULL;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return NULL;
+}
 
 static gemm_impl_t auto_means = GEMM_AUTO;
 void gemm_set_auto(gemm_impl_t impl) { auto_means = impl; }

@@ -40,6 +40,16 @@ void gemm_init(void);
  * benchmarks and tests; call before other threads use gemm. */
 void gemm_set_auto(gemm_impl_t impl);
 
+/* OpenBLAS kernels (DYNAMIC_ARCH): 0.3.21 does not recognise some recent Intel CPUs and runs
+ * its SSE3 Prescott kernels on them (~30 GFLOP/s instead of ~140 on an AVX-512 Xeon). When the
+ * kernels OpenBLAS chose are one of its pre-AVX generic ones on an Intel CPU with AVX-512
+ * (F, BW, DQ, VL: "SkylakeX") or AVX2+FMA ("Haswell"), returns that name, which
+ * OPENBLAS_CORETYPE must hold before the library loads (rlserve re-executes itself); else
+ * NULL. */
+const char *gemm_better_coretype(void);
+/* The kernel family OpenBLAS runs ("Prescott", "SkylakeX", ...). */
+const char *gemm_corename(void);
+
 /* The pool this thread's products are split across (NULL, the default: this thread only).
  * The pool's own threads run their parts single-threaded (the setting is per thread). */
 void gemm_set_pool(tpool_t *pool);

@@ -92,9 +92,10 @@ typedef struct floors {
 } floors_t;
 
 static const floors_t floor_table[] = {
-    {"Prescott", 0.50, 0.42, 0.55, 1.6, 1.15, 1.15},
-    {"SkylakeX", 0.30, 0.24, 0.40, 3.5, 1.15, 1.15},
-    {NULL, 0.30, 0.24, 0.40, 1.6, 1.15, 1.15}, /* any other kernel */
+    /* core, DQN 256 / DQN 64 / DDPG 400-300 of peak, FTZ speedup, 2T/1T DQN 256 / DDPG */
+    {"Prescott", 0.60, 0.45, 0.60, 1.1, 1.30, 1.40},
+    {"SkylakeX", 0.40, 0.30, 0.55, 1.3, 1.08, 1.25},
+    {NULL, 0.40, 0.30, 0.55, 1.1, 1.08, 1.25}, /* any other kernel */
 };
 
 static const floors_t *floors_for(const char *core) {
