@@ -1,7 +1,6 @@
 # Benchmarks of the learner's DQN and DDPG trainers (server/algo/dqn.c, ddpg.c); label bench only
 # (ctest -L bench). Fail when an update's FLOP rate as a fraction of the same core's SGEMM peak,
-# the speedup FTZ/DAZ gives with subnormal Adam moments, or what a second trainer thread buys
-# falls below its floor (tests/bench/README.md).
+# or what a second trainer thread buys, falls below its floor (tests/bench/README.md).
 rl_test(bench_trainer LABELS bench SOURCES bench/bench_trainer.c
         LIBS rlalgo TIMEOUT 180)
 set_tests_properties(bench_trainer PROPERTIES RUN_SERIAL TRUE)

@@ -7,8 +7,8 @@
  *   1. each update's matrix FLOP rate as a fraction of the same core's OpenBLAS SGEMM peak
  *      (cblas_sgemm 1024^3, one thread), for DQN 4-256-256-2 (the preset) and 4-64-64-2 and
  *      DDPG 400-300, replay sampling included, one thread;
- *   2. what the denormal flush buys: on one dqn_t aged with FTZ/DAZ off until its Adam moments
- *      hold subnormals, updates/s with nn_flush_denormals() over updates/s without it;
+ *   2. (printed only) what the denormal flush buys: on one dqn_t aged with FTZ/DAZ off until
+ *      its Adam moments hold subnormals, updates/s with nn_flush_denormals() over without it;
  *   3. what a second trainer thread buys (trainer_threads = 2: each product split across a
  *      tpool by rows of C, common/gemm.h): updates/s with 2 threads / with 1, wall clock, for
  *      DQN 4-256-256-2 and DDPG 400-300;
@@ -89,19 +89,19 @@
  * (two independent SGEMMs: ~2x, the run prints this ceiling); with the AVX-512 kernels the
  * DQN 4-256-256-2 update does not gain (0.95-1.2x: each thread's products, 32 x 256 x 256,
  * take ~30 us, where OpenBLAS's per-call cost and the hand-overs weigh), DDPG 1.3-1.5x, so the
- * SkylakeX floors only catch a split that costs more than it gives. The FTZ floors are low
- * since the fused optimizer (common/optim.c) handles subnormal moments ~3x faster than the
- * scalar loop it replaced: flushing buys 1.2-1.9x now (it bought 3.5x). */
+ * SkylakeX floors only catch a split that costs more than it gives. The FTZ ratio is printed,
+ * not asserted: the fused optimizer (common/optim.c) handles subnormal moments ~3x faster than
+ * the scalar loop it replaced, so flushing buys 1.0-1.9x now (it bought 3.5x). */
 typedef struct floors {
   const char *core;
-  double preset_of_peak, small_of_peak, ddpg_of_peak, ftz_speedup, dqn_2t, ddpg_2t;
+  double preset_of_peak, small_of_peak, ddpg_of_peak, dqn_2t, ddpg_2t;
 } floors_t;
 
 static const floors_t floor_table[] = {
-    /* core, DQN 256 / DQN 64 / DDPG 400-300 of peak, FTZ speedup, 2T/1T DQN 256 / DDPG */
-    {"Prescott", 0.60, 0.45, 0.60, 1.1, 1.30, 1.40},
-    {"SkylakeX", 0.40, 0.30, 0.55, 1.1, 0.85, 1.10},
-    {NULL, 0.40, 0.30, 0.55, 1.1, 0.85, 1.10}, /* any other kernel */
+    /* core, DQN 256 / DQN 64 / DDPG 400-300 of peak, 2T/1T DQN 256 / DDPG */
+    {"Prescott", 0.60, 0.45, 0.60, 1.30, 1.40},
+    {"SkylakeX", 0.40, 0.30, 0.55, 0.85, 1.10},
+    {NULL, 0.40, 0.30, 0.55, 0.85, 1.10}, /* any other kernel */
 };
 
 static const floors_t *floors_for(const char *core) {
@@ -684,8 +684,10 @@ int main(int argc, char **argv) {
              row_name(trows[i].ddpg, trows[i].hidden, name, sizeof name));
     bench_check(&fails, what, trows[i].cpu2 / trows[i].cpu1, trows[i].floor);
   }
-  bench_check(&fails, "dqn 4-256-256-2 updates/s with FTZ/DAZ / without, aged Adam moments",
-              ups_on / ups_off, fl->ftz_speedup);
+  /* Printed, not asserted: since the fused optimizer the flush buys 1.0-1.9x here, too close
+   * to 1 for a floor that --no-flush (1.00) would fail and a healthy run would not. */
+  printf("report      dqn 4-256-256-2 updates/s with FTZ/DAZ / without, aged Adam moments: %.3g\n",
+         ups_on / ups_off);
   replay_free(&rp);
   replay_free(&prp);
   peak_free(&pk);
