@@ -25,8 +25,9 @@ const char *gemm_corename(void) { return openblas_get_corename(); }
 
 const char *gemm_better_coretype(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  static const char *const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                        "Katmai", "Coppermine", "Northwood", "Banias", NULL};
+  static const char *const generic[] = {"Prescott", "Core2",  "Penryn",     "Dunnington",
+                                        "Nehalem",  "Katmai", "Coppermine", "Northwood",
+                                        "Banias",   NULL};
   const char *core = openblas_get_corename();
   int is_generic = 0;
   for (int i = 0; generic[i]; i++) is_generic |= strcmp(core, generic[i]) == 0;
@@ -182,22 +183,40 @@ typedef enum { OP_NT, OP_TN, OP_NN } gemm_op_t;
 typedef struct split {
   gemm_op_t op;
   int own, m, n, k, acc;
+  int by_cols; /* slices of C's columns (OpenBLAS, nt and nn), else of its rows */
   const float *A, *B;
   float *C;
 } split_t;
 
-static void split_rows(int m, int part, int n_parts, int *lo, int *hi) {
-  int blocks = (m + GEMM_GRAIN - 1) / GEMM_GRAIN;
+/* Slice `part` of `len` rows or columns: whole GEMM_GRAIN blocks, the last one the rest. */
+static void split_range(int len, int part, int n_parts, int *lo, int *hi) {
+  int blocks = (len + GEMM_GRAIN - 1) / GEMM_GRAIN;
   int b0 = (int)((long)blocks * part / n_parts), b1 = (int)((long)blocks * (part + 1) / n_parts);
   *lo = b0 * GEMM_GRAIN;
-  *hi = b1 * GEMM_GRAIN < m ? b1 * GEMM_GRAIN : m;
+  *hi = b1 * GEMM_GRAIN < len ? b1 * GEMM_GRAIN : len;
+}
+
+/* Columns lo..hi of C through CBLAS with the full row strides. */
+static void blas_cols(const split_t *s, int lo, int hi) {
+  int w = hi - lo;
+  float beta = s->acc ? 1.0f : 0.0f;
+  if (s->op == OP_NT) /* C[:, lo:hi] = A B[lo:hi, :]^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->m, w, s->k, 1.0f, s->A, s->k,
+                s->B + (size_t)lo * s->k, s->k, beta, s->C + lo, s->n);
+  else /* OP_NN: C[:, lo:hi] = A B[:, lo:hi] */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, w, s->k, 1.0f, s->A, s->k,
+                s->B + lo, s->n, beta, s->C + lo, s->n);
 }
 
 static void split_part(void *arg, int part, int n_parts) {
   const split_t *s = arg;
   int lo, hi;
-  split_rows(s->m, part, n_parts, &lo, &hi);
+  split_range(s->by_cols ? s->n : s->m, part, n_parts, &lo, &hi);
   if (hi <= lo) return;
+  if (s->by_cols) {
+    blas_cols(s, lo, hi);
+    return;
+  }
   int rows = hi - lo;
   switch (s->op) {
     case OP_NT:
@@ -214,13 +233,19 @@ static void split_part(void *arg, int part, int n_parts) {
   }
 }
 
-/* 1 when this thread has a pool and the product is worth splitting (then it has run). */
+/* 1 when this thread has a pool and the product is worth splitting (then it has run). The
+ * forward (nt) and input-gradient (nn) products on OpenBLAS split C's columns (output units,
+ * input units) when there are at least as many as rows: with a batch of 64, two 64 x 128 x 256
+ * halves run ~20% faster on the AVX-512 kernels than two 32 x 256 x 256 ones (each thread
+ * packs half of W, not all of it). Otherwise, and for the weight gradient (tn), C's rows. */
 static int run_split(gemm_op_t op, int own, int m, int n, int k, const float *A, const float *B,
                      int acc, float *C) {
   tpool_t *p = tl_pool;
   int t = tpool_size(p);
-  if (t < 2 || (long)m * n * k < GEMM_SPLIT_MIN_MACS || m < 2 * GEMM_GRAIN) return 0;
-  split_t s = {op, own, m, n, k, acc, A, B, C};
+  if (t < 2 || (long)m * n * k < GEMM_SPLIT_MIN_MACS) return 0;
+  int by_cols = !own && op != OP_TN && n >= m && n >= 2 * GEMM_GRAIN;
+  if (!by_cols && m < 2 * GEMM_GRAIN) return 0;
+  split_t s = {op, own, m, n, k, acc, by_cols, A, B, C};
   tpool_run(p, split_part, &s);
   return 1;
 }

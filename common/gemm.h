@@ -11,10 +11,12 @@
  * time a BLAS path runs (pthread_once), so products always run on the calling thread.
  *
  * Many threads: a thread that called gemm_set_pool(pool) splits each of its products that is
- * large enough (gemm.c: GEMM_SPLIT_MIN_MACS) across the pool by rows of C: batch rows for the
- * forward (nt) and the input gradient (nn), output units (rows of dW) for the weight gradient
- * (tn). Every element of C is computed by one thread, as one thread would, so there is no
- * cross-thread reduction and the result for a given pool size never depends on timing.
+ * large enough (gemm.c: GEMM_SPLIT_MIN_MACS) across the pool: the forward (nt) and the input
+ * gradient (nn) by columns of C (output or input units) when it has at least as many columns
+ * as rows and runs on OpenBLAS, else by rows of C (batch rows); the weight gradient (tn) by rows
+ * of dW (output units). Every element of C is computed by one thread, as one thread would, so
+ * there is no cross-thread reduction and the result for a given pool size never depends on
+ * timing.
  *
  * Threads: any thread may call any function; nothing is shared but the one-time setup and the
  * pool a thread set for itself. */

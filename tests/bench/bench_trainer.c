@@ -650,7 +650,8 @@ int main(int argc, char **argv) {
   }
   printf(
       "scaling rule: trainer_threads = T splits every product of at least 524,288 multiply-adds "
-      "by rows of C (batch rows; output units of dW) in whole blocks of 8 rows; default T = "
+      "by columns of C (forward, input gradient: output / input units) or rows (batch rows; output "
+      "units of dW) in whole blocks of 8; default T = "
       "cores minus local workers (server/learner/trainer.c). wall: updates per wall second, "
       "2T / 1T. cpu: updates per CPU second of the busier of the two threads (the caller's part, "
       "spin-waits and hand-overs; the pool thread's part and spin-waits), 2T / 1T: the speedup two "
