@@ -275,6 +275,11 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
     snprintf(err, errlen, "config: loss = '%s'; expected huber or mse", c->loss);
     return -1;
   }
+  if (strcmp(c->optimizer, "adam") && strcmp(c->optimizer, "rmsprop_centered")) {
+    snprintf(err, errlen, "config: optimizer = '%s'; expected adam or rmsprop_centered",
+             c->optimizer);
+    return -1;
+  }
   if (strcmp(c->noise_type, "gaussian") && strcmp(c->noise_type, "ou")) {
     snprintf(err, errlen, "config: noise_type = '%s'; expected gaussian or ou", c->noise_type);
     return -1;

@@ -37,6 +37,12 @@
   X(gamma, REAL, "0.99", 0, 1, "discount factor")                                                  \
   X(lr, REAL, "0.001", 1e-9, 10, "Adam learning rate")                                             \
   X(adam_eps, REAL, "1e-8", 1e-12, 1, "Adam epsilon")                                              \
+  X(optimizer, STR, "adam", 0, 0,                                                                  \
+    "DQN optimizer: adam or rmsprop_centered (lr; rmsprop_alpha, rmsprop_eps)")                    \
+  X(rmsprop_alpha, REAL, "0.95", 0, 1, "centered RMSprop: squared-gradient average decay (alpha)") \
+  X(rmsprop_eps, REAL, "0.01", 1e-12, 1, "centered RMSprop: epsilon added to the RMS")             \
+  X(trainer_threads, INT, "0", 0, 256,                                                             \
+    "threads splitting each update's matrix products (0: online cores minus workers, >= 1)")       \
   X(batch_size, INT, "64", 1, 65536, "transitions per gradient update")                            \
   X(replay_capacity, INT, "100000", 1, 1e9, "replay buffer size in transitions")                   \
   X(learning_starts, INT, "1000", 0, 1e15, "transitions in replay before updates begin")           \

@@ -10,9 +10,20 @@
  * thresholds come from tests/bench/bench_nn.c. OpenBLAS is set to one thread the first
  * time a BLAS path runs (pthread_once), so products always run on the calling thread.
  *
- * Threads: any thread may call any function; nothing is shared but the one-time setup. */
+ * Many threads: a thread that called gemm_set_pool(pool) splits each of its products that is
+ * large enough (gemm.c: GEMM_SPLIT_MIN_MACS) across the pool: the forward (nt) and the input
+ * gradient (nn) by columns of C (output or input units) when it has at least as many columns
+ * as rows and runs on OpenBLAS, else by rows of C (batch rows); the weight gradient (tn) by rows
+ * of dW (output units). Every element of C is computed by one thread, as one thread would, so
+ * there is no cross-thread reduction and the result for a given pool size never depends on
+ * timing.
+ *
+ * Threads: any thread may call any function; nothing is shared but the one-time setup and the
+ * pool a thread set for itself. */
 #ifndef RLSERVE_GEMM_H
 #define RLSERVE_GEMM_H
+
+#include "tpool.h"
 
 typedef enum { GEMM_AUTO = 0, GEMM_OWN = 1, GEMM_BLAS = 2 } gemm_impl_t;
 
@@ -30,5 +41,20 @@ void gemm_init(void);
 /* Makes GEMM_AUTO mean `impl` in this process (GEMM_AUTO restores the shape rule). For
  * benchmarks and tests; call before other threads use gemm. */
 void gemm_set_auto(gemm_impl_t impl);
+
+/* OpenBLAS kernels (DYNAMIC_ARCH): 0.3.21 does not recognise some recent Intel CPUs and runs
+ * its SSE3 Prescott kernels on them (~30 GFLOP/s instead of ~140 on an AVX-512 Xeon). When the
+ * kernels OpenBLAS chose are one of its pre-AVX generic ones on an Intel CPU with AVX-512
+ * (F, BW, DQ, VL: "SkylakeX") or AVX2+FMA ("Haswell"), returns that name, which
+ * OPENBLAS_CORETYPE must hold before the library loads (rlserve re-executes itself); else
+ * NULL. */
+const char *gemm_better_coretype(void);
+/* The kernel family OpenBLAS runs ("Prescott", "SkylakeX", ...). */
+const char *gemm_corename(void);
+
+/* The pool this thread's products are split across (NULL, the default: this thread only).
+ * The pool's own threads run their parts single-threaded (the setting is per thread). */
+void gemm_set_pool(tpool_t *pool);
+tpool_t *gemm_pool(void);
 
 #endif

@@ -1,6 +1,6 @@
 /* nn: forward/backward of dense, conv, flatten and dueling layers over the flat layout of nn.h,
- * net specs, losses, clipping, Polyak, Adam.
- * The matrix products go through gemm.h, which picks our kernel or OpenBLAS by shape. */
+ * net specs, losses, clipping, Polyak. Adam and RMSprop live in optim.c. The matrix products go
+ * through gemm.h, which picks our kernel or OpenBLAS by shape. */
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
 #endif
@@ -592,48 +592,8 @@ int nn_argmax(const float *v, int n) {
   return best;
 }
 
-int adam_init(adam_t *a, size_t n, float lr, float beta1, float beta2, float eps) {
-  memset(a, 0, sizeof *a);
-  a->m = calloc(n ? n : 1, sizeof(float));
-  a->v = calloc(n ? n : 1, sizeof(float));
-  if (!a->m || !a->v) {
-    adam_free(a);
-    return -ENOMEM;
-  }
-  a->n = n;
-  a->lr = lr;
-  a->beta1 = beta1;
-  a->beta2 = beta2;
-  a->eps = eps;
-  return 0;
-}
-
-void adam_free(adam_t *a) {
-  free(a->m);
-  free(a->v);
-  a->m = a->v = NULL;
-  a->n = 0;
-}
-
-/* torch.optim.Adam (single-tensor path): step_size = lr / (1 - b1^t) and
- * denom = sqrt(v) / sqrt(1 - b2^t) + eps, the corrections computed in double. */
 void nn_flush_denormals(void) {
 #if defined(__SSE__) || defined(__x86_64__)
   _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
 #endif
-}
-
-void adam_step(adam_t *a, float *params, const float *grads) {
-  a->t++;
-  double bc1 = 1.0 - pow(a->beta1, (double)a->t);
-  double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-  float step = (float)(a->lr / bc1), inv_bc2_sqrt = (float)(1.0 / sqrt(bc2));
-  float b1 = a->beta1, b2 = a->beta2, c1 = 1.0f - b1, c2 = 1.0f - b2, eps = a->eps;
-  float *restrict m = a->m, *restrict v = a->v;
-  for (size_t i = 0; i < a->n; i++) {
-    float g = grads[i];
-    m[i] = b1 * m[i] + c1 * g;
-    v[i] = b2 * v[i] + c2 * g * g;
-    params[i] -= step * m[i] / (sqrtf(v[i]) * inv_bc2_sqrt + eps);
-  }
 }

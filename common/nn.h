@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 
+#include "optim.h" /* adam_t, optim_step: the optimizers moved there */
 #include "rng.h"
 
 #define NN_MAX_LAYERS 8
@@ -124,17 +125,5 @@ void nn_flush_denormals(void);
 
 /* Index of the largest of n values (first on ties). */
 int nn_argmax(const float *v, int n);
-
-/* Adam (Kingma & Ba) with bias correction, as torch.optim.Adam without weight decay. */
-typedef struct adam {
-  size_t n;
-  float *m, *v;
-  float lr, beta1, beta2, eps;
-  long t;
-} adam_t;
-
-int adam_init(adam_t *a, size_t n, float lr, float beta1, float beta2, float eps);
-void adam_free(adam_t *a);
-void adam_step(adam_t *a, float *params, const float *grads);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "gemm.h"
+#include "tpool.h"
 #include "nn.h"
 #include "nn_ref.h"
 #include "rng.h"
@@ -127,6 +128,10 @@ static void gradcheck(nn_act_t hidden_act, nn_act_t out_act, int loss, uint64_t 
 
 /* ---- both gemm kernels against a naive double product ---------------------------------- */
 
+/* Pools of 2 and 3 threads: every product also runs split across them (gemm_set_pool), must
+ * agree with the reference and give the same bits when repeated (deterministic for a T). */
+static tpool_t *pools[3];
+
 static void check_gemm(int m, int n, int k) {
   rng_t rng;
   rng_seed(&rng, (uint64_t)(m * 10007 + n * 101 + k));
@@ -134,6 +139,7 @@ static void check_gemm(int m, int n, int k) {
   float *A = malloc(big * sizeof(float)), *B = malloc(big * sizeof(float));
   float *C = malloc((size_t)m * n * sizeof(float)), *C0 = malloc((size_t)m * n * sizeof(float));
   double *R = malloc((size_t)m * n * sizeof(double));
+  float *R1 = malloc((size_t)m * n * sizeof(float));
   for (size_t i = 0; i < big; i++) A[i] = (float)rng_range(&rng, -1, 1);
   for (size_t i = 0; i < big; i++) B[i] = (float)rng_range(&rng, -1, 1);
   for (int i = 0; i < m * n; i++) C0[i] = (float)rng_range(&rng, -1, 1);
@@ -153,24 +159,35 @@ static void check_gemm(int m, int n, int k) {
           }
           R[(size_t)i * n + j] = s;
         }
-      for (int impl = GEMM_AUTO; impl <= GEMM_BLAS; impl++) {
-        memcpy(C, C0, (size_t)m * n * sizeof(float));
-        if (f == 0) gemm_nt((gemm_impl_t)impl, m, n, k, A, B, acc, C);
-        if (f == 1) gemm_tn((gemm_impl_t)impl, m, n, k, A, B, C);
-        if (f == 2) gemm_nn((gemm_impl_t)impl, m, n, k, A, B, acc, C);
-        double worst = 0;
-        int at = 0;
-        for (int i = 0; i < m * n; i++)
-          if (fabs(C[i] - R[i]) > worst) worst = fabs(C[i] - R[i]), at = i;
-        CHECK(worst <= 1e-5 * (k + 1), "gemm_%s %s acc=%d %dx%dx%d: C[%d] = %.9g, expected %.9g",
-              form[f], impl_name[impl], acc, m, n, k, at, C[at], R[at]);
-      }
+      for (int impl = GEMM_AUTO; impl <= GEMM_BLAS; impl++)
+        for (int pi = 0; pi < 3; pi++) {
+          gemm_set_pool(pools[pi]);
+          for (int rep = 0; rep < 2; rep++) {
+            if (rep == 1) memcpy(R1, C, (size_t)m * n * sizeof(float));
+            memcpy(C, C0, (size_t)m * n * sizeof(float));
+            if (f == 0) gemm_nt((gemm_impl_t)impl, m, n, k, A, B, acc, C);
+            if (f == 1) gemm_tn((gemm_impl_t)impl, m, n, k, A, B, C);
+            if (f == 2) gemm_nn((gemm_impl_t)impl, m, n, k, A, B, acc, C);
+          }
+          gemm_set_pool(NULL);
+          double worst = 0;
+          int at = 0;
+          for (int i = 0; i < m * n; i++)
+            if (fabs(C[i] - R[i]) > worst) worst = fabs(C[i] - R[i]), at = i;
+          CHECK(worst <= 1e-5 * (k + 1),
+                "gemm_%s %s acc=%d %dx%dx%d, %d threads: C[%d] = %.9g, expected %.9g", form[f],
+                impl_name[impl], acc, m, n, k, tpool_size(pools[pi]), at, C[at], R[at]);
+          CHECK(memcmp(C, R1, (size_t)m * n * sizeof(float)) == 0,
+                "gemm_%s %s %dx%dx%d, %d threads: two calls differ", form[f], impl_name[impl], m,
+                n, k, tpool_size(pools[pi]));
+        }
     }
   free(A);
   free(B);
   free(C);
   free(C0);
   free(R);
+  free(R1);
 }
 
 int main(void) {
@@ -225,7 +242,10 @@ int main(void) {
       for (int loss = LOSS_MSE; loss <= LOSS_HUBER; loss++)
         gradcheck((nn_act_t)ha, (nn_act_t)oa, loss, 100 + ha * 10 + oa * 2 + loss);
 
-  /* Kernels: tails in every dimension, and our real shapes. */
+  /* Kernels: tails in every dimension, and our real shapes; one thread, then split. */
+  pools[1] = tpool_create(2, NULL);
+  pools[2] = tpool_create(3, NULL);
+  CHECK(pools[1] && pools[2], "thread pools");
   check_gemm(1, 1, 1);
   check_gemm(5, 7, 9);
   check_gemm(3, 13, 17);
@@ -233,6 +253,10 @@ int main(void) {
   check_gemm(64, 2, 256);
   check_gemm(64, 256, 256);
   check_gemm(256, 4, 64);
+  check_gemm(100, 300, 403); /* split with a short last slice */
+  check_gemm(256, 300, 64);
+  tpool_destroy(pools[1]);
+  tpool_destroy(pools[2]);
 
   /* Losses by hand. MSE of (1, 2) vs 0: (1 + 4) / 2 = 2.5, d = 2 e / n = (1, 2).
    * Huber delta 1 of (0.5, 3, -2): 0.125, 2.5, 1.5 -> mean 4.125 / 3 = 1.375,

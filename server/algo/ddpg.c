@@ -198,8 +198,7 @@ float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
       d->du[(size_t)b * A + j] = d->dx[(size_t)b * W + S + j] * d->act_scale[j];
   memset(d->grads, 0, d->n_actor * sizeof(float));
   nn_backward(&d->ws_actor, d->online, d->du, d->grads, NULL);
-  float norm = nn_clip_grad_norm(d->grads, d->n_actor, d->grad_clip);
-  adam_step(&d->adam_actor, d->online, d->grads);
+  float norm = optim_step(&d->adam_actor, d->online, d->grads, d->grad_clip); /* clip + step */
   if (loss) *loss = (float)(-qsum / B);
   return norm;
 }
@@ -224,8 +223,7 @@ void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew
     loss += nn_loss_mse(q, d->y, B, d->dq);
     nn_backward(&d->ws_q[k], params, d->dq, cgrads + (size_t)k * d->n_critic, NULL);
   }
-  float cnorm = nn_clip_grad_norm(cgrads, d->n_online - d->n_actor, d->grad_clip);
-  adam_step(&d->adam_critic, d->online + d->n_actor, cgrads);
+  float cnorm = optim_step(&d->adam_critic, d->online + d->n_actor, cgrads, d->grad_clip);
   d->updates++;
   int actor_now = d->updates % d->policy_delay == 0;
   if (actor_now) {

@@ -40,7 +40,8 @@ int dqn_init_shaped(dqn_t *d, const config_t *c, int obs_dim, const int *obs_sha
   d->dq = malloc((size_t)d->batch * (size_t)n_actions * sizeof(float));
   d->dsel = malloc((size_t)d->batch * sizeof(float));
   if (!d->online || !d->target || !d->grads || !d->q_sel || !d->y || !d->dq || !d->dsel ||
-      adam_init(&d->adam, n, (float)c->lr, 0.9f, 0.999f, (float)c->adam_eps) != 0 ||
+      optim_init_named(&d->adam, c->optimizer, n, (float)c->lr, 0.9f, 0.999f, (float)c->adam_eps,
+                       (float)c->rmsprop_alpha, (float)c->rmsprop_eps) != 0 ||
       nn_ws_init(&d->ws, &d->layout, d->batch) != 0 ||
       nn_ws_init(&d->ws_next, &d->layout, d->batch) != 0 ||
       nn_ws_init(&d->ws_target, &d->layout, d->batch) != 0) {
@@ -91,8 +92,7 @@ void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
   for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
   memset(d->grads, 0, d->layout.n_params * sizeof(float));
   nn_backward(&d->ws, d->online, d->dq, d->grads, NULL);
-  float norm = nn_clip_grad_norm(d->grads, d->layout.n_params, d->grad_clip);
-  adam_step(&d->adam, d->online, d->grads);
+  float norm = optim_step(&d->adam, d->online, d->grads, d->grad_clip); /* clip + step, fused */
   d->updates++;
   if (d->tau < 1.0f)
     nn_polyak(d->target, d->online, d->layout.n_params, d->tau);

@@ -207,7 +207,7 @@ static void mlp_reinforce(pg_t *p, int len) {
     }
     memset(p->vgrad, 0, p->vl.n_params * sizeof *p->vgrad);
     nn_backward(&p->vws, p->vp, dv, p->vgrad, NULL);
-    adam_step(&p->va, p->vp, p->vgrad);
+    optim_step(&p->va, p->vp, p->vgrad, 0);
   }
   double mean = 0.0, var = 0.0;
   for (int t = 0; t < len; t++) mean += adv[t];
@@ -225,7 +225,7 @@ static void mlp_reinforce(pg_t *p, int len) {
   }
   memset(p->pgrad, 0, p->pl.n_params * sizeof *p->pgrad);
   nn_backward(&p->pws, p->pp, p->dy, p->pgrad, NULL);
-  adam_step(&p->pa, p->pp, p->pgrad);
+  optim_step(&p->pa, p->pp, p->pgrad, 0);
 }
 
 /* One-step actor-critic update for S -> (A, R) -> S'. */
@@ -245,12 +245,12 @@ static void ac_update(pg_t *p, const float *s, int a, double r, const float *s2,
   float dv = (float)-delta; /* d/dv of 0.5 (target - v)^2 */
   memset(p->vgrad, 0, p->vl.n_params * sizeof *p->vgrad);
   nn_backward(&p->vws, p->vp, &dv, p->vgrad, NULL);
-  adam_step(&p->va, p->vp, p->vgrad);
+  optim_step(&p->va, p->vp, p->vgrad, 0);
   pg_policy(p, s, p->prob);
   for (int b = 0; b < na; b++) p->dy[b] = (float)(-discount_i * delta * ((b == a) - p->prob[b]));
   memset(p->pgrad, 0, p->pl.n_params * sizeof *p->pgrad);
   nn_backward(&p->pws, p->pp, p->dy, p->pgrad, NULL);
-  adam_step(&p->pa, p->pp, p->pgrad);
+  optim_step(&p->pa, p->pp, p->pgrad, 0);
 }
 
 void pg_episode(pg_t *p, env_t *env, uint64_t seed, long *len, double *ret) {

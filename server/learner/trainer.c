@@ -2,11 +2,15 @@
  * and the eval thread (greedy evaluation of the newest snapshot on fresh seeds, and the
  * confirmation that decides "solved": server/algo/solve.h). Neither touches a socket:
  * they wake the net thread with uv_async_send. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "flow.h"
+#include "gemm.h"
 #include "guard.h"
 #include "learner.h"
 #include "log.h"
@@ -31,9 +35,34 @@ static void note_skip(learner_t *L, long updates, const char *why, double *last_
   *unlogged = 0;
 }
 
+/* Threads that split each update's matrix products (gemm_set_pool): trainer_threads, or for 0
+ * the cores this process may run on minus the workers `rlserve run` starts beside the
+ * learner (config `workers`), at least 1 and at most 64. A learner whose workers run on other
+ * hosts sets trainer_threads to its own cores. */
+static int trainer_threads(const config_t *c) {
+  if (c->trainer_threads > 0) return (int)c->trainer_threads;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+#ifdef CPU_COUNT
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+#endif
+  long t = cores - (long)c->workers;
+  return t < 1 ? 1 : t > 64 ? 64 : (int)t;
+}
+
 static void *trainer_thread(void *arg) {
   learner_t *L = arg;
   nn_flush_denormals();
+  int n_threads = trainer_threads(&L->run.cfg);
+  tpool_t *pool = n_threads > 1 ? tpool_create(n_threads, nn_flush_denormals) : NULL;
+  if (n_threads > 1 && !pool) {
+    LOG_W("trainer", "cannot start %d trainer threads; each update runs on one", n_threads);
+    n_threads = 1;
+  }
+  gemm_set_pool(pool);
+  LOG_I("trainer", "%d thread(s) per update (trainer_threads = %lld%s)", n_threads,
+        (long long)L->run.cfg.trainer_threads,
+        L->run.cfg.trainer_threads ? "" : ": the cores minus the local workers");
   size_t B = (size_t)L->run.cfg.batch_size, od = (size_t)L->run.pol.obs_dim,
          ad = (size_t)L->run.pol.act_dim;
   float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
@@ -95,6 +124,8 @@ static void *trainer_thread(void *arg) {
   }
   guard_free(&guard);
 out:
+  gemm_set_pool(NULL);
+  tpool_destroy(pool);
   free(obs);
   free(next);
   free(act);
