@@ -19,3 +19,6 @@ foreach(t py_cartpole py_mixed py_export_ddpg)
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 1200 RUN_SERIAL TRUE
                        ENVIRONMENT "${PY_TEST_ENV}")
 endforeach()
+add_test(NAME bench_py_worker COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/py_worker_throughput.sh)
+set_tests_properties(bench_py_worker PROPERTIES LABELS bench TIMEOUT 300 RUN_SERIAL TRUE
+                     ENVIRONMENT "${PY_TEST_ENV}")
