@@ -6,13 +6,14 @@
 # worker steps the C CartPole (about 40 ns a step), the Python worker tests/python/trivial_env.py
 # (no dynamics); both run the preset's 4-256-256-2 forward per step of 16 envs. Asserts the
 # Python worker reaches at least FLOOR (default 0.02) of the C worker's rate in this run.
+# HIDDEN (default 256,256, the preset's) and CREDIT_WINDOW (default 256) change the run.
 . "$(dirname "$0")/../integration/lib.sh"
 PY=${RLSERVE_PYTHON:?}
 WINDOW=${WINDOW:-15}
 FLOOR=${FLOOR:-0.02}
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 learner_up --status 127.0.0.1:0 --set learning_starts=1000000000000 --set eval_interval=0 \
-  --set env_steps_budget=1000000000000
+  --set env_steps_budget=1000000000000 --set credit_window="${CREDIT_WINDOW:-256}" --set hidden="${HIDDEN:-256,256}"
 steps() { curl -s "http://127.0.0.1:$sport/status" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['learner']['env_steps'])"; }
 measure() { # NAME CMD...: starts the worker, warms up 3 s, reports steps/s over WINDOW
   local name=$1; shift
