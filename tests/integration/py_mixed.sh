@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The learner checks a Python worker exactly like a C one: a Python worker whose env is not the
 # run's (another id, other spaces) is refused with ERROR 409 naming the mismatch and exits 3, as
-# does one with the wrong token; then a mixed fleet of one C worker (`rlserve worker`) and one
-# Python worker trains CartPole to a confirmed 475 (fixed seed, env-step budget), both sending
-# transitions.
+# does one with the wrong token or none; then a mixed fleet of one C worker (`rlserve worker`)
+# and one Python worker trains CartPole to a confirmed 475 (fixed seed, env-step budget), both
+# sending transitions.
 . "$(dirname "$0")/lib.sh"
 PY=${RLSERVE_PYTHON:?}
 head -c 32 /dev/urandom | base64 >"$WORK/T"
@@ -36,6 +36,8 @@ refused wrong_actions --token-file "$WORK/T" --env wrongenvs:ThreeActions
 grep -q "env mismatch (number of actions)" "$WORK/wrong_actions.log" || fail "no actions message"
 refused wrong_token --token-file "$WORK/other" --env cartpole_py:CartPole
 grep -q "wrong token" "$WORK/wrong_token.log" || fail "no wrong-token message"
+refused no_token --env cartpole_py:CartPole
+grep -q "requires a token" "$WORK/no_token.log" || fail "no missing-token message"
 
 "$RLSERVE" worker --connect 127.0.0.1:"$port" --token-file "$WORK/T" >"$WORK/cworker.log" 2>&1 &
 PIDS+=($!)

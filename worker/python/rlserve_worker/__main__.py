@@ -4,6 +4,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import signal
 import sys
 
 from .worker import run
@@ -46,6 +47,10 @@ def main(argv=None):
     if a.envs is not None and not 1 <= a.envs <= 4096:
         print("rlserve_worker: --envs %d is not a number in 1..4096" % a.envs, file=sys.stderr)
         return 2
+    def on_term(signum, frame):  # stop like Ctrl-C: the worker logs its steps and closes
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         fn = load_factory(a.env)
     except (ValueError, ImportError, OSError) as e:

@@ -121,8 +121,8 @@ class Worker:
         self.credit = 0
         self.last_rx = time.monotonic()
         if self.key is None:
+            # Without a token hello_sent stays 0 (as in worker.c): it marks the answer to a Challenge.
             self._send(frame.HELLO, hello_payload(self.space, self.requested_envs or 0))
-            self.hello_sent = True
 
     def _close(self):
         try:
@@ -181,7 +181,7 @@ class Worker:
         return m
 
     def _challenge(self, p):
-        if self.welcomed or self.hello_sent and self.key is not None:
+        if self.welcomed or self.hello_sent:
             raise Dropped("a second challenge")
         ch = self._parse(pb.Challenge, p, "challenge")
         if self.key is None:
