@@ -25,7 +25,9 @@ static void make_policy(algo_policy_t *p, int discrete) {
   }
 }
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint32_t rd16(const uint8_t *p) { return p[0] | p[1] << 8; }
 
 static uint32_t crc32_ref(const uint8_t *p, size_t n) { /* bytewise, table-free, reflected */
@@ -71,7 +73,8 @@ static void check_onnx(int discrete) {
   CHECK(g->n_node == nw, "%zu nodes, expected %zu", g->n_node, nw);
   for (size_t i = 0; i < g->n_node && i < nw; i++) {
     const char *w = discrete ? want_d[i] : want_c[i];
-    CHECK(!strcmp(g->node[i]->op_type, w), "node %zu is %s, expected %s", i, g->node[i]->op_type, w);
+    CHECK(!strcmp(g->node[i]->op_type, w), "node %zu is %s, expected %s", i, g->node[i]->op_type,
+          w);
     if (!strcmp(w, "Gemm")) CHECK(attr_i(g->node[i], "transB") == 1, "node %zu transB", i);
     if (i > 0) /* a chain: each node reads what the one before wrote */
       CHECK(!strcmp(g->node[i]->input[0], g->node[i - 1]->output[0]), "node %zu input %s", i,
@@ -87,8 +90,8 @@ static void check_onnx(int discrete) {
     CHECK(w && b, "layer %d initializers missing", l);
     if (!w || !b) continue;
     int out = p.layout.sizes[l + 1], in = p.layout.sizes[l];
-    CHECK(w->n_dims == 2 && w->dims[0] == out && w->dims[1] == in && w->data_type == 1,
-          "%s dims", wn);
+    CHECK(w->n_dims == 2 && w->dims[0] == out && w->dims[1] == in && w->data_type == 1, "%s dims",
+          wn);
     CHECK(b->n_dims == 1 && b->dims[0] == out, "%s dims", bn);
     CHECK(w->raw_data.len == (size_t)out * in * 4 &&
               !memcmp(w->raw_data.data, params + p.layout.w_off[l], w->raw_data.len),
@@ -134,7 +137,8 @@ static void check_npz(int discrete) {
     uint32_t hl = rd16(data + 8);
     CHECK((10 + hl) % 64 == 0 && data[10 + hl - 1] == '\n', "entry %d: header alignment", n);
     const char *hdr = (const char *)data + 10;
-    CHECK(strstr(hdr, "'descr': '<f4'") && strstr(hdr, "'fortran_order': False"), "entry %d descr", n);
+    CHECK(strstr(hdr, "'descr': '<f4'") && strstr(hdr, "'fortran_order': False"), "entry %d descr",
+          n);
     const float *want = NULL;
     char shape[48];
     int layer = n / 2;
@@ -142,9 +146,12 @@ static void check_npz(int discrete) {
       int out = p.layout.sizes[layer + 1], in = p.layout.sizes[layer];
       char ename[48];
       snprintf(ename, sizeof ename, "layer%d.%s.npy", layer, n % 2 ? "bias" : "weight");
-      CHECK(nl == strlen(ename) && !memcmp(name, ename, nl), "entry %d name %.*s", n, (int)nl, name);
-      if (n % 2) snprintf(shape, sizeof shape, "'shape': (%d,)", out);
-      else snprintf(shape, sizeof shape, "'shape': (%d, %d)", out, in);
+      CHECK(nl == strlen(ename) && !memcmp(name, ename, nl), "entry %d name %.*s", n, (int)nl,
+            name);
+      if (n % 2)
+        snprintf(shape, sizeof shape, "'shape': (%d,)", out);
+      else
+        snprintf(shape, sizeof shape, "'shape': (%d, %d)", out, in);
       want = params + (n % 2 ? p.layout.b_off[layer] : p.layout.w_off[layer]);
     } else {
       snprintf(shape, sizeof shape, "'shape': (%d,)", p.act_dim);

@@ -171,8 +171,10 @@ uint8_t *export_onnx(const algo_policy_t *pol, const float *params, const char *
     add_init(g, w, params + l->w_off[i], l->sizes[i + 1], l->sizes[i]);
     add_init(g, b, params + l->b_off[i], l->sizes[i + 1], 0);
     node_t *n = add_node(g, "Gemm", x, w, b, y);
-    if (!n) ok = 0;
-    else add_int_attr(g, n, "transB", 1);
+    if (!n)
+      ok = 0;
+    else
+      add_int_attr(g, n, "transB", 1);
     x = y;
     if (l->act[i] != NN_IDENTITY && ok) {
       char *a = keep(g, l->act[i] == NN_RELU ? "layer%d.relu" : "layer%d.tanh", i);
@@ -490,7 +492,8 @@ static int parse_args(int argc, char **argv, export_args_t *a) {
 static int load_policy(const export_args_t *a, const checkpoint_t *ck, algo_policy_t *pol,
                        float **params, config_t *cfg) {
   char err[1024];
-  const checkpoint_section_t *cs = checkpoint_find(ck, "config"), *on = checkpoint_find(ck, "online");
+  const checkpoint_section_t *cs = checkpoint_find(ck, "config"),
+                             *on = checkpoint_find(ck, "online");
   if (!cs || !on) {
     fprintf(stderr, "rlserve export: %s has no %s section\n", a->path, cs ? "online" : "config");
     return -1;
@@ -530,7 +533,8 @@ static int load_policy(const export_args_t *a, const checkpoint_t *ck, algo_poli
   }
   size_t need = pol->layout.n_params * sizeof(float);
   if (on->len != need && !(!pol->weights_exact && on->len > need)) {
-    fprintf(stderr, "rlserve export: %s: online weights have %llu bytes, the config's network needs %zu\n",
+    fprintf(stderr,
+            "rlserve export: %s: online weights have %llu bytes, the config's network needs %zu\n",
             a->path, (unsigned long long)on->len, need);
     return -1;
   }

@@ -29,14 +29,14 @@
 #include "wire.h"
 
 static int failures;
-#define EXPECT(cond, ...)                 \
-  do {                                    \
-    if (!(cond)) {                        \
+#define EXPECT(cond, ...)                  \
+  do {                                     \
+    if (!(cond)) {                         \
       fprintf(stderr, "FAIL %s: ", #cond); \
-      fprintf(stderr, __VA_ARGS__);       \
-      fputc('\n', stderr);                \
-      failures++;                         \
-    }                                     \
+      fprintf(stderr, __VA_ARGS__);        \
+      fputc('\n', stderr);                 \
+      failures++;                          \
+    }                                      \
   } while (0)
 
 static void fixed_keys(uint8_t key[32], uint8_t nl[32], uint8_t nw[32]) {
@@ -144,8 +144,16 @@ static int cmd_encode(const char *dir) {
     rew[i] = 1.0f + (float)i;
     next[i * 4] += 0.25f;
   }
-  tbatch_t b = {.n = 3, .obs_dim = 4, .act_dim = 1, .weights_version = 1ull << 40, .worker_id = 7,
-                .obs = obs, .act = act, .rew = rew, .next_obs = next, .flags = flags};
+  tbatch_t b = {.n = 3,
+                .obs_dim = 4,
+                .act_dim = 1,
+                .weights_version = 1ull << 40,
+                .worker_id = 7,
+                .obs = obs,
+                .act = act,
+                .rew = rew,
+                .next_obs = next,
+                .flags = flags};
   {
     uint8_t *fr = tbatch_encode(&b, &len);
     put_frame(dir, "tbatch.frame", fr, len);
@@ -198,15 +206,16 @@ static void check_py_tbatch(const uint8_t *p, size_t len, const char *what) {
   int rc = tbatch_decode(p, len, &lim, &b, err, sizeof err);
   EXPECT(rc == 0, "%s: %s", what, err);
   if (rc) return;
-  EXPECT(b.n == 3 && b.weights_version == (1ull << 40) && b.worker_id == 7, "%s: n %u wv %llu wid %u",
-         what, b.n, (unsigned long long)b.weights_version, b.worker_id);
+  EXPECT(b.n == 3 && b.weights_version == (1ull << 40) && b.worker_id == 7,
+         "%s: n %u wv %llu wid %u", what, b.n, (unsigned long long)b.weights_version, b.worker_id);
   float obs[12], next[12], act[3], rew[3], want[12];
   memcpy(obs, b.obs, sizeof obs);
   memcpy(next, b.next_obs, sizeof next);
   memcpy(act, b.act, sizeof act);
   memcpy(rew, b.rew, sizeof rew);
   fill(want, 3, 4);
-  for (int i = 0; i < 12; i++) EXPECT(obs[i] == want[i], "%s: obs[%d] = %g, want %g", what, i, obs[i], want[i]);
+  for (int i = 0; i < 12; i++)
+    EXPECT(obs[i] == want[i], "%s: obs[%d] = %g, want %g", what, i, obs[i], want[i]);
   for (int i = 0; i < 3; i++) {
     EXPECT(next[i * 4] == want[i * 4] + 0.25f, "%s: next_obs[%d] = %g", what, i * 4, next[i * 4]);
     EXPECT(act[i] == (float)(i % 2), "%s: act[%d] = %g", what, i, act[i]);
@@ -251,7 +260,8 @@ static int cmd_decode(const char *dir) {
 
   f = read_bytes(dir, "py_stats.frame", &n);
   Rlserve__Stats *st;
-  if ((p = frame_of(f, n, FRAME_STATS, &plen)) && wire_decode_stats(p, plen, &st, err, sizeof err) == 0) {
+  if ((p = frame_of(f, n, FRAME_STATS, &plen)) &&
+      wire_decode_stats(p, plen, &st, err, sizeof err) == 0) {
     EXPECT(st->env_steps == 1000 && st->episodes == 2 && st->n_episode_returns == 2 &&
                st->episode_returns[1] == 21.5f && st->n_episode_lengths == 2 &&
                st->episode_lengths[0] == 10 && st->weights_version == 9 && st->epsilon == 0.25,
@@ -273,7 +283,8 @@ static int cmd_decode(const char *dir) {
     snprintf(name, sizeof name, "py_sealed%d.frame", i);
     f = read_bytes(dir, name, &n);
     frame_header_t hd;
-    EXPECT(frame_header_decode(f, 0, &hd) == FRAME_OK && hd.type == FRAME_TRANSITIONS, "%s header", name);
+    EXPECT(frame_header_decode(f, 0, &hd) == FRAME_OK && hd.type == FRAME_TRANSITIONS, "%s header",
+           name);
     size_t pl;
     int rc = seal_open(&s.rx, &hd, f + FRAME_HEADER_SIZE, &pl);
     EXPECT(rc == SEAL_OK, "%s: %s", name, seal_strerror(rc));
@@ -285,9 +296,11 @@ static int cmd_decode(const char *dir) {
   frame_header_t hd;
   frame_header_decode(f, 0, &hd);
   size_t pl;
-  EXPECT(seal_open(&s.rx, &hd, f + FRAME_HEADER_SIZE, &pl) == SEAL_EFORGED, "a replayed frame opened");
+  EXPECT(seal_open(&s.rx, &hd, f + FRAME_HEADER_SIZE, &pl) == SEAL_EFORGED,
+         "a replayed frame opened");
   free(f);
-  printf("%s\n", failures ? "decode: FAILED" : "decode: every Python frame decoded in C as written");
+  printf("%s\n",
+         failures ? "decode: FAILED" : "decode: every Python frame decoded in C as written");
   return failures ? 1 : 0;
 }
 
@@ -329,7 +342,8 @@ static int load_policy(const char *path, const char *token, config_t *c, const a
     fprintf(stderr, "py_helper: %s\n", err);
     return -1;
   }
-  const checkpoint_section_t *cs = checkpoint_find(&ck, "config"), *on = checkpoint_find(&ck, "online");
+  const checkpoint_section_t *cs = checkpoint_find(&ck, "config"),
+                             *on = checkpoint_find(&ck, "online");
   char *text = cs ? malloc(cs->len + 1) : NULL;
   if (!text || !on) return -1;
   memcpy(text, cs->data, cs->len);
@@ -365,7 +379,8 @@ static int cmd_act(const char *ckpt, const char *token, int n, uint64_t seed, co
   nn_ws_t ws;
   nn_ws_init(&ws, &pol.layout, 1);
   int od = pol.obs_dim, ad = pol.act_dim;
-  float *obs = malloc((size_t)n * od * sizeof(float)), *act = malloc((size_t)n * ad * sizeof(float));
+  float *obs = malloc((size_t)n * od * sizeof(float)),
+        *act = malloc((size_t)n * ad * sizeof(float));
   float cur[ENV_MAX_DIM];
   int ep = 0;
   env_reset(&e, seed, cur);
@@ -430,6 +445,8 @@ int main(int argc, char **argv) {
     return cmd_act(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10), argv[6]);
   if (argc == 5 && !strcmp(argv[1], "mkckpt"))
     return cmd_mkckpt(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
-  fprintf(stderr, "usage: py_helper encode|decode|nn DIR | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET SEED OUT\n");
+  fprintf(stderr,
+          "usage: py_helper encode|decode|nn DIR | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET "
+          "SEED OUT\n");
   return 2;
 }
