@@ -23,3 +23,6 @@ add_test(NAME bench_py_worker COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/py_
 set_tests_properties(bench_py_worker PROPERTIES LABELS bench TIMEOUT 300 RUN_SERIAL TRUE
                      ENVIRONMENT "${PY_TEST_ENV}")
 rl_test(test_export LABELS unit SOURCES test_export.c LIBS rlcli)
+add_test(NAME it_py_fake_learner COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_fake_learner.py)
+set_tests_properties(it_py_fake_learner PROPERTIES LABELS "integration;security" TIMEOUT 120
+                     ENVIRONMENT "${PY_TEST_ENV}")

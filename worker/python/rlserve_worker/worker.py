@@ -111,7 +111,9 @@ class Worker:
             pass
 
     def _connect(self):
+        self.connected = False
         self.sock = socket.create_connection((self.host, self.port), timeout=10)
+        self.connected = True
         self.sock.settimeout(None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = frame.FrameReader(frame.PREAUTH_MAX if self.key else frame.MAX_PAYLOAD)
@@ -403,7 +405,7 @@ class Worker:
                 self._close()
                 return 130
             except (Dropped, OSError) as e:
-                if getattr(self, "welcomed", False):
+                if getattr(self, "connected", False):
                     log.warning("connection to the learner lost: %s", e)
                 elif self.attempt <= 1 or self.attempt % 10 == 0:
                     log.warning("cannot reach the learner at %s:%d: %s (retrying)", self.host, self.port, e)
