@@ -16,6 +16,12 @@ from rlserve_worker.spaces import Discrete
 class Renamed(CartPole):
     env_id = "Acrobot-v1"
 
+class Broken(CartPole):
+    def step(self, action):
+        obs, r, term, trunc, info = super().step(action)
+        obs[1] = float("nan")
+        return obs, r, term, trunc, info
+
 class ThreeActions(CartPole):
     def __init__(self):
         super().__init__()
@@ -37,6 +43,14 @@ grep -q "env mismatch (number of actions)" "$WORK/wrong_actions.log" || fail "no
 refused wrong_token --token-file "$WORK/other" --env cartpole_py:CartPole
 grep -q "wrong token" "$WORK/wrong_token.log" || fail "no wrong-token message"
 refused no_token --env cartpole_py:CartPole
+# A user env that returns NaN: the worker stops with the reason (exit 2) instead of sending it.
+PYTHONPATH="$WORK:${PYTHONPATH:-}" timeout 60 "$PY" -m rlserve_worker --connect 127.0.0.1:"$port" \
+  --token-file "$WORK/T" --env wrongenvs:Broken >"$WORK/broken.log" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "env returning NaN: Python worker exited $rc, expected 2"
+grep -q "observation element 1 = nan, outside its observation_space" "$WORK/broken.log" \
+  || fail "no message naming the NaN: $(tail -n 2 "$WORK/broken.log")"
+echo "broken env: $(grep -m1 'the env failed' "$WORK/broken.log" | sed 's/.*\] //')"
 grep -q "requires a token" "$WORK/no_token.log" || fail "no missing-token message"
 
 "$RLSERVE" worker --connect 127.0.0.1:"$port" --token-file "$WORK/T" >"$WORK/cworker.log" 2>&1 &

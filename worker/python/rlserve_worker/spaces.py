@@ -30,6 +30,8 @@ class EnvSpace:
         if len(shape) != 1:
             raise ValueError("observation_space must be a flat Box (shape (n,)), got shape %r" % (shape,))
         self.obs_dim = int(shape[0])
+        self.obs_low = np.asarray(getattr(observation_space, "low", -np.inf), dtype=np.float32).reshape(-1)
+        self.obs_high = np.asarray(getattr(observation_space, "high", np.inf), dtype=np.float32).reshape(-1)
         if hasattr(action_space, "n") and not hasattr(action_space, "low"):
             self.continuous = False
             self.n_actions = int(action_space.n)

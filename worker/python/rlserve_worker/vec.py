@@ -21,6 +21,13 @@ class VecEnv:
         if o.shape[0] != self.space.obs_dim:
             raise ValueError("env %d returned an observation of %d floats, its space says %d"
                              % (i, o.shape[0], self.space.obs_dim))
+        # The learner refuses a batch with such a value (and would again after a reconnect):
+        # say here which env and element, once.
+        bad = ~np.isfinite(o) | (o < self.space.obs_low) | (o > self.space.obs_high)
+        if bad.any():
+            j = int(np.argmax(bad))
+            raise ValueError("env %d returned observation element %d = %r, outside its observation_space "
+                             "[%r, %r]" % (i, j, float(o[j]), float(self.space.obs_low[j]), float(self.space.obs_high[j])))
         return o
 
     def step(self, actions):
@@ -37,6 +44,8 @@ class VecEnv:
             o, r, te, tr, _ = e.step(a)
             next_obs[i] = self._check(o, i)
             rew[i] = r
+            if not np.isfinite(rew[i]):
+                raise ValueError("env %d returned a non-finite reward %r" % (i, r))
             term[i], trunc[i] = bool(te), bool(tr)
             self.ret[i] += float(r)
             self.len[i] += 1

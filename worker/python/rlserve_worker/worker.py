@@ -258,7 +258,10 @@ class Worker:
             envs = [self._spare_env] if self._spare_env is not None else []
             self._spare_env = None
             envs += [self.env_fn() for _ in range(k - len(envs))]
-            self.vec = VecEnv(envs, sp, wm.seed)
+            try:
+                self.vec = VecEnv(envs, sp, wm.seed)
+            except Exception as e:
+                raise Fatal("the env failed at reset: %s: %s" % (type(e).__name__, e), 2) from None
             self.k = k
             self.have_weights = False
             self.away.clear()
@@ -336,7 +339,10 @@ class Worker:
     def _step(self, connected):
         obs = self.vec.obs.copy()
         act = self.algo.explore(obs, self.global_steps)
-        next_obs, rew, term, trunc, finished = self.vec.step(act)
+        try:
+            next_obs, rew, term, trunc, finished = self.vec.step(act)
+        except Exception as e:  # the user's env: stop with its reason rather than send bad data
+            raise Fatal("the env failed: %s: %s" % (type(e).__name__, e), 2) from None
         self.b_obs.append(obs)
         self.b_act.append(act.reshape(self.k, -1).astype(np.float32))
         self.b_rew.append(rew)
@@ -421,6 +427,9 @@ class Worker:
                 self._away(delay)
             except KeyboardInterrupt:
                 return 130
+            except Fatal as e:
+                log.error("%s", e)
+                return e.status
 
 
 def run(env_fn, connect, token_file=None, envs=None, env_id=None, max_steps=None):
@@ -432,5 +441,8 @@ def run(env_fn, connect, token_file=None, envs=None, env_id=None, max_steps=None
         w = Worker(env_fn, connect, token_file=token_file, envs=envs, env_id=env_id, max_steps=max_steps)
     except (crypto.TokenError, ValueError) as e:
         log.error("%s", e)
+        return 2
+    except Exception as e:  # the user's env factory
+        log.error("cannot make the env: %s: %s", type(e).__name__, e)
         return 2
     return w.run()
