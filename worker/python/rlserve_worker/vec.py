@@ -15,20 +15,24 @@ class VecEnv:
         for i, e in enumerate(envs):
             o, _ = e.reset(seed=int((seed + 7919 * i) % (1 << 32)))
             self.obs[i] = self._check(o, i)
+        self._bounds(self.obs, "observation (reset)")
 
     def _check(self, o, i):
         o = np.asarray(o, dtype=np.float32).reshape(-1)
         if o.shape[0] != self.space.obs_dim:
             raise ValueError("env %d returned an observation of %d floats, its space says %d"
                              % (i, o.shape[0], self.space.obs_dim))
-        # The learner refuses a batch with such a value (and would again after a reconnect):
-        # say here which env and element, once.
-        bad = ~np.isfinite(o) | (o < self.space.obs_low) | (o > self.space.obs_high)
-        if bad.any():
-            j = int(np.argmax(bad))
-            raise ValueError("env %d returned observation element %d = %r, outside its observation_space "
-                             "[%r, %r]" % (i, j, float(o[j]), float(self.space.obs_low[j]), float(self.space.obs_high[j])))
         return o
+
+    def _bounds(self, rows, what):
+        # The learner refuses a batch with such a value (and would again after a reconnect):
+        # say here which env and element, once. One vectorized check per step.
+        bad = ~np.isfinite(rows) | (rows < self.space.obs_low) | (rows > self.space.obs_high)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError("env %d returned %s element %d = %r, outside its observation_space [%r, %r]"
+                             % (i, what, j, float(rows[i, j]), float(self.space.obs_low[j]),
+                                float(self.space.obs_high[j])))
 
     def step(self, actions):
         """actions: k x act_dim floats. Returns (next_obs, rew, term, trunc, finished) where
@@ -44,8 +48,6 @@ class VecEnv:
             o, r, te, tr, _ = e.step(a)
             next_obs[i] = self._check(o, i)
             rew[i] = r
-            if not np.isfinite(rew[i]):
-                raise ValueError("env %d returned a non-finite reward %r" % (i, r))
             term[i], trunc[i] = bool(te), bool(tr)
             self.ret[i] += float(r)
             self.len[i] += 1
@@ -57,4 +59,8 @@ class VecEnv:
                 self.obs[i] = self._check(o, i)
             else:
                 self.obs[i] = next_obs[i]
+        self._bounds(next_obs, "observation")
+        self._bounds(self.obs, "observation (reset)")
+        if not np.all(np.isfinite(rew)):
+            raise ValueError("env %d returned a non-finite reward" % int(np.argmin(np.isfinite(rew))))
         return next_obs, rew, term, trunc, finished
