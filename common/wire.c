@@ -119,7 +119,8 @@ int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *
   UNPACK(Rlserve__Hello, rlserve__hello__unpack, "hello");
   Rlserve__Hello *m = *out;
   if (check_string("hello", "worker_name", m->worker_name, WIRE_MAX_NAME, 0, err, errlen) ||
-      check_string("hello", "host", m->host, WIRE_MAX_NAME, 0, err, errlen))
+      check_string("hello", "host", m->host, WIRE_MAX_NAME, 0, err, errlen) ||
+      check_string("hello", "env_id", m->env_id, WIRE_MAX_NAME, 0, err, errlen))
     goto bad;
   if (m->auth.len > WIRE_MAX_AUTH) {
     errmsg(err, errlen, "hello: auth has %zu bytes, limit %d", m->auth.len, WIRE_MAX_AUTH);

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-      libmsgpack-dev libopenblas-dev libhttp-parser-dev libsodium-dev libcjson-dev)
+      libmsgpack-dev libopenblas-dev libhttp-parser-dev libsodium-dev libcjson-dev
+      protobuf-compiler python3 python3-numpy python3-msgpack python3-protobuf python3-nacl) # Python worker
 if [ "${1:-}" = "--test" ]; then
   # clang builds the libFuzzer targets; with --no-install-recommends it does not bring its own
   # runtime (libclang_rt.fuzzer, asan, ubsan), which Debian ships in libclang-rt-14-dev.
@@ -12,7 +13,8 @@ if [ "${1:-}" = "--test" ]; then
          python3 curl iproute2 nftables                # integration: relays, HTTP, namespaces
          prometheus chromium                           # status_live: promtool, Prometheus, a browser
          slurmctld slurmd slurm-client munge           # slurm: a real single-node cluster
-         python3-yaml systemd strace)                  # deploy: manifests, systemd-analyze
+         python3-yaml systemd strace                   # deploy: manifests, systemd-analyze
+         python3-onnx python3-opencv)                  # export: onnx.checker, cv2.dnn
 fi
 
 missing=()

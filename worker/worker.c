@@ -583,8 +583,9 @@ static void handle_error(worker_t *w, const uint8_t *p, size_t len) {
   Rlserve__Error *e;
   if (wire_decode_error(p, len, &e, err, sizeof err) == 0) {
     LOG_E("worker", "learner says: %s", e->reason);
-    /* Retrying cannot fix these: authentication, a protocol version, envs the learner refuses. */
-    int fatal = e->code == 401 || e->code == 422 || e->code == 426;
+    /* Retrying cannot fix these: authentication, a protocol version, envs the learner refuses,
+     * an env that is not the run's. */
+    int fatal = e->code == 401 || e->code == 409 || e->code == 422 || e->code == 426;
     rlserve__error__free_unpacked(e, NULL);
     if (fatal) {
       LOG_E("worker", "giving up (exit status 3)");

@@ -8,6 +8,7 @@
 #include "board.h"
 #include "envcheck.h"
 #include "eval_cmd.h"
+#include "export_cmd.h"
 #include "gemm.h"
 #include "learner_cmd.h"
 #include "log.h"
@@ -25,6 +26,7 @@ static void usage(FILE *f) {
           "  worker    --connect HOST:PORT [--envs K]\n"
           "  status    HOST:PORT [--json]\n"
           "  eval      --checkpoint FILE [--episodes N] [--seed S] [--json]\n"
+          "  export    --checkpoint FILE --format onnx|npz --out FILE\n"
           "  study     --preset NAME --runs R [--out DIR]   (R seeds, mean curve + 95%% interval)\n"
           "  board     DIR [DIR ...] [--listen HOST:PORT]   (a page over run folders)\n"
           "  envcheck  FILE.json\n");
@@ -76,6 +78,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "worker") == 0) return worker_main(argc - 1, argv + 1);
   if (strcmp(cmd, "status") == 0) return status_main(argc - 1, argv + 1);
   if (strcmp(cmd, "eval") == 0) return eval_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "export") == 0) return export_main(argc - 1, argv + 1);
   if (strcmp(cmd, "study") == 0) return study_main(argc - 1, argv + 1);
   if (strcmp(cmd, "board") == 0) return board_main(argc - 1, argv + 1);
   if (strcmp(cmd, "envcheck") == 0) return envcheck_main(argc - 1, argv + 1);

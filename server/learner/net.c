@@ -218,9 +218,40 @@ static int envs_refused(const learner_t *L, uint32_t k, int asked, char *err, si
   return 1;
 }
 
+/* A worker that brings its own env (the Python worker) declares its id and spaces in the Hello;
+ * they must be the run's, or its batches would be refused one by one (or worse, accepted with
+ * another meaning). 1 with a message naming both sides when they differ; an empty env_id
+ * declares nothing (the C worker builds the env the Welcome names). */
+static int env_refused(const learner_t *L, const Rlserve__Hello *h, char *err, size_t errlen) {
+  if (!h->env_id || !h->env_id[0]) return 0;
+  const env_spec_t *s = L->run.spec;
+  int cont = s->act.kind == ENV_BOX;
+  uint32_t act = (uint32_t)(cont ? s->act.dim : s->act.n);
+  const char *what = NULL;
+  if (strcmp(h->env_id, s->id) != 0)
+    what = "env id";
+  else if (h->obs_dim != (uint32_t)s->obs.dim)
+    what = "observation size";
+  else if (h->act_continuous != (protobuf_c_boolean)cont)
+    what = "action space kind";
+  else if (h->act_dim != act)
+    what = cont ? "action dims" : "number of actions";
+  else if (cont && (h->n_act_low != act || h->n_act_high != act))
+    what = "number of action bounds";
+  for (uint32_t i = 0; !what && cont && i < act; i++)
+    if (h->act_low[i] != s->act.low[i] || h->act_high[i] != s->act.high[i]) what = "action bounds";
+  if (!what) return 0;
+  snprintf(err, errlen,
+           "env mismatch (%s): this learner runs %s (obs %d, %s %u); the worker declares %.64s "
+           "(obs %u, %s %u)",
+           what, s->id, s->obs.dim, cont ? "continuous actions" : "actions", act, h->env_id,
+           h->obs_dim, h->act_continuous ? "continuous actions" : "actions", h->act_dim);
+  return 1;
+}
+
 static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   learner_t *L = c->L;
-  char err[256];
+  char err[512];
   Rlserve__Hello *h;
   if (wire_decode_hello(p, len, &h, err, sizeof err) != 0) {
     conn_fail(c, 400, err);
@@ -262,6 +293,11 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   if (envs_refused(L, k, h->num_envs != 0, err, sizeof err)) {
     rlserve__hello__free_unpacked(h, NULL);
     conn_fail(c, 422, err);
+    return;
+  }
+  if (env_refused(L, h, err, sizeof err)) {
+    rlserve__hello__free_unpacked(h, NULL);
+    conn_fail(c, 409, err);
     return;
   }
   if (L->run.auth && send_proof(c) != 0) {
@@ -313,6 +349,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
       policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
   w.obs_dim = (uint32_t)L->run.pol.obs_dim;
   w.act_dim = (uint32_t)L->run.pol.n_out;
+  w.env_id = (char *)L->run.spec->id;
   if (L->run.plugin) {
     w.env_plugin_id = L->run.plugin_info.id;
     w.env_plugin_sha256.data = L->run.plugin_info.sha256;

@@ -18,7 +18,7 @@ except Exception as e:
 PY
 }
 
-# ckpt_finite FILE: exit 0 when every float section (all but config, counters, steps, rng,
+# ckpt_finite FILE: exit 0 when every float section (all but config, layout, counters, steps, rng,
 # eval) of the checkpoint holds only finite values; prints what it found.
 ckpt_finite() {
   python3 - "$1" <<'PY'
@@ -28,7 +28,7 @@ n = struct.unpack("<I", b[12:16])[0]; off = 16; bad = 0; total = 0
 for _ in range(n):
     name = b[off:off + 16].rstrip(b"\0").decode(); ln = struct.unpack("<Q", b[off + 16:off + 24])[0]
     data = b[off + 24:off + 24 + ln]; off += 24 + ln
-    if name in ("config", "counters", "steps", "rng", "eval"): continue
+    if name in ("config", "layout", "counters", "steps", "rng", "eval"): continue
     vals = struct.unpack("<%df" % (ln // 4), data); total += len(vals)
     nf = sum(1 for v in vals if not math.isfinite(v))
     if nf: print("%s: section %s has %d non-finite values" % (sys.argv[1], name, nf)); bad = 1

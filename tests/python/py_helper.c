@@ -1,0 +1,452 @@
+/* py_helper: the C side of the Python worker's tests (tests/python/ scripts).
+ *
+ *   py_helper encode DIR      C-encoded frames for the Python codecs to decode (*.frame, *.bin)
+ *   py_helper decode DIR      decodes and checks the frames the Python codecs wrote (py_*.frame)
+ *   py_helper nn DIR          a small MLP's parameters, inputs and the C forward (nn.c) outputs
+ *   py_helper act CKPT TOKEN|- N SEED OUT
+ *                             N observations from greedy episodes of the checkpoint's policy
+ *                             in the C env (episode i resets with SEED + i) and the C greedy
+ *                             action for each (algo act_greedy, as `rlserve eval` acts)
+ *   py_helper mkckpt PRESET SEED OUT
+ *                             a plain policy checkpoint of the preset's network with random
+ *                             parameters (Linear init, last layer x3 so tanh saturates somewhere)
+ *
+ * The fixed values below are the same in test_codec.py; each check prints what it saw. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algo.h"
+#include "auth.h"
+#include "checkpoint.h"
+#include "config.h"
+#include "env.h"
+#include "frame.h"
+#include "nn.h"
+#include "seal.h"
+#include "tbatch.h"
+#include "wire.h"
+
+static int failures;
+#define EXPECT(cond, ...)                  \
+  do {                                     \
+    if (!(cond)) {                         \
+      fprintf(stderr, "FAIL %s: ", #cond); \
+      fprintf(stderr, __VA_ARGS__);        \
+      fputc('\n', stderr);                 \
+      failures++;                          \
+    }                                      \
+  } while (0)
+
+static void fixed_keys(uint8_t key[32], uint8_t nl[32], uint8_t nw[32]) {
+  for (int i = 0; i < 32; i++) {
+    key[i] = (uint8_t)i;
+    nl[i] = 0x11;
+    nw[i] = 0x22;
+  }
+}
+
+static int write_bytes(const char *dir, const char *name, const uint8_t *p, size_t n) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
+    fprintf(stderr, "py_helper: cannot write %s\n", path);
+    exit(2);
+  }
+  return 0;
+}
+
+static uint8_t *read_bytes(const char *dir, const char *name, size_t *n) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "py_helper: cannot read %s\n", path);
+    exit(2);
+  }
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *p = malloc((size_t)len + 1);
+  *n = fread(p, 1, (size_t)len, f);
+  fclose(f);
+  return p;
+}
+
+static void put_frame(const char *dir, const char *name, uint8_t *f, size_t len) {
+  write_bytes(dir, name, f, len);
+  free(f);
+}
+
+/* n x dim test values: row r, column c -> r + c / 8 - 1.5 (exact in float32). */
+static void fill(float *v, int n, int dim) {
+  for (int r = 0; r < n; r++)
+    for (int c = 0; c < dim; c++) v[r * dim + c] = (float)r + (float)c / 8.0f - 1.5f;
+}
+
+static int cmd_encode(const char *dir) {
+  size_t len;
+  Rlserve__Hello h = RLSERVE__HELLO__INIT;
+  h.protocol_version = FRAME_PROTOCOL_VERSION;
+  h.worker_name = "c-host:42";
+  h.host = "c-host";
+  h.pid = 42;
+  h.num_envs = 16;
+  h.env_id = "Pendulum-v1";
+  h.obs_dim = 3;
+  h.act_dim = 1;
+  h.act_continuous = 1;
+  float lo[1] = {-2.0f}, hi[1] = {2.0f};
+  h.n_act_low = h.n_act_high = 1;
+  h.act_low = lo;
+  h.act_high = hi;
+  {
+    uint8_t *fr = wire_encode(FRAME_HELLO, &h.base, &len);
+    put_frame(dir, "hello.frame", fr, len);
+  }
+
+  Rlserve__Welcome w = RLSERVE__WELCOME__INIT;
+  Rlserve__ConfigEntry e1 = RLSERVE__CONFIG_ENTRY__INIT, e2 = RLSERVE__CONFIG_ENTRY__INIT;
+  e1.key = "algo";
+  e1.value = "dqn";
+  e2.key = "hidden";
+  e2.value = "64,64";
+  Rlserve__ConfigEntry *ents[2] = {&e1, &e2};
+  w.worker_id = 7;
+  w.worker_index = 1;
+  w.config = ents;
+  w.n_config = 2;
+  w.seed = 123456789012345ull;
+  w.epsilon_final = 0.01;
+  w.obs_dim = 4;
+  w.act_dim = 2;
+  w.env_id = "CartPole-v1";
+  {
+    uint8_t *fr = wire_encode(FRAME_WELCOME, &w.base, &len);
+    put_frame(dir, "welcome.frame", fr, len);
+  }
+
+  float params[10];
+  fill(params, 1, 10);
+  {
+    uint8_t *fr = wire_encode_weights(9, 5000, params, 10, &len);
+    put_frame(dir, "weights.frame", fr, len);
+  }
+
+  float obs[3 * 4], act[3], rew[3], next[3 * 4];
+  uint8_t flags[3] = {0, TBATCH_TERMINATED, TBATCH_TRUNCATED};
+  fill(obs, 3, 4);
+  fill(next, 3, 4);
+  for (int i = 0; i < 3; i++) {
+    act[i] = (float)(i % 2);
+    rew[i] = 1.0f + (float)i;
+    next[i * 4] += 0.25f;
+  }
+  tbatch_t b = {.n = 3,
+                .obs_dim = 4,
+                .act_dim = 1,
+                .weights_version = 1ull << 40,
+                .worker_id = 7,
+                .obs = obs,
+                .act = act,
+                .rew = rew,
+                .next_obs = next,
+                .flags = flags};
+  {
+    uint8_t *fr = tbatch_encode(&b, &len);
+    put_frame(dir, "tbatch.frame", fr, len);
+  }
+  {
+    uint8_t *fr = wire_encode_error(409, "env mismatch (env id)", &len);
+    put_frame(dir, "error.frame", fr, len);
+  }
+  Rlserve__Credit cr = RLSERVE__CREDIT__INIT;
+  cr.transitions = 256;
+  uint8_t *credit = wire_encode(FRAME_CREDIT, &cr.base, &len);
+  size_t credit_len = len;
+
+  /* The learner's side of a fixed handshake: its proof and two sealed frames (counters 0, 1). */
+  uint8_t key[32], nl[32], nw[32], mac[AUTH_MAC];
+  fixed_keys(key, nl, nw);
+  auth_prove(key, AUTH_LEARNER, nl, nw, mac);
+  write_bytes(dir, "learner_proof.bin", mac, sizeof mac);
+  seal_t s;
+  seal_init(&s, key, nl, nw, SEAL_AS_LEARNER);
+  int rc;
+  size_t sl;
+  uint8_t *s0 = seal_frame_alloc(&s.tx, credit, credit_len, &sl, &rc);
+  put_frame(dir, "sealed0.frame", s0, sl);
+  uint8_t *s1 = seal_frame_alloc(&s.tx, credit, credit_len, &sl, &rc);
+  put_frame(dir, "sealed1.frame", s1, sl);
+  free(credit);
+  return 0;
+}
+
+/* A whole frame from the Python side: header checked, payload returned. */
+static const uint8_t *frame_of(const uint8_t *f, size_t n, int type, size_t *plen) {
+  frame_header_t h;
+  char why[256];
+  int rc = n >= FRAME_HEADER_SIZE ? frame_header_explain(f, 0, why, sizeof why) : -1;
+  EXPECT(rc == FRAME_OK && frame_header_decode(f, 0, &h) == FRAME_OK, "header: %s",
+         rc == -1 ? "short" : why);
+  if (rc != FRAME_OK) return NULL;
+  frame_header_decode(f, 0, &h);
+  EXPECT(h.type == type, "type %d, expected %d", h.type, type);
+  EXPECT(h.length + FRAME_HEADER_SIZE == n, "length %u + 12 != %zu bytes", h.length, n);
+  *plen = h.length;
+  return f + FRAME_HEADER_SIZE;
+}
+
+static void check_py_tbatch(const uint8_t *p, size_t len, const char *what) {
+  tbatch_limits_t lim = {.obs_dim = 4, .act_dim = 1, .n_actions = 2, .max_n = 64};
+  tbatch_t b;
+  char err[512];
+  int rc = tbatch_decode(p, len, &lim, &b, err, sizeof err);
+  EXPECT(rc == 0, "%s: %s", what, err);
+  if (rc) return;
+  EXPECT(b.n == 3 && b.weights_version == (1ull << 40) && b.worker_id == 7,
+         "%s: n %u wv %llu wid %u", what, b.n, (unsigned long long)b.weights_version, b.worker_id);
+  float obs[12], next[12], act[3], rew[3], want[12];
+  memcpy(obs, b.obs, sizeof obs);
+  memcpy(next, b.next_obs, sizeof next);
+  memcpy(act, b.act, sizeof act);
+  memcpy(rew, b.rew, sizeof rew);
+  fill(want, 3, 4);
+  for (int i = 0; i < 12; i++)
+    EXPECT(obs[i] == want[i], "%s: obs[%d] = %g, want %g", what, i, obs[i], want[i]);
+  for (int i = 0; i < 3; i++) {
+    EXPECT(next[i * 4] == want[i * 4] + 0.25f, "%s: next_obs[%d] = %g", what, i * 4, next[i * 4]);
+    EXPECT(act[i] == (float)(i % 2), "%s: act[%d] = %g", what, i, act[i]);
+    EXPECT(rew[i] == 1.0f + (float)i, "%s: rew[%d] = %g", what, i, rew[i]);
+  }
+  EXPECT(b.flags[0] == 0 && b.flags[1] == TBATCH_TERMINATED && b.flags[2] == TBATCH_TRUNCATED,
+         "%s: flags %u %u %u", what, b.flags[0], b.flags[1], b.flags[2]);
+}
+
+static int cmd_decode(const char *dir) {
+  size_t n, plen;
+  char err[512];
+  uint8_t *f = read_bytes(dir, "py_hello.frame", &n);
+  const uint8_t *p = frame_of(f, n, FRAME_HELLO, &plen);
+  Rlserve__Hello *h;
+  if (p && wire_decode_hello(p, plen, &h, err, sizeof err) == 0) {
+    EXPECT(h->protocol_version == FRAME_PROTOCOL_VERSION && h->num_envs == 16 && h->pid == 4242,
+           "hello: version %u envs %u pid %u", h->protocol_version, h->num_envs, h->pid);
+    EXPECT(!strcmp(h->env_id, "MountainCarContinuous-v0") && h->obs_dim == 2 && h->act_dim == 1 &&
+               h->act_continuous && h->n_act_low == 1 && h->act_low[0] == -1.0f &&
+               h->n_act_high == 1 && h->act_high[0] == 1.0f,
+           "hello env: %s obs %u act %u cont %d", h->env_id, h->obs_dim, h->act_dim,
+           h->act_continuous);
+    EXPECT(h->auth.len == 32 && h->nonce.len == 32, "hello auth %zu nonce %zu", h->auth.len,
+           h->nonce.len);
+    uint8_t key[32], nl[32], nw[32];
+    fixed_keys(key, nl, nw);
+    EXPECT(h->nonce.len == 32 && !memcmp(h->nonce.data, nw, 32), "hello nonce is not nonce_W");
+    EXPECT(auth_verify(key, AUTH_WORKER, nl, nw, h->auth.data, h->auth.len),
+           "the Python worker's proof does not verify in C");
+    EXPECT(!auth_verify(key, AUTH_LEARNER, nl, nw, h->auth.data, h->auth.len),
+           "the worker proof passes as the learner's (reflection)");
+    rlserve__hello__free_unpacked(h, NULL);
+  } else {
+    EXPECT(0, "hello: %s", err);
+  }
+  free(f);
+
+  f = read_bytes(dir, "py_tbatch.frame", &n);
+  if ((p = frame_of(f, n, FRAME_TRANSITIONS, &plen))) check_py_tbatch(p, plen, "tbatch");
+  free(f);
+
+  f = read_bytes(dir, "py_stats.frame", &n);
+  Rlserve__Stats *st;
+  if ((p = frame_of(f, n, FRAME_STATS, &plen)) &&
+      wire_decode_stats(p, plen, &st, err, sizeof err) == 0) {
+    EXPECT(st->env_steps == 1000 && st->episodes == 2 && st->n_episode_returns == 2 &&
+               st->episode_returns[1] == 21.5f && st->n_episode_lengths == 2 &&
+               st->episode_lengths[0] == 10 && st->weights_version == 9 && st->epsilon == 0.25,
+           "stats: steps %llu episodes %llu", (unsigned long long)st->env_steps,
+           (unsigned long long)st->episodes);
+    rlserve__stats__free_unpacked(st, NULL);
+  } else {
+    EXPECT(0, "stats: %s", err);
+  }
+  free(f);
+
+  /* Two frames the Python worker sealed (counters 0 and 1), opened as the learner. */
+  uint8_t key[32], nl[32], nw[32];
+  fixed_keys(key, nl, nw);
+  seal_t s;
+  seal_init(&s, key, nl, nw, SEAL_AS_LEARNER);
+  for (int i = 0; i < 2; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "py_sealed%d.frame", i);
+    f = read_bytes(dir, name, &n);
+    frame_header_t hd;
+    EXPECT(frame_header_decode(f, 0, &hd) == FRAME_OK && hd.type == FRAME_TRANSITIONS, "%s header",
+           name);
+    size_t pl;
+    int rc = seal_open(&s.rx, &hd, f + FRAME_HEADER_SIZE, &pl);
+    EXPECT(rc == SEAL_OK, "%s: %s", name, seal_strerror(rc));
+    if (rc == SEAL_OK) check_py_tbatch(f + FRAME_HEADER_SIZE, pl, name);
+    free(f);
+  }
+  /* A replayed frame must not open. */
+  f = read_bytes(dir, "py_sealed0.frame", &n);
+  frame_header_t hd;
+  frame_header_decode(f, 0, &hd);
+  size_t pl;
+  EXPECT(seal_open(&s.rx, &hd, f + FRAME_HEADER_SIZE, &pl) == SEAL_EFORGED,
+         "a replayed frame opened");
+  free(f);
+  printf("%s\n",
+         failures ? "decode: FAILED" : "decode: every Python frame decoded in C as written");
+  return failures ? 1 : 0;
+}
+
+static int cmd_nn(const char *dir) {
+  nn_layout_t l;
+  int hidden[2] = {7, 3};
+  nn_layout_init(&l, 5, hidden, 2, 4, NN_RELU, NN_TANH);
+  float *params = malloc(l.n_params * sizeof(float)), x[6 * 5];
+  rng_t r;
+  rng_seed(&r, 5);
+  nn_init_params(&l, params, &r);
+  for (int i = 0; i < 30; i++) x[i] = (float)rng_range(&r, -3, 3);
+  nn_ws_t ws;
+  nn_ws_init(&ws, &l, 6);
+  const float *y = nn_forward(&ws, params, x, 6);
+  write_bytes(dir, "nn_params.bin", (const uint8_t *)params, l.n_params * sizeof(float));
+  write_bytes(dir, "nn_x.bin", (const uint8_t *)x, sizeof x);
+  write_bytes(dir, "nn_y.bin", (const uint8_t *)y, 6 * 4 * sizeof(float));
+  nn_ws_free(&ws);
+  free(params);
+  return 0;
+}
+
+/* The policy a checkpoint's config and online sections describe (as eval_cmd.c builds it). */
+static int load_policy(const char *path, const char *token, config_t *c, const algo_t **a,
+                       algo_policy_t *pol, float **params) {
+  checkpoint_t ck;
+  char err[1024];
+  uint8_t tk[AUTH_KEY], key[CHECKPOINT_KEY];
+  int keyed = strcmp(token, "-") != 0;
+  if (keyed) {
+    if (auth_key_from_file(token, tk, err, sizeof err) != 0) {
+      fprintf(stderr, "py_helper: %s\n", err);
+      return -1;
+    }
+    checkpoint_key_derive(tk, key);
+  }
+  if (checkpoint_read_keyed(path, &ck, keyed ? key : NULL, err, sizeof err) != 0) {
+    fprintf(stderr, "py_helper: %s\n", err);
+    return -1;
+  }
+  const checkpoint_section_t *cs = checkpoint_find(&ck, "config"),
+                             *on = checkpoint_find(&ck, "online");
+  char *text = cs ? malloc(cs->len + 1) : NULL;
+  if (!text || !on) return -1;
+  memcpy(text, cs->data, cs->len);
+  text[cs->len] = 0;
+  config_init(c);
+  int rc = config_load_text(c, text, path, err, sizeof err);
+  free(text);
+  const env_spec_t *spec = env_find(c->env);
+  *a = algo_find(c->algo);
+  if (rc || !spec || !*a || (*a)->policy(c, spec, pol, err, sizeof err) != 0 ||
+      on->len < pol->layout.n_params * sizeof(float)) {
+    fprintf(stderr, "py_helper: %s: no policy\n", path);
+    return -1;
+  }
+  *params = malloc(pol->layout.n_params * sizeof(float));
+  memcpy(*params, on->data, pol->layout.n_params * sizeof(float));
+  checkpoint_free(&ck);
+  return 0;
+}
+
+static int cmd_act(const char *ckpt, const char *token, int n, uint64_t seed, const char *out) {
+  config_t c;
+  const algo_t *a;
+  algo_policy_t pol;
+  float *params;
+  if (load_policy(ckpt, token, &c, &a, &pol, &params) != 0) return 2;
+  env_t e;
+  char err[256];
+  if (env_init(&e, c.env, err, sizeof err) != 0) {
+    fprintf(stderr, "py_helper: %s\n", err);
+    return 2;
+  }
+  nn_ws_t ws;
+  nn_ws_init(&ws, &pol.layout, 1);
+  int od = pol.obs_dim, ad = pol.act_dim;
+  float *obs = malloc((size_t)n * od * sizeof(float)),
+        *act = malloc((size_t)n * ad * sizeof(float));
+  float cur[ENV_MAX_DIM];
+  int ep = 0;
+  env_reset(&e, seed, cur);
+  for (int i = 0; i < n; i++) {
+    memcpy(obs + (size_t)i * od, cur, (size_t)od * sizeof(float));
+    a->act_greedy(&pol, params, &ws, cur, 1, act + (size_t)i * ad);
+    float r;
+    int term, trunc;
+    env_step(&e, act + (size_t)i * ad, cur, &r, &term, &trunc);
+    if (term || trunc) env_reset(&e, seed + (uint64_t)++ep, cur);
+  }
+  FILE *f = fopen(out, "wb");
+  int32_t hdr[3] = {n, od, ad};
+  fwrite(hdr, sizeof hdr, 1, f);
+  fwrite(obs, sizeof(float), (size_t)n * od, f);
+  fwrite(act, sizeof(float), (size_t)n * ad, f);
+  fclose(f);
+  printf("act: %d observations from %d greedy episodes of %s (%s)\n", n, ep + 1, c.env, c.algo);
+  nn_ws_free(&ws);
+  env_free(&e);
+  free(obs);
+  free(act);
+  free(params);
+  return 0;
+}
+
+static int cmd_mkckpt(const char *preset, uint64_t seed, const char *out) {
+  config_t c;
+  char err[1024];
+  config_init(&c);
+  if (config_load_preset(&c, preset, err, sizeof err) != 0) {
+    fprintf(stderr, "py_helper: %s\n", err);
+    return 2;
+  }
+  const env_spec_t *spec = env_find(c.env);
+  const algo_t *a = algo_find(c.algo);
+  algo_policy_t pol;
+  if (!spec || !a || a->policy(&c, spec, &pol, err, sizeof err) != 0) {
+    fprintf(stderr, "py_helper: preset %s: no policy\n", preset);
+    return 2;
+  }
+  float *params = malloc(pol.layout.n_params * sizeof(float));
+  rng_t r;
+  rng_seed(&r, seed);
+  nn_init_params(&pol.layout, params, &r);
+  nn_scale_last_layer(&pol.layout, params, 3.0f);
+  char *text = config_to_text(&c);
+  checkpoint_section_t s[2] = {{"config", text, strlen(text)},
+                               {"online", params, pol.layout.n_params * sizeof(float)}};
+  int rc = checkpoint_write(out, s, 2, err, sizeof err);
+  if (rc) fprintf(stderr, "py_helper: %s\n", err);
+  free(text);
+  free(params);
+  return rc ? 2 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "encode")) return cmd_encode(argv[2]);
+  if (argc == 3 && !strcmp(argv[1], "decode")) return cmd_decode(argv[2]);
+  if (argc == 3 && !strcmp(argv[1], "nn")) return cmd_nn(argv[2]);
+  if (argc == 7 && !strcmp(argv[1], "act"))
+    return cmd_act(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10), argv[6]);
+  if (argc == 5 && !strcmp(argv[1], "mkckpt"))
+    return cmd_mkckpt(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
+  fprintf(stderr,
+          "usage: py_helper encode|decode|nn DIR | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET "
+          "SEED OUT\n");
+  return 2;
+}
