@@ -5,7 +5,9 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
       libmsgpack-dev libopenblas-dev libhttp-parser-dev libsodium-dev libcjson-dev
-      protobuf-compiler python3 python3-numpy python3-msgpack python3-protobuf python3-nacl) # Python worker
+      protobuf-compiler)   # protoc: the Python worker's protobuf module, generated at build time
+# The Python worker's modules (worker/python), needed to run it, not to build.
+pkgs+=(python3 python3-numpy python3-msgpack python3-protobuf python3-nacl)
 if [ "${1:-}" = "--test" ]; then
   # clang builds the libFuzzer targets; with --no-install-recommends it does not bring its own
   # runtime (libclang_rt.fuzzer, asan, ubsan), which Debian ships in libclang-rt-14-dev.
