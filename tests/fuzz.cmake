@@ -40,13 +40,16 @@ add_custom_command(OUTPUT ${FUZZ_DASHBOARD_C}
 set(FUZZ_SRC_fuzz_frame ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_wire ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_tbatch ${FUZZ_CODEC_SRC})
-set(FUZZ_SRC_fuzz_config ${PROJECT_SOURCE_DIR}/common/config.c ${FUZZ_PRESETS_C})
+# config_validate parses `net` with nn.c's spec parser (nn.c brings gemm, tpool and rng).
+set(FUZZ_SRC_fuzz_config ${PROJECT_SOURCE_DIR}/common/config.c ${FUZZ_PRESETS_C}
+    ${PROJECT_SOURCE_DIR}/common/nn.c ${PROJECT_SOURCE_DIR}/common/gemm.c
+    ${PROJECT_SOURCE_DIR}/common/tpool.c ${PROJECT_SOURCE_DIR}/common/rng.c)
 set(FUZZ_SRC_fuzz_http ${PROJECT_SOURCE_DIR}/server/status/status_http.c
     ${PROJECT_SOURCE_DIR}/server/status/history.c ${FUZZ_DASHBOARD_C})
 set(FUZZ_LIBS_fuzz_frame rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)
 set(FUZZ_LIBS_fuzz_wire rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)
 set(FUZZ_LIBS_fuzz_tbatch rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)
-set(FUZZ_LIBS_fuzz_config m)
+set(FUZZ_LIBS_fuzz_config PkgConfig::BLAS Threads::Threads m)
 set(FUZZ_LIBS_fuzz_http rlcommon PkgConfig::UV ${HTTP_PARSER_LIB})
 
 foreach(t fuzz_frame fuzz_wire fuzz_tbatch fuzz_config fuzz_http)

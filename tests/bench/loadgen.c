@@ -76,7 +76,7 @@ static double wall(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void die(const char *what) {
+_Noreturn static void die(const char *what) {
   fprintf(stderr, "loadgen: %s\n", what);
   exit(1);
 }
@@ -165,7 +165,7 @@ static int on_frame(conn_t *c, frame_header_t *h, uint8_t *p) {
   }
   switch (h->type) {
     case FRAME_CHALLENGE: {
-      Rlserve__Challenge *ch;
+      Rlserve__Challenge *ch = NULL;
       if (c->hello_sent || wire_decode_challenge(p, h->length, &ch, err, sizeof err) != 0)
         die("bad or second challenge");
       if (ch->nonce.len != AUTH_NONCE) die("challenge nonce of the wrong size");
@@ -175,7 +175,7 @@ static int on_frame(conn_t *c, frame_header_t *h, uint8_t *p) {
       return 0;
     }
     case FRAME_PROOF: {
-      Rlserve__Proof *pr;
+      Rlserve__Proof *pr = NULL;
       if (wire_decode_proof(p, h->length, &pr, err, sizeof err) != 0) die(err);
       int ok =
           auth_verify(key, AUTH_LEARNER, c->nonce_l, c->nonce_w, pr->proof.data, pr->proof.len);
