@@ -52,6 +52,18 @@
   X(eps_final, REAL, "0.05", 0, 1, "final epsilon (Ape-X base epsilon across workers)")            \
   X(eps_alpha, REAL, "7", 0, 100, "Ape-X spread: worker i of N ends at eps^(1+alpha*i/(N-1))")     \
   X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals")   \
+  X(explore, STR, "annealed", 0, 0,                                                                \
+    "worker exploration: annealed (eps_start -> eps_final^(1+eps_alpha*i/(workers-1)) over "        \
+    "eps_anneal_steps) or apex (fixed apex_eps^(1+apex_alpha*i/(N-1)) over the N actors connected)") \
+  X(apex_eps, REAL, "0.4", 0, 1, "explore = apex: base epsilon (noise scale: noise_scale) of actor 0") \
+  X(apex_alpha, REAL, "7", 0, 100, "explore = apex: spread exponent over the connected actors")     \
+  X(replay, STR, "uniform", 0, 0, "replay sampling: uniform or prioritized (proportional PER)")     \
+  X(per_alpha, REAL, "0.6", 0, 10, "prioritized replay: priority exponent alpha")                  \
+  X(per_beta0, REAL, "0.4", 0, 1, "prioritized replay: importance exponent at the start (-> 1)")   \
+  X(per_eps, REAL, "1e-6", 1e-12, 1, "prioritized replay: added to |TD error| before ^alpha")       \
+  X(n_step, INT, "1", 1, 64, "n-step returns built on the workers (1: one-step transitions)")      \
+  X(actor_priorities, BOOL, "false", 0, 1,                                                         \
+    "prioritized replay: workers send initial priorities (|n-step TD error|, online + target)")     \
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \

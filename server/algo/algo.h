@@ -58,15 +58,21 @@ int algo_explorer_init(algo_explorer_t *x, const config_t *cfg, const algo_polic
 void algo_explorer_free(algo_explorer_t *x);
 
 /* A sampled batch, B rows (B = the config's batch_size): act holds B * act_dim floats (action
- * indices as floats when discrete), term 0/1. */
+ * indices as floats when discrete), term 0/1. Optional rows (NULL: absent): disc, each row's
+ * bootstrap discount (gamma^k of a k-step return; absent: gamma); weight, importance weights
+ * of prioritized replay (absent: 1); td, the row fills it with |TD error| per row (the new
+ * priorities) when it sets algo_stats_t.td_filled. */
 typedef struct algo_batch {
   const float *obs, *act, *rew, *next_obs, *term;
+  const float *disc, *weight;
+  float *td;
 } algo_batch_t;
 
 typedef struct algo_stats {
   float loss;   /* the value loss of this update (critic loss for actor-critic methods) */
   float mean_q; /* mean Q(s, a) over the batch */
   long updates; /* updates done so far, this one included */
+  int td_filled; /* the batch's td rows hold this update's |TD errors| */
 } algo_stats_t;
 
 /* What the learner publishes to workers: the online buffer of n floats; its first n_policy floats
@@ -104,6 +110,7 @@ struct algo {
   algo_mode_t mode;
   env_space_kind_t actions; /* the action space the env must have */
   int variant;              /* row data for a family that serves several rows (td3, td0, ...) */
+  int per;                  /* update honours disc and weight and fills td (prioritized, n-step) */
   const void *family;       /* the family's own ops (in-process methods: onpolicy.h) */
 
   /* Checks what config_validate cannot: the settings this algorithm needs, against the env.

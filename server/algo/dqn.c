@@ -1,5 +1,6 @@
 #include "dqn.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,12 +64,19 @@ void dqn_free(dqn_t *d) {
 
 void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
                 const float *next_obs, const float *term, dqn_stats_t *out) {
+  dqn_update_ext(d, obs, act, rew, next_obs, term, NULL, NULL, NULL, out);
+}
+
+void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *rew,
+                    const float *next_obs, const float *term, const float *disc,
+                    const float *weight, float *td, dqn_stats_t *out) {
   const int B = d->batch, A = d->n_actions;
   const float *qt = nn_forward(&d->ws_target, d->target, next_obs, B);
   const float *qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
   for (int b = 0; b < B; b++) {
     int a_star = nn_argmax(qn + (size_t)b * A, A);
-    d->y[b] = rew[b] + d->gamma * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
+    float g = disc ? disc[b] : d->gamma;
+    d->y[b] = rew[b] + g * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
   }
   const float *q = nn_forward(&d->ws, d->online, obs, B);
   double qsum = 0;
@@ -76,10 +84,31 @@ void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
     int a = (int)act[b];
     d->q_sel[b] = q[(size_t)b * A + a];
     qsum += d->q_sel[b];
+    if (td) td[b] = fabsf(d->q_sel[b] - d->y[b]);
   }
   float *dsel = d->dsel;
-  float loss = d->use_huber ? nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel)
-                            : nn_loss_mse(d->q_sel, d->y, B, dsel);
+  float loss;
+  if (weight) {
+    /* Importance-weighted: mean_b w_b l_b, so d/dq_b is w_b times the unweighted one. */
+    double wl = 0;
+    for (int b = 0; b < B; b++) {
+      float e = d->q_sel[b] - d->y[b], a = fabsf(e), l;
+      if (!d->use_huber)
+        l = e * e;
+      else
+        l = a <= d->huber_delta ? 0.5f * e * e : d->huber_delta * (a - 0.5f * d->huber_delta);
+      wl += (double)weight[b] * l;
+    }
+    loss = (float)(wl / B);
+    if (d->use_huber)
+      nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel);
+    else
+      nn_loss_mse(d->q_sel, d->y, B, dsel);
+    for (int b = 0; b < B; b++) dsel[b] *= weight[b];
+  } else {
+    loss = d->use_huber ? nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel)
+                        : nn_loss_mse(d->q_sel, d->y, B, dsel);
+  }
   memset(d->dq, 0, (size_t)B * A * sizeof(float));
   for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
   memset(d->grads, 0, d->layout.n_params * sizeof(float));
@@ -165,11 +194,12 @@ static void dqn_destroy(void *s) {
 static void dqn_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
   dqn_t *d = s;
   dqn_stats_t st;
-  dqn_update(d, b->obs, b->act, b->rew, b->next_obs, b->term, &st);
+  dqn_update_ext(d, b->obs, b->act, b->rew, b->next_obs, b->term, b->disc, b->weight, b->td, &st);
   d->last = st;
   out->loss = st.loss;
   out->mean_q = st.mean_q;
   out->updates = d->updates;
+  out->td_filled = b->td != NULL;
 }
 
 static void dqn_weights(void *s, algo_weights_t *w) {
@@ -200,6 +230,7 @@ const algo_t algo_dqn = {
     .summary = "DQN (double-DQN targets as an option), epsilon-greedy workers",
     .mode = ALGO_ACTOR_LEARNER,
     .actions = ENV_DISCRETE,
+    .per = 1,
     .policy = dqn_policy,
     .act_greedy = dqn_act_greedy,
     .act_explore = dqn_act_explore,

@@ -370,6 +370,18 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
              (long long)c->replay_capacity);
     return -1;
   }
+  replay_set_gamma(&L->replay, (float)c->gamma);
+  if (!strcmp(c->replay, "prioritized")) {
+    replay_per_t per = {.alpha = c->per_alpha,
+                        .eps = c->per_eps,
+                        .beta0 = c->per_beta0,
+                        .beta_steps = (uint64_t)c->env_steps_budget};
+    if (replay_set_prioritized(&L->replay, &per) != 0) {
+      snprintf(err, errlen, "out of memory for the priority tree of replay_capacity = %lld",
+               (long long)c->replay_capacity);
+      return -1;
+    }
+  }
   if (resume && learner_load_state(L, resume, err, errlen) != 0) return -1;
   snapshot_publish(&L->snap, L->tr.w.online);
   pthread_mutex_init(&L->sh.mu, NULL);
