@@ -14,6 +14,7 @@
 #include "frame.h"
 #include "log.h"
 #include "nn.h"
+#include "nstep.h"
 #include "plugin.h"
 #include "policy.h"
 #include "seal.h"
@@ -69,11 +70,13 @@ typedef struct worker {
   int have_weights;
   rng_t rng;
 
-  /* Step buffers (k rows) and the batch being filled (send_batch + k rows). */
-  float *actions, *next_obs, *rewards, *done_ret;
+  /* Step buffers (k rows) and the batch being filled (send_batch + n_step * k rows): the
+   * n-step builder turns each env's steps into transitions (common/nstep.h). */
+  float *actions, *next_obs, *rewards, *done_ret, *cur_obs;
   int *done_len;
   uint8_t *term, *trunc;
-  float *b_obs, *b_act, *b_rew, *b_next;
+  nstep_t ns;
+  float *b_obs, *b_act, *b_rew, *b_next, *b_disc;
   uint8_t *b_flags;
   int b_n, b_cap;
   size_t inflight_bytes;
@@ -212,7 +215,8 @@ static void flush_batch(worker_t *w) {
                 .act = w->b_act,
                 .rew = w->b_rew,
                 .next_obs = w->b_next,
-                .flags = w->b_flags};
+                .flags = w->b_flags,
+                .disc = w->cfg.n_step > 1 ? w->b_disc : NULL};
   size_t len;
   uint8_t *f = tbatch_encode(&b, &len);
   if (!w->connected) { /* the learner is away: keep it for the next connection */
@@ -327,8 +331,9 @@ static void on_step(uv_idle_t *h) {
     w->stepping = 0;
     return;
   }
-  if (w->b_n + w->k > w->b_cap) flush_batch(w); /* queued if the learner is away */
-  if (w->b_n + w->k > w->b_cap) { /* the batch is full and the learner's credit is used up */
+  const int room = w->k * (int)w->cfg.n_step; /* most transitions one step may emit */
+  if (w->b_n + room > w->b_cap) flush_batch(w); /* queued if the learner is away */
+  if (w->b_n + room > w->b_cap) { /* the batch is full and the learner's credit is used up */
     uv_idle_stop(&w->stepper);
     w->stepping = 0;
     return;
@@ -337,17 +342,17 @@ static void on_step(uv_idle_t *h) {
   w->algo->act_explore(&w->pol, w->params, &w->ws, w->vec.obs, k, &w->x, w->global_steps,
                        w->actions);
   w->eps_now = w->x.now;
-  float *bo = w->b_obs + (size_t)w->b_n * od;
-  memcpy(bo, w->vec.obs, (size_t)k * od * sizeof(float));
-  int done = env_vec_step(&w->vec, w->actions, w->b_next + (size_t)w->b_n * od, w->rewards, w->term,
-                          w->trunc, w->done_ret, w->done_len);
-  memcpy(w->b_act + (size_t)w->b_n * ad, w->actions, (size_t)k * ad * sizeof(float));
+  memcpy(w->cur_obs, w->vec.obs, (size_t)k * od * sizeof(float));
+  int done = env_vec_step(&w->vec, w->actions, w->next_obs, w->rewards, w->term, w->trunc,
+                          w->done_ret, w->done_len);
+  nstep_out_t out = {w->b_obs, w->b_act, w->b_rew, w->b_next, w->b_disc, w->b_flags, w->b_n};
   for (int i = 0; i < k; i++) {
-    w->b_rew[w->b_n + i] = w->rewards[i];
-    w->b_flags[w->b_n + i] =
+    uint8_t fl =
         (uint8_t)((w->term[i] ? TBATCH_TERMINATED : 0) | (w->trunc[i] ? TBATCH_TRUNCATED : 0));
+    nstep_push(&w->ns, i, w->cur_obs + (size_t)i * od, w->actions + (size_t)i * ad, w->rewards[i],
+               w->next_obs + (size_t)i * od, fl, &out);
   }
-  w->b_n += k;
+  w->b_n = out.n;
   w->steps += (uint64_t)k;
   w->global_steps += (uint64_t)k; /* our share until the next Weights brings the total */
   for (int i = 0; i < done; i++) {
@@ -376,22 +381,25 @@ static void free_buffers(worker_t *w) {
   free(w->b_rew);
   free(w->b_next);
   free(w->b_flags);
+  free(w->b_disc);
+  free(w->cur_obs);
+  nstep_free(&w->ns);
   free(w->params);
   w->actions = w->next_obs = w->rewards = w->done_ret = NULL;
   w->done_len = NULL;
   w->term = w->trunc = w->b_flags = NULL;
-  w->b_obs = w->b_act = w->b_rew = w->b_next = w->params = NULL;
+  w->b_obs = w->b_act = w->b_rew = w->b_next = w->params = w->b_disc = w->cur_obs = NULL;
   if (w->ws_ready) nn_ws_free(&w->ws);
   w->ws_ready = 0;
   if (w->vec_ready) env_vec_free(&w->vec);
   w->vec_ready = 0;
 }
 
-/* The step buffers (k rows) and the batch being filled (send_batch + k rows). */
+/* The step buffers (k rows) and the batch being filled (send_batch + n_step * k rows). */
 static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   const int k = w->k;
   size_t od = (size_t)w->pol.obs_dim, ad = (size_t)w->pol.act_dim;
-  size_t cap = (size_t)w->cfg.send_batch + (size_t)k;
+  size_t cap = (size_t)w->cfg.send_batch + (size_t)w->cfg.n_step * (size_t)k;
   w->b_cap = (int)cap;
   w->params = malloc(w->pol.layout.n_params * sizeof(float));
   w->actions = malloc((size_t)k * ad * sizeof(float));
@@ -406,6 +414,13 @@ static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   w->b_act = malloc(cap * ad * sizeof(float));
   w->b_rew = malloc(cap * sizeof(float));
   w->b_flags = malloc(cap);
+  w->b_disc = malloc(cap * sizeof(float));
+  w->cur_obs = malloc((size_t)k * od * sizeof(float));
+  if (!w->b_disc || !w->cur_obs ||
+      nstep_init(&w->ns, k, (int)w->cfg.n_step, (int)od, (int)ad, w->cfg.gamma) != 0) {
+    snprintf(err, errlen, "out of memory for %d envs", k);
+    return -1;
+  }
   if (!w->params || !w->actions || !w->next_obs || !w->rewards || !w->done_ret || !w->done_len ||
       !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew || !w->b_flags ||
       algo_explorer_init(&w->x, &w->cfg, &w->pol, k, &w->rng) != 0) {
@@ -490,7 +505,8 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   /* The same run again (the learner came back): keep envs, weights and the away queue. */
   int same = w->vec_ready && k == w->k && !strcmp(c.env, w->cfg.env) &&
              !strcmp(c.algo, w->cfg.algo) && !strcmp(c.hidden, w->cfg.hidden) &&
-             !strcmp(c.activation, w->cfg.activation) && c.send_batch == w->cfg.send_batch;
+             !strcmp(c.activation, w->cfg.activation) && c.send_batch == w->cfg.send_batch &&
+             c.n_step == w->cfg.n_step && c.gamma == w->cfg.gamma;
   w->cfg = c;
   w->id = wm->worker_id;
   w->index = (int)wm->worker_index;

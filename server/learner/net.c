@@ -208,6 +208,9 @@ static int send_proof(worker_conn_t *c) {
 static int envs_refused(const learner_t *L, uint32_t k, int asked, char *err, size_t errlen) {
   uint64_t sb = (uint64_t)L->run.cfg.send_batch, cw = (uint64_t)L->run.cfg.credit_window;
   uint64_t batch = (sb + k - 1) / k * k;
+  /* n-step: one step of the k envs may emit up to n_step * k transitions (episode ends). */
+  uint64_t ns = (uint64_t)L->run.cfg.n_step;
+  if (ns > 1) batch = sb - 1 + ns * k;
   if (batch <= cw) return 0;
   snprintf(err, errlen,
            "%s %u envs make batches of %llu transitions, more than this learner's credit_window "
@@ -386,8 +389,20 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  /* Within the env's declared spaces (envs/bounds.h): finite is not enough. */
-  if (env_bounds_check(L->run.spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
+  /* Within the env's declared spaces (envs/bounds.h): finite is not enough. An n-step return
+   * R = sum_{k<m} gamma^k r_k (m <= n_step) lies within the reward bounds times 1 .. G_n,
+   * G_n = sum_{k<n} gamma^k. */
+  const env_spec_t *spec = L->run.spec;
+  env_spec_t nspec;
+  if (L->run.cfg.n_step > 1) {
+    double g = 0, gk = 1;
+    for (int64_t k = 0; k < L->run.cfg.n_step; k++, gk *= L->run.cfg.gamma) g += gk;
+    nspec = *spec;
+    if (nspec.reward_low < 0) nspec.reward_low = (float)(nspec.reward_low * g);
+    if (nspec.reward_high > 0) nspec.reward_high = (float)(nspec.reward_high * g);
+    spec = &nspec;
+  }
+  if (env_bounds_check(spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
                        err, sizeof err) != 0) {
     conn_fail(c, 422, err);
     return;
@@ -406,7 +421,8 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   if (have >= budget || L->net.finishing) return; /* the run's budget is spent: ignore */
   uint64_t n = tb.n;
   if (n > budget - have) n = budget - have;
-  replay_insert(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags);
+  replay_insert_ext(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags, tb.disc,
+                    tb.prio);
   pthread_mutex_lock(&L->sh.mu);
   L->sh.env_steps += n;
   pthread_mutex_unlock(&L->sh.mu);
@@ -452,7 +468,9 @@ static int stats_sane(const worker_conn_t *c, const Rlserve__Stats *st, char *er
                     (unsigned long long)c->episodes, (unsigned long long)st->episodes,
                     (unsigned long long)c->dropped, (unsigned long long)st->dropped),
            -1;
-  uint64_t room = c->credit.granted + (uint64_t)L->run.cfg.send_batch + c->num_envs;
+  /* n-step: up to n_step * k steps more are queued in the worker's n-step builder. */
+  uint64_t room =
+      c->credit.granted + (uint64_t)L->run.cfg.send_batch + (uint64_t)L->run.cfg.n_step * c->num_envs;
   if (c->have_stats && st->env_steps - c->stats_base_steps > room)
     return snprintf(err, errlen,
                     "stats: env_steps %llu is %llu past the first report on this connection, "
