@@ -17,7 +17,7 @@
   X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve run --help lists them)")                     \
   X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
   X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \
-  X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and the Ape-X epsilon spread)")     \
+  X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and explore = annealed's spread)")  \
   X(envs_per_worker, INT, "4", 1, 4096, "environments each worker steps in one batch")             \
   X(env_steps_budget, INT, "100000", 1, 1e15,                                                      \
     "stop after this many env steps (transitions ingested)")                                       \
@@ -49,8 +49,8 @@
   X(grad_clip, REAL, "10", 0, 1e9, "global gradient-norm clip (0: off)")                           \
   X(double_dqn, BOOL, "true", 0, 1, "double DQN targets")                                          \
   X(eps_start, REAL, "1", 0, 1, "epsilon at the start of annealing")                               \
-  X(eps_final, REAL, "0.05", 0, 1, "final epsilon (Ape-X base epsilon across workers)")            \
-  X(eps_alpha, REAL, "7", 0, 100, "Ape-X spread: worker i of N ends at eps^(1+alpha*i/(N-1))")     \
+  X(eps_final, REAL, "0.05", 0, 1, "explore = annealed: final epsilon of worker 0 (not Ape-X)")      \
+  X(eps_alpha, REAL, "7", 0, 100, "explore = annealed: worker i of `workers` ends at eps_final^(1+alpha*i/(workers-1))") \
   X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals")   \
   X(explore, STR, "annealed", 0, 0,                                                                \
     "worker exploration: annealed (eps_start -> eps_final^(1+eps_alpha*i/(workers-1)) over "        \

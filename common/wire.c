@@ -299,3 +299,21 @@ int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char
   }
   return 0;
 }
+
+int wire_decode_explore(const uint8_t *p, size_t len, Rlserve__Explore **out, char *err,
+                        size_t errlen) {
+  UNPACK(Rlserve__Explore, rlserve__explore__unpack, "explore");
+  Rlserve__Explore *m = *out;
+  int rc = 0;
+  if (m->actors == 0 || m->worker_index >= m->actors)
+    rc = errmsg(err, errlen, "explore: worker_index %u of %u actors", m->worker_index, m->actors);
+  else
+    rc = check_double("explore", "epsilon", m->epsilon, 0, 1, err, errlen) ||
+         check_double("explore", "noise_scale", m->noise_scale, 0, INFINITY, err, errlen);
+  if (rc) {
+    rlserve__explore__free_unpacked(m, NULL);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}

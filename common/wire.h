@@ -46,6 +46,9 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
 int wire_decode_stats(const uint8_t *p, size_t len, Rlserve__Stats **out, char *err, size_t errlen);
 int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *err, size_t errlen);
 
+/* Explore: epsilon in [0, 1], noise_scale finite and >= 0, worker_index < actors. */
+int wire_decode_explore(const uint8_t *p, size_t len, Rlserve__Explore **out, char *err,
+                        size_t errlen);
 int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char *err,
                        size_t errlen);
 int wire_decode_proof(const uint8_t *p, size_t len, Rlserve__Proof **out, char *err, size_t errlen);

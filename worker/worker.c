@@ -611,6 +611,26 @@ static void handle_error(worker_t *w, const uint8_t *p, size_t len) {
   drop_connection(w, "learner sent an error");
 }
 
+/* explore = apex: this worker's place among the actors connected and its fixed exploration. */
+static void handle_explore(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  if (!w->welcomed) {
+    drop_connection(w, "explore before welcome");
+    return;
+  }
+  Rlserve__Explore *ex;
+  if (wire_decode_explore(p, len, &ex, err, sizeof err) != 0) {
+    drop_connection(w, err);
+    return;
+  }
+  w->index = (int)ex->worker_index;
+  w->x.epsilon_final = ex->epsilon;
+  w->x.noise_scale = ex->noise_scale;
+  LOG_I("worker", "actor %u of %u: epsilon %.4g, noise scale %.4g", ex->worker_index, ex->actors,
+        ex->epsilon, ex->noise_scale);
+  rlserve__explore__free_unpacked(ex, NULL);
+}
+
 static void handle_credit(worker_t *w, const uint8_t *p, size_t len) {
   char err[512];
   Rlserve__Credit *cr;
@@ -720,6 +740,9 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       break;
     case FRAME_CREDIT:
       handle_credit(w, p, h->length);
+      break;
+    case FRAME_EXPLORE:
+      handle_explore(w, p, h->length);
       break;
     case FRAME_CHALLENGE:
       handle_challenge(w, p, h->length);

@@ -154,13 +154,16 @@ static void dqn_act_greedy(const algo_policy_t *p, const float *params, nn_ws_t 
   }
 }
 
-/* Epsilon annealed from eps_start to this worker's epsilon_final over eps_anneal_steps run
- * steps; n at most ws->max_batch (a worker's k envs). */
+/* explore = annealed: epsilon annealed from eps_start to this worker's epsilon_final over
+ * eps_anneal_steps run steps; explore = apex: this worker's epsilon_final as it is (Ape-X, no
+ * annealing). n at most ws->max_batch (a worker's k envs). */
 static void dqn_act_explore(const algo_policy_t *p, const float *params, nn_ws_t *ws,
                             const float *obs, int n, algo_explorer_t *x, uint64_t run_steps,
                             float *actions) {
-  double eps = policy_anneal(x->cfg->eps_start, x->epsilon_final, (double)run_steps,
-                             (double)x->cfg->eps_anneal_steps);
+  double eps = !strcmp(x->cfg->explore, "apex")
+                   ? x->epsilon_final
+                   : policy_anneal(x->cfg->eps_start, x->epsilon_final, (double)run_steps,
+                                   (double)x->cfg->eps_anneal_steps);
   x->now = eps;
   const float *q = nn_forward(ws, params, obs, n);
   for (int i = 0; i < n; i++)

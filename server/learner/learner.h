@@ -53,6 +53,9 @@ typedef struct worker_conn {
   int authed; /* reached ACTIVE once: no longer counted against the pre-auth caps */
   uint32_t id, num_envs;
   int index;
+  /* explore = apex: the assignment last sent (Welcome or Explore): N actors, eps, noise. */
+  int apex_n;
+  double apex_eps, apex_noise;
   char addr[64], ip[48], name[128];
   char host[LEARNER_HOST_MAX]; /* from its Hello, valid UTF-8 (utf8_copy); "" if unsent */
   uint32_t pid;                /* from its Hello; 0 if unsent */

@@ -129,6 +129,45 @@ static void on_closed(uv_handle_t *h) {
   free(c);
 }
 
+/* explore = apex: actor i of the N connected (in the order they joined) acts with
+ * eps_i = apex_eps^(1 + apex_alpha i / (N - 1)) and noise_scale^(1 + noise_spread i / (N - 1)),
+ * fixed. */
+static void apex_assignment(const learner_t *L, int i, int n, double *eps, double *noise) {
+  *eps = policy_apex_epsilon(L->run.cfg.apex_eps, L->run.cfg.apex_alpha, i, n);
+  *noise = policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, i, n);
+}
+
+/* explore = apex: renumbers the active workers 0 .. N-1 in the order they joined and sends an
+ * Explore frame to each whose assignment changed (after a join or a leave). */
+static void apex_reassign(learner_t *L) {
+  if (strcmp(L->run.cfg.explore, "apex") || L->net.finishing) return;
+  int n = 0;
+  for (worker_conn_t *o = L->net.conns; o; o = o->next) n += o->state == CONN_ACTIVE;
+  /* The list is newest first: the oldest gets index 0. */
+  int i = n;
+  for (worker_conn_t *o = L->net.conns; o; o = o->next) {
+    if (o->state != CONN_ACTIVE) continue;
+    i--;
+    double eps, noise;
+    apex_assignment(L, i, n, &eps, &noise);
+    if (o->index == i && o->apex_n == n) continue;
+    o->index = i;
+    o->apex_n = n;
+    o->apex_eps = eps;
+    o->apex_noise = noise;
+    Rlserve__Explore ex = RLSERVE__EXPLORE__INIT;
+    ex.worker_index = (uint32_t)i;
+    ex.actors = (uint32_t)n;
+    ex.epsilon = eps;
+    ex.noise_scale = noise;
+    size_t len;
+    uint8_t *f = wire_encode(FRAME_EXPLORE, &ex.base, &len);
+    if (!f || conn_write(o, f, NULL, len, 0) != 0) continue; /* conn_write frees f */
+    LOG_I("net", "worker %u: actor %d of %d, %s %.4g", o->id, i, n, L->run.algo->explore_name,
+          strcmp(L->run.algo->explore_name, "epsilon") ? noise : eps);
+  }
+}
+
 static void conn_close(worker_conn_t *c, const char *why) {
   if (c->state == CONN_CLOSING) return;
   learner_t *L = c->L;
@@ -147,6 +186,7 @@ static void conn_close(worker_conn_t *c, const char *why) {
     }
   L->net.n_conns--;
   uv_close((uv_handle_t *)&c->tcp, on_closed);
+  apex_reassign(L); /* the actors left get their new places */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -308,12 +348,27 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   w.n_config = nf;
   w.config = ptrs;
   w.seed = rng_derive((uint64_t)L->run.cfg.seed, 1000u + c->id);
-  /* Both exploration settings, spread over the workers (the row uses its own). */
+  /* Both exploration settings, spread over the workers (the row uses its own). explore =
+   * annealed: over the `workers` setting, the end point of the annealing; explore = apex: over
+   * the actors connected now (this one the newest), fixed, and reassigned as actors come and
+   * go (Explore frames). */
+  int apex = !strcmp(L->run.cfg.explore, "apex");
   int n_assign = L->run.cfg.workers > c->index + 1 ? (int)L->run.cfg.workers : c->index + 1;
-  w.epsilon_final =
-      policy_apex_epsilon(L->run.cfg.eps_final, L->run.cfg.eps_alpha, c->index, n_assign);
-  w.noise_scale =
-      policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
+  if (apex) {
+    n_assign = 0;
+    for (worker_conn_t *o = L->net.conns; o; o = o->next) n_assign += o->state == CONN_ACTIVE;
+    c->index = n_assign - 1;
+    c->apex_n = n_assign;
+    apex_assignment(L, c->index, n_assign, &c->apex_eps, &c->apex_noise);
+    w.worker_index = (uint32_t)c->index;
+    w.epsilon_final = c->apex_eps;
+    w.noise_scale = c->apex_noise;
+  } else {
+    w.epsilon_final =
+        policy_apex_epsilon(L->run.cfg.eps_final, L->run.cfg.eps_alpha, c->index, n_assign);
+    w.noise_scale =
+        policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
+  }
   w.obs_dim = (uint32_t)L->run.pol.obs_dim;
   w.act_dim = (uint32_t)L->run.pol.n_out;
   if (L->run.plugin) {
@@ -332,7 +387,9 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   }
   LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, %s %.4g", c->id, c->addr, c->name,
         c->index, c->num_envs, L->run.algo->explore_name,
-        L->run.algo->explore_level(&L->run.cfg, c->index, n_assign));
+        apex ? (strcmp(L->run.algo->explore_name, "epsilon") ? c->apex_noise : c->apex_eps)
+             : L->run.algo->explore_level(&L->run.cfg, c->index, n_assign));
+  apex_reassign(L); /* the others' N changed */
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
   if (c->state == CONN_ACTIVE) grant(c, 0); /* the first window, whatever the rate (flow.h) */
