@@ -64,14 +64,23 @@ uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len)
  * bytes are the wire bytes, so the only copy is protobuf-c's memcpy into the frame. */
 uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, const float *online, uint32_t n,
                              size_t *frame_len) {
+  return wire_encode_weights_target(version, env_steps, online, NULL, n, frame_len);
+}
+
+uint8_t *wire_encode_weights_target(uint64_t version, uint64_t env_steps, const float *online,
+                                    const float *target, uint32_t n, size_t *frame_len) {
   if (n && !online) return NULL;
-  if ((uint64_t)n * 4 > FRAME_MAX_PAYLOAD) return NULL;
+  if ((uint64_t)n * (target ? 8 : 4) > FRAME_MAX_PAYLOAD) return NULL;
   Rlserve__Weights w = RLSERVE__WEIGHTS__INIT;
   w.version = version;
   w.env_steps = env_steps;
   w.n_params = n;
   w.online.len = (size_t)n * 4;
   w.online.data = (uint8_t *)(uintptr_t)online;
+  if (target) {
+    w.target.len = (size_t)n * 4;
+    w.target.data = (uint8_t *)(uintptr_t)target;
+  }
   return wire_encode(FRAME_WEIGHTS, &w.base, frame_len);
 }
 
@@ -210,6 +219,7 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
     goto bad;
   }
   if (check_param_bytes("online", &m->online, m->n_params, err, errlen)) goto bad;
+  if (m->target.len && check_param_bytes("target", &m->target, m->n_params, err, errlen)) goto bad;
   return 0;
 bad:
   rlserve__weights__free_unpacked(m, NULL);

@@ -31,6 +31,9 @@ uint8_t *wire_encode_empty(int frame_type, size_t *frame_len);
 uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len);
 
 /* Weights frame from the flat online buffer of n floats (copied in as little-endian bytes). */
+/* The same with the target network (n floats, same layout; NULL: not sent). */
+uint8_t *wire_encode_weights_target(uint64_t version, uint64_t env_steps, const float *online,
+                                    const float *target, uint32_t n, size_t *frame_len);
 uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, const float *online, uint32_t n,
                              size_t *frame_len);
 

@@ -66,6 +66,10 @@ typedef struct worker {
   nn_ws_t ws;
   int ws_ready;
   float *params;
+  /* actor_priorities: the target network from the Weights (tparams_n floats, the online
+   * layout) and the priorities of the batch being filled. */
+  float *tparams, *b_prio;
+  size_t tparams_n;
   uint64_t version, global_steps;
   int have_weights;
   rng_t rng;
@@ -217,6 +221,11 @@ static void flush_batch(worker_t *w) {
                 .next_obs = w->b_next,
                 .flags = w->b_flags,
                 .disc = w->cfg.n_step > 1 ? w->b_disc : NULL};
+  if (w->cfg.actor_priorities && w->tparams && w->algo->priorities) {
+    w->algo->priorities(&w->cfg, &w->pol, w->params, w->tparams, &w->ws, w->b_n, w->b_obs,
+                        w->b_act, w->b_rew, w->b_next, w->b_flags, w->b_disc, w->b_prio);
+    b.prio = w->b_prio;
+  }
   size_t len;
   uint8_t *f = tbatch_encode(&b, &len);
   if (!w->connected) { /* the learner is away: keep it for the next connection */
@@ -382,6 +391,10 @@ static void free_buffers(worker_t *w) {
   free(w->b_next);
   free(w->b_flags);
   free(w->b_disc);
+  free(w->b_prio);
+  free(w->tparams);
+  w->tparams = w->b_prio = NULL;
+  w->tparams_n = 0;
   free(w->cur_obs);
   nstep_free(&w->ns);
   free(w->params);
@@ -415,8 +428,9 @@ static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   w->b_rew = malloc(cap * sizeof(float));
   w->b_flags = malloc(cap);
   w->b_disc = malloc(cap * sizeof(float));
+  w->b_prio = malloc(cap * sizeof(float));
   w->cur_obs = malloc((size_t)k * od * sizeof(float));
-  if (!w->b_disc || !w->cur_obs ||
+  if (!w->b_disc || !w->b_prio || !w->cur_obs ||
       nstep_init(&w->ns, k, (int)w->cfg.n_step, (int)od, (int)ad, w->cfg.gamma) != 0) {
     snprintf(err, errlen, "out of memory for %d envs", k);
     return -1;
@@ -582,6 +596,14 @@ static void handle_weights(worker_t *w, const uint8_t *p, size_t len) {
     return;
   }
   wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
+  if (wt->target.len && w->cfg.actor_priorities) { /* the decoder checked n_params floats */
+    if (w->tparams_n != wt->n_params) {
+      free(w->tparams);
+      w->tparams = malloc((size_t)wt->n_params * sizeof(float));
+      w->tparams_n = w->tparams ? wt->n_params : 0;
+    }
+    if (w->tparams) wire_floats_from_bytes(w->tparams, wt->target.data, wt->n_params);
+  }
   w->version = wt->version;
   LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
         wt->n_params);

@@ -80,6 +80,7 @@ typedef struct algo_stats {
 typedef struct algo_weights {
   float *online;
   size_t n, n_policy;
+  float *target; /* the target networks, n floats in the online layout (NULL: none) */
 } algo_weights_t;
 
 /* The learner-side state as named float tensors plus step counters (updates first), for the
@@ -126,6 +127,14 @@ struct algo {
   /* run_steps: env steps of the whole run so far (warm-up and annealing schedules). */
   void (*act_explore)(const algo_policy_t *p, const float *params, nn_ws_t *ws, const float *obs,
                       int n, algo_explorer_t *x, uint64_t run_steps, float *actions);
+  /* Actor-side initial priorities (actor_priorities): out[i] = |TD error| of transition i with
+   * the worker's copies of the online and target buffers (the published layout), the
+   * transition's own bootstrap discount disc[i], no bootstrap when flags[i] has
+   * TBATCH_TERMINATED. ws: any max_batch (rows go through in chunks). NULL: not supported. */
+  void (*priorities)(const config_t *c, const algo_policy_t *p, const float *online,
+                     const float *target, nn_ws_t *ws, int n, const float *obs, const float *act,
+                     const float *rew, const float *next_obs, const uint8_t *flags,
+                     const float *disc, float *out);
   const char *explore_name; /* what explore_level is: "epsilon" or "noise scale" */
   double (*explore_level)(const config_t *c, int index, int n_workers);
 

@@ -307,7 +307,7 @@ static void ddpg_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) 
 
 static void ddpg_weights(void *s, algo_weights_t *w) {
   ddpg_t *d = s;
-  *w = (algo_weights_t){d->online, d->n_online, d->n_actor};
+  *w = (algo_weights_t){d->online, d->n_online, d->n_actor, NULL};
 }
 
 static void ddpg_state_view(void *s, algo_state_view_t *v) {

@@ -7,6 +7,7 @@
 
 #include "algo.h"
 #include "policy.h"
+#include "tbatch.h"
 
 int dqn_init(dqn_t *d, const config_t *c, int obs_dim, int n_actions, rng_t *rng, char *err,
              size_t errlen) {
@@ -170,6 +171,33 @@ static void dqn_act_explore(const algo_policy_t *p, const float *params, nn_ws_t
     actions[i] = (float)policy_eps_greedy(q + (size_t)i * p->n_actions, p->n_actions, eps, x->rng);
 }
 
+/* The same target as dqn_update_ext, in chunks of at most 64 rows through ws: Q_online(s') for
+ * a* (double DQN) or Q_target(s'), then Q_target(s', a*), then Q_online(s, a). */
+static void dqn_priorities(const config_t *c, const algo_policy_t *p, const float *online,
+                           const float *target, nn_ws_t *ws, int n, const float *obs,
+                           const float *act, const float *rew, const float *next_obs,
+                           const uint8_t *flags, const float *disc, float *out) {
+  enum { CHUNK = 64 };
+  const int A = p->n_actions, S = p->obs_dim;
+  int astar[CHUNK];
+  float boot[CHUNK];
+  const int step = ws->max_batch < CHUNK ? ws->max_batch : CHUNK;
+  for (int start = 0; start < n; start += step) {
+    int m = n - start < step ? n - start : step;
+    const float *nx = next_obs + (size_t)start * S;
+    const float *q = nn_forward(ws, c->double_dqn ? online : target, nx, m);
+    for (int i = 0; i < m; i++) astar[i] = nn_argmax(q + (size_t)i * A, A);
+    q = nn_forward(ws, target, nx, m);
+    for (int i = 0; i < m; i++) {
+      int r = start + i;
+      float keep = (flags[r] & TBATCH_TERMINATED) ? 0.0f : 1.0f;
+      boot[i] = rew[r] + disc[r] * keep * q[(size_t)i * A + astar[i]];
+    }
+    q = nn_forward(ws, online, obs + (size_t)start * S, m);
+    for (int i = 0; i < m; i++) out[start + i] = fabsf(q[(size_t)i * A + (int)act[start + i]] - boot[i]);
+  }
+}
+
 static double dqn_explore_level(const config_t *c, int index, int n_workers) {
   return policy_apex_epsilon(c->eps_final, c->eps_alpha, index, n_workers);
 }
@@ -207,7 +235,7 @@ static void dqn_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
 
 static void dqn_weights(void *s, algo_weights_t *w) {
   dqn_t *d = s;
-  *w = (algo_weights_t){d->online, d->layout.n_params, d->layout.n_params};
+  *w = (algo_weights_t){d->online, d->layout.n_params, d->layout.n_params, d->target};
 }
 
 static void dqn_state_view(void *s, algo_state_view_t *v) {
@@ -237,6 +265,7 @@ const algo_t algo_dqn = {
     .policy = dqn_policy,
     .act_greedy = dqn_act_greedy,
     .act_explore = dqn_act_explore,
+    .priorities = dqn_priorities,
     .explore_name = "epsilon",
     .explore_level = dqn_explore_level,
     .create = dqn_create,

@@ -370,6 +370,13 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
              (long long)c->replay_capacity);
     return -1;
   }
+  if (c->actor_priorities && (!L->tr.w.target || snapshot_keep_target(&L->snap) != 0)) {
+    snprintf(err, errlen,
+             L->tr.w.target ? "out of memory for the target network snapshot"
+                            : "actor_priorities: algo %s does not publish a target network",
+             c->algo);
+    return -1;
+  }
   replay_set_gamma(&L->replay, (float)c->gamma);
   if (!strcmp(c->replay, "prioritized")) {
     replay_per_t per = {.alpha = c->per_alpha,
@@ -383,7 +390,7 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
     }
   }
   if (resume && learner_load_state(L, resume, err, errlen) != 0) return -1;
-  snapshot_publish(&L->snap, L->tr.w.online);
+  snapshot_publish_pair(&L->snap, L->tr.w.online, L->tr.w.target);
   pthread_mutex_init(&L->sh.mu, NULL);
   pthread_cond_init(&L->sh.eval_cv, NULL);
   L->sh.next_eval_at = L->sh.env_steps + (uint64_t)c->eval_interval;

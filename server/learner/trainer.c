@@ -98,7 +98,7 @@ static void *trainer_thread(void *arg) {
       }
     }
     int publish_now = updates % publish == 0;
-    if (publish_now) snapshot_publish(&L->snap, L->tr.w.online);
+    if (publish_now) snapshot_publish_pair(&L->snap, L->tr.w.online, L->tr.w.target);
     /* New weights to broadcast, or room in replay for the credit the net thread withheld. */
     if (publish_now || flow_wake_due(batches)) uv_async_send(&L->net.wake);
   }
