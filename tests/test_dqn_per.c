@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "algo.h"
 #include "check.h"
 #include "dqn.h"
 #include "nn.h"
+#include "tbatch.h"
 
 #define B 4
 #define S 3
@@ -71,6 +73,20 @@ int main(void) {
   rng_seed(&rng, 9);
   CHECK(dqn_init(&a, &c, S, A, &rng, err, sizeof err) == 0, "%s", err);
   for (size_t i = 0; i < a.layout.n_params; i++) a.target[i] = a.online[i] * 0.7f;
+  /* The worker's priorities (the algo row, through a 3-row workspace: chunks) agree with the
+   * learner's TD errors on the same networks. */
+  const algo_t *row = algo_find("dqn");
+  CHECK(row && row->priorities, "dqn row has no priorities");
+  if (row && row->priorities) {
+    algo_policy_t pol = {.layout = a.layout, .obs_dim = S, .act_dim = 1, .n_actions = A, .n_out = A};
+    nn_ws_t ws3;
+    CHECK(nn_ws_init(&ws3, &a.layout, 3) == 0, "ws3");
+    uint8_t flags[B] = {0, TBATCH_TRUNCATED, TBATCH_TERMINATED, 0};
+    float prio[B];
+    row->priorities(&c, &pol, a.online, a.target, &ws3, B, obs, act, rew, next, flags, disc, prio);
+    for (int i = 0; i < B; i++) CHECK_NEAR(prio[i], want_td[i], 1e-5);
+    nn_ws_free(&ws3);
+  }
   float w[B] = {0.5f, 1, 0.25f, 0.125f};
   dqn_update_ext(&a, obs, act, rew, next, term, disc, w, td, &sa);
   double wl = 0;
