@@ -78,8 +78,8 @@ uint8_t *wire_encode_weights_target(uint64_t version, uint64_t env_steps, const 
   w.online.len = (size_t)n * 4;
   w.online.data = (uint8_t *)(uintptr_t)online;
   if (target) {
-    w.target.len = (size_t)n * 4;
-    w.target.data = (uint8_t *)(uintptr_t)target;
+    w.target_net.len = (size_t)n * 4;
+    w.target_net.data = (uint8_t *)(uintptr_t)target;
   }
   return wire_encode(FRAME_WEIGHTS, &w.base, frame_len);
 }
@@ -219,7 +219,9 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
     goto bad;
   }
   if (check_param_bytes("online", &m->online, m->n_params, err, errlen)) goto bad;
-  if (m->target.len && check_param_bytes("target", &m->target, m->n_params, err, errlen)) goto bad;
+  if (m->target_net.len &&
+      check_param_bytes("target", &m->target_net, m->n_params, err, errlen))
+    goto bad;
   return 0;
 bad:
   rlserve__weights__free_unpacked(m, NULL);

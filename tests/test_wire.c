@@ -468,7 +468,7 @@ static void test_target_and_explore(void) {
   Rlserve__Weights *o;
   CHECK(wire_decode_weights(p, len, 10, &o, err, sizeof err) == 0, "target: %s", err);
   if (o) {
-    CHECK(o->target.len == 40 && !memcmp(o->target.data, tg, 40), "target differs");
+    CHECK(o->target_net.len == 40 && !memcmp(o->target_net.data, tg, 40), "target differs");
     rlserve__weights__free_unpacked(o, NULL);
   }
   free(f);
@@ -482,8 +482,8 @@ static void test_target_and_explore(void) {
   w.n_params = 10;
   w.online.len = 40;
   w.online.data = (uint8_t *)on;
-  w.target.len = 36;
-  w.target.data = (uint8_t *)on;
+  w.target_net.len = 36;
+  w.target_net.data = (uint8_t *)on;
   f = wire_encode(FRAME_WEIGHTS, &w.base, &flen);
   p = payload_of(f, flen, FRAME_WEIGHTS, &len);
   EXPECT_FAIL(wire_decode_weights(p, len, 10, &o, err, sizeof err), o, "target");

@@ -596,13 +596,13 @@ static void handle_weights(worker_t *w, const uint8_t *p, size_t len) {
     return;
   }
   wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
-  if (wt->target.len && w->cfg.actor_priorities) { /* the decoder checked n_params floats */
+  if (wt->target_net.len && w->cfg.actor_priorities) { /* the decoder checked n_params floats */
     if (w->tparams_n != wt->n_params) {
       free(w->tparams);
       w->tparams = malloc((size_t)wt->n_params * sizeof(float));
       w->tparams_n = w->tparams ? wt->n_params : 0;
     }
-    if (w->tparams) wire_floats_from_bytes(w->tparams, wt->target.data, wt->n_params);
+    if (w->tparams) wire_floats_from_bytes(w->tparams, wt->target_net.data, wt->n_params);
   }
   w->version = wt->version;
   LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
