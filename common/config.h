@@ -64,6 +64,8 @@
   X(n_step, INT, "1", 1, 64, "n-step returns built on the workers (1: one-step transitions)")      \
   X(actor_priorities, BOOL, "false", 0, 1,                                                         \
     "prioritized replay: workers send initial priorities (|n-step TD error|, online + target)")     \
+  X(checkpoint_replay, BOOL, "false", 0, 1,                                                        \
+    "also checkpoint the replay buffer (replay.ckpt, written in the background); --resume restores it") \
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \

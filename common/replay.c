@@ -1,6 +1,7 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,4 +237,133 @@ replay_counts_t replay_counts(replay_t *r) {
   replay_counts_t c = {r->size, r->capacity, r->inserted, r->sampled};
   pthread_mutex_unlock(&r->mu);
   return c;
+}
+
+void replay_image_free(replay_image_t *im) {
+  free(im->obs);
+  free(im->act);
+  free(im->rew);
+  free(im->next_obs);
+  free(im->term);
+  free(im->disc);
+  free(im->prio);
+  memset(im, 0, sizeof *im);
+}
+
+int replay_image_take(replay_t *r, replay_image_t *im) {
+  memset(im, 0, sizeof *im);
+  /* Sized at full capacity outside the lock, so the copy under it is memcpy alone. */
+  size_t cap = r->capacity, od = r->obs_dim, ad = r->act_dim;
+  im->obs = malloc(cap * od * sizeof(float));
+  im->next_obs = malloc(cap * od * sizeof(float));
+  im->act = malloc(cap * ad * sizeof(float));
+  im->rew = malloc(cap * sizeof(float));
+  im->term = malloc(cap * sizeof(float));
+  im->disc = malloc(cap * sizeof(float));
+  if (r->prioritized) im->prio = malloc(cap * sizeof(double));
+  if (!im->obs || !im->next_obs || !im->act || !im->rew || !im->term || !im->disc ||
+      (r->prioritized && !im->prio)) {
+    replay_image_free(im);
+    return -1;
+  }
+  pthread_mutex_lock(&r->mu);
+  size_t n = r->size;
+  memcpy(im->obs, r->obs, n * od * sizeof(float));
+  memcpy(im->next_obs, r->next_obs, n * od * sizeof(float));
+  memcpy(im->act, r->act, n * ad * sizeof(float));
+  memcpy(im->rew, r->rew, n * sizeof(float));
+  memcpy(im->term, r->term, n * sizeof(float));
+  memcpy(im->disc, r->disc, n * sizeof(float));
+  if (r->prioritized) memcpy(im->prio, r->tree.sum + r->tree.cap, n * sizeof(double));
+  im->capacity = cap;
+  im->obs_dim = od;
+  im->act_dim = ad;
+  im->size = n;
+  im->inserted = r->inserted;
+  im->sampled = r->sampled;
+  im->prioritized = (uint64_t)r->prioritized;
+  im->max_prio = r->max_prio;
+  pthread_mutex_unlock(&r->mu);
+  return 0;
+}
+
+static int bad_float(const float *v, size_t n, float lo, float hi, const char *what, char *err,
+                     size_t errlen) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(v[i]) || v[i] < lo || v[i] > hi) {
+      snprintf(err, errlen, "replay image: %s[%zu] is %g, outside [%g, %g]", what, i, (double)v[i],
+               (double)lo, (double)hi);
+      return 1;
+    }
+  return 0;
+}
+
+int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, char *err,
+                         size_t errlen) {
+  if (im->capacity != r->capacity || im->obs_dim != r->obs_dim || im->act_dim != r->act_dim) {
+    snprintf(err, errlen,
+             "replay image: capacity %llu, obs_dim %llu, act_dim %llu; this run has %zu, %zu, %zu",
+             (unsigned long long)im->capacity, (unsigned long long)im->obs_dim,
+             (unsigned long long)im->act_dim, r->capacity, r->obs_dim, r->act_dim);
+    return -1;
+  }
+  if (im->prioritized != (uint64_t)r->prioritized) {
+    snprintf(err, errlen, "replay image: saved by a %s replay, this run's is %s",
+             im->prioritized ? "prioritized" : "uniform", r->prioritized ? "prioritized" : "uniform");
+    return -1;
+  }
+  uint64_t want = im->inserted < im->capacity ? im->inserted : im->capacity;
+  if (im->size != want) {
+    snprintf(err, errlen, "replay image: size %llu, but %llu inserted into capacity %llu",
+             (unsigned long long)im->size, (unsigned long long)im->inserted,
+             (unsigned long long)im->capacity);
+    return -1;
+  }
+  size_t n = (size_t)im->size, od = r->obs_dim, ad = r->act_dim;
+  const float inf = INFINITY;
+  if (bad_float(im->obs, n * od, -inf, inf, "obs", err, errlen) ||
+      bad_float(im->next_obs, n * od, -inf, inf, "next_obs", err, errlen) ||
+      bad_float(im->act, n * ad, -inf, inf, "act", err, errlen) ||
+      bad_float(im->rew, n, -inf, inf, "rew", err, errlen) ||
+      bad_float(im->term, n, 0, 1, "term", err, errlen) ||
+      bad_float(im->disc, n, 0, 1, "disc", err, errlen))
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (im->term[i] != 0 && im->term[i] != 1) {
+      snprintf(err, errlen, "replay image: term[%zu] is %g, not 0 or 1", i, (double)im->term[i]);
+      return -1;
+    }
+    for (size_t j = 0; n_actions > 0 && j < ad; j++) {
+      float a = im->act[i * ad + j];
+      if (a != floorf(a) || a < 0 || a >= (float)n_actions) {
+        snprintf(err, errlen, "replay image: act[%zu] is %g, not an action index below %d", i,
+                 (double)a, n_actions);
+        return -1;
+      }
+    }
+    if (im->prio && (!isfinite(im->prio[i]) || !(im->prio[i] > 0))) {
+      snprintf(err, errlen, "replay image: priority[%zu] is %g, not finite and > 0", i,
+               im->prio[i]);
+      return -1;
+    }
+  }
+  if (im->prio && (!isfinite(im->max_prio) || !(im->max_prio > 0))) {
+    snprintf(err, errlen, "replay image: max priority %g, not finite and > 0", im->max_prio);
+    return -1;
+  }
+  pthread_mutex_lock(&r->mu);
+  memcpy(r->obs, im->obs, n * od * sizeof(float));
+  memcpy(r->next_obs, im->next_obs, n * od * sizeof(float));
+  memcpy(r->act, im->act, n * ad * sizeof(float));
+  memcpy(r->rew, im->rew, n * sizeof(float));
+  memcpy(r->term, im->term, n * sizeof(float));
+  memcpy(r->disc, im->disc, n * sizeof(float));
+  for (size_t i = 0; im->prio && i < n; i++) sumtree_set(&r->tree, i, im->prio[i]);
+  if (im->prio) r->max_prio = im->max_prio;
+  r->size = n;
+  r->inserted = im->inserted;
+  r->sampled = im->sampled;
+  r->head = (size_t)(im->inserted % im->capacity);
+  pthread_mutex_unlock(&r->mu);
+  return 0;
 }

@@ -93,6 +93,23 @@ double replay_beta(replay_t *r);
 /* Wakes every waiting sampler for good (shutdown). */
 void replay_close(replay_t *r);
 
+/* A copy of the replay's contents (checkpoint_replay): the `size` rows in slot order, the
+ * counters, and (prioritized) each row's tree value p_i^alpha and the largest so far. */
+typedef struct replay_image {
+  uint64_t capacity, obs_dim, act_dim, size, inserted, sampled, prioritized;
+  double max_prio;
+  float *obs, *act, *rew, *next_obs, *term, *disc;
+  double *prio; /* size values, or NULL (uniform) */
+} replay_image_t;
+/* Copies the contents under the lock (memcpy only). 0, or -1 (out of memory). */
+int replay_image_take(replay_t *r, replay_image_t *im);
+void replay_image_free(replay_image_t *im);
+/* Loads an image into an empty replay of the same capacity, dims and mode, after checking every
+ * value (finite, term 0/1, disc in [0, 1], priorities > 0, actions integral in [0, n_actions)
+ * when n_actions > 0). Before the threads start. 0, or -1 with a message naming the problem. */
+int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, char *err,
+                         size_t errlen);
+
 typedef struct replay_counts {
   size_t size, capacity;
   uint64_t inserted, sampled;

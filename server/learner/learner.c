@@ -390,6 +390,8 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
     }
   }
   if (resume && learner_load_state(L, resume, err, errlen) != 0) return -1;
+  if (resume && c->checkpoint_replay && learner_load_replay(L, resume, err, errlen) != 0)
+    return -1;
   snapshot_publish_pair(&L->snap, L->tr.w.online, L->tr.w.target);
   pthread_mutex_init(&L->sh.mu, NULL);
   pthread_cond_init(&L->sh.eval_cv, NULL);
@@ -400,6 +402,7 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
 static void free_state(learner_t *L) {
   if (L->net.metrics) fclose(L->net.metrics);
   if (L->tr.algo_state) L->run.algo->destroy(L->tr.algo_state);
+  learner_replay_join(L);
   replay_free(&L->replay);
   snapshot_free(&L->snap);
   free(L->sh.solved_params);
