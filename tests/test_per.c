@@ -305,7 +305,75 @@ static void test_concurrent(void) {
   replay_free(&r);
 }
 
+/* replay_image_take / replay_image_restore: the same rows, counters and priorities in a fresh
+ * replay (sampling then draws the same way); bad values and a mismatched shape are refused. */
+static void test_image(void) {
+  replay_t r, q;
+  flow_limits_t lim = {.min_size = 0, .spi = 1e12, .slack = 1000};
+  replay_per_t per = {.alpha = 0.6, .eps = 0.01, .beta0 = 0.4, .beta_steps = 100};
+  CHECK(replay_init(&r, 8, OD, 1, &lim) == 0 && replay_set_prioritized(&r, &per) == 0, "init");
+  CHECK(replay_init(&q, 8, OD, 1, &lim) == 0 && replay_set_prioritized(&q, &per) == 0, "init");
+  float obs[OD * 11], act[11], rew[11], next[OD * 11], prio[11], disc[11];
+  uint8_t flags[11];
+  rows(11, 0, obs, act, rew, next, flags);
+  for (int i = 0; i < 11; i++) {
+    prio[i] = (float)(i % 4);
+    disc[i] = 0.5f;
+    act[i] = (float)(i % 2);
+  }
+  flags[3] = 1;
+  replay_insert_ext(&r, 11, obs, act, rew, next, flags, disc, prio);
+  replay_image_t im;
+  CHECK(replay_image_take(&r, &im) == 0, "take");
+  char err[256];
+  CHECK(replay_image_restore(&q, &im, 2, err, sizeof err) == 0, "restore: %s", err);
+  CHECK(q.size == r.size && q.inserted == r.inserted && q.head == r.head && q.sampled == r.sampled,
+        "counters differ");
+  CHECK(!memcmp(q.obs, r.obs, 8 * OD * 4) && !memcmp(q.term, r.term, 32) &&
+            !memcmp(q.disc, r.disc, 32) && !memcmp(q.act, r.act, 32),
+        "rows differ");
+  CHECK_NEAR(sumtree_total(&q.tree), sumtree_total(&r.tree), 1e-12);
+  CHECK_NEAR(q.max_prio, r.max_prio, 0);
+  bufs_t a, b;
+  bufs_init(&a);
+  bufs_init(&b);
+  rng_t ra, rb;
+  rng_seed(&ra, 1);
+  rng_seed(&rb, 1);
+  CHECK(replay_sample_ext(&r, &ra, 8, &a.s, 0) == 0 && replay_sample_ext(&q, &rb, 8, &b.s, 0) == 0,
+        "sample");
+  CHECK(!memcmp(a.id, b.id, 8 * sizeof a.id[0]) && !memcmp(a.weight, b.weight, 8 * 4),
+        "restored replay samples differently");
+  replay_t e;
+  CHECK(replay_init(&e, 8, OD, 1, &lim) == 0 && replay_set_prioritized(&e, &per) == 0, "init");
+  im.term[2] = 0.5f;
+  CHECK(replay_image_restore(&e, &im, 2, err, sizeof err) == -1 && strstr(err, "term[2] is 0.5"),
+        "term 0.5: %s", err);
+  im.term[2] = 0;
+  im.act[1] = 2;
+  CHECK(replay_image_restore(&e, &im, 2, err, sizeof err) == -1 && strstr(err, "act[1] is 2"),
+        "act 2: %s", err);
+  im.act[1] = 1;
+  im.prio[0] = NAN;
+  CHECK(replay_image_restore(&e, &im, 2, err, sizeof err) == -1 && strstr(err, "priority[0]"),
+        "prio nan: %s", err);
+  im.prio[0] = 1;
+  im.size = 7;
+  CHECK(replay_image_restore(&e, &im, 2, err, sizeof err) == -1 && strstr(err, "size 7"),
+        "size 7: %s", err);
+  im.size = 8;
+  im.obs_dim = 3;
+  CHECK(replay_image_restore(&e, &im, 2, err, sizeof err) == -1 && strstr(err, "obs_dim 3"),
+        "obs_dim 3: %s", err);
+  CHECK(e.size == 0, "a refused image left %zu rows", e.size);
+  replay_image_free(&im);
+  replay_free(&e);
+  replay_free(&r);
+  replay_free(&q);
+}
+
 int main(void) {
+  test_image();
   test_tree();
   test_frequencies();
   test_update_then_sample();
