@@ -52,7 +52,8 @@ int main(void) {
   memcpy(qs, nn_forward(&ws, a.online, obs, B), sizeof qs);
   memcpy(qn, nn_forward(&ws, a.online, next, B), sizeof qn);
   memcpy(qt, nn_forward(&ws, a.target, next, B), sizeof qt);
-  float disc[B] = {0.9f, 0.81f, 0.729f, 0.0f}, w1[B] = {1, 1, 1, 1}, gam[B] = {0.9f, 0.9f, 0.9f, 0.9f};
+  float disc[B] = {0.9f, 0.81f, 0.729f, 0.0f}, w1[B] = {1, 1, 1, 1},
+        gam[B] = {0.9f, 0.9f, 0.9f, 0.9f};
   float td[B], want_td[B];
   for (int i = 0; i < B; i++) {
     int as = qn[i * A] >= qn[i * A + 1] ? 0 : 1;
@@ -78,7 +79,8 @@ int main(void) {
   const algo_t *row = algo_find("dqn");
   CHECK(row && row->priorities, "dqn row has no priorities");
   if (row && row->priorities) {
-    algo_policy_t pol = {.layout = a.layout, .obs_dim = S, .act_dim = 1, .n_actions = A, .n_out = A};
+    algo_policy_t pol = {
+        .layout = a.layout, .obs_dim = S, .act_dim = 1, .n_actions = A, .n_out = A};
     nn_ws_t ws3;
     CHECK(nn_ws_init(&ws3, &a.layout, 3) == 0, "ws3");
     uint8_t flags[B] = {0, TBATCH_TRUNCATED, TBATCH_TERMINATED, 0};

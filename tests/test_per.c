@@ -180,8 +180,8 @@ static void test_weights(void) {
   replay_per_t per = {.alpha = 1, .eps = 1e-9, .beta0 = 0.5, .beta_steps = 8};
   CHECK(replay_set_prioritized(&r, &per) == 0, "prioritized");
   replay_set_gamma(&r, 0.9f);
-  float obs[OD * 8], act[8], rew[8], next[OD * 8], prio[4] = {1, 2, 3, 4}, disc[4] = {0.5f, 0.25f,
-                                                                                     0.125f, 1};
+  float obs[OD * 8], act[8], rew[8], next[OD * 8], prio[4] = {1, 2, 3, 4},
+                                                   disc[4] = {0.5f, 0.25f, 0.125f, 1};
   uint8_t flags[8];
   rows(4, 0, obs, act, rew, next, flags);
   replay_insert_ext(&r, 4, obs, act, rew, next, flags, disc, prio);

@@ -42,7 +42,7 @@ static void digest(const replay_image_t *im, char hex[33]) {
 }
 
 static int write_image(learner_t *L, const replay_image_t *im) {
-  uint64_t meta[META_N] = {im->capacity, im->obs_dim, im->act_dim,   im->size,
+  uint64_t meta[META_N] = {im->capacity, im->obs_dim, im->act_dim,    im->size,
                            im->inserted, im->sampled, im->prioritized};
   size_t n = (size_t)im->size, od = (size_t)im->obs_dim, ad = (size_t)im->act_dim;
   checkpoint_section_t s[9] = {
