@@ -294,11 +294,26 @@ int config_validate(const config_t *c, char *err, size_t errlen) {
              (long long)c->learning_starts, (long long)c->batch_size);
     return -1;
   }
-  if (c->credit_window < c->send_batch + c->envs_per_worker) {
+  if (c->credit_window < c->send_batch + c->n_step * c->envs_per_worker) {
     snprintf(err, errlen,
-             "config: credit_window %lld is below send_batch + envs_per_worker = %lld (a worker "
-             "could never send a full batch)",
-             (long long)c->credit_window, (long long)(c->send_batch + c->envs_per_worker));
+             "config: credit_window %lld is below send_batch + n_step * envs_per_worker = %lld (a "
+             "worker could never send a full batch)",
+             (long long)c->credit_window,
+             (long long)(c->send_batch + c->n_step * c->envs_per_worker));
+    return -1;
+  }
+  if (strcmp(c->replay, "uniform") && strcmp(c->replay, "prioritized")) {
+    snprintf(err, errlen, "config: replay = '%s'; expected uniform or prioritized", c->replay);
+    return -1;
+  }
+  if (strcmp(c->explore, "annealed") && strcmp(c->explore, "apex")) {
+    snprintf(err, errlen, "config: explore = '%s'; expected annealed or apex", c->explore);
+    return -1;
+  }
+  if (c->actor_priorities && strcmp(c->replay, "prioritized")) {
+    snprintf(err, errlen,
+             "config: actor_priorities = true needs replay = prioritized (replay = '%s')",
+             c->replay);
     return -1;
   }
   if (c->stats_interval_s >= c->idle_timeout_s || c->heartbeat_interval_s >= c->idle_timeout_s) {

@@ -17,7 +17,7 @@
   X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve run --help lists them)")                     \
   X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
   X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \
-  X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and the Ape-X epsilon spread)")     \
+  X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and explore = annealed's spread)")  \
   X(envs_per_worker, INT, "4", 1, 4096, "environments each worker steps in one batch")             \
   X(env_steps_budget, INT, "100000", 1, 1e15,                                                      \
     "stop after this many env steps (transitions ingested)")                                       \
@@ -58,9 +58,23 @@
   X(grad_clip, REAL, "10", 0, 1e9, "global gradient-norm clip (0: off)")                           \
   X(double_dqn, BOOL, "true", 0, 1, "double DQN targets")                                          \
   X(eps_start, REAL, "1", 0, 1, "epsilon at the start of annealing")                               \
-  X(eps_final, REAL, "0.05", 0, 1, "final epsilon (Ape-X base epsilon across workers)")            \
-  X(eps_alpha, REAL, "7", 0, 100, "Ape-X spread: worker i of N ends at eps^(1+alpha*i/(N-1))")     \
+  X(eps_final, REAL, "0.05", 0, 1, "explore = annealed: final epsilon of worker 0 (not Ape-X)")      \
+  X(eps_alpha, REAL, "7", 0, 100, "explore = annealed: worker i of `workers` ends at eps_final^(1+alpha*i/(workers-1))") \
   X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals")   \
+  X(explore, STR, "annealed", 0, 0,                                                                \
+    "worker exploration: annealed (eps_start -> eps_final^(1+eps_alpha*i/(workers-1)) over "        \
+    "eps_anneal_steps) or apex (fixed apex_eps^(1+apex_alpha*i/(N-1)) over the N actors connected)") \
+  X(apex_eps, REAL, "0.4", 0, 1, "explore = apex: base epsilon (noise scale: noise_scale) of actor 0") \
+  X(apex_alpha, REAL, "7", 0, 100, "explore = apex: spread exponent over the connected actors")     \
+  X(replay, STR, "uniform", 0, 0, "replay sampling: uniform or prioritized (proportional PER)")     \
+  X(per_alpha, REAL, "0.6", 0, 10, "prioritized replay: priority exponent alpha")                  \
+  X(per_beta0, REAL, "0.4", 0, 1, "prioritized replay: importance exponent at the start (-> 1)")   \
+  X(per_eps, REAL, "1e-6", 1e-12, 1, "prioritized replay: added to |TD error| before ^alpha")       \
+  X(n_step, INT, "1", 1, 64, "n-step returns built on the workers (1: one-step transitions)")      \
+  X(actor_priorities, BOOL, "false", 0, 1,                                                         \
+    "prioritized replay: workers send initial priorities (|n-step TD error|, online + target)")     \
+  X(checkpoint_replay, BOOL, "false", 0, 1,                                                        \
+    "also checkpoint the replay buffer (replay.ckpt, written in the background); --resume restores it") \
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \

@@ -70,6 +70,8 @@ const char *frame_type_name(int type) {
       return "CREDIT";
     case FRAME_PROOF:
       return "PROOF";
+    case FRAME_EXPLORE:
+      return "EXPLORE";
     default:
       return "UNKNOWN";
   }

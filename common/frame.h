@@ -30,6 +30,7 @@ typedef enum {
   FRAME_CHALLENGE = 8,   /* protobuf Challenge (learner -> worker, token auth) */
   FRAME_CREDIT = 9,      /* protobuf Credit (learner -> worker, flow control) */
   FRAME_PROOF = 10,      /* protobuf Proof (learner -> worker, token auth) */
+  FRAME_EXPLORE = 11,    /* protobuf Explore (learner -> worker, explore = apex) */
   FRAME_TYPE_END
 } frame_type_t;
 

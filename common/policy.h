@@ -30,7 +30,9 @@ void policy_actor_actions(const nn_layout_t *l, const float *params, nn_ws_t *ws
 
 /* Epsilon-greedy over n action values: uniform with probability eps, else the argmax. */
 int policy_eps_greedy(const float *q, int n, double eps, rng_t *rng);
-/* Ape-X epsilon of worker `index` of `n` workers: eps^(1 + alpha * index / (n - 1)). */
+/* The spread of worker `index` of `n`: eps^(1 + alpha * index / (n - 1)) (eps for n <= 1). Ape-X
+ * uses it over the actors connected with eps = 0.4, alpha = 7 (explore = apex); explore =
+ * annealed uses it over the `workers` setting as the end point of an annealing. */
 double policy_apex_epsilon(double eps, double alpha, int index, int n);
 /* Linear annealing from start to final over `steps` env steps. */
 double policy_anneal(double start, double final, double steps_done, double steps);

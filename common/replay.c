@@ -1,6 +1,8 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +20,9 @@ int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
   r->act = malloc(capacity * act_dim * sizeof(float));
   r->rew = malloc(capacity * sizeof(float));
   r->term = malloc(capacity * sizeof(float));
-  if (!r->obs || !r->next_obs || !r->act || !r->rew || !r->term) {
+  r->disc = malloc(capacity * sizeof(float));
+  r->gamma = 1.0f;
+  if (!r->obs || !r->next_obs || !r->act || !r->rew || !r->term || !r->disc) {
     replay_free(r);
     return -1;
   }
@@ -32,7 +36,7 @@ int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
 }
 
 void replay_free(replay_t *r) {
-  if (r->capacity && r->obs && r->next_obs && r->act && r->rew && r->term) {
+  if (r->capacity && r->obs && r->next_obs && r->act && r->rew && r->term && r->disc) {
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->can_sample);
   }
@@ -41,12 +45,51 @@ void replay_free(replay_t *r) {
   free(r->act);
   free(r->rew);
   free(r->term);
+  free(r->disc);
+  sumtree_free(&r->tree);
   memset(r, 0, sizeof *r);
+}
+
+int replay_set_prioritized(replay_t *r, const replay_per_t *per) {
+  if (!(per->alpha >= 0) || !(per->eps > 0) || !isfinite(per->eps) || !(per->beta0 >= 0) ||
+      per->beta0 > 1)
+    return -1;
+  if (sumtree_init(&r->tree, r->capacity) != 0) return -1;
+  r->per = *per;
+  r->prioritized = 1;
+  r->max_prio = 1.0;
+  return 0;
+}
+
+void replay_set_gamma(replay_t *r, float gamma) { r->gamma = gamma; }
+
+static double per_priority(const replay_t *r, double td) {
+  return pow(fabs(td) + r->per.eps, r->per.alpha);
+}
+
+static double beta_locked(const replay_t *r) {
+  if (r->per.beta_steps == 0) return 1.0;
+  double f = (double)r->inserted / (double)r->per.beta_steps;
+  if (f > 1) f = 1;
+  return r->per.beta0 + (1.0 - r->per.beta0) * f;
+}
+
+double replay_beta(replay_t *r) {
+  pthread_mutex_lock(&r->mu);
+  double b = r->prioritized ? beta_locked(r) : 0;
+  pthread_mutex_unlock(&r->mu);
+  return b;
 }
 
 void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, const void *rew,
                    const void *next_obs, const uint8_t *flags) {
-  const uint8_t *o = obs, *a = act, *rw = rew, *no = next_obs;
+  replay_insert_ext(r, n, obs, act, rew, next_obs, flags, NULL, NULL);
+}
+
+void replay_insert_ext(replay_t *r, size_t n, const void *obs, const void *act, const void *rew,
+                       const void *next_obs, const uint8_t *flags, const void *disc,
+                       const void *prio) {
+  const uint8_t *o = obs, *a = act, *rw = rew, *no = next_obs, *dc = disc, *pr = prio;
   size_t od = r->obs_dim * sizeof(float), ad = r->act_dim * sizeof(float);
   pthread_mutex_lock(&r->mu);
   for (size_t i = 0; i < n; i++) {
@@ -56,6 +99,20 @@ void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, cons
     memcpy(r->act + h * r->act_dim, a + i * ad, ad);
     memcpy(r->rew + h, rw + i * sizeof(float), sizeof(float));
     r->term[h] = (flags[i] & 1u) ? 1.0f : 0.0f;
+    if (dc)
+      memcpy(r->disc + h, dc + i * sizeof(float), sizeof(float));
+    else
+      r->disc[h] = r->gamma;
+    if (r->prioritized) {
+      double p = r->max_prio;
+      if (pr) {
+        float td;
+        memcpy(&td, pr + i * sizeof(float), sizeof td);
+        if (isfinite(td)) p = per_priority(r, td);
+        if (p > r->max_prio) r->max_prio = p;
+      }
+      sumtree_set(&r->tree, h, p);
+    }
     r->head = (h + 1 == r->capacity) ? 0 : h + 1;
     if (r->size < r->capacity) r->size++;
   }
@@ -71,8 +128,9 @@ int replay_insert_allowed(replay_t *r) {
   return ok;
 }
 
-int replay_sample_wait(replay_t *r, rng_t *rng, size_t batch, float *obs, float *act, float *rew,
-                       float *next_obs, float *term, int timeout_ms) {
+/* Waits under r->mu until a batch may be sampled; 0 with the lock held, or 1 (closed or timed
+ * out) with it released. */
+static int wait_sample_locked(replay_t *r, size_t batch, int timeout_ms) {
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
   if (timeout_ms >= 0) {
@@ -96,18 +154,75 @@ int replay_sample_wait(replay_t *r, rng_t *rng, size_t batch, float *obs, float 
     pthread_mutex_unlock(&r->mu);
     return 1;
   }
+  return 0;
+}
+
+/* The id (run-wide insertion number) of the transition in slot i. */
+static uint64_t slot_id(const replay_t *r, size_t i) {
+  uint64_t cap = r->capacity, newest = r->inserted - 1; /* in slot (inserted - 1) % cap */
+  uint64_t back = ((uint64_t)(newest % cap) + cap - i) % cap;
+  return newest - back;
+}
+
+static void copy_row(const replay_t *r, size_t i, size_t b, float *obs, float *act, float *rew,
+                     float *next_obs, float *term) {
   size_t od = r->obs_dim, ad = r->act_dim;
-  for (size_t b = 0; b < batch; b++) {
-    size_t i = (size_t)rng_below(rng, r->size);
-    memcpy(obs + b * od, r->obs + i * od, od * sizeof(float));
-    memcpy(next_obs + b * od, r->next_obs + i * od, od * sizeof(float));
-    memcpy(act + b * ad, r->act + i * ad, ad * sizeof(float));
-    rew[b] = r->rew[i];
-    term[b] = r->term[i];
+  memcpy(obs + b * od, r->obs + i * od, od * sizeof(float));
+  memcpy(next_obs + b * od, r->next_obs + i * od, od * sizeof(float));
+  memcpy(act + b * ad, r->act + i * ad, ad * sizeof(float));
+  rew[b] = r->rew[i];
+  term[b] = r->term[i];
+}
+
+int replay_sample_wait(replay_t *r, rng_t *rng, size_t batch, float *obs, float *act, float *rew,
+                       float *next_obs, float *term, int timeout_ms) {
+  if (wait_sample_locked(r, batch, timeout_ms) != 0) return 1;
+  for (size_t b = 0; b < batch; b++)
+    copy_row(r, (size_t)rng_below(rng, r->size), b, obs, act, rew, next_obs, term);
+  r->sampled += batch;
+  pthread_mutex_unlock(&r->mu);
+  return 0;
+}
+
+int replay_sample_ext(replay_t *r, rng_t *rng, size_t batch, replay_sample_t *s, int timeout_ms) {
+  if (wait_sample_locked(r, batch, timeout_ms) != 0) return 1;
+  if (!r->prioritized) {
+    for (size_t b = 0; b < batch; b++) {
+      size_t i = (size_t)rng_below(rng, r->size);
+      copy_row(r, i, b, s->obs, s->act, s->rew, s->next_obs, s->term);
+      s->disc[b] = r->disc[i];
+      s->weight[b] = 1.0f;
+      s->id[b] = slot_id(r, i);
+    }
+  } else {
+    double total = sumtree_total(&r->tree), seg = total / (double)batch;
+    double beta = beta_locked(r), pmin = sumtree_min(&r->tree);
+    for (size_t b = 0; b < batch; b++) {
+      double u = seg * ((double)b + rng_uniform(rng));
+      size_t i = sumtree_find(&r->tree, u);
+      copy_row(r, i, b, s->obs, s->act, s->rew, s->next_obs, s->term);
+      s->disc[b] = r->disc[i];
+      /* (N P(i))^-beta / max_j (N P(j))^-beta = (p_i / p_min)^-beta */
+      s->weight[b] = (float)pow(sumtree_get(&r->tree, i) / pmin, -beta);
+      s->id[b] = slot_id(r, i);
+    }
   }
   r->sampled += batch;
   pthread_mutex_unlock(&r->mu);
   return 0;
+}
+
+void replay_update_priorities(replay_t *r, const uint64_t *id, const float *td, size_t n) {
+  if (!r->prioritized) return;
+  pthread_mutex_lock(&r->mu);
+  for (size_t b = 0; b < n; b++) {
+    /* Overwritten since it was sampled: its slot holds a newer transition now. */
+    if (id[b] >= r->inserted || r->inserted - id[b] > r->capacity || !isfinite(td[b])) continue;
+    double p = per_priority(r, td[b]);
+    if (p > r->max_prio) r->max_prio = p;
+    sumtree_set(&r->tree, (size_t)(id[b] % r->capacity), p);
+  }
+  pthread_mutex_unlock(&r->mu);
 }
 
 void replay_close(replay_t *r) {
@@ -122,4 +237,133 @@ replay_counts_t replay_counts(replay_t *r) {
   replay_counts_t c = {r->size, r->capacity, r->inserted, r->sampled};
   pthread_mutex_unlock(&r->mu);
   return c;
+}
+
+void replay_image_free(replay_image_t *im) {
+  free(im->obs);
+  free(im->act);
+  free(im->rew);
+  free(im->next_obs);
+  free(im->term);
+  free(im->disc);
+  free(im->prio);
+  memset(im, 0, sizeof *im);
+}
+
+int replay_image_take(replay_t *r, replay_image_t *im) {
+  memset(im, 0, sizeof *im);
+  /* Sized at full capacity outside the lock, so the copy under it is memcpy alone. */
+  size_t cap = r->capacity, od = r->obs_dim, ad = r->act_dim;
+  im->obs = malloc(cap * od * sizeof(float));
+  im->next_obs = malloc(cap * od * sizeof(float));
+  im->act = malloc(cap * ad * sizeof(float));
+  im->rew = malloc(cap * sizeof(float));
+  im->term = malloc(cap * sizeof(float));
+  im->disc = malloc(cap * sizeof(float));
+  if (r->prioritized) im->prio = malloc(cap * sizeof(double));
+  if (!im->obs || !im->next_obs || !im->act || !im->rew || !im->term || !im->disc ||
+      (r->prioritized && !im->prio)) {
+    replay_image_free(im);
+    return -1;
+  }
+  pthread_mutex_lock(&r->mu);
+  size_t n = r->size;
+  memcpy(im->obs, r->obs, n * od * sizeof(float));
+  memcpy(im->next_obs, r->next_obs, n * od * sizeof(float));
+  memcpy(im->act, r->act, n * ad * sizeof(float));
+  memcpy(im->rew, r->rew, n * sizeof(float));
+  memcpy(im->term, r->term, n * sizeof(float));
+  memcpy(im->disc, r->disc, n * sizeof(float));
+  if (r->prioritized) memcpy(im->prio, r->tree.sum + r->tree.cap, n * sizeof(double));
+  im->capacity = cap;
+  im->obs_dim = od;
+  im->act_dim = ad;
+  im->size = n;
+  im->inserted = r->inserted;
+  im->sampled = r->sampled;
+  im->prioritized = (uint64_t)r->prioritized;
+  im->max_prio = r->max_prio;
+  pthread_mutex_unlock(&r->mu);
+  return 0;
+}
+
+static int bad_float(const float *v, size_t n, float lo, float hi, const char *what, char *err,
+                     size_t errlen) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(v[i]) || v[i] < lo || v[i] > hi) {
+      snprintf(err, errlen, "replay image: %s[%zu] is %g, outside [%g, %g]", what, i, (double)v[i],
+               (double)lo, (double)hi);
+      return 1;
+    }
+  return 0;
+}
+
+int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, char *err,
+                         size_t errlen) {
+  if (im->capacity != r->capacity || im->obs_dim != r->obs_dim || im->act_dim != r->act_dim) {
+    snprintf(err, errlen,
+             "replay image: capacity %llu, obs_dim %llu, act_dim %llu; this run has %zu, %zu, %zu",
+             (unsigned long long)im->capacity, (unsigned long long)im->obs_dim,
+             (unsigned long long)im->act_dim, r->capacity, r->obs_dim, r->act_dim);
+    return -1;
+  }
+  if (im->prioritized != (uint64_t)r->prioritized) {
+    snprintf(err, errlen, "replay image: saved by a %s replay, this run's is %s",
+             im->prioritized ? "prioritized" : "uniform", r->prioritized ? "prioritized" : "uniform");
+    return -1;
+  }
+  uint64_t want = im->inserted < im->capacity ? im->inserted : im->capacity;
+  if (im->size != want) {
+    snprintf(err, errlen, "replay image: size %llu, but %llu inserted into capacity %llu",
+             (unsigned long long)im->size, (unsigned long long)im->inserted,
+             (unsigned long long)im->capacity);
+    return -1;
+  }
+  size_t n = (size_t)im->size, od = r->obs_dim, ad = r->act_dim;
+  const float inf = INFINITY;
+  if (bad_float(im->obs, n * od, -inf, inf, "obs", err, errlen) ||
+      bad_float(im->next_obs, n * od, -inf, inf, "next_obs", err, errlen) ||
+      bad_float(im->act, n * ad, -inf, inf, "act", err, errlen) ||
+      bad_float(im->rew, n, -inf, inf, "rew", err, errlen) ||
+      bad_float(im->term, n, 0, 1, "term", err, errlen) ||
+      bad_float(im->disc, n, 0, 1, "disc", err, errlen))
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (im->term[i] != 0 && im->term[i] != 1) {
+      snprintf(err, errlen, "replay image: term[%zu] is %g, not 0 or 1", i, (double)im->term[i]);
+      return -1;
+    }
+    for (size_t j = 0; n_actions > 0 && j < ad; j++) {
+      float a = im->act[i * ad + j];
+      if (a != floorf(a) || a < 0 || a >= (float)n_actions) {
+        snprintf(err, errlen, "replay image: act[%zu] is %g, not an action index below %d", i,
+                 (double)a, n_actions);
+        return -1;
+      }
+    }
+    if (im->prio && (!isfinite(im->prio[i]) || !(im->prio[i] > 0))) {
+      snprintf(err, errlen, "replay image: priority[%zu] is %g, not finite and > 0", i,
+               im->prio[i]);
+      return -1;
+    }
+  }
+  if (im->prio && (!isfinite(im->max_prio) || !(im->max_prio > 0))) {
+    snprintf(err, errlen, "replay image: max priority %g, not finite and > 0", im->max_prio);
+    return -1;
+  }
+  pthread_mutex_lock(&r->mu);
+  memcpy(r->obs, im->obs, n * od * sizeof(float));
+  memcpy(r->next_obs, im->next_obs, n * od * sizeof(float));
+  memcpy(r->act, im->act, n * ad * sizeof(float));
+  memcpy(r->rew, im->rew, n * sizeof(float));
+  memcpy(r->term, im->term, n * sizeof(float));
+  memcpy(r->disc, im->disc, n * sizeof(float));
+  for (size_t i = 0; im->prio && i < n; i++) sumtree_set(&r->tree, i, im->prio[i]);
+  if (im->prio) r->max_prio = im->max_prio;
+  r->size = n;
+  r->inserted = im->inserted;
+  r->sampled = im->sampled;
+  r->head = (size_t)(im->inserted % im->capacity);
+  pthread_mutex_unlock(&r->mu);
+  return 0;
 }

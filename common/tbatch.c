@@ -45,8 +45,10 @@ uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len) {
     return NULL;
   if (obs_bytes > FRAME_MAX_PAYLOAD || act_bytes > FRAME_MAX_PAYLOAD) return NULL;
   /* Keys, scalars and bin headers take under 128 bytes; size the buffer once. */
-  uint64_t est = FRAME_HEADER_SIZE + 128 + 2 * obs_bytes + act_bytes + rew_bytes + flag_bytes;
-  if (est - FRAME_HEADER_SIZE - 128 > FRAME_MAX_PAYLOAD) return NULL;
+  uint64_t opt_bytes = (b->disc ? rew_bytes + 16 : 0) + (b->prio ? rew_bytes + 16 : 0);
+  uint64_t est =
+      FRAME_HEADER_SIZE + 128 + 2 * obs_bytes + act_bytes + rew_bytes + flag_bytes + opt_bytes;
+  if (est - FRAME_HEADER_SIZE - 128 - opt_bytes > FRAME_MAX_PAYLOAD) return NULL;
 
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
@@ -59,7 +61,7 @@ uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len) {
 
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  int rc = msgpack_pack_map(&pk, 11);
+  int rc = msgpack_pack_map(&pk, 11 + (b->disc != NULL) + (b->prio != NULL));
   rc = rc || pack_key(&pk, "v") || msgpack_pack_uint32(&pk, TBATCH_VERSION);
   rc = rc || pack_key(&pk, "n") || msgpack_pack_uint32(&pk, b->n);
   rc = rc || pack_key(&pk, "obs_dim") || msgpack_pack_uint32(&pk, b->obs_dim);
@@ -71,6 +73,8 @@ uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len) {
   rc = rc || pack_bin(&pk, "rew", b->rew, rew_bytes);
   rc = rc || pack_bin(&pk, "next_obs", b->next_obs, obs_bytes);
   rc = rc || pack_bin(&pk, "flags", b->flags, flag_bytes);
+  if (b->disc) rc = rc || pack_bin(&pk, "disc", b->disc, rew_bytes);
+  if (b->prio) rc = rc || pack_bin(&pk, "prio", b->prio, rew_bytes);
   size_t payload = sb.size - FRAME_HEADER_SIZE;
   if (rc || payload > FRAME_MAX_PAYLOAD) {
     msgpack_sbuffer_destroy(&sb);
@@ -302,10 +306,14 @@ enum {
   K_REW,
   K_NEXT_OBS,
   K_FLAGS,
+  K_REQUIRED, /* the keys above must be present, those below may be */
+  K_DISC = K_REQUIRED,
+  K_PRIO,
   K_END
 };
-static const char *const key_names[K_END] = {"v",   "n",   "obs_dim", "act_dim",  "wv",   "wid",
-                                             "obs", "act", "rew",     "next_obs", "flags"};
+static const char *const key_names[K_END] = {"v",   "n",   "obs_dim",  "act_dim", "wv",
+                                             "wid", "obs", "act",      "rew",     "next_obs",
+                                             "flags", "disc", "prio"};
 
 static int key_index(const msgpack_object *k) {
   if (k->type != MSGPACK_OBJECT_STR) return -1;
@@ -370,7 +378,7 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
     if (val[k]) return errmsg(err, errlen, "transitions: duplicate key \"%s\"", key_names[k]);
     val[k] = &kv->val;
   }
-  for (int k = 0; k < K_END; k++)
+  for (int k = 0; k < K_REQUIRED; k++)
     if (!val[k]) return errmsg(err, errlen, "transitions: missing key \"%s\"", key_names[k]);
 
   uint64_t v, n, obs_dim, act_dim, wv, wid;
@@ -402,13 +410,29 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
               errlen) ||
       get_bin(val[K_FLAGS], K_FLAGS, n, 1, 1, "n", p, len, &flags, err, errlen))
     return -1;
+  const void *disc = NULL, *prio = NULL;
+  if ((val[K_DISC] &&
+       get_bin(val[K_DISC], K_DISC, n, 1, 4, "n*4", p, len, &disc, err, errlen)) ||
+      (val[K_PRIO] && get_bin(val[K_PRIO], K_PRIO, n, 1, 4, "n*4", p, len, &prio, err, errlen)))
+    return -1;
   /* From here every size is known to fit in the payload, so size_t arithmetic is safe. */
   size_t nn = (size_t)n, od = (size_t)obs_dim, ad = (size_t)act_dim;
   if ((od && (check_finite(obs, K_OBS, nn, od, err, errlen) ||
               check_finite(next_obs, K_NEXT_OBS, nn, od, err, errlen))) ||
       (ad && check_finite(act, K_ACT, nn, ad, err, errlen)) ||
-      check_finite(rew, K_REW, nn, 1, err, errlen))
+      check_finite(rew, K_REW, nn, 1, err, errlen) ||
+      (disc && check_finite(disc, K_DISC, nn, 1, err, errlen)) ||
+      (prio && check_finite(prio, K_PRIO, nn, 1, err, errlen)))
     return -1;
+  for (size_t i = 0; disc && i < nn; i++) {
+    float d = f32le_at(disc, i);
+    if (d < 0 || d > 1)
+      return errmsg(err, errlen, "transitions: disc[%zu] is %g, outside [0, 1]", i, (double)d);
+  }
+  for (size_t i = 0; prio && i < nn; i++) {
+    float q = f32le_at(prio, i);
+    if (q < 0) return errmsg(err, errlen, "transitions: prio[%zu] is %g, negative", i, (double)q);
+  }
   const uint8_t *fl = flags;
   for (size_t i = 0; i < nn; i++)
     if (fl[i] & ~(TBATCH_TERMINATED | TBATCH_TRUNCATED))
@@ -437,6 +461,8 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
   out->rew = rew;
   out->next_obs = next_obs;
   out->flags = fl;
+  out->disc = disc;
+  out->prio = prio;
   return 0;
 }
 

@@ -6,6 +6,11 @@
  *   "obs" bin n*obs_dim float32 LE, "act" bin n*act_dim float32 LE (discrete: the index),
  *   "rew" bin n float32 LE, "next_obs" bin n*obs_dim float32 LE,
  *   "flags" bin n uint8 (bit 0 terminated, bit 1 truncated).
+ * Optional keys (absent: the learner's defaults):
+ *   "disc" bin n float32 LE, each transition's bootstrap discount in [0, 1] (gamma^k of a
+ *     k-step return built on the worker; absent: one-step, gamma),
+ *   "prio" bin n float32 LE, each transition's initial priority (|TD error|), finite, >= 0
+ *     (absent: the replay's largest priority so far).
  * Unknown keys are ignored (forward compatible). Bulk arrays are single bins so encoding
  * and decoding run at memcpy speed. Pure functions over bytes; any thread. */
 #ifndef RLSERVE_TBATCH_H
@@ -27,6 +32,7 @@ typedef struct tbatch {
    * guarantee: read them with memcpy, e.g. replay_insert does). */
   const void *obs, *act, *rew, *next_obs;
   const uint8_t *flags;
+  const void *disc, *prio; /* optional: NULL when absent (encode: not sent) */
 } tbatch_t;
 
 /* What the receiver expects; a batch that does not fit is rejected. */

@@ -64,14 +64,23 @@ uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len)
  * bytes are the wire bytes, so the only copy is protobuf-c's memcpy into the frame. */
 uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, const float *online, uint32_t n,
                              size_t *frame_len) {
+  return wire_encode_weights_target(version, env_steps, online, NULL, n, frame_len);
+}
+
+uint8_t *wire_encode_weights_target(uint64_t version, uint64_t env_steps, const float *online,
+                                    const float *target, uint32_t n, size_t *frame_len) {
   if (n && !online) return NULL;
-  if ((uint64_t)n * 4 > FRAME_MAX_PAYLOAD) return NULL;
+  if ((uint64_t)n * (target ? 8 : 4) > FRAME_MAX_PAYLOAD) return NULL;
   Rlserve__Weights w = RLSERVE__WEIGHTS__INIT;
   w.version = version;
   w.env_steps = env_steps;
   w.n_params = n;
   w.online.len = (size_t)n * 4;
   w.online.data = (uint8_t *)(uintptr_t)online;
+  if (target) {
+    w.target_net.len = (size_t)n * 4;
+    w.target_net.data = (uint8_t *)(uintptr_t)target;
+  }
   return wire_encode(FRAME_WEIGHTS, &w.base, frame_len);
 }
 
@@ -211,6 +220,9 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
     goto bad;
   }
   if (check_param_bytes("online", &m->online, m->n_params, err, errlen)) goto bad;
+  if (m->target_net.len &&
+      check_param_bytes("target", &m->target_net, m->n_params, err, errlen))
+    goto bad;
   return 0;
 bad:
   rlserve__weights__free_unpacked(m, NULL);
@@ -295,6 +307,24 @@ int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char
     snprintf(err, errlen, "credit: %llu transitions, expected 1..2^30",
              (unsigned long long)m->transitions);
     rlserve__credit__free_unpacked(m, NULL);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int wire_decode_explore(const uint8_t *p, size_t len, Rlserve__Explore **out, char *err,
+                        size_t errlen) {
+  UNPACK(Rlserve__Explore, rlserve__explore__unpack, "explore");
+  Rlserve__Explore *m = *out;
+  int rc = 0;
+  if (m->actors == 0 || m->worker_index >= m->actors)
+    rc = errmsg(err, errlen, "explore: worker_index %u of %u actors", m->worker_index, m->actors);
+  else
+    rc = check_double("explore", "epsilon", m->epsilon, 0, 1, err, errlen) ||
+         check_double("explore", "noise_scale", m->noise_scale, 0, INFINITY, err, errlen);
+  if (rc) {
+    rlserve__explore__free_unpacked(m, NULL);
     *out = NULL;
     return -1;
   }

@@ -31,6 +31,9 @@ uint8_t *wire_encode_empty(int frame_type, size_t *frame_len);
 uint8_t *wire_encode_error(uint32_t code, const char *reason, size_t *frame_len);
 
 /* Weights frame from the flat online buffer of n floats (copied in as little-endian bytes). */
+/* The same with the target network (n floats, same layout; NULL: not sent). */
+uint8_t *wire_encode_weights_target(uint64_t version, uint64_t env_steps, const float *online,
+                                    const float *target, uint32_t n, size_t *frame_len);
 uint8_t *wire_encode_weights(uint64_t version, uint64_t env_steps, const float *online, uint32_t n,
                              size_t *frame_len);
 
@@ -46,6 +49,9 @@ int wire_decode_weights(const uint8_t *p, size_t len, uint32_t expect_n, Rlserve
 int wire_decode_stats(const uint8_t *p, size_t len, Rlserve__Stats **out, char *err, size_t errlen);
 int wire_decode_error(const uint8_t *p, size_t len, Rlserve__Error **out, char *err, size_t errlen);
 
+/* Explore: epsilon in [0, 1], noise_scale finite and >= 0, worker_index < actors. */
+int wire_decode_explore(const uint8_t *p, size_t len, Rlserve__Explore **out, char *err,
+                        size_t errlen);
 int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char *err,
                        size_t errlen);
 int wire_decode_proof(const uint8_t *p, size_t len, Rlserve__Proof **out, char *err, size_t errlen);

@@ -3,7 +3,9 @@
 # threshold within its budget (tests/bench/solve_table.sh). Minutes each: run serially.
 set(RLSERVE_SOLVE_CLAIMS
     "cartpole:cartpole-dqn:900" "pendulum_ddpg:pendulum-ddpg:900"
-    "pendulum_td3:pendulum-td3:1200" "mountaincarcontinuous_td3:mountaincarcontinuous-td3:1800")
+    "pendulum_td3:pendulum-td3:1200" "mountaincarcontinuous_td3:mountaincarcontinuous-td3:1800"
+    "cartpole_apex:cartpole-apex:900" "acrobot_apex:acrobot-apex:1800"
+    "mountaincar_apex:mountaincar-apex:2400")
 foreach(claim ${RLSERVE_SOLVE_CLAIMS})
   string(REPLACE ":" ";" f ${claim})
   list(GET f 0 name)
@@ -14,3 +16,8 @@ foreach(claim ${RLSERVE_SOLVE_CLAIMS})
   set_tests_properties(bench_solve_${name} PROPERTIES LABELS bench TIMEOUT ${timeout} RUN_SERIAL TRUE
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
 endforeach()
+# The Ape-X ablation (tests/bench/ablation.sh): its default subset, CartPole uniform vs
+# prioritized x n_step 1 vs 3 at 2 workers over 5 seeds.
+add_test(NAME bench_ablation COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/ablation.sh)
+set_tests_properties(bench_ablation PROPERTIES LABELS bench TIMEOUT 3600 RUN_SERIAL TRUE
+                     ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")

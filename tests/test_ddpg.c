@@ -581,6 +581,47 @@ static void test_learn_pendulum(void) {
         res.final_eval);
 }
 
+/* ddpg_update_ext: weights 1 and disc = gamma give the plain update bit for bit (same seeds);
+ * td holds critic 1's |Q1(s, a) - y|: finite, >= 0, not all 0. */
+static void test_per_inputs(const char *algo) {
+  config_t c;
+  small_config(&c, algo, "8,8", "relu");
+  env_space_t as = box2();
+  ddpg_t a, b;
+  char err[256];
+  rng_t rng;
+  rng_seed(&rng, 7);
+  CHECK(ddpg_init(&a, &c, 3, &as, &rng, err, sizeof err) == 0, "init: %s", err);
+  rng_seed(&rng, 7);
+  CHECK(ddpg_init(&b, &c, 3, &as, &rng, err, sizeof err) == 0, "init: %s", err);
+  const int B = a.batch;
+  float obs[16 * 3], act[16 * 2], rew[16], nobs[16 * 3], term[16] = {0}, one[16], gam[16], td[16];
+  rng_seed(&rng, 3);
+  fill_batch(&rng, B * 3, obs, -1, 1);
+  fill_batch(&rng, B * 3, nobs, -1, 1);
+  fill_batch(&rng, B, rew, -1, 1);
+  for (int i = 0; i < B; i++) {
+    act[i * 2] = (float)rng_range(&rng, -2, 2);
+    act[i * 2 + 1] = (float)rng_range(&rng, 0, 1);
+    one[i] = 1;
+    gam[i] = (float)c.gamma;
+  }
+  term[1] = 1;
+  ddpg_stats_t sa, sb;
+  ddpg_update(&a, obs, act, rew, nobs, term, &sa);
+  ddpg_update_ext(&b, obs, act, rew, nobs, term, gam, one, td, &sb);
+  CHECK(!memcmp(a.online, b.online, a.n_online * sizeof(float)), "%s: ext differs from plain",
+        algo);
+  int nz = 0;
+  for (int i = 0; i < B; i++) {
+    CHECK(isfinite(td[i]) && td[i] >= 0, "td[%d] = %g", i, td[i]);
+    nz += td[i] > 0;
+  }
+  CHECK(nz > 0, "%s: every TD error is 0", algo);
+  ddpg_free(&a);
+  ddpg_free(&b);
+}
+
 int main(int argc, char **argv) {
   nn_flush_denormals();
   if (argc >= 3 && strcmp(argv[1], "--run") == 0) {
@@ -612,6 +653,8 @@ int main(int argc, char **argv) {
     test_learn_pendulum();
     CHECK_DONE();
   }
+  test_per_inputs("ddpg");
+  test_per_inputs("td3");
   test_actor_gradient("ddpg", "tanh");
   test_actor_gradient("td3", "tanh");
   test_actor_gradient("td3", "relu");

@@ -107,7 +107,7 @@ static void test_dqn_poison(void) {
     rew[i] = 1;
     term[i] = 0;
   }
-  algo_batch_t batch = {obs, act, rew, next, term};
+  algo_batch_t batch = {obs, act, rew, next, term, NULL, NULL, NULL};
   algo_stats_t s;
   a->update(st, &batch, &s);
   CHECK(guard_commit(&g, s.loss, s.mean_q, why, sizeof why) == 0, "honest update refused: %s", why);
@@ -116,7 +116,7 @@ static void test_dqn_poison(void) {
   float *before = copy_state(&v, &n);
   float pobs[B * 4]; /* finite but extreme: within CartPole's unbounded velocity dims */
   for (int i = 0; i < B * 4; i++) pobs[i] = (i % 2 ? 3e38f : -3e38f);
-  algo_batch_t poison = {pobs, act, rew, pobs, term};
+  algo_batch_t poison = {pobs, act, rew, pobs, term, NULL, NULL, NULL};
   a->update(st, &poison, &s);
   CHECK(guard_commit(&g, s.loss, s.mean_q, why, sizeof why) == -1, "3e38 batch accepted (loss %g)",
         (double)s.loss);

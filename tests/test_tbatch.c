@@ -453,8 +453,64 @@ static void test_hostile(void) {
   CHECK(tbatch_encode(&huge, &flen) == NULL, "encoded a batch over FRAME_MAX_PAYLOAD");
 }
 
+/* The optional "disc" and "prio" arrays: round trip, absent when not sent, and the checks
+ * (disc in [0, 1], prio >= 0, both finite). */
+static void test_optional(void) {
+  rng_t r;
+  rng_seed(&r, 5);
+  batch_t b;
+  batch_random(&b, &r, 6, 3, 1, 2);
+  float disc[6] = {0.99f, 0.9801f, 0, 1, 0.5f, 0.25f}, prio[6] = {0, 1.5f, 2, 3, 1e-3f, 7};
+  tbatch_t t = {.n = b.n, .obs_dim = b.obs_dim, .act_dim = b.act_dim, .weights_version = 1,
+                .worker_id = 2, .obs = b.obs, .act = b.act, .rew = b.rew,
+                .next_obs = b.next_obs, .flags = b.flags};
+  tbatch_limits_t lim = limits_of(&b);
+  size_t flen;
+  tbatch_t out;
+  uint8_t *f = tbatch_encode(&t, &flen);
+  CHECK(f && tbatch_decode(f + FRAME_HEADER_SIZE, flen - FRAME_HEADER_SIZE, &lim, &out, err,
+                           sizeof err) == 0, "plain: %s", err);
+  CHECK(out.disc == NULL && out.prio == NULL, "absent keys decoded as present");
+  free(f);
+  t.disc = disc;
+  t.prio = prio;
+  f = tbatch_encode(&t, &flen);
+  CHECK(f && tbatch_decode(f + FRAME_HEADER_SIZE, flen - FRAME_HEADER_SIZE, &lim, &out, err,
+                           sizeof err) == 0, "disc+prio: %s", err);
+  CHECK(out.disc && !memcmp(out.disc, disc, sizeof disc), "disc round trip");
+  CHECK(out.prio && !memcmp(out.prio, prio, sizeof prio), "prio round trip");
+  free(f);
+  struct {
+    int which, at;
+    float v;
+    const char *want;
+  } bad[] = {{0, 2, 1.5f, "disc[2] is 1.5, outside [0, 1]"},
+             {0, 0, -0.5f, "disc[0] is -0.5"},
+             {1, 4, -1, "prio[4] is -1, negative"},
+             {1, 1, NAN, "prio[1] is nan"},
+             {0, 3, INFINITY, "disc[3] is inf"}};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    float d2[6], p2[6];
+    memcpy(d2, disc, sizeof d2);
+    memcpy(p2, prio, sizeof p2);
+    (bad[k].which ? p2 : d2)[bad[k].at] = bad[k].v;
+    t.disc = d2;
+    t.prio = p2;
+    f = tbatch_encode(&t, &flen);
+    err[0] = 0;
+    int rc = f ? tbatch_decode(f + FRAME_HEADER_SIZE, flen - FRAME_HEADER_SIZE, &lim, &out, err,
+                               sizeof err)
+               : 0;
+    CHECK(rc == -1 && strstr(err, bad[k].want), "case %zu: rc %d, error '%s', expected '%s'", k, rc,
+          err, bad[k].want);
+    free(f);
+  }
+  batch_free(&b);
+}
+
 int main(void) {
   test_roundtrip();
+  test_optional();
   test_rejects();
   test_hostile();
   CHECK_DONE();

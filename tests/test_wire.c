@@ -454,7 +454,78 @@ static void test_garbage(void) {
   free(valid);
 }
 
+/* The target network (field 8, actor_priorities) round trips; a wrong size or a NaN is refused.
+ * Explore: round trip and range checks. */
+static void test_target_and_explore(void) {
+  float on[10], tg[10];
+  for (int i = 0; i < 10; i++) {
+    on[i] = (float)i;
+    tg[i] = (float)-i;
+  }
+  size_t flen, len;
+  uint8_t *f = wire_encode_weights_target(3, 4, on, tg, 10, &flen);
+  const uint8_t *p = payload_of(f, flen, FRAME_WEIGHTS, &len);
+  Rlserve__Weights *o;
+  CHECK(wire_decode_weights(p, len, 10, &o, err, sizeof err) == 0, "target: %s", err);
+  if (o) {
+    CHECK(o->target_net.len == 40 && !memcmp(o->target_net.data, tg, 40), "target differs");
+    rlserve__weights__free_unpacked(o, NULL);
+  }
+  free(f);
+  tg[7] = NAN;
+  f = wire_encode_weights_target(3, 4, on, tg, 10, &flen);
+  p = payload_of(f, flen, FRAME_WEIGHTS, &len);
+  EXPECT_FAIL(wire_decode_weights(p, len, 10, &o, err, sizeof err), o, "target[7]");
+  free(f);
+  Rlserve__Weights w = RLSERVE__WEIGHTS__INIT;
+  w.version = 1;
+  w.n_params = 10;
+  w.online.len = 40;
+  w.online.data = (uint8_t *)on;
+  w.target_net.len = 36;
+  w.target_net.data = (uint8_t *)on;
+  f = wire_encode(FRAME_WEIGHTS, &w.base, &flen);
+  p = payload_of(f, flen, FRAME_WEIGHTS, &len);
+  EXPECT_FAIL(wire_decode_weights(p, len, 10, &o, err, sizeof err), o, "target");
+  free(f);
+
+  Rlserve__Explore ex = RLSERVE__EXPLORE__INIT;
+  ex.worker_index = 1;
+  ex.actors = 2;
+  ex.epsilon = 0.4 * 0.4 * 0.4;
+  ex.noise_scale = 0.1;
+  f = wire_encode(FRAME_EXPLORE, &ex.base, &flen);
+  p = payload_of(f, flen, FRAME_EXPLORE, &len);
+  Rlserve__Explore *e;
+  CHECK(wire_decode_explore(p, len, &e, err, sizeof err) == 0, "explore: %s", err);
+  if (e) {
+    CHECK(e->worker_index == 1 && e->actors == 2 && e->epsilon == ex.epsilon, "explore differs");
+    rlserve__explore__free_unpacked(e, NULL);
+  }
+  free(f);
+  struct {
+    uint32_t i, n;
+    double eps, noise;
+    const char *want;
+  } bad[] = {{2, 2, 0.1, 0.1, "worker_index 2 of 2"},
+             {0, 0, 0.1, 0.1, "of 0 actors"},
+             {0, 1, 1.5, 0.1, "epsilon is 1.5"},
+             {0, 1, NAN, 0.1, "epsilon is nan"},
+             {0, 1, 0.1, -1, "noise_scale is -1"}};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    ex.worker_index = bad[k].i;
+    ex.actors = bad[k].n;
+    ex.epsilon = bad[k].eps;
+    ex.noise_scale = bad[k].noise;
+    f = wire_encode(FRAME_EXPLORE, &ex.base, &flen);
+    p = payload_of(f, flen, FRAME_EXPLORE, &len);
+    EXPECT_FAIL(wire_decode_explore(p, len, &e, err, sizeof err), e, bad[k].want);
+    free(f);
+  }
+}
+
 int main(void) {
+  test_target_and_explore();
   test_hello();
   test_welcome();
   test_weights();

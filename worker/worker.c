@@ -14,6 +14,7 @@
 #include "frame.h"
 #include "log.h"
 #include "nn.h"
+#include "nstep.h"
 #include "plugin.h"
 #include "policy.h"
 #include "seal.h"
@@ -65,15 +66,21 @@ typedef struct worker {
   nn_ws_t ws;
   int ws_ready;
   float *params;
+  /* actor_priorities: the target network from the Weights (tparams_n floats, the online
+   * layout) and the priorities of the batch being filled. */
+  float *tparams, *b_prio;
+  size_t tparams_n;
   uint64_t version, global_steps;
   int have_weights;
   rng_t rng;
 
-  /* Step buffers (k rows) and the batch being filled (send_batch + k rows). */
-  float *actions, *next_obs, *rewards, *done_ret;
+  /* Step buffers (k rows) and the batch being filled (send_batch + n_step * k rows): the
+   * n-step builder turns each env's steps into transitions (common/nstep.h). */
+  float *actions, *next_obs, *rewards, *done_ret, *cur_obs;
   int *done_len;
   uint8_t *term, *trunc;
-  float *b_obs, *b_act, *b_rew, *b_next;
+  nstep_t ns;
+  float *b_obs, *b_act, *b_rew, *b_next, *b_disc;
   uint8_t *b_flags;
   int b_n, b_cap;
   size_t inflight_bytes;
@@ -212,7 +219,13 @@ static void flush_batch(worker_t *w) {
                 .act = w->b_act,
                 .rew = w->b_rew,
                 .next_obs = w->b_next,
-                .flags = w->b_flags};
+                .flags = w->b_flags,
+                .disc = w->cfg.n_step > 1 ? w->b_disc : NULL};
+  if (w->cfg.actor_priorities && w->tparams && w->algo->priorities) {
+    w->algo->priorities(&w->cfg, &w->pol, w->params, w->tparams, &w->ws, w->b_n, w->b_obs,
+                        w->b_act, w->b_rew, w->b_next, w->b_flags, w->b_disc, w->b_prio);
+    b.prio = w->b_prio;
+  }
   size_t len;
   uint8_t *f = tbatch_encode(&b, &len);
   if (!w->connected) { /* the learner is away: keep it for the next connection */
@@ -327,8 +340,9 @@ static void on_step(uv_idle_t *h) {
     w->stepping = 0;
     return;
   }
-  if (w->b_n + w->k > w->b_cap) flush_batch(w); /* queued if the learner is away */
-  if (w->b_n + w->k > w->b_cap) { /* the batch is full and the learner's credit is used up */
+  const int room = w->k * (int)w->cfg.n_step; /* most transitions one step may emit */
+  if (w->b_n + room > w->b_cap) flush_batch(w); /* queued if the learner is away */
+  if (w->b_n + room > w->b_cap) { /* the batch is full and the learner's credit is used up */
     uv_idle_stop(&w->stepper);
     w->stepping = 0;
     return;
@@ -337,17 +351,17 @@ static void on_step(uv_idle_t *h) {
   w->algo->act_explore(&w->pol, w->params, &w->ws, w->vec.obs, k, &w->x, w->global_steps,
                        w->actions);
   w->eps_now = w->x.now;
-  float *bo = w->b_obs + (size_t)w->b_n * od;
-  memcpy(bo, w->vec.obs, (size_t)k * od * sizeof(float));
-  int done = env_vec_step(&w->vec, w->actions, w->b_next + (size_t)w->b_n * od, w->rewards, w->term,
-                          w->trunc, w->done_ret, w->done_len);
-  memcpy(w->b_act + (size_t)w->b_n * ad, w->actions, (size_t)k * ad * sizeof(float));
+  memcpy(w->cur_obs, w->vec.obs, (size_t)k * od * sizeof(float));
+  int done = env_vec_step(&w->vec, w->actions, w->next_obs, w->rewards, w->term, w->trunc,
+                          w->done_ret, w->done_len);
+  nstep_out_t out = {w->b_obs, w->b_act, w->b_rew, w->b_next, w->b_disc, w->b_flags, w->b_n};
   for (int i = 0; i < k; i++) {
-    w->b_rew[w->b_n + i] = w->rewards[i];
-    w->b_flags[w->b_n + i] =
+    uint8_t fl =
         (uint8_t)((w->term[i] ? TBATCH_TERMINATED : 0) | (w->trunc[i] ? TBATCH_TRUNCATED : 0));
+    nstep_push(&w->ns, i, w->cur_obs + (size_t)i * od, w->actions + (size_t)i * ad, w->rewards[i],
+               w->next_obs + (size_t)i * od, fl, &out);
   }
-  w->b_n += k;
+  w->b_n = out.n;
   w->steps += (uint64_t)k;
   w->global_steps += (uint64_t)k; /* our share until the next Weights brings the total */
   for (int i = 0; i < done; i++) {
@@ -376,22 +390,29 @@ static void free_buffers(worker_t *w) {
   free(w->b_rew);
   free(w->b_next);
   free(w->b_flags);
+  free(w->b_disc);
+  free(w->b_prio);
+  free(w->tparams);
+  w->tparams = w->b_prio = NULL;
+  w->tparams_n = 0;
+  free(w->cur_obs);
+  nstep_free(&w->ns);
   free(w->params);
   w->actions = w->next_obs = w->rewards = w->done_ret = NULL;
   w->done_len = NULL;
   w->term = w->trunc = w->b_flags = NULL;
-  w->b_obs = w->b_act = w->b_rew = w->b_next = w->params = NULL;
+  w->b_obs = w->b_act = w->b_rew = w->b_next = w->params = w->b_disc = w->cur_obs = NULL;
   if (w->ws_ready) nn_ws_free(&w->ws);
   w->ws_ready = 0;
   if (w->vec_ready) env_vec_free(&w->vec);
   w->vec_ready = 0;
 }
 
-/* The step buffers (k rows) and the batch being filled (send_batch + k rows). */
+/* The step buffers (k rows) and the batch being filled (send_batch + n_step * k rows). */
 static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   const int k = w->k;
   size_t od = (size_t)w->pol.obs_dim, ad = (size_t)w->pol.act_dim;
-  size_t cap = (size_t)w->cfg.send_batch + (size_t)k;
+  size_t cap = (size_t)w->cfg.send_batch + (size_t)w->cfg.n_step * (size_t)k;
   w->b_cap = (int)cap;
   w->params = malloc(w->pol.layout.n_params * sizeof(float));
   w->actions = malloc((size_t)k * ad * sizeof(float));
@@ -406,6 +427,14 @@ static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   w->b_act = malloc(cap * ad * sizeof(float));
   w->b_rew = malloc(cap * sizeof(float));
   w->b_flags = malloc(cap);
+  w->b_disc = malloc(cap * sizeof(float));
+  w->b_prio = malloc(cap * sizeof(float));
+  w->cur_obs = malloc((size_t)k * od * sizeof(float));
+  if (!w->b_disc || !w->b_prio || !w->cur_obs ||
+      nstep_init(&w->ns, k, (int)w->cfg.n_step, (int)od, (int)ad, w->cfg.gamma) != 0) {
+    snprintf(err, errlen, "out of memory for %d envs", k);
+    return -1;
+  }
   if (!w->params || !w->actions || !w->next_obs || !w->rewards || !w->done_ret || !w->done_len ||
       !w->term || !w->trunc || !w->b_obs || !w->b_next || !w->b_act || !w->b_rew || !w->b_flags ||
       algo_explorer_init(&w->x, &w->cfg, &w->pol, k, &w->rng) != 0) {
@@ -491,7 +520,8 @@ static int configure(worker_t *w, const Rlserve__Welcome *wm, char *err, size_t 
   int same = w->vec_ready && k == w->k && !strcmp(c.env, w->cfg.env) &&
              !strcmp(c.algo, w->cfg.algo) && !strcmp(c.hidden, w->cfg.hidden) &&
              !strcmp(c.activation, w->cfg.activation) && !strcmp(c.net, w->cfg.net) &&
-             c.dueling == w->cfg.dueling && c.send_batch == w->cfg.send_batch;
+             c.dueling == w->cfg.dueling && c.send_batch == w->cfg.send_batch &&
+             c.n_step == w->cfg.n_step && c.gamma == w->cfg.gamma;
   w->cfg = c;
   w->id = wm->worker_id;
   w->index = (int)wm->worker_index;
@@ -567,6 +597,14 @@ static void handle_weights(worker_t *w, const uint8_t *p, size_t len) {
     return;
   }
   wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
+  if (wt->target_net.len && w->cfg.actor_priorities) { /* the decoder checked n_params floats */
+    if (w->tparams_n != wt->n_params) {
+      free(w->tparams);
+      w->tparams = malloc((size_t)wt->n_params * sizeof(float));
+      w->tparams_n = w->tparams ? wt->n_params : 0;
+    }
+    if (w->tparams) wire_floats_from_bytes(w->tparams, wt->target_net.data, wt->n_params);
+  }
   w->version = wt->version;
   LOG_D("worker", "weights version %llu (%u params)", (unsigned long long)wt->version,
         wt->n_params);
@@ -595,6 +633,26 @@ static void handle_error(worker_t *w, const uint8_t *p, size_t len) {
     }
   }
   drop_connection(w, "learner sent an error");
+}
+
+/* explore = apex: this worker's place among the actors connected and its fixed exploration. */
+static void handle_explore(worker_t *w, const uint8_t *p, size_t len) {
+  char err[512];
+  if (!w->welcomed) {
+    drop_connection(w, "explore before welcome");
+    return;
+  }
+  Rlserve__Explore *ex;
+  if (wire_decode_explore(p, len, &ex, err, sizeof err) != 0) {
+    drop_connection(w, err);
+    return;
+  }
+  w->index = (int)ex->worker_index;
+  w->x.epsilon_final = ex->epsilon;
+  w->x.noise_scale = ex->noise_scale;
+  LOG_I("worker", "actor %u of %u: epsilon %.4g, noise scale %.4g", ex->worker_index, ex->actors,
+        ex->epsilon, ex->noise_scale);
+  rlserve__explore__free_unpacked(ex, NULL);
 }
 
 static void handle_credit(worker_t *w, const uint8_t *p, size_t len) {
@@ -706,6 +764,9 @@ static void handle_frame(worker_t *w, const frame_header_t *h, const uint8_t *p)
       break;
     case FRAME_CREDIT:
       handle_credit(w, p, h->length);
+      break;
+    case FRAME_EXPLORE:
+      handle_explore(w, p, h->length);
       break;
     case FRAME_CHALLENGE:
       handle_challenge(w, p, h->length);

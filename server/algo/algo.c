@@ -49,6 +49,18 @@ int algo_validate_config(const config_t *c, const env_spec_t *spec, const algo_t
     return -1;
   }
   if (out) *out = a;
+  if (!a->per && (strcmp(c->replay, "uniform") || c->n_step != 1)) {
+    snprintf(err, errlen,
+             "config: algo %s supports neither replay = prioritized nor n_step > 1 (replay = "
+             "'%s', n_step = %lld)",
+             a->name, c->replay, (long long)c->n_step);
+    return -1;
+  }
+  if (c->actor_priorities && !a->priorities) {
+    snprintf(err, errlen, "config: algo %s cannot compute actor_priorities on the workers",
+             a->name);
+    return -1;
+  }
   if (!spec) spec = env_find(c->env);
   if (!spec) return 0; /* an env from a plugin not loaded yet: checked when it is */
   if (a->mode == ALGO_ACTOR_LEARNER && a->actions != spec->act.kind) {

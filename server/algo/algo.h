@@ -58,15 +58,21 @@ int algo_explorer_init(algo_explorer_t *x, const config_t *cfg, const algo_polic
 void algo_explorer_free(algo_explorer_t *x);
 
 /* A sampled batch, B rows (B = the config's batch_size): act holds B * act_dim floats (action
- * indices as floats when discrete), term 0/1. */
+ * indices as floats when discrete), term 0/1. Optional rows (NULL: absent): disc, each row's
+ * bootstrap discount (gamma^k of a k-step return; absent: gamma); weight, importance weights
+ * of prioritized replay (absent: 1); td, the row fills it with |TD error| per row (the new
+ * priorities) when it sets algo_stats_t.td_filled. */
 typedef struct algo_batch {
   const float *obs, *act, *rew, *next_obs, *term;
+  const float *disc, *weight;
+  float *td;
 } algo_batch_t;
 
 typedef struct algo_stats {
   float loss;   /* the value loss of this update (critic loss for actor-critic methods) */
   float mean_q; /* mean Q(s, a) over the batch */
   long updates; /* updates done so far, this one included */
+  int td_filled; /* the batch's td rows hold this update's |TD errors| */
 } algo_stats_t;
 
 /* What the learner publishes to workers: the online buffer of n floats; its first n_policy floats
@@ -74,6 +80,7 @@ typedef struct algo_stats {
 typedef struct algo_weights {
   float *online;
   size_t n, n_policy;
+  float *target; /* the target networks, n floats in the online layout (NULL: none) */
 } algo_weights_t;
 
 /* The learner-side state as named float tensors plus step counters (updates first), for the
@@ -104,6 +111,7 @@ struct algo {
   algo_mode_t mode;
   env_space_kind_t actions; /* the action space the env must have */
   int variant;              /* row data for a family that serves several rows (td3, td0, ...) */
+  int per;                  /* update honours disc and weight and fills td (prioritized, n-step) */
   const void *family;       /* the family's own ops (in-process methods: onpolicy.h) */
 
   /* Checks what config_validate cannot: the settings this algorithm needs, against the env.
@@ -119,6 +127,14 @@ struct algo {
   /* run_steps: env steps of the whole run so far (warm-up and annealing schedules). */
   void (*act_explore)(const algo_policy_t *p, const float *params, nn_ws_t *ws, const float *obs,
                       int n, algo_explorer_t *x, uint64_t run_steps, float *actions);
+  /* Actor-side initial priorities (actor_priorities): out[i] = |TD error| of transition i with
+   * the worker's copies of the online and target buffers (the published layout), the
+   * transition's own bootstrap discount disc[i], no bootstrap when flags[i] has
+   * TBATCH_TERMINATED. ws: any max_batch (rows go through in chunks). NULL: not supported. */
+  void (*priorities)(const config_t *c, const algo_policy_t *p, const float *online,
+                     const float *target, nn_ws_t *ws, int n, const float *obs, const float *act,
+                     const float *rew, const float *next_obs, const uint8_t *flags,
+                     const float *disc, float *out);
   const char *explore_name; /* what explore_level is: "epsilon" or "noise scale" */
   double (*explore_level)(const config_t *c, int index, int n_workers);
 

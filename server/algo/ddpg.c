@@ -154,8 +154,10 @@ static void concat_scaled(const ddpg_t *d, const float *obs, const float *u, flo
 
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
 
-/* y = r + gamma * (1 - term) * min_k Q'_k(s', a'), a' the (smoothed, TD3) target action. */
-static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, const float *term) {
+/* y = r + g * (1 - term) * min_k Q'_k(s', a'), a' the (smoothed, TD3) target action, g = gamma
+ * or the row's own bootstrap discount (disc: gamma^k of a k-step return). */
+static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, const float *term,
+                           const float *disc) {
   const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
   const float *u = nn_forward(&d->ws_actor_t, d->target, next_obs, B);
   concat_scaled(d, next_obs, u, d->sa_next);
@@ -175,7 +177,7 @@ static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, c
               : NULL;
   for (int b = 0; b < B; b++) {
     float q = q2 && q2[b] < q1[b] ? q2[b] : q1[b];
-    d->y[b] = rew[b] + d->gamma * (1.0f - term[b]) * q;
+    d->y[b] = rew[b] + (disc ? disc[b] : d->gamma) * (1.0f - term[b]) * q;
   }
 }
 
@@ -205,8 +207,14 @@ float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
 
 void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew,
                  const float *next_obs, const float *term, ddpg_stats_t *out) {
+  ddpg_update_ext(d, obs, act, rew, next_obs, term, NULL, NULL, NULL, out);
+}
+
+void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float *rew,
+                     const float *next_obs, const float *term, const float *disc,
+                     const float *weight, float *td, ddpg_stats_t *out) {
   const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
-  critic_targets(d, rew, next_obs, term);
+  critic_targets(d, rew, next_obs, term, disc);
   for (int b = 0; b < B; b++) {
     memcpy(d->sa + (size_t)b * W, obs + (size_t)b * S, (size_t)S * sizeof(float));
     memcpy(d->sa + (size_t)b * W + S, act + (size_t)b * A, (size_t)A * sizeof(float));
@@ -219,8 +227,22 @@ void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew
     const float *params = d->online + d->n_actor + (size_t)k * d->n_critic;
     const float *q = nn_forward(&d->ws_q[k], params, d->sa, B);
     if (k == 0)
-      for (int b = 0; b < B; b++) qsum += q[b];
-    loss += nn_loss_mse(q, d->y, B, d->dq);
+      for (int b = 0; b < B; b++) {
+        qsum += q[b];
+        if (td) td[b] = fabsf(q[b] - d->y[b]); /* the priority: critic 1's |TD error| */
+      }
+    if (weight) { /* importance-weighted mean squared error */
+      double wl = 0;
+      for (int b = 0; b < B; b++) {
+        float e = q[b] - d->y[b];
+        wl += (double)weight[b] * e * e;
+      }
+      loss += (float)(wl / B);
+      nn_loss_mse(q, d->y, B, d->dq);
+      for (int b = 0; b < B; b++) d->dq[b] *= weight[b];
+    } else {
+      loss += nn_loss_mse(q, d->y, B, d->dq);
+    }
     nn_backward(&d->ws_q[k], params, d->dq, cgrads + (size_t)k * d->n_critic, NULL);
   }
   float cnorm = optim_step(&d->adam_critic, d->online + d->n_actor, cgrads, d->grad_clip);
@@ -325,7 +347,9 @@ static void ddpg_destroy(void *s) {
 static void ddpg_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
   ddpg_t *d = s;
   ddpg_stats_t st;
-  ddpg_update(d, b->obs, b->act, b->rew, b->next_obs, b->term, &st);
+  ddpg_update_ext(d, b->obs, b->act, b->rew, b->next_obs, b->term, b->disc, b->weight, b->td,
+                  &st);
+  out->td_filled = b->td != NULL;
   d->last_critic_norm = st.critic_grad_norm;
   out->loss = st.critic_loss;
   out->mean_q = st.mean_q;
@@ -334,7 +358,7 @@ static void ddpg_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) 
 
 static void ddpg_weights(void *s, algo_weights_t *w) {
   ddpg_t *d = s;
-  *w = (algo_weights_t){d->online, d->n_online, d->n_actor};
+  *w = (algo_weights_t){d->online, d->n_online, d->n_actor, NULL};
 }
 
 static void ddpg_state_view(void *s, algo_state_view_t *v) {
@@ -370,6 +394,7 @@ static int ddpg_status_fields(void *s, algo_field_t *f) {
                             .policy = ddpg_policy,               \
                             .act_greedy = ddpg_act_greedy,       \
                             .act_explore = ddpg_act_explore,     \
+                            .per = 1,                            \
                             .explore_name = "noise scale",       \
                             .explore_level = ddpg_explore_level, \
                             .create = ddpg_create,               \

@@ -69,6 +69,12 @@ void ddpg_free(ddpg_t *d);
  * out may be NULL. Trainer thread. */
 void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew,
                  const float *next_obs, const float *term, ddpg_stats_t *out);
+/* The same with optional rows (NULL: absent), as dqn_update_ext: disc, each row's bootstrap
+ * discount (n-step; else gamma); weight, importance weights of the critic loss (prioritized
+ * replay); td, filled with critic 1's |Q1(s, a) - y| (the new priorities). */
+void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float *rew,
+                     const float *next_obs, const float *term, const float *disc,
+                     const float *weight, float *td, ddpg_stats_t *out);
 /* The actor step alone (ddpg_update calls it): the gradient of -mean_b Q1(s_b, mu(s_b)) w.r.t.
  * the actor, left in grads[0, n_actor) (after clipping), then one Adam step of the actor. The
  * critics are not written. Returns the gradient norm before clipping; *loss (if non-NULL)

@@ -1,11 +1,13 @@
 #include "dqn.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "algo.h"
 #include "policy.h"
+#include "tbatch.h"
 
 int dqn_init(dqn_t *d, const config_t *c, int obs_dim, int n_actions, rng_t *rng, char *err,
              size_t errlen) {
@@ -71,12 +73,19 @@ void dqn_free(dqn_t *d) {
 
 void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
                 const float *next_obs, const float *term, dqn_stats_t *out) {
+  dqn_update_ext(d, obs, act, rew, next_obs, term, NULL, NULL, NULL, out);
+}
+
+void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *rew,
+                    const float *next_obs, const float *term, const float *disc,
+                    const float *weight, float *td, dqn_stats_t *out) {
   const int B = d->batch, A = d->n_actions;
   const float *qt = nn_forward(&d->ws_target, d->target, next_obs, B);
   const float *qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
   for (int b = 0; b < B; b++) {
     int a_star = nn_argmax(qn + (size_t)b * A, A);
-    d->y[b] = rew[b] + d->gamma * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
+    float g = disc ? disc[b] : d->gamma;
+    d->y[b] = rew[b] + g * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
   }
   const float *q = nn_forward(&d->ws, d->online, obs, B);
   double qsum = 0;
@@ -84,10 +93,31 @@ void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
     int a = (int)act[b];
     d->q_sel[b] = q[(size_t)b * A + a];
     qsum += d->q_sel[b];
+    if (td) td[b] = fabsf(d->q_sel[b] - d->y[b]);
   }
   float *dsel = d->dsel;
-  float loss = d->use_huber ? nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel)
-                            : nn_loss_mse(d->q_sel, d->y, B, dsel);
+  float loss;
+  if (weight) {
+    /* Importance-weighted: mean_b w_b l_b, so d/dq_b is w_b times the unweighted one. */
+    double wl = 0;
+    for (int b = 0; b < B; b++) {
+      float e = d->q_sel[b] - d->y[b], a = fabsf(e), l;
+      if (!d->use_huber)
+        l = e * e;
+      else
+        l = a <= d->huber_delta ? 0.5f * e * e : d->huber_delta * (a - 0.5f * d->huber_delta);
+      wl += (double)weight[b] * l;
+    }
+    loss = (float)(wl / B);
+    if (d->use_huber)
+      nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel);
+    else
+      nn_loss_mse(d->q_sel, d->y, B, dsel);
+    for (int b = 0; b < B; b++) dsel[b] *= weight[b];
+  } else {
+    loss = d->use_huber ? nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel)
+                        : nn_loss_mse(d->q_sel, d->y, B, dsel);
+  }
   memset(d->dq, 0, (size_t)B * A * sizeof(float));
   for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
   memset(d->grads, 0, d->layout.n_params * sizeof(float));
@@ -134,17 +164,47 @@ static void dqn_act_greedy(const algo_policy_t *p, const float *params, nn_ws_t 
   }
 }
 
-/* Epsilon annealed from eps_start to this worker's epsilon_final over eps_anneal_steps run
- * steps; n at most ws->max_batch (a worker's k envs). */
+/* explore = annealed: epsilon annealed from eps_start to this worker's epsilon_final over
+ * eps_anneal_steps run steps; explore = apex: this worker's epsilon_final as it is (Ape-X, no
+ * annealing). n at most ws->max_batch (a worker's k envs). */
 static void dqn_act_explore(const algo_policy_t *p, const float *params, nn_ws_t *ws,
                             const float *obs, int n, algo_explorer_t *x, uint64_t run_steps,
                             float *actions) {
-  double eps = policy_anneal(x->cfg->eps_start, x->epsilon_final, (double)run_steps,
-                             (double)x->cfg->eps_anneal_steps);
+  double eps = !strcmp(x->cfg->explore, "apex")
+                   ? x->epsilon_final
+                   : policy_anneal(x->cfg->eps_start, x->epsilon_final, (double)run_steps,
+                                   (double)x->cfg->eps_anneal_steps);
   x->now = eps;
   const float *q = nn_forward(ws, params, obs, n);
   for (int i = 0; i < n; i++)
     actions[i] = (float)policy_eps_greedy(q + (size_t)i * p->n_actions, p->n_actions, eps, x->rng);
+}
+
+/* The same target as dqn_update_ext, in chunks of at most 64 rows through ws: Q_online(s') for
+ * a* (double DQN) or Q_target(s'), then Q_target(s', a*), then Q_online(s, a). */
+static void dqn_priorities(const config_t *c, const algo_policy_t *p, const float *online,
+                           const float *target, nn_ws_t *ws, int n, const float *obs,
+                           const float *act, const float *rew, const float *next_obs,
+                           const uint8_t *flags, const float *disc, float *out) {
+  enum { CHUNK = 64 };
+  const int A = p->n_actions, S = p->obs_dim;
+  int astar[CHUNK];
+  float boot[CHUNK];
+  const int step = ws->max_batch < CHUNK ? ws->max_batch : CHUNK;
+  for (int start = 0; start < n; start += step) {
+    int m = n - start < step ? n - start : step;
+    const float *nx = next_obs + (size_t)start * S;
+    const float *q = nn_forward(ws, c->double_dqn ? online : target, nx, m);
+    for (int i = 0; i < m; i++) astar[i] = nn_argmax(q + (size_t)i * A, A);
+    q = nn_forward(ws, target, nx, m);
+    for (int i = 0; i < m; i++) {
+      int r = start + i;
+      float keep = (flags[r] & TBATCH_TERMINATED) ? 0.0f : 1.0f;
+      boot[i] = rew[r] + disc[r] * keep * q[(size_t)i * A + astar[i]];
+    }
+    q = nn_forward(ws, online, obs + (size_t)start * S, m);
+    for (int i = 0; i < m; i++) out[start + i] = fabsf(q[(size_t)i * A + (int)act[start + i]] - boot[i]);
+  }
 }
 
 static double dqn_explore_level(const config_t *c, int index, int n_workers) {
@@ -174,16 +234,17 @@ static void dqn_destroy(void *s) {
 static void dqn_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) {
   dqn_t *d = s;
   dqn_stats_t st;
-  dqn_update(d, b->obs, b->act, b->rew, b->next_obs, b->term, &st);
+  dqn_update_ext(d, b->obs, b->act, b->rew, b->next_obs, b->term, b->disc, b->weight, b->td, &st);
   d->last = st;
   out->loss = st.loss;
   out->mean_q = st.mean_q;
   out->updates = d->updates;
+  out->td_filled = b->td != NULL;
 }
 
 static void dqn_weights(void *s, algo_weights_t *w) {
   dqn_t *d = s;
-  *w = (algo_weights_t){d->online, d->layout.n_params, d->layout.n_params};
+  *w = (algo_weights_t){d->online, d->layout.n_params, d->layout.n_params, d->target};
 }
 
 static void dqn_state_view(void *s, algo_state_view_t *v) {
@@ -209,9 +270,11 @@ const algo_t algo_dqn = {
     .summary = "DQN (double-DQN targets as an option), epsilon-greedy workers",
     .mode = ALGO_ACTOR_LEARNER,
     .actions = ENV_DISCRETE,
+    .per = 1,
     .policy = dqn_policy,
     .act_greedy = dqn_act_greedy,
     .act_explore = dqn_act_explore,
+    .priorities = dqn_priorities,
     .explore_name = "epsilon",
     .explore_level = dqn_explore_level,
     .create = dqn_create,

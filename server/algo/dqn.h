@@ -2,7 +2,8 @@
  * van Hasselt et al. 2016 as an option). Knows nothing of sockets or threads: the trainer
  * thread owns a dqn_t and calls dqn_update on batches it sampled from replay.
  *
- * Target: y = r + gamma * (1 - terminated) * Q_target(s', a*), a* = argmax_a Q_online(s', a)
+ * Target: y = r + g * (1 - terminated) * Q_target(s', a*), g = gamma or the transition's own
+ * bootstrap discount (gamma^k for a k-step return built on the worker), a* = argmax_a Q_online(s', a)
  * (double) or argmax_a Q_target(s', a). Truncated transitions are stored as not terminated,
  * so they bootstrap. Loss (Huber or MSE) on Q_online(s, a) - y, global-norm clipping, Adam;
  * the target network is copied every target_update_interval updates (tau = 1) or moved by
@@ -42,5 +43,11 @@ void dqn_free(dqn_t *d);
 /* One gradient step on a batch (d->batch rows; act holds action indices as floats). */
 void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
                 const float *next_obs, const float *term, dqn_stats_t *out);
+/* The same with optional rows (NULL: absent): disc, each transition's bootstrap discount (else
+ * gamma); weight, importance weights scaling each row's loss (prioritized replay); td, filled
+ * with |Q(s, a) - y| of each row before the step (the new priorities). */
+void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *rew,
+                    const float *next_obs, const float *term, const float *disc,
+                    const float *weight, float *td, dqn_stats_t *out);
 
 #endif

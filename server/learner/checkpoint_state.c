@@ -67,7 +67,7 @@ int learner_save_state(learner_t *L) {
   pthread_mutex_lock(&L->sh.mu);
   snprintf(L->sh.last_checkpoint, sizeof L->sh.last_checkpoint, "%s", path);
   pthread_mutex_unlock(&L->sh.mu);
-  return 0;
+  return learner_save_replay(L);
 }
 
 static int section_text(const checkpoint_t *ck, const char *name, char **out) {

@@ -385,8 +385,29 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
              (long long)c->replay_capacity);
     return -1;
   }
+  if (c->actor_priorities && (!L->tr.w.target || snapshot_keep_target(&L->snap) != 0)) {
+    snprintf(err, errlen,
+             L->tr.w.target ? "out of memory for the target network snapshot"
+                            : "actor_priorities: algo %s does not publish a target network",
+             c->algo);
+    return -1;
+  }
+  replay_set_gamma(&L->replay, (float)c->gamma);
+  if (!strcmp(c->replay, "prioritized")) {
+    replay_per_t per = {.alpha = c->per_alpha,
+                        .eps = c->per_eps,
+                        .beta0 = c->per_beta0,
+                        .beta_steps = (uint64_t)c->env_steps_budget};
+    if (replay_set_prioritized(&L->replay, &per) != 0) {
+      snprintf(err, errlen, "out of memory for the priority tree of replay_capacity = %lld",
+               (long long)c->replay_capacity);
+      return -1;
+    }
+  }
   if (resume && learner_load_state(L, resume, err, errlen) != 0) return -1;
-  snapshot_publish(&L->snap, L->tr.w.online);
+  if (resume && c->checkpoint_replay && learner_load_replay(L, resume, err, errlen) != 0)
+    return -1;
+  snapshot_publish_pair(&L->snap, L->tr.w.online, L->tr.w.target);
   pthread_mutex_init(&L->sh.mu, NULL);
   pthread_cond_init(&L->sh.eval_cv, NULL);
   L->sh.next_eval_at = L->sh.env_steps + (uint64_t)c->eval_interval;
@@ -397,6 +418,7 @@ static void free_state(learner_t *L) {
   if (L->net.metrics) fclose(L->net.metrics);
   history_free(&L->net.history);
   if (L->tr.algo_state) L->run.algo->destroy(L->tr.algo_state);
+  learner_replay_join(L);
   replay_free(&L->replay);
   snapshot_free(&L->snap);
   free(L->sh.solved_params);

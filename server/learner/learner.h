@@ -54,6 +54,9 @@ typedef struct worker_conn {
   int authed; /* reached ACTIVE once: no longer counted against the pre-auth caps */
   uint32_t id, num_envs;
   int index;
+  /* explore = apex: the assignment last sent (Welcome or Explore): N actors, eps, noise. */
+  int apex_n;
+  double apex_eps, apex_noise;
   char addr[64], ip[48], name[128];
   char host[LEARNER_HOST_MAX]; /* from its Hello, valid UTF-8 (utf8_copy); "" if unsent */
   uint32_t pid;                /* from its Hello; 0 if unsent */
@@ -129,6 +132,11 @@ typedef struct learner_trainer {
   algo_weights_t w;          /* points into algo_state: the flat weights published to workers */
   rng_t rng;                 /* replay sampling */
   double last_checkpoint_at; /* learner_now() of the last periodic save */
+  /* checkpoint_replay: the background writer of replay.ckpt (replay_ckpt.c). Started by the
+   * trainer thread, joined by it or, after the trainer is joined, by the net thread. */
+  pthread_t replay_writer;
+  int replay_writer_running;
+  atomic_int replay_writer_done;
 } learner_trainer_t;
 
 typedef struct learner_shared {
@@ -194,6 +202,15 @@ void trainer_join(learner_t *L);
  * A failed write is logged and kept in sh.checkpoint_error / checkpoint_failures (summary.json
  * and the learner's exit status 2 report it); returns 0 or -1. */
 int learner_save_state(learner_t *L);
+/* checkpoint_replay: writes replay.ckpt (atomic, keyed like checkpoint.ckpt) from a copy taken
+ * under replay's lock; from the trainer thread in the background (skipped while the last write
+ * runs), otherwise at once. 0, or -1 (logged). */
+int learner_save_replay(learner_t *L);
+/* Waits for a background replay write. */
+void learner_replay_join(learner_t *L);
+/* checkpoint_replay on --resume: restores dir/replay.ckpt. A missing file leaves replay empty
+ * (logged); a bad or forged one is refused: 0, or -1 with a message. */
+int learner_load_replay(learner_t *L, const char *dir, char *err, size_t errlen);
 /* Restores from dir/checkpoint.ckpt, falling back to checkpoint.prev.ckpt when the newest is
  * corrupt or truncated (or, in a run with a token, not authenticated with it). Tensors must
  * be finite. Before the threads start. 0, or -1 with a message. */

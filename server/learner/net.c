@@ -129,6 +129,45 @@ static void on_closed(uv_handle_t *h) {
   free(c);
 }
 
+/* explore = apex: actor i of the N connected (in the order they joined) acts with
+ * eps_i = apex_eps^(1 + apex_alpha i / (N - 1)) and noise_scale^(1 + noise_spread i / (N - 1)),
+ * fixed. */
+static void apex_assignment(const learner_t *L, int i, int n, double *eps, double *noise) {
+  *eps = policy_apex_epsilon(L->run.cfg.apex_eps, L->run.cfg.apex_alpha, i, n);
+  *noise = policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, i, n);
+}
+
+/* explore = apex: renumbers the active workers 0 .. N-1 in the order they joined and sends an
+ * Explore frame to each whose assignment changed (after a join or a leave). */
+static void apex_reassign(learner_t *L) {
+  if (strcmp(L->run.cfg.explore, "apex") || L->net.finishing) return;
+  int n = 0;
+  for (worker_conn_t *o = L->net.conns; o; o = o->next) n += o->state == CONN_ACTIVE;
+  /* The list is newest first: the oldest gets index 0. */
+  int i = n;
+  for (worker_conn_t *o = L->net.conns; o; o = o->next) {
+    if (o->state != CONN_ACTIVE) continue;
+    i--;
+    double eps, noise;
+    apex_assignment(L, i, n, &eps, &noise);
+    if (o->index == i && o->apex_n == n) continue;
+    o->index = i;
+    o->apex_n = n;
+    o->apex_eps = eps;
+    o->apex_noise = noise;
+    Rlserve__Explore ex = RLSERVE__EXPLORE__INIT;
+    ex.worker_index = (uint32_t)i;
+    ex.actors = (uint32_t)n;
+    ex.epsilon = eps;
+    ex.noise_scale = noise;
+    size_t len;
+    uint8_t *f = wire_encode(FRAME_EXPLORE, &ex.base, &len);
+    if (!f || conn_write(o, f, NULL, len, 0) != 0) continue; /* conn_write frees f */
+    LOG_I("net", "worker %u: actor %d of %d, %s %.4g", o->id, i, n, L->run.algo->explore_name,
+          strcmp(L->run.algo->explore_name, "epsilon") ? noise : eps);
+  }
+}
+
 static void conn_close(worker_conn_t *c, const char *why) {
   if (c->state == CONN_CLOSING) return;
   learner_t *L = c->L;
@@ -147,6 +186,7 @@ static void conn_close(worker_conn_t *c, const char *why) {
     }
   L->net.n_conns--;
   uv_close((uv_handle_t *)&c->tcp, on_closed);
+  apex_reassign(L); /* the actors left get their new places */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -208,6 +248,9 @@ static int send_proof(worker_conn_t *c) {
 static int envs_refused(const learner_t *L, uint32_t k, int asked, char *err, size_t errlen) {
   uint64_t sb = (uint64_t)L->run.cfg.send_batch, cw = (uint64_t)L->run.cfg.credit_window;
   uint64_t batch = (sb + k - 1) / k * k;
+  /* n-step: one step of the k envs may emit up to n_step * k transitions (episode ends). */
+  uint64_t ns = (uint64_t)L->run.cfg.n_step;
+  if (ns > 1) batch = sb - 1 + ns * k;
   if (batch <= cw) return 0;
   snprintf(err, errlen,
            "%s %u envs make batches of %llu transitions, more than this learner's credit_window "
@@ -341,12 +384,27 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   w.n_config = nf;
   w.config = ptrs;
   w.seed = rng_derive((uint64_t)L->run.cfg.seed, 1000u + c->id);
-  /* Both exploration settings, spread over the workers (the row uses its own). */
+  /* Both exploration settings, spread over the workers (the row uses its own). explore =
+   * annealed: over the `workers` setting, the end point of the annealing; explore = apex: over
+   * the actors connected now (this one the newest), fixed, and reassigned as actors come and
+   * go (Explore frames). */
+  int apex = !strcmp(L->run.cfg.explore, "apex");
   int n_assign = L->run.cfg.workers > c->index + 1 ? (int)L->run.cfg.workers : c->index + 1;
-  w.epsilon_final =
-      policy_apex_epsilon(L->run.cfg.eps_final, L->run.cfg.eps_alpha, c->index, n_assign);
-  w.noise_scale =
-      policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
+  if (apex) {
+    n_assign = 0;
+    for (worker_conn_t *o = L->net.conns; o; o = o->next) n_assign += o->state == CONN_ACTIVE;
+    c->index = n_assign - 1;
+    c->apex_n = n_assign;
+    apex_assignment(L, c->index, n_assign, &c->apex_eps, &c->apex_noise);
+    w.worker_index = (uint32_t)c->index;
+    w.epsilon_final = c->apex_eps;
+    w.noise_scale = c->apex_noise;
+  } else {
+    w.epsilon_final =
+        policy_apex_epsilon(L->run.cfg.eps_final, L->run.cfg.eps_alpha, c->index, n_assign);
+    w.noise_scale =
+        policy_apex_epsilon(L->run.cfg.noise_scale, L->run.cfg.noise_spread, c->index, n_assign);
+  }
   w.obs_dim = (uint32_t)L->run.pol.obs_dim;
   w.act_dim = (uint32_t)L->run.pol.n_out;
   w.env_id = (char *)L->run.spec->id;
@@ -366,7 +424,9 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
   }
   LOG_I("net", "worker %u joined from %s (%s): index %d, %u envs, %s %.4g", c->id, c->addr, c->name,
         c->index, c->num_envs, L->run.algo->explore_name,
-        L->run.algo->explore_level(&L->run.cfg, c->index, n_assign));
+        apex ? (strcmp(L->run.algo->explore_name, "epsilon") ? c->apex_noise : c->apex_eps)
+             : L->run.algo->explore_level(&L->run.cfg, c->index, n_assign));
+  apex_reassign(L); /* the others' N changed */
   net_on_wake(L); /* make sure the newest weights are encoded */
   send_weights(c);
   if (c->state == CONN_ACTIVE) grant(c, 0); /* the first window, whatever the rate (flow.h) */
@@ -423,8 +483,20 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 400, err);
     return;
   }
-  /* Within the env's declared spaces (envs/bounds.h): finite is not enough. */
-  if (env_bounds_check(L->run.spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
+  /* Within the env's declared spaces (envs/bounds.h): finite is not enough. An n-step return
+   * R = sum_{k<m} gamma^k r_k (m <= n_step) lies within the reward bounds times 1 .. G_n,
+   * G_n = sum_{k<n} gamma^k. */
+  const env_spec_t *spec = L->run.spec;
+  env_spec_t nspec;
+  if (L->run.cfg.n_step > 1) {
+    double g = 0, gk = 1;
+    for (int64_t k = 0; k < L->run.cfg.n_step; k++, gk *= L->run.cfg.gamma) g += gk;
+    nspec = *spec;
+    if (nspec.reward_low < 0) nspec.reward_low = (float)(nspec.reward_low * g);
+    if (nspec.reward_high > 0) nspec.reward_high = (float)(nspec.reward_high * g);
+    spec = &nspec;
+  }
+  if (env_bounds_check(spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
                        err, sizeof err) != 0) {
     conn_fail(c, 422, err);
     return;
@@ -443,7 +515,8 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   if (have >= budget || L->net.finishing) return; /* the run's budget is spent: ignore */
   uint64_t n = tb.n;
   if (n > budget - have) n = budget - have;
-  replay_insert(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags);
+  replay_insert_ext(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags, tb.disc,
+                    tb.prio);
   pthread_mutex_lock(&L->sh.mu);
   L->sh.env_steps += n;
   pthread_mutex_unlock(&L->sh.mu);
@@ -489,7 +562,9 @@ static int stats_sane(const worker_conn_t *c, const Rlserve__Stats *st, char *er
                     (unsigned long long)c->episodes, (unsigned long long)st->episodes,
                     (unsigned long long)c->dropped, (unsigned long long)st->dropped),
            -1;
-  uint64_t room = c->credit.granted + (uint64_t)L->run.cfg.send_batch + c->num_envs;
+  /* n-step: up to n_step * k steps more are queued in the worker's n-step builder. */
+  uint64_t room =
+      c->credit.granted + (uint64_t)L->run.cfg.send_batch + (uint64_t)L->run.cfg.n_step * c->num_envs;
   if (c->have_stats && st->env_steps - c->stats_base_steps > room)
     return snprintf(err, errlen,
                     "stats: env_steps %llu is %llu past the first report on this connection, "

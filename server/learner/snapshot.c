@@ -18,12 +18,26 @@ void snapshot_free(snapshot_t *s) {
   if (!s->online) return;
   pthread_mutex_destroy(&s->mu);
   free(s->online);
+  free(s->target);
   memset(s, 0, sizeof *s);
 }
 
 void snapshot_publish(snapshot_t *s, const float *online) {
   pthread_mutex_lock(&s->mu);
   memcpy(s->online, online, s->n * sizeof(float));
+  s->version++;
+  pthread_mutex_unlock(&s->mu);
+}
+
+int snapshot_keep_target(snapshot_t *s) {
+  s->target = calloc(s->n, sizeof(float));
+  return s->target ? 0 : -1;
+}
+
+void snapshot_publish_pair(snapshot_t *s, const float *online, const float *target) {
+  pthread_mutex_lock(&s->mu);
+  memcpy(s->online, online, s->n * sizeof(float));
+  if (s->target && target) memcpy(s->target, target, s->n * sizeof(float));
   s->version++;
   pthread_mutex_unlock(&s->mu);
 }
@@ -45,7 +59,8 @@ uint64_t snapshot_copy_online(snapshot_t *s, float *dst) {
 
 uint8_t *snapshot_encode(snapshot_t *s, uint64_t env_steps, size_t *len, uint64_t *version) {
   pthread_mutex_lock(&s->mu);
-  uint8_t *f = wire_encode_weights(s->version, env_steps, s->online, (uint32_t)s->n, len);
+  uint8_t *f =
+      wire_encode_weights_target(s->version, env_steps, s->online, s->target, (uint32_t)s->n, len);
   *version = s->version;
   pthread_mutex_unlock(&s->mu);
   return f;

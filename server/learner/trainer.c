@@ -67,8 +67,10 @@ static void *trainer_thread(void *arg) {
          ad = (size_t)L->run.pol.act_dim;
   float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
   float *act = malloc(B * ad * sizeof(float)), *rew = malloc(B * sizeof(float));
-  float *term = malloc(B * sizeof(float));
-  if (!obs || !next || !act || !rew || !term) {
+  float *term = malloc(B * sizeof(float)), *disc = malloc(B * sizeof(float));
+  float *weight = malloc(B * sizeof(float)), *td = malloc(B * sizeof(float));
+  uint64_t *ids = malloc(B * sizeof(uint64_t));
+  if (!obs || !next || !act || !rew || !term || !disc || !weight || !td || !ids) {
     LOG_E("trainer", "out of memory for batch buffers");
     atomic_store(&L->stop, 1);
     goto out;
@@ -87,9 +89,15 @@ static void *trainer_thread(void *arg) {
   uint64_t batches = 0, unlogged = 0;
   double last_skip_log = 0;
   while (!atomic_load(&L->stop)) {
-    if (replay_sample_wait(&L->replay, &L->tr.rng, B, obs, act, rew, next, term, 100) != 0)
-      continue;
-    algo_batch_t batch = {obs, act, rew, next, term};
+    replay_sample_t smp = {obs, act, rew, next, term, disc, weight, ids};
+    if (replay_sample_ext(&L->replay, &L->tr.rng, B, &smp, 100) != 0) continue;
+    /* Rows that cannot use disc, weight and td get the one-step batch they always had. */
+    algo_batch_t batch = {obs, act, rew, next, term, NULL, NULL, NULL};
+    if (L->run.algo->per) {
+      batch.disc = disc;
+      batch.weight = L->replay.prioritized ? weight : NULL;
+      batch.td = L->replay.prioritized ? td : NULL;
+    }
     algo_stats_t st;
     long before = *view.steps[0];
     L->run.algo->update(L->tr.algo_state, &batch, &st);
@@ -100,6 +108,7 @@ static void *trainer_thread(void *arg) {
       if (flow_wake_due(batches)) uv_async_send(&L->net.wake);
       continue;
     }
+    if (st.td_filled) replay_update_priorities(&L->replay, ids, td, B);
     float loss = st.loss, mean_q = st.mean_q;
     long updates = st.updates;
     pthread_mutex_lock(&L->sh.mu);
@@ -118,7 +127,7 @@ static void *trainer_thread(void *arg) {
       }
     }
     int publish_now = updates % publish == 0;
-    if (publish_now) snapshot_publish(&L->snap, L->tr.w.online);
+    if (publish_now) snapshot_publish_pair(&L->snap, L->tr.w.online, L->tr.w.target);
     /* New weights to broadcast, or room in replay for the credit the net thread withheld. */
     if (publish_now || flow_wake_due(batches)) uv_async_send(&L->net.wake);
   }
@@ -131,6 +140,10 @@ out:
   free(act);
   free(rew);
   free(term);
+  free(disc);
+  free(weight);
+  free(td);
+  free(ids);
   return NULL;
 }
 

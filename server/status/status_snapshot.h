@@ -26,7 +26,7 @@ typedef struct status_field {
 /* One active worker connection. */
 typedef struct status_worker {
   uint32_t id;
-  int index; /* the worker's place in the Ape-X epsilon spread */
+  int index; /* the worker's place in the exploration spread (explore = apex: among those connected) */
   char name[STATUS_NAME_MAX], addr[STATUS_ADDR_MAX];
   char host[STATUS_HOST_MAX]; /* from its Hello: "" when it sent none */
   uint32_t pid;               /* from its Hello: 0 when it sent none */
