@@ -98,7 +98,7 @@ static double one_update(const algo_t *row, void *st, int B, int S, int A, rng_t
   row->weights(st, &w);
   float *before = malloc(w.n * sizeof(float));
   memcpy(before, w.online, w.n * sizeof(float));
-  algo_batch_t b = {obs, act, rew, next, term};
+  algo_batch_t b = {.obs = obs, .act = act, .rew = rew, .next_obs = next, .term = term};
   algo_stats_t out;
   row->update(st, &b, &out);
   double change = 0;
