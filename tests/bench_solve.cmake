@@ -1,11 +1,14 @@
-# The README's learning claims (label bench): rlserve run --workers 2 on seeds 1 2 3 of each
-# preset the README's Results tables report; each fails unless every seed solves at the README's
-# threshold within its budget (tests/bench/solve_table.sh). Minutes each: run serially.
+# The README's learning claims (label bench): rlserve run (the preset's workers) on seeds 1 2 3
+# of each preset the README's Results tables report; each fails unless every seed solves at the
+# README's threshold within its budget (tests/bench/solve_table.sh). Minutes each (the wall-time
+# presets pendulum-ddpg, pendulum-td3, cartpole-dqn-fast: seconds): run serially.
 set(RLSERVE_SOLVE_CLAIMS
     "cartpole:cartpole-dqn:900" "pendulum_ddpg:pendulum-ddpg:900"
     "pendulum_td3:pendulum-td3:1200" "mountaincarcontinuous_td3:mountaincarcontinuous-td3:1800"
     "cartpole_apex:cartpole-apex:900" "acrobot_apex:acrobot-apex:1800"
-    "mountaincar_apex:mountaincar-apex:2400")
+    "mountaincar_apex:mountaincar-apex:2400"
+    "cartpole_fast:cartpole-dqn-fast:300" "pendulum_ddpg_zoo:pendulum-ddpg-zoo:900"
+    "pendulum_td3_zoo:pendulum-td3-zoo:1200")
 foreach(claim ${RLSERVE_SOLVE_CLAIMS})
   string(REPLACE ":" ";" f ${claim})
   list(GET f 0 name)

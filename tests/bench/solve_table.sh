@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Solve table: `rlserve run --preset P --workers 2 --seed S` for the given seeds; prints one
-# markdown row per seed (solved, env steps and wall seconds to solve, updates, updates/s, env
-# steps over the tuned Stable-Baselines3 zoo's budget) and asserts the README's claim for each
-# seed: exit status 0, summary.json solved at the README's threshold (the greedy mean over the
-# evaluation episodes at least that), within the README's budget, for that preset and seed.
+# Solve table: `rlserve run --preset P --seed S` (the preset's workers) for the given seeds;
+# prints one markdown row per seed (solved, env steps and wall seconds to solve, updates,
+# updates/s, env steps over the tuned Stable-Baselines3 zoo's budget) and asserts the README's
+# claim for each seed: exit status 0, summary.json solved at the README's threshold (the greedy
+# mean over the evaluation episodes at least that), within the README's budget, for that preset
+# and seed.
 # The thresholds and budgets are the README's, written here, not read from the preset: a
 # preset that drifts from the README fails (its budget is also compared with the one rlserve
 # run reports). Exit 0 when every seed passed, 1 when one failed (its run folder is kept), 2
@@ -16,29 +17,32 @@ shift || true
 seeds=${*:-1 2 3}
 # preset: threshold, env-step budget, SB3-zoo budget (README "Results").
 case $preset in
-  cartpole-dqn | cartpole-apex) threshold=475 budget=100000 ref=50000 ;;
+  cartpole-dqn | cartpole-dqn-fast | cartpole-apex) threshold=475 budget=100000 ref=50000 ;;
   acrobot-dqn | acrobot-apex) threshold=-100 budget=100000 ref=100000 ;;
   mountaincar-dqn | mountaincar-apex) threshold=-110 budget=120000 ref=120000 ;;
-  pendulum-ddpg | pendulum-td3) threshold=-200 budget=30000 ref=20000 ;;
+  pendulum-ddpg | pendulum-td3 | pendulum-ddpg-zoo | pendulum-td3-zoo)
+    threshold=-200 budget=30000 ref=20000
+    ;;
   mountaincarcontinuous-td3) threshold=90 budget=300000 ref=300000 ;;
   *)
-    echo "solve_table.sh: no README claim for preset '$preset' (cartpole-dqn, cartpole-apex," \
-      "acrobot-dqn, acrobot-apex, mountaincar-dqn, mountaincar-apex, pendulum-ddpg," \
-      "pendulum-td3, mountaincarcontinuous-td3)" >&2
+    echo "solve_table.sh: no README claim for preset '$preset' (cartpole-dqn, cartpole-dqn-fast," \
+      "cartpole-apex, acrobot-dqn, acrobot-apex, mountaincar-dqn, mountaincar-apex," \
+      "pendulum-ddpg, pendulum-td3, pendulum-ddpg-zoo, pendulum-td3-zoo," \
+      "mountaincarcontinuous-td3)" >&2
     exit 2
     ;;
 esac
 export OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d /tmp/rlserve-solve-XXXXXX)
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
-echo "command: $bin run --preset $preset --workers 2 --seed S --out DIR   (S in: $seeds)"
+echo "command: $bin run --preset $preset --seed S --out DIR   (S in: $seeds; the preset's workers)"
 echo "claim:   every seed solved (greedy eval mean >= $threshold, confirmed on 100 fresh seeds) within $budget env steps"
 echo
 echo "| preset | seed | solved | env steps | wall s | updates | updates/s | eval / confirmation | steps / SB3-zoo $ref |"
 echo "|---|---|---|---|---|---|---|---|---|"
 fails=0
 for s in $seeds; do
-  "$bin" run --preset "$preset" --workers 2 --seed "$s" --out "$work/$s" >"$work/$s.log" 2>&1
+  "$bin" run --preset "$preset" --seed "$s" --out "$work/$s" >"$work/$s.log" 2>&1
   status=$?
   python3 - "$work/$s/summary.json" "$work/$s.log" "$preset" "$s" "$threshold" "$budget" \
     "$ref" "$status" <<'PY' || fails=$((fails + 1))
