@@ -1,1 +1,1 @@
-rl_test(test_dqn_per LABELS unit SOURCES test_dqn_per.c LIBS rlalgo TIMEOUT 60)
+rl_test(test_dqn_per LABELS "unit;tsan" SOURCES test_dqn_per.c LIBS rlalgo TIMEOUT 60)

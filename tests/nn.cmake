@@ -1,5 +1,5 @@
 rl_test(test_nn LABELS unit SOURCES test_nn.c LIBS rlcommon)
-rl_test(test_nn_layers LABELS unit SOURCES test_nn_layers.c LIBS rlcommon)
+rl_test(test_nn_layers LABELS "unit;tsan" SOURCES test_nn_layers.c LIBS rlcommon)
 if(TARGET rlcommon)
   # Benchmark of the nn kernels and a DQN update; label bench only (ctest -L bench). Fails when
   # our kernel stops beating OpenBLAS under GEMM_OWN_MAX_MACS, or OpenBLAS stops beating ours
