@@ -70,6 +70,10 @@ const char *frame_type_name(int type) {
       return "CREDIT";
     case FRAME_PROOF:
       return "PROOF";
+    case FRAME_EVAL:
+      return "EVAL";
+    case FRAME_EVAL_RESULT:
+      return "EVAL_RESULT";
     default:
       return "UNKNOWN";
   }
