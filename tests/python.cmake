@@ -26,3 +26,7 @@ rl_test(test_export LABELS unit SOURCES test_export.c LIBS rlcli)
 add_test(NAME it_py_fake_learner COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_fake_learner.py)
 set_tests_properties(it_py_fake_learner PROPERTIES LABELS "integration;security" TIMEOUT 120
                      ENVIRONMENT "${PY_TEST_ENV}")
+add_test(NAME it_py_extenv_hostile
+         COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_extenv_hostile.py)
+set_tests_properties(it_py_extenv_hostile PROPERTIES LABELS "integration;security" TIMEOUT 300
+                     ENVIRONMENT "${PY_TEST_ENV}")

@@ -152,7 +152,7 @@ static void conn_close(worker_conn_t *c, const char *why) {
           c->id, c->addr, why, (unsigned long long)c->transitions, (unsigned long long)c->episodes,
           returns_window_mean(&c->returns), (unsigned long long)c->acting_version,
           (unsigned long long)L->net.weights_frame_version, c->epsilon);
-  if (c->state == CONN_ACTIVE) reval_conn_gone(c); /* its share of an evaluation goes back */
+  reval_conn_gone(c); /* its share of an evaluation goes back (also after an Error frame) */
   c->state = CONN_CLOSING;
   for (worker_conn_t **p = &L->net.conns; *p; p = &(*p)->next)
     if (*p == c) {
