@@ -76,8 +76,9 @@ typedef struct worker_conn {
   int weights_inflight, weights_pending;
   uint64_t weights_sent_version;
   /* env = worker:ID runs (reval.h): the worker answers EVAL frames; its share of an evaluation
-   * (eval_assign, the eval_id; 0: none) and the last one taken from it on a timeout (its late
-   * answer is ignored, not refused). */
+   * (eval_assign, the eval_id; 0: none) and one taken from it on a timeout or at the end of its
+   * evaluation (eval_late: it is still playing it, so it gets no other share until its answer,
+   * which is ignored, not refused). */
   int evaluates, eval_share;
   uint64_t eval_assign, eval_late;
 } worker_conn_t;

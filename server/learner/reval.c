@@ -222,7 +222,8 @@ static int dispatch(learner_t *L) {
     }
     worker_conn_t *idle = NULL;
     for (worker_conn_t *c = L->net.conns; c && !idle; c = c->next)
-      if (c->state == CONN_ACTIVE && c->evaluates && !c->eval_assign) idle = c;
+      if (c->state == CONN_ACTIVE && c->evaluates && !c->eval_assign && !c->eval_late)
+        idle = c; /* eval_late: still playing a share taken from it; a second EVAL is an error */
     if (!idle) return 0;
     send_share(L, idle, i);
   }
@@ -294,8 +295,10 @@ int reval_handle_result(worker_conn_t *c, const uint8_t *p, size_t len, char *er
   if (wire_decode_eval_result(p, len, &m, err, errlen) != 0) return -1;
   int rc = 0;
   if (m->eval_id && m->eval_id == c->eval_late) { /* a share taken from it on a timeout */
-    LOG_D("eval", "worker %u: late answer to evaluation share #%llu ignored", c->id,
+    LOG_I("eval", "worker %u: late answer to evaluation share #%llu ignored", c->id,
           (unsigned long long)m->eval_id);
+    c->eval_late = 0; /* free for the next share */
+    if (r->active) dispatch(L);
     goto out;
   }
   if (!r->active || !c->eval_assign || m->eval_id != c->eval_assign || c->eval_share < 0 ||
