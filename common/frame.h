@@ -30,7 +30,9 @@ typedef enum {
   FRAME_CHALLENGE = 8,   /* protobuf Challenge (learner -> worker, token auth) */
   FRAME_CREDIT = 9,      /* protobuf Credit (learner -> worker, flow control) */
   FRAME_PROOF = 10,      /* protobuf Proof (learner -> worker, token auth) */
-  FRAME_EVAL = 11,        /* protobuf EvalRequest (learner -> worker, env = worker:ID runs) */
+
+  /* env = worker:ID runs (proto/README.md): evaluations played by the workers */
+  FRAME_EVAL = 11,        /* protobuf EvalRequest (learner -> worker) */
   FRAME_EVAL_RESULT = 12, /* protobuf EvalResult (worker -> learner, answers FRAME_EVAL) */
   FRAME_TYPE_END
 } frame_type_t;

@@ -129,8 +129,8 @@ static int hello_obs_bounds_bad(const Rlserve__Hello *m, char *err, size_t errle
   }
   for (size_t i = 0; i < n; i++)
     if (isnan(m->obs_low[i]) || isnan(m->obs_high[i]) || m->obs_low[i] > m->obs_high[i]) {
-      errmsg(err, errlen, "hello: observation bounds [%g, %g] of element %zu", (double)m->obs_low[i],
-             (double)m->obs_high[i], i);
+      errmsg(err, errlen, "hello: observation bounds [%g, %g] of element %zu",
+             (double)m->obs_low[i], (double)m->obs_high[i], i);
       return 1;
     }
   return 0;

@@ -314,7 +314,8 @@ static int setup_worker_env(learner_t *L, int dry, char *err, size_t errlen) {
   const char *id = extenv_id(c->env);
   if (!id[0] || strlen(id) >= sizeof L->run.declared_id || strchr(id, ':')) {
     snprintf(err, errlen,
-             "config: env = '%s': expected " EXTENV_PREFIX "ID with the env id the workers declare "
+             "config: env = '%s': expected " EXTENV_PREFIX
+             "ID with the env id the workers declare "
              "(at most %zu bytes, no options)",
              c->env, sizeof L->run.declared_id - 1);
     return -1;

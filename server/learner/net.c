@@ -310,8 +310,8 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     return;
   }
   /* env = worker:ID: the first declaration builds the run, later ones must match (extenv.h). */
-  int refused = L->run.worker_env ? extenv_hello(L, h, err, sizeof err)
-                                  : env_refused(L, h, err, sizeof err);
+  int refused =
+      L->run.worker_env ? extenv_hello(L, h, err, sizeof err) : env_refused(L, h, err, sizeof err);
   if (refused) {
     rlserve__hello__free_unpacked(h, NULL);
     if (refused < 0) {

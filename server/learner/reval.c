@@ -274,9 +274,10 @@ void reval_conn_gone(worker_conn_t *c) {
   for (int i = 0; i < r->n_shares; i++) {
     reval_share_t *s = &r->shares[i];
     if (!s->assigned || s->assign_id != c->eval_assign) continue;
-    LOG_W("eval", "worker %u left while playing seeds %llu..%llu of an evaluation; they go to "
-          "another worker", c->id, (unsigned long long)s->first,
-          (unsigned long long)(s->first + s->count - 1));
+    LOG_W("eval",
+          "worker %u left while playing seeds %llu..%llu of an evaluation; they go to "
+          "another worker",
+          c->id, (unsigned long long)s->first, (unsigned long long)(s->first + s->count - 1));
     s->assigned = 0;
     s->since = learner_now();
   }
@@ -284,13 +285,11 @@ void reval_conn_gone(worker_conn_t *c) {
   if (!L->net.finishing) uv_async_send(&L->net.wake); /* reval_poll reassigns it */
 }
 
-int reval_handle_result(worker_conn_t *c, const uint8_t *p, size_t len, char *err,
-                        size_t errlen) {
+int reval_handle_result(worker_conn_t *c, const uint8_t *p, size_t len, char *err, size_t errlen) {
   learner_t *L = c->L;
   reval_t *r = &L->reval;
   if (!L->run.worker_env)
-    return snprintf(err, errlen, "unexpected EVAL_RESULT frame: this learner evaluates itself"),
-           -1;
+    return snprintf(err, errlen, "unexpected EVAL_RESULT frame: this learner evaluates itself"), -1;
   Rlserve__EvalResult *m;
   if (wire_decode_eval_result(p, len, &m, err, errlen) != 0) return -1;
   int rc = 0;
@@ -311,10 +310,11 @@ int reval_handle_result(worker_conn_t *c, const uint8_t *p, size_t len, char *er
   }
   reval_share_t *s = &r->shares[c->eval_share];
   if (m->seed_first != s->first || m->n_returns != s->count) {
-    snprintf(err, errlen,
-             "eval result #%llu: %zu returns from seed %llu, but it was asked for %u from seed %llu",
-             (unsigned long long)m->eval_id, m->n_returns, (unsigned long long)m->seed_first,
-             s->count, (unsigned long long)s->first);
+    snprintf(
+        err, errlen,
+        "eval result #%llu: %zu returns from seed %llu, but it was asked for %u from seed %llu",
+        (unsigned long long)m->eval_id, m->n_returns, (unsigned long long)m->seed_first, s->count,
+        (unsigned long long)s->first);
     rc = -1;
     goto out;
   }

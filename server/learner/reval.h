@@ -25,11 +25,11 @@ struct learner;
 struct worker_conn;
 
 typedef struct reval_share {
-  uint64_t first;       /* seed of its first episode */
-  uint32_t count, at;   /* episodes; offset into the job's returns */
-  uint64_t assign_id;   /* the current assignment's eval_id, 0 when unassigned */
-  uint32_t conn_id;     /* the worker it is assigned to */
-  double since;         /* learner_now() of the assignment, or of becoming unassigned */
+  uint64_t first;     /* seed of its first episode */
+  uint32_t count, at; /* episodes; offset into the job's returns */
+  uint64_t assign_id; /* the current assignment's eval_id, 0 when unassigned */
+  uint32_t conn_id;   /* the worker it is assigned to */
+  double since;       /* learner_now() of the assignment, or of becoming unassigned */
   int assigned, done, attempts;
 } reval_share_t;
 
