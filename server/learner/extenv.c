@@ -94,6 +94,10 @@ static void describe(const env_spec_t *s, char *buf, size_t len) {
 
 int extenv_hello(learner_t *L, const Rlserve__Hello *h, char *err, size_t errlen) {
   const char *id = L->run.declared_id;
+  if (L->net.build_failed)
+    return snprintf(err, errlen, "the run could not be built from the declared env; the learner is "
+                                 "stopping"),
+           1;
   if (!h->env_id || !h->env_id[0])
     return snprintf(err, errlen,
                     "this run's env %s lives in the workers (env = " EXTENV_PREFIX
@@ -118,7 +122,10 @@ int extenv_hello(learner_t *L, const Rlserve__Hello *h, char *err, size_t errlen
     char d[160];
     describe(&L->run.declared, d, sizeof d);
     LOG_I("learner", "env %s declared by the first worker: %s; building the run", id, d);
-    if (learner_setup_declared(L, err, errlen) != 0) return -1;
+    if (learner_setup_declared(L, err, errlen) != 0) {
+      L->run.spec = NULL; /* not built: nothing is saved at the end (learner_built) */
+      return -1;
+    }
     return 0;
   }
   if (same_space(&s.obs, &L->run.spec->obs) && same_space(&s.act, &L->run.spec->act)) return 0;

@@ -138,7 +138,7 @@ static void finish(learner_t *L, int code) {
   L->net.exit_code = code;
   trainer_join(L);
   progress(L, 1);
-  if (L->run.out_dir[0] && L->tr.algo_state) learner_save_state(L); /* built (extenv.h) */
+  if (L->run.out_dir[0] && learner_built(L)) learner_save_state(L); /* built (extenv.h) */
   if (L->sh.checkpoint_failures) { /* a run that cannot be resumed as it stood is an error */
     LOG_E("learner", "%llu checkpoint write(s) failed, the last: %s",
           (unsigned long long)L->sh.checkpoint_failures, L->sh.checkpoint_error);
@@ -201,7 +201,7 @@ static void learner_check_finish(learner_t *L) {
 static void on_wake(uv_async_t *h) {
   learner_t *L = h->data;
   if (L->net.finishing) return;
-  if (L->tr.algo_state) net_on_wake(L); /* a worker-env run has nothing to send before */
+  if (learner_built(L)) net_on_wake(L); /* a worker-env run has nothing to send before */
   reval_poll(L);
   learner_check_finish(L);
 }
@@ -235,7 +235,7 @@ static void progress(learner_t *L, int final) {
   uint64_t confirm_at = L->sh.confirm_at_steps;
   pthread_mutex_unlock(&L->sh.mu);
   replay_counts_t rc = {0};
-  if (L->tr.algo_state) rc = replay_counts(&L->replay); /* a worker-env run is built late */
+  if (learner_built(L)) rc = replay_counts(&L->replay); /* a worker-env run is built late */
   double sps = dt > 0 ? (double)(steps - L->net.steps_at_last_progress) / dt : 0;
   double ups = dt > 0 ? (double)(updates - L->net.updates_at_last_progress) / dt : 0;
   double ret = returns_window_mean(&L->net.returns);

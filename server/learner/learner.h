@@ -192,6 +192,12 @@ typedef struct learner {
   atomic_int stop;
 } learner_t;
 
+/* Whether the run's state (algorithm, replay, snapshot, threads) exists: always, but in an
+ * env = worker:ID run only from its first worker's declaration on (extenv.h). */
+static inline int learner_built(const learner_t *L) {
+  return !L->run.worker_env || L->run.spec != NULL;
+}
+
 /* net.c (net thread) */
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen);
 void net_on_wake(learner_t *L); /* new weights or room in replay */

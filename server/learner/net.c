@@ -317,6 +317,7 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     if (refused < 0) {
       LOG_E("learner", "cannot build the run from the declared env: %s", err);
       L->net.build_failed = 1; /* learner_check_finish ends the run (exit status 2) */
+      uv_async_send(&L->net.wake);
     }
     conn_fail(c, refused < 0 ? 500 : 409, err);
     return;

@@ -232,7 +232,7 @@ static int dispatch(learner_t *L) {
 
 void reval_poll(learner_t *L) {
   reval_t *r = &L->reval;
-  if (!L->run.worker_env || !L->tr.algo_state) return;
+  if (!L->run.worker_env || !learner_built(L)) return;
   pthread_mutex_lock(&r->mu);
   int abandoned = r->abandoned;
   pthread_mutex_unlock(&r->mu);

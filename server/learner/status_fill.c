@@ -81,7 +81,7 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
   snprintf(s->last_checkpoint, sizeof s->last_checkpoint, "%s", L->sh.last_checkpoint);
   pthread_mutex_unlock(&L->sh.mu);
   replay_counts_t rc = {0};
-  if (L->tr.algo_state) rc = replay_counts(&L->replay); /* a worker-env run is built late */
+  if (learner_built(L)) rc = replay_counts(&L->replay); /* a worker-env run is built late */
   s->replay_size = rc.size;
   s->replay_capacity = rc.capacity;
   s->replay_inserted = rc.inserted;
