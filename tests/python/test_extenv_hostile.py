@@ -7,6 +7,7 @@ completes. The learner is stopped by its PID.
 Usage: test_extenv_hostile.py (RLSERVE_BIN; PYTHONPATH with the build's python folder)."""
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -175,6 +176,7 @@ def main():
         print(open(os.path.join(work, "learner.log")).read()[-3000:])
         return 1
     print("PASS: every hostile eval answer refused; the learner kept running")
+    shutil.rmtree(work, ignore_errors=True)  # kept when the test fails
     return 0
 
 
