@@ -35,15 +35,12 @@ static int spec_from_hello(const Rlserve__Hello *h, const char *id, env_spec_t *
     s->obs.low[i] = h->n_obs_low ? h->obs_low[j] : -INFINITY;
     s->obs.high[i] = h->n_obs_low ? h->obs_high[j] : INFINITY;
   }
-  if (!per_dim && h->n_obs_low > 1)
-    for (size_t i = 1; i < h->n_obs_low; i++)
-      if (h->obs_low[i] != h->obs_low[0] || h->obs_high[i] != h->obs_high[0])
-        return snprintf(err, errlen,
-                        "observations of more than %d elements need one bound pair for every "
-                        "element; element %zu has [%g, %g], element 0 [%g, %g]",
-                        ENV_MAX_DIM, i, (double)h->obs_low[i], (double)h->obs_high[i],
-                        (double)h->obs_low[0], (double)h->obs_high[0]),
-               -1;
+  /* Wider than ENV_MAX_DIM: one pair holds for every element (env.h), the one that covers
+   * them all (looser than per-element bounds, never refusing a value the env declares). */
+  for (size_t i = 1; !per_dim && i < h->n_obs_low; i++) {
+    if (h->obs_low[i] < s->obs.low[0]) s->obs.low[0] = h->obs_low[i];
+    if (h->obs_high[i] > s->obs.high[0]) s->obs.high[0] = h->obs_high[i];
+  }
   if (!h->act_continuous) {
     if (h->act_dim < 1 || h->act_dim > EXTENV_MAX_ACTIONS)
       return snprintf(err, errlen, "number of actions %u outside 1..%d", h->act_dim,

@@ -25,6 +25,7 @@ BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 5.0
 MAX_PENDING_RETURNS = 10000
 FATAL_CODES = (401, 409, 422, 426)  # retrying cannot fix these (worker.c handle_error)
+OBS_BOUNDS_MAX = 128  # per-element observation bounds in the Hello up to this many elements
 
 
 class Fatal(Exception):
@@ -60,12 +61,14 @@ def hello_payload(space, num_envs, mac=b"", nonce=b""):
         if space.continuous:
             h.act_low.extend(float(v) for v in space.low)
             h.act_high.extend(float(v) for v in space.high)
-        # The observation bounds: one pair when every element shares it (keeps a wide Hello
-        # within the 4 KiB allowed before authentication), else one per element.
+        # The observation bounds: one pair when every element shares it, else one per element up
+        # to OBS_BOUNDS_MAX elements; a wider env sends the pair that covers all of them (looser,
+        # never refusing a valid value), so the Hello stays within the 4 KiB allowed before
+        # authentication.
         lo = np.broadcast_to(space.obs_low, (space.obs_dim,))
         hi = np.broadcast_to(space.obs_high, (space.obs_dim,))
-        if np.all(lo == lo[0]) and np.all(hi == hi[0]):
-            lo, hi = lo[:1], hi[:1]
+        if (np.all(lo == lo[0]) and np.all(hi == hi[0])) or space.obs_dim > OBS_BOUNDS_MAX:
+            lo, hi = lo.min(keepdims=True), hi.max(keepdims=True)
         h.obs_low.extend(float(v) for v in lo)
         h.obs_high.extend(float(v) for v in hi)
         h.evaluates = True  # it plays the learner's Eval requests (env = worker:ID runs)
