@@ -29,6 +29,9 @@
     "base reset seed of the evaluations: each takes fresh seeds from it (server/algo/solve.h)")    \
   X(confirm_episodes, INT, "100", 1, 100000,                                                       \
     "episodes of the confirmation on fresh seeds a passing evaluation needs to count as solved")   \
+  X(eval_timeout_s, REAL, "60", 0.1, 86400,                                                        \
+    "env = worker:ID: seconds a worker has for its share of an evaluation before it is "           \
+    "reassigned")                                                                                  \
   X(hidden, STR, "128,128", 0, 0, "hidden layer sizes, comma separated")                           \
   X(activation, STR, "relu", 0, 0, "hidden activation: relu or tanh")                              \
   X(net, STR, "", 0, 0,                                                                            \

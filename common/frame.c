@@ -72,6 +72,10 @@ const char *frame_type_name(int type) {
       return "PROOF";
     case FRAME_EXPLORE:
       return "EXPLORE";
+    case FRAME_EVAL:
+      return "EVAL";
+    case FRAME_EVAL_RESULT:
+      return "EVAL_RESULT";
     default:
       return "UNKNOWN";
   }

@@ -31,6 +31,10 @@ typedef enum {
   FRAME_CREDIT = 9,      /* protobuf Credit (learner -> worker, flow control) */
   FRAME_PROOF = 10,      /* protobuf Proof (learner -> worker, token auth) */
   FRAME_EXPLORE = 11,    /* protobuf Explore (learner -> worker, explore = apex) */
+
+  /* env = worker:ID runs (proto/README.md): evaluations played by the workers */
+  FRAME_EVAL = 12,        /* protobuf EvalRequest (learner -> worker) */
+  FRAME_EVAL_RESULT = 13, /* protobuf EvalResult (worker -> learner, answers FRAME_EVAL) */
   FRAME_TYPE_END
 } frame_type_t;
 

@@ -123,6 +123,28 @@ static int check_double(const char *msg, const char *field, double v, double lo,
     *out = m_;                                                                                     \
   } while (0)
 
+/* Hello.obs_low / obs_high: as many of each, 0 (not declared), 1 (one pair for every element)
+ * or obs_dim; no NaN; low <= high. */
+static int hello_obs_bounds_bad(const Rlserve__Hello *m, char *err, size_t errlen) {
+  size_t n = m->n_obs_low;
+  if (m->n_obs_high != n) {
+    errmsg(err, errlen, "hello: %zu obs_low but %zu obs_high", n, m->n_obs_high);
+    return 1;
+  }
+  if (n > 1 && n != m->obs_dim) {
+    errmsg(err, errlen, "hello: %zu observation bounds for obs_dim %u (expected 1 or %u)", n,
+           m->obs_dim, m->obs_dim);
+    return 1;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (isnan(m->obs_low[i]) || isnan(m->obs_high[i]) || m->obs_low[i] > m->obs_high[i]) {
+      errmsg(err, errlen, "hello: observation bounds [%g, %g] of element %zu",
+             (double)m->obs_low[i], (double)m->obs_high[i], i);
+      return 1;
+    }
+  return 0;
+}
+
 int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *err,
                       size_t errlen) {
   UNPACK(Rlserve__Hello, rlserve__hello__unpack, "hello");
@@ -143,6 +165,7 @@ int wire_decode_hello(const uint8_t *p, size_t len, Rlserve__Hello **out, char *
     errmsg(err, errlen, "hello: num_envs is %u, limit %d", m->num_envs, WIRE_MAX_ENVS);
     goto bad;
   }
+  if (hello_obs_bounds_bad(m, err, errlen)) goto bad;
   return 0;
 bad:
   rlserve__hello__free_unpacked(m, NULL);
@@ -329,4 +352,69 @@ int wire_decode_explore(const uint8_t *p, size_t len, Rlserve__Explore **out, ch
     return -1;
   }
   return 0;
+}
+
+int wire_decode_eval_request(const uint8_t *p, size_t len, uint32_t expect_n,
+                             Rlserve__EvalRequest **out, char *err, size_t errlen) {
+  UNPACK(Rlserve__EvalRequest, rlserve__eval_request__unpack, "eval");
+  Rlserve__EvalRequest *m = *out;
+  if (m->n_params < 1 || (expect_n && m->n_params != expect_n)) {
+    errmsg(err, errlen, "eval: n_params %u, expected %u", m->n_params, expect_n);
+    goto bad;
+  }
+  if (m->online.len != 4 * (size_t)m->n_params) {
+    errmsg(err, errlen, "eval: online has %zu bytes, expected 4*%u=%zu", m->online.len, m->n_params,
+           4 * (size_t)m->n_params);
+    goto bad;
+  }
+  size_t bad_at = f32le_first_nonfinite(m->online.data, m->n_params);
+  if (bad_at < m->n_params) {
+    errmsg(err, errlen, "eval: online[%zu] is %g, not finite", bad_at,
+           (double)f32le_at(m->online.data, bad_at));
+    goto bad;
+  }
+  if (m->count < 1 || m->count > WIRE_MAX_EVAL_EPISODES) {
+    errmsg(err, errlen, "eval: count %u, expected 1..%d", m->count, WIRE_MAX_EVAL_EPISODES);
+    goto bad;
+  }
+  if (m->seed_first > UINT64_MAX - m->count) {
+    errmsg(err, errlen, "eval: seeds %llu + %u overflow", (unsigned long long)m->seed_first,
+           m->count);
+    goto bad;
+  }
+  return 0;
+bad:
+  rlserve__eval_request__free_unpacked(m, NULL);
+  *out = NULL;
+  return -1;
+}
+
+int wire_decode_eval_result(const uint8_t *p, size_t len, Rlserve__EvalResult **out, char *err,
+                            size_t errlen) {
+  UNPACK(Rlserve__EvalResult, rlserve__eval_result__unpack, "eval result");
+  Rlserve__EvalResult *m = *out;
+  if (m->n_returns < 1 || m->n_returns > WIRE_MAX_EVAL_EPISODES) {
+    errmsg(err, errlen, "eval result: %zu returns, expected 1..%d", m->n_returns,
+           WIRE_MAX_EVAL_EPISODES);
+    goto bad;
+  }
+  if (m->n_lengths != m->n_returns) {
+    errmsg(err, errlen, "eval result: %zu returns but %zu lengths", m->n_returns, m->n_lengths);
+    goto bad;
+  }
+  for (size_t i = 0; i < m->n_returns; i++) {
+    if (!isfinite(m->returns[i])) {
+      errmsg(err, errlen, "eval result: returns[%zu] is %g, not finite", i, m->returns[i]);
+      goto bad;
+    }
+    if (m->lengths[i] < 1) {
+      errmsg(err, errlen, "eval result: lengths[%zu] is 0 (an episode is at least one step)", i);
+      goto bad;
+    }
+  }
+  return 0;
+bad:
+  rlserve__eval_result__free_unpacked(m, NULL);
+  *out = NULL;
+  return -1;
 }

@@ -19,6 +19,7 @@
 #define WIRE_MAX_CONFIG 1024   /* Welcome.config entries */
 #define WIRE_MAX_DIM (1 << 20) /* Welcome.obs_dim, act_dim */
 #define WIRE_MAX_RETURNS 10000 /* Stats.episode_returns per message */
+#define WIRE_MAX_EVAL_EPISODES 100000 /* EvalRequest.count, EvalResult.returns (eval_episodes) */
 
 /* Packs any protobuf message into a frame of the given type. NULL on allocation failure
  * (and for an unknown frame type or a payload over FRAME_MAX_PAYLOAD, which no receiver
@@ -57,6 +58,15 @@ int wire_decode_credit(const uint8_t *p, size_t len, Rlserve__Credit **out, char
 int wire_decode_proof(const uint8_t *p, size_t len, Rlserve__Proof **out, char *err, size_t errlen);
 int wire_decode_challenge(const uint8_t *p, size_t len, Rlserve__Challenge **out, char *err,
                           size_t errlen);
+
+/* EvalRequest (learner -> worker): online = 4 * n_params bytes, all finite, n_params == expect_n
+ * unless 0; 1 <= count <= WIRE_MAX_EVAL_EPISODES. EvalResult (worker -> learner): 1..
+ * WIRE_MAX_EVAL_EPISODES returns, all finite, as many lengths, each >= 1. Whether they are the
+ * ones asked for is the learner's check (server/learner/reval.c). */
+int wire_decode_eval_request(const uint8_t *p, size_t len, uint32_t expect_n,
+                             Rlserve__EvalRequest **out, char *err, size_t errlen);
+int wire_decode_eval_result(const uint8_t *p, size_t len, Rlserve__EvalResult **out, char *err,
+                            size_t errlen);
 
 /* Copies n little-endian float32 values out of wire bytes (any alignment). */
 void wire_floats_from_bytes(float *dst, const uint8_t *src, size_t n);

@@ -14,7 +14,7 @@ set(PY_TEST_ENV "PYTHONPATH=${PROJECT_BINARY_DIR}/python:${CMAKE_CURRENT_SOURCE_
 add_test(NAME test_py_codec
          COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_codec.py $<TARGET_FILE:py_helper>)
 set_tests_properties(test_py_codec PROPERTIES LABELS unit TIMEOUT 120 ENVIRONMENT "${PY_TEST_ENV}")
-foreach(t py_cartpole py_mixed py_export_ddpg py_reconnect py_pendulum)
+foreach(t py_cartpole py_mixed py_export_ddpg py_reconnect py_pendulum py_extenv py_extenv_faults)
   add_test(NAME it_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh)
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 1200 RUN_SERIAL TRUE
                        ENVIRONMENT "${PY_TEST_ENV}")
@@ -25,4 +25,8 @@ set_tests_properties(bench_py_worker PROPERTIES LABELS bench TIMEOUT 300 RUN_SER
 rl_test(test_export LABELS unit SOURCES test_export.c LIBS rlcli)
 add_test(NAME it_py_fake_learner COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_fake_learner.py)
 set_tests_properties(it_py_fake_learner PROPERTIES LABELS "integration;security" TIMEOUT 120
+                     ENVIRONMENT "${PY_TEST_ENV}")
+add_test(NAME it_py_extenv_hostile
+         COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_extenv_hostile.py)
+set_tests_properties(it_py_extenv_hostile PROPERTIES LABELS "integration;security" TIMEOUT 300
                      ENVIRONMENT "${PY_TEST_ENV}")

@@ -524,9 +524,156 @@ static void test_target_and_explore(void) {
   }
 }
 
+/* Hello's observation bounds (env = worker:ID runs): 0, 1 or obs_dim pairs, no NaN, low <= high. */
+static void test_hello_obs_bounds(void) {
+  Rlserve__Hello h = RLSERVE__HELLO__INIT;
+  h.protocol_version = FRAME_PROTOCOL_VERSION;
+  h.env_id = "MyGrid-v0";
+  h.obs_dim = 3;
+  h.act_dim = 4;
+  h.evaluates = 1;
+  float lo[3] = {-1.0f, 0.0f, -INFINITY}, hi[3] = {1.0f, 2.0f, INFINITY};
+  h.obs_low = lo;
+  h.obs_high = hi;
+  h.n_obs_low = h.n_obs_high = 3;
+  const uint8_t *p;
+  size_t len;
+  uint8_t *f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
+  Rlserve__Hello *o;
+  CHECK(wire_decode_hello(p, len, &o, err, sizeof err) == 0, "hello bounds: %s", err);
+  if (o) {
+    CHECK(o->n_obs_low == 3 && o->n_obs_high == 3 && o->obs_low[0] == -1.0f &&
+              o->obs_high[1] == 2.0f && isinf(o->obs_low[2]) && o->evaluates,
+          "hello bounds differ after round trip");
+    rlserve__hello__free_unpacked(o, NULL);
+  }
+  free(f);
+  h.n_obs_low = h.n_obs_high = 1; /* one pair for every element */
+  f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
+  CHECK(wire_decode_hello(p, len, &o, err, sizeof err) == 0, "hello one pair: %s", err);
+  if (o) rlserve__hello__free_unpacked(o, NULL);
+  free(f);
+  h.n_obs_low = h.n_obs_high = 2;
+  f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
+  EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o,
+              "2 observation bounds for obs_dim 3");
+  free(f);
+  h.n_obs_low = 3;
+  f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
+  EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o, "3 obs_low but 2 obs_high");
+  free(f);
+  h.n_obs_high = 3;
+  lo[1] = NAN;
+  f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
+  EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o, "of element 1");
+  free(f);
+  lo[1] = 3.0f; /* above its high, 2 */
+  f = pack_raw(FRAME_HELLO, &h.base, &p, &len);
+  EXPECT_FAIL(wire_decode_hello(p, len, &o, err, sizeof err), o, "bounds [3, 2] of element 1");
+  free(f);
+}
+
+static void test_eval_messages(void) {
+  float w[5] = {0.5f, -1.0f, 2.0f, 0.0f, 3.25f};
+  Rlserve__EvalRequest rq = RLSERVE__EVAL_REQUEST__INIT;
+  rq.eval_id = 42;
+  rq.weights_version = 7;
+  rq.n_params = 5;
+  rq.online.data = (uint8_t *)w;
+  rq.online.len = sizeof w;
+  rq.seed_first = 1000100;
+  rq.count = 25;
+  const uint8_t *p;
+  size_t len;
+  uint8_t *f = pack_raw(FRAME_EVAL, &rq.base, &p, &len);
+  Rlserve__EvalRequest *o;
+  CHECK(wire_decode_eval_request(p, len, 5, &o, err, sizeof err) == 0, "eval: %s", err);
+  if (o) {
+    float back[5];
+    wire_floats_from_bytes(back, o->online.data, 5);
+    CHECK(o->eval_id == 42 && o->weights_version == 7 && o->seed_first == 1000100 &&
+              o->count == 25 && !memcmp(back, w, sizeof w),
+          "eval request differs after round trip");
+    rlserve__eval_request__free_unpacked(o, NULL);
+  }
+  EXPECT_FAIL(wire_decode_eval_request(p, len, 6, &o, err, sizeof err), o,
+              "eval: n_params 5, expected 6");
+  free(f);
+  rq.online.len = 16;
+  f = pack_raw(FRAME_EVAL, &rq.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_request(p, len, 0, &o, err, sizeof err), o,
+              "eval: online has 16 bytes, expected 4*5=20");
+  free(f);
+  rq.online.len = sizeof w;
+  w[3] = INFINITY;
+  f = pack_raw(FRAME_EVAL, &rq.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_request(p, len, 0, &o, err, sizeof err), o,
+              "eval: online[3] is inf, not finite");
+  free(f);
+  w[3] = 0;
+  rq.count = 0;
+  f = pack_raw(FRAME_EVAL, &rq.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_request(p, len, 0, &o, err, sizeof err), o, "eval: count 0");
+  free(f);
+  rq.count = 2;
+  rq.seed_first = UINT64_MAX - 1;
+  f = pack_raw(FRAME_EVAL, &rq.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_request(p, len, 0, &o, err, sizeof err), o, "overflow");
+  free(f);
+
+  double rets[3] = {-4.0, -6.5, -3.0};
+  uint32_t lens[3] = {4, 7, 3};
+  Rlserve__EvalResult r = RLSERVE__EVAL_RESULT__INIT;
+  r.eval_id = 42;
+  r.seed_first = 1000100;
+  r.returns = rets;
+  r.n_returns = 3;
+  r.lengths = lens;
+  r.n_lengths = 3;
+  f = pack_raw(FRAME_EVAL_RESULT, &r.base, &p, &len);
+  Rlserve__EvalResult *ro;
+  CHECK(wire_decode_eval_result(p, len, &ro, err, sizeof err) == 0, "eval result: %s", err);
+  if (ro) {
+    CHECK(ro->eval_id == 42 && ro->seed_first == 1000100 && ro->n_returns == 3 &&
+              ro->returns[1] == -6.5 && ro->lengths[2] == 3,
+          "eval result differs after round trip");
+    rlserve__eval_result__free_unpacked(ro, NULL);
+  }
+  free(f);
+  r.n_lengths = 2;
+  f = pack_raw(FRAME_EVAL_RESULT, &r.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_result(p, len, &ro, err, sizeof err), ro,
+              "eval result: 3 returns but 2 lengths");
+  free(f);
+  r.n_lengths = 3;
+  rets[2] = NAN;
+  f = pack_raw(FRAME_EVAL_RESULT, &r.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_result(p, len, &ro, err, sizeof err), ro,
+              "eval result: returns[2] is nan, not finite");
+  free(f);
+  rets[2] = -3.0;
+  lens[1] = 0;
+  f = pack_raw(FRAME_EVAL_RESULT, &r.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_result(p, len, &ro, err, sizeof err), ro, "lengths[1] is 0");
+  free(f);
+  r.n_returns = r.n_lengths = 0;
+  f = pack_raw(FRAME_EVAL_RESULT, &r.base, &p, &len);
+  EXPECT_FAIL(wire_decode_eval_result(p, len, &ro, err, sizeof err), ro,
+              "eval result: 0 returns, expected 1..100000");
+  free(f);
+  uint8_t junk[4] = {0xff, 0xff, 0xff, 0xff};
+  EXPECT_FAIL(wire_decode_eval_result(junk, sizeof junk, &ro, err, sizeof err), ro,
+              "not a valid protobuf message");
+  CHECK(!strcmp(frame_type_name(FRAME_EVAL), "EVAL") &&
+            !strcmp(frame_type_name(FRAME_EVAL_RESULT), "EVAL_RESULT"),
+        "frame type names");
+}
+
 int main(void) {
   test_target_and_explore();
   test_hello();
+  test_hello_obs_bounds();
+  test_eval_messages();
   test_welcome();
   test_weights();
   test_stats();

@@ -9,7 +9,7 @@
 
 #define EVAL_CHUNK 128
 
-static void eval_stats(const double *returns, int episodes, long steps, eval_result_t *out) {
+void eval_summarize(const double *returns, int episodes, long steps, eval_result_t *out) {
   double sum = 0, sq = 0, mn = INFINITY, mx = -INFINITY;
   for (int i = 0; i < episodes; i++) {
     sum += returns[i];
@@ -95,7 +95,7 @@ int eval_policy(const char *env_id, const algo_t *a, const algo_policy_t *p, con
   if (aborted)
     snprintf(err, errlen, "eval: stopped after %ld steps", steps);
   else
-    eval_stats(returns, episodes, steps, out);
+    eval_summarize(returns, episodes, steps, out);
   free(obs);
   free(x);
   free(returns);

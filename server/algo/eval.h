@@ -24,6 +24,10 @@ enum { EVAL_OK = 0, EVAL_ERROR = -1, EVAL_ABORTED = -2 };
  * stops the evaluation between two steps once it is nonzero (the learner's stop flag, so a
  * signal is not kept waiting for a whole evaluation). EVAL_OK; EVAL_ERROR with a message;
  * EVAL_ABORTED (out untouched, a message). */
+/* The result eval_policy reports for these per-episode returns (episodes >= 1) and total steps:
+ * also for returns played elsewhere (the workers of an env = worker:ID run, learner/reval.c). */
+void eval_summarize(const double *returns, int episodes, long steps, eval_result_t *out);
+
 int eval_policy(const char *env_id, const algo_t *a, const algo_policy_t *p, const float *params,
                 int episodes, uint64_t seed, const atomic_int *abort, eval_result_t *out, char *err,
                 size_t errlen);

@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "auth.h"
 #include "checkpoint.h"
+#include "extenv.h"
 #include "log.h"
 #include "plugin.h"
 #include "report.h"
@@ -137,7 +138,7 @@ static void finish(learner_t *L, int code) {
   L->net.exit_code = code;
   trainer_join(L);
   progress(L, 1);
-  if (L->run.out_dir[0]) learner_save_state(L);
+  if (L->run.out_dir[0] && learner_built(L)) learner_save_state(L); /* built (extenv.h) */
   if (L->sh.checkpoint_failures) { /* a run that cannot be resumed as it stood is an error */
     LOG_E("learner", "%llu checkpoint write(s) failed, the last: %s",
           (unsigned long long)L->sh.checkpoint_failures, L->sh.checkpoint_error);
@@ -169,11 +170,16 @@ static void finish(learner_t *L, int code) {
 static void on_sweep(uv_timer_t *t) {
   learner_t *L = t->data;
   if (!L->net.finishing) net_sweep(L);
+  if (!L->net.finishing) reval_poll(L); /* evaluation shares that timed out (reval.h) */
 }
 
 /* Ends the run when it is solved, spent or interrupted. Net thread. */
 static void learner_check_finish(learner_t *L) {
   if (L->net.finishing) return;
+  if (L->net.build_failed) {
+    finish(L, 2);
+    return;
+  }
   pthread_mutex_lock(&L->sh.mu);
   int solved = L->sh.solved;
   int spent = L->sh.env_steps >= (uint64_t)L->run.cfg.env_steps_budget;
@@ -195,7 +201,8 @@ static void learner_check_finish(learner_t *L) {
 static void on_wake(uv_async_t *h) {
   learner_t *L = h->data;
   if (L->net.finishing) return;
-  net_on_wake(L);
+  if (learner_built(L)) net_on_wake(L); /* a worker-env run has nothing to send before */
+  reval_poll(L);
   learner_check_finish(L);
 }
 
@@ -227,7 +234,8 @@ static void progress(learner_t *L, int final) {
   double confirm_mean = L->sh.confirm.mean;
   uint64_t confirm_at = L->sh.confirm_at_steps;
   pthread_mutex_unlock(&L->sh.mu);
-  replay_counts_t rc = replay_counts(&L->replay);
+  replay_counts_t rc = {0};
+  if (learner_built(L)) rc = replay_counts(&L->replay); /* a worker-env run is built late */
   double sps = dt > 0 ? (double)(steps - L->net.steps_at_last_progress) / dt : 0;
   double ups = dt > 0 ? (double)(updates - L->net.updates_at_last_progress) / dt : 0;
   double ret = returns_window_mean(&L->net.returns);
@@ -299,6 +307,44 @@ static void on_progress(uv_timer_t *t) {
   learner_check_finish(L);
 }
 
+/* setup_run for env = worker:ID (extenv.h): the env's spaces come with the first worker, so
+ * only what does not need them is checked here; learner_setup_declared does the rest. */
+static int setup_worker_env(learner_t *L, int dry, char *err, size_t errlen) {
+  config_t *c = &L->run.cfg;
+  const char *id = extenv_id(c->env);
+  if (!id[0] || strlen(id) >= sizeof L->run.declared_id || strchr(id, ':')) {
+    snprintf(err, errlen,
+             "config: env = '%s': expected " EXTENV_PREFIX
+             "ID with the env id the workers declare "
+             "(at most %zu bytes, no options)",
+             c->env, sizeof L->run.declared_id - 1);
+    return -1;
+  }
+  if (c->env_plugin[0]) {
+    snprintf(err, errlen,
+             "config: env = '%s' lives in the workers; env_plugin = '%s' cannot be used with it",
+             c->env, c->env_plugin);
+    return -1;
+  }
+  if (isnan(c->solve_threshold)) {
+    snprintf(err, errlen,
+             "config: env = '%s' lives in the workers, so the learner does not know its reward "
+             "threshold: set solve_threshold (e.g. --set solve_threshold=-6)",
+             c->env);
+    return -1;
+  }
+  if (algo_validate_config(c, NULL, &L->run.algo, err, errlen) != 0) return -1;
+  if (L->run.algo->mode != ALGO_ACTOR_LEARNER) {
+    snprintf(err, errlen, "config: algo %s is not served by the learner", c->algo);
+    return -1;
+  }
+  snprintf(L->run.declared_id, sizeof L->run.declared_id, "%s", id);
+  L->run.worker_env = 1;
+  L->run.threshold = c->solve_threshold;
+  if (!dry && L->run.out_dir[0] && rundir_mkdir(L->run.out_dir, err, errlen) != 0) return -1;
+  return 0;
+}
+
 /* Config, env and algorithm checks, and the run folder (not when dry: --check-args); before
  * anything is built. */
 static int setup_run(learner_t *L, const learner_opts_t *o, int dry, char *err, size_t errlen) {
@@ -333,6 +379,7 @@ static int setup_run(learner_t *L, const learner_opts_t *o, int dry, char *err, 
           "--insecure: listening on %s without a token; anyone who can connect can "
           "feed this run",
           o->listen);
+  if (extenv_id(c->env)) return setup_worker_env(L, dry, err, errlen);
   if (c->env_plugin[0] &&
       env_plugin_load_info(c->env_plugin, &L->run.plugin_info, err, errlen) != 0)
     return -1;
@@ -408,10 +455,19 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
   if (resume && c->checkpoint_replay && learner_load_replay(L, resume, err, errlen) != 0)
     return -1;
   snapshot_publish_pair(&L->snap, L->tr.w.online, L->tr.w.target);
-  pthread_mutex_init(&L->sh.mu, NULL);
-  pthread_cond_init(&L->sh.eval_cv, NULL);
   L->sh.next_eval_at = L->sh.env_steps + (uint64_t)c->eval_interval;
   return 0;
+}
+
+int learner_setup_declared(learner_t *L, char *err, size_t errlen) {
+  const config_t *c = &L->run.cfg;
+  if (algo_validate_config(c, L->run.spec, &L->run.algo, err, errlen) != 0 ||
+      L->run.algo->policy(c, L->run.spec, &L->run.pol, err, errlen) != 0 ||
+      setup_state(L, L->run.resume[0] ? L->run.resume : NULL, err, errlen) != 0)
+    return -1;
+  LOG_I("learner", "%s on %s (declared by the workers): %zu parameters, solve at %.1f", c->algo,
+        L->run.spec->id, L->tr.w.n, L->run.threshold);
+  return trainer_start(L, err, errlen);
 }
 
 static void free_state(learner_t *L) {
@@ -515,15 +571,21 @@ static void close_early(learner_t *L) {
 static void serve(learner_t *L) {
   const config_t *c = &L->run.cfg;
   char err[512];
-  LOG_I("learner",
-        "%s on %s: %zu parameters, batch %lld, replay %lld, %.3g samples/insert, "
-        "solve at %.1f, budget %lld env steps",
-        c->algo, c->env, L->tr.w.n, (long long)c->batch_size, (long long)c->replay_capacity,
-        c->samples_per_insert, L->run.threshold, (long long)c->env_steps_budget);
+  if (L->run.worker_env)
+    LOG_I("learner",
+          "%s on %s: waiting for the first worker to declare the env's spaces (python3 -m "
+          "rlserve_worker --env-id %s ...); solve at %.1f, budget %lld env steps",
+          c->algo, c->env, L->run.declared_id, L->run.threshold, (long long)c->env_steps_budget);
+  else
+    LOG_I("learner",
+          "%s on %s: %zu parameters, batch %lld, replay %lld, %.3g samples/insert, "
+          "solve at %.1f, budget %lld env steps",
+          c->algo, c->env, L->tr.w.n, (long long)c->batch_size, (long long)c->replay_capacity,
+          c->samples_per_insert, L->run.threshold, (long long)c->env_steps_budget);
   L->net.t_start = L->net.t_last_progress = L->tr.last_checkpoint_at = learner_now();
   L->net.steps_at_last_progress = L->sh.env_steps;
   L->net.updates_at_last_progress = L->sh.updates;
-  if (trainer_start(L, err, sizeof err) != 0) {
+  if (!L->run.worker_env && trainer_start(L, err, sizeof err) != 0) {
     LOG_E("learner", "%s", err);
     finish(L, 2);
   } else {
@@ -541,8 +603,16 @@ int learner_run(const learner_opts_t *o) {
   static learner_t L; /* one learner per process; large, so not on the stack */
   memset(&L, 0, sizeof L);
   char err[2048];
+  pthread_mutex_init(&L.sh.mu, NULL);
+  pthread_cond_init(&L.sh.eval_cv, NULL);
+  if (reval_init(&L.reval) != 0) {
+    fprintf(stderr, "rlserve learner: cannot set up evaluations\n");
+    return 2;
+  }
+  if (o->resume) snprintf(L.run.resume, sizeof L.run.resume, "%s", o->resume);
+  /* A worker-env run is built when its first worker declares the env (extenv.h). */
   if (setup_run(&L, o, 0, err, sizeof err) != 0 ||
-      setup_state(&L, o->resume, err, sizeof err) != 0) {
+      (!L.run.worker_env && setup_state(&L, o->resume, err, sizeof err) != 0)) {
     fprintf(stderr, "rlserve learner: %s\n", err);
     free_state(&L);
     return 2;
@@ -564,6 +634,7 @@ int learner_run(const learner_opts_t *o) {
   }
   serve(&L);
   free_state(&L);
+  reval_free(&L.reval);
   return L.net.exit_code;
 }
 

@@ -25,6 +25,7 @@
 #include "plugin.h"
 #include "replay.h"
 #include "returns.h"
+#include "reval.h"
 #include "seal.h"
 #include "snapshot.h"
 #include "solve.h"
@@ -77,6 +78,12 @@ typedef struct worker_conn {
   /* Weights in flight: at most one; a newer version waits in `weights_pending`. */
   int weights_inflight, weights_pending;
   uint64_t weights_sent_version;
+  /* env = worker:ID runs (reval.h): the worker answers EVAL frames; its share of an evaluation
+   * (eval_assign, the eval_id; 0: none) and one taken from it on a timeout or at the end of its
+   * evaluation (eval_late: it is still playing it, so it gets no other share until its answer,
+   * which is ignored, not refused). */
+  int evaluates, eval_share;
+  uint64_t eval_assign, eval_late;
 } worker_conn_t;
 
 /* The learner's state, split by owner. Who may touch what:
@@ -101,6 +108,12 @@ typedef struct learner_run {
   int plugin;
   env_plugin_info_t plugin_info;
   uint8_t ckpt_key[32]; /* with auth: checkpoints are authenticated with this (checkpoint.h) */
+  /* env = worker:ID (extenv.h): spec points at `declared` once the first worker declared the
+   * spaces (NULL until then: no algorithm state, replay or threads yet). */
+  int worker_env;
+  env_spec_t declared;
+  char declared_id[257];
+  char resume[1024]; /* --resume, applied when the run is built from the declaration */
 } learner_run_t;
 
 typedef struct learner_net {
@@ -124,6 +137,7 @@ typedef struct learner_net {
   FILE *metrics;
   history_t history; /* the metrics rows for GET /history, fed with metrics.jsonl's */
   int finishing, interrupted, exit_code;
+  int build_failed; /* env = worker:ID: the run could not be built from the declared spaces */
   uint64_t bytes_in, bytes_out;
 } learner_net_t;
 
@@ -180,17 +194,31 @@ typedef struct learner {
   learner_shared_t sh;
   replay_t replay;
   snapshot_t snap;
+  reval_t reval;                /* evaluations on the workers (env = worker:ID runs) */
   pthread_t trainer, evaluator; /* started and joined by the net thread */
   int threads_started;
   atomic_int stop;
 } learner_t;
 
+/* Whether the run's state (algorithm, replay, snapshot, threads) exists: always, but in an
+ * env = worker:ID run only from its first worker's declaration on (extenv.h). */
+static inline int learner_built(const learner_t *L) {
+  return !L->run.worker_env || L->run.spec != NULL;
+}
+
 /* net.c (net thread) */
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen);
 void net_on_wake(learner_t *L); /* new weights or room in replay */
+/* Queues a frame (taking it) to an active worker; on a write error the connection is closed.
+ * 0 or -1. */
+int net_send_frame(worker_conn_t *c, uint8_t *frame, size_t len);
 void net_close_all(learner_t *L);
 /* Sends heartbeats on quiet links and closes connections that stay silent or stop reading. */
 void net_sweep(learner_t *L);
+
+/* learner.c: builds the run (algorithm state, replay, trainer threads) once L->run.spec is
+ * set, for an env = worker:ID run at its first worker's Hello (extenv.c). 0 or -1. Net thread. */
+int learner_setup_declared(learner_t *L, char *err, size_t errlen);
 
 /* trainer.c */
 int trainer_start(learner_t *L, char *err, size_t errlen);

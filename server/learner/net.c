@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "auth.h"
 #include "bounds.h"
+#include "extenv.h"
 #include "flow.h"
 #include "learner.h"
 #include "log.h"
@@ -106,6 +107,18 @@ static int conn_write(worker_conn_t *c, uint8_t *own, shared_frame_t *shared, si
   return 0;
 }
 
+int net_send_frame(worker_conn_t *c, uint8_t *frame, size_t len) {
+  if (c->state != CONN_ACTIVE) {
+    free(frame);
+    return -1;
+  }
+  if (conn_write(c, frame, NULL, len, 0) != 0) {
+    conn_close(c, "write failed");
+    return -1;
+  }
+  return 0;
+}
+
 /* Sends an Error frame naming the problem, then closes the connection. */
 static void conn_fail(worker_conn_t *c, uint32_t code, const char *reason) {
   if (c->state == CONN_CLOSING || c->state == CONN_FAILING) return;
@@ -178,6 +191,7 @@ static void conn_close(worker_conn_t *c, const char *why) {
           c->id, c->addr, why, (unsigned long long)c->transitions, (unsigned long long)c->episodes,
           returns_window_mean(&c->returns), (unsigned long long)c->acting_version,
           (unsigned long long)L->net.weights_frame_version, c->epsilon);
+  reval_conn_gone(c); /* its share of an evaluation goes back (also after an Error frame) */
   c->state = CONN_CLOSING;
   for (worker_conn_t **p = &L->net.conns; *p; p = &(*p)->next)
     if (*p == c) {
@@ -338,11 +352,20 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
     conn_fail(c, 422, err);
     return;
   }
-  if (env_refused(L, h, err, sizeof err)) {
+  /* env = worker:ID: the first declaration builds the run, later ones must match (extenv.h). */
+  int refused =
+      L->run.worker_env ? extenv_hello(L, h, err, sizeof err) : env_refused(L, h, err, sizeof err);
+  if (refused) {
     rlserve__hello__free_unpacked(h, NULL);
-    conn_fail(c, 409, err);
+    if (refused < 0) {
+      LOG_E("learner", "cannot build the run from the declared env: %s", err);
+      L->net.build_failed = 1; /* learner_check_finish ends the run (exit status 2) */
+      uv_async_send(&L->net.wake);
+    }
+    conn_fail(c, refused < 0 ? 500 : 409, err);
     return;
   }
+  c->evaluates = L->run.worker_env && h->evaluates;
   if (L->run.auth && send_proof(c) != 0) {
     rlserve__hello__free_unpacked(h, NULL);
     return;
@@ -655,6 +678,9 @@ static void handle_frame(worker_conn_t *c, const frame_header_t *sh, const uint8
       handle_stats(c, p, h->length);
       break;
     case FRAME_HEARTBEAT:
+      break;
+    case FRAME_EVAL_RESULT: /* env = worker:ID runs (reval.h) */
+      if (reval_handle_result(c, p, h->length, err, sizeof err) != 0) conn_fail(c, 400, err);
       break;
     case FRAME_ERROR: {
       Rlserve__Error *e;

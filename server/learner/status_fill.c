@@ -80,7 +80,8 @@ int status_fill(learner_t *L, status_snapshot_t *s) {
   s->eval_env_steps = L->sh.eval_at_steps;
   snprintf(s->last_checkpoint, sizeof s->last_checkpoint, "%s", L->sh.last_checkpoint);
   pthread_mutex_unlock(&L->sh.mu);
-  replay_counts_t rc = replay_counts(&L->replay);
+  replay_counts_t rc = {0};
+  if (learner_built(L)) rc = replay_counts(&L->replay); /* a worker-env run is built late */
   s->replay_size = rc.size;
   s->replay_capacity = rc.capacity;
   s->replay_inserted = rc.inserted;

@@ -188,8 +188,10 @@ static int eval_claim(learner_t *L, int *final, uint64_t *at, solve_seeds_t *see
 /* One greedy evaluation of params on the given seeds; stops early when the learner stops. */
 static int eval_run(learner_t *L, const float *params, solve_seeds_t seeds, eval_result_t *r) {
   char err[256];
-  int rc = eval_policy(L->run.cfg.env, L->run.algo, &L->run.pol, params, (int)seeds.count,
-                       seeds.first, &L->stop, r, err, sizeof err);
+  int rc = L->run.worker_env /* the env lives in the workers: they play it (reval.h) */
+               ? reval_run(L, params, snapshot_version(&L->snap), seeds, r, err, sizeof err)
+               : eval_policy(L->run.cfg.env, L->run.algo, &L->run.pol, params, (int)seeds.count,
+                             seeds.first, &L->stop, r, err, sizeof err);
   if (rc != EVAL_OK && rc != EVAL_ABORTED) LOG_E("eval", "%s", err);
   return rc;
 }

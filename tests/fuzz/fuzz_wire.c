@@ -73,6 +73,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   {
+    Rlserve__EvalRequest *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_eval_request(data, size, 0, &m, err, sizeof err)) {
+      EXPECT(m->n_params >= 1 && m->online.len == 4 * (size_t)m->n_params && m->count >= 1 &&
+             m->count <= WIRE_MAX_EVAL_EPISODES);
+      rlserve__eval_request__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
+    Rlserve__EvalResult *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_eval_result(data, size, &m, err, sizeof err)) {
+      EXPECT(m->n_returns >= 1 && m->n_returns <= WIRE_MAX_EVAL_EPISODES &&
+             m->n_returns == m->n_lengths);
+      for (size_t i = 0; i < m->n_returns; i++) EXPECT(isfinite(m->returns[i]) && m->lengths[i]);
+      rlserve__eval_result__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
     Rlserve__Challenge *m = NULL;
     err[0] = 0;
     if (!wire_decode_challenge(data, size, &m, err, sizeof err)) {

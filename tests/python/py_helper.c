@@ -181,6 +181,19 @@ static int cmd_encode(const char *dir) {
   uint8_t *s1 = seal_frame_alloc(&s.tx, credit, credit_len, &sl, &rc);
   put_frame(dir, "sealed1.frame", s1, sl);
   free(credit);
+  {
+    float ew[5] = {0.5f, -1.0f, 2.0f, 0.0f, 3.25f};
+    Rlserve__EvalRequest rq = RLSERVE__EVAL_REQUEST__INIT;
+    rq.eval_id = 42;
+    rq.weights_version = 7;
+    rq.n_params = 5;
+    rq.online.data = (uint8_t *)ew;
+    rq.online.len = sizeof ew;
+    rq.seed_first = 1000100;
+    rq.count = 25;
+    uint8_t *fr = wire_encode(FRAME_EVAL, &rq.base, &len); /* sets len before it is read */
+    put_frame(dir, "eval.frame", fr, len);
+  }
   return 0;
 }
 
@@ -223,6 +236,41 @@ static void check_py_tbatch(const uint8_t *p, size_t len, const char *what) {
   }
   EXPECT(b.flags[0] == 0 && b.flags[1] == TBATCH_TERMINATED && b.flags[2] == TBATCH_TRUNCATED,
          "%s: flags %u %u %u", what, b.flags[0], b.flags[1], b.flags[2]);
+}
+
+/* env = worker:ID frames the Python worker writes: its Hello with observation bounds and
+ * `evaluates` (worker.hello_payload), and an EvalResult. */
+static void check_py_eval_frames(const char *dir) {
+  size_t n, plen;
+  char err[512];
+  uint8_t *f = read_bytes(dir, "py_hello_declared.frame", &n);
+  const uint8_t *p = frame_of(f, n, FRAME_HELLO, &plen);
+  Rlserve__Hello *h;
+  if (p && wire_decode_hello(p, plen, &h, err, sizeof err) == 0) {
+    EXPECT(!strcmp(h->env_id, "MyGrid-v0") && h->obs_dim == 25 && h->act_dim == 4 &&
+               !h->act_continuous && h->evaluates && h->n_obs_low == 1 && h->n_obs_high == 1 &&
+               h->obs_low[0] == 0.0f && h->obs_high[0] == 1.0f,
+           "declared hello: %s obs %u act %u evaluates %d bounds %zu", h->env_id, h->obs_dim,
+           h->act_dim, h->evaluates, h->n_obs_low);
+    rlserve__hello__free_unpacked(h, NULL);
+  } else {
+    EXPECT(0, "declared hello: %s", err);
+  }
+  free(f);
+  f = read_bytes(dir, "py_evalres.frame", &n);
+  p = frame_of(f, n, FRAME_EVAL_RESULT, &plen);
+  Rlserve__EvalResult *r;
+  if (p && wire_decode_eval_result(p, plen, &r, err, sizeof err) == 0) {
+    EXPECT(r->eval_id == 42 && r->seed_first == 1000100 && r->n_returns == 3 &&
+               r->returns[0] == -4.0 && r->returns[2] == -2.5 && r->n_lengths == 3 &&
+               r->lengths[1] == 6,
+           "eval result: id %llu seed %llu n %zu", (unsigned long long)r->eval_id,
+           (unsigned long long)r->seed_first, r->n_returns);
+    rlserve__eval_result__free_unpacked(r, NULL);
+  } else {
+    EXPECT(0, "eval result: %s", err);
+  }
+  free(f);
 }
 
 static int cmd_decode(const char *dir) {
@@ -299,6 +347,7 @@ static int cmd_decode(const char *dir) {
   EXPECT(seal_open(&s.rx, &hd, f + FRAME_HEADER_SIZE, &pl) == SEAL_EFORGED,
          "a replayed frame opened");
   free(f);
+  check_py_eval_frames(dir);
   printf("%s\n",
          failures ? "decode: FAILED" : "decode: every Python frame decoded in C as written");
   return failures ? 1 : 0;

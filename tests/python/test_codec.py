@@ -10,7 +10,9 @@ import tempfile
 
 import numpy as np
 
-from rlserve_worker import crypto, frame, tbatch
+from rlserve_worker import crypto, frame, spaces, tbatch
+from rlserve_worker.spaces import EnvSpace
+from rlserve_worker.worker import hello_payload
 from rlserve_worker.nn import Network, mlp
 from rlserve_worker.proto import pb
 
@@ -50,6 +52,10 @@ def c_to_python(helper, d):
     expect((h.worker_name, h.host, h.pid, h.num_envs) == ("c-host:42", "c-host", 42, 16), "hello %s" % h)
     expect((h.env_id, h.obs_dim, h.act_dim, h.act_continuous, list(h.act_low), list(h.act_high)) ==
            ("Pendulum-v1", 3, 1, True, [-2.0], [2.0]), "hello env fields %s" % h)
+    ev = pb.EvalRequest()
+    ev.ParseFromString(payload_of(read(d, "eval.frame"), frame.EVAL))
+    expect((ev.eval_id, ev.weights_version, ev.n_params, ev.seed_first, ev.count) == (42, 7, 5, 1000100, 25) and
+           list(np.frombuffer(ev.online, dtype="<f4")) == [0.5, -1.0, 2.0, 0.0, 3.25], "eval request %s" % ev)
     w = pb.Welcome()
     w.ParseFromString(payload_of(read(d, "welcome.frame"), frame.WELCOME))
     expect(w.worker_id == 7 and w.worker_index == 1 and w.seed == 123456789012345 and
@@ -74,6 +80,13 @@ def c_to_python(helper, d):
     key, nl, nw = fixed_keys()
     expect(crypto.verify(key, crypto.LEARNER_CONTEXT, nl, nw, read(d, "learner_proof.bin")),
            "the C learner's proof does not verify in Python")
+    # env = worker:ID: the worker's own Hello (obs bounds, evaluates) and an EvalResult.
+    grid = EnvSpace("MyGrid-v0", spaces.Box(0.0, 1.0, shape=(25,)), spaces.Discrete(4))
+    with open(os.path.join(d, "py_hello_declared.frame"), "wb") as f:
+        f.write(frame.encode(frame.HELLO, hello_payload(grid, 4)))
+    er = pb.EvalResult(eval_id=42, seed_first=1000100, returns=[-4.0, -6.0, -2.5], lengths=[4, 6, 3])
+    with open(os.path.join(d, "py_evalres.frame"), "wb") as f:
+        f.write(frame.encode(frame.EVAL_RESULT, er.SerializeToString()))
     seal = crypto.Seal(key, nl, nw)
     for i in range(2):
         sealed = read(d, "sealed%d.frame" % i)
@@ -124,6 +137,13 @@ def python_to_c(helper, d):
                   steps_per_sec=5.5, dropped=0, weights_version=9, epsilon=0.25)
     with open(os.path.join(d, "py_stats.frame"), "wb") as f:
         f.write(frame.encode(frame.STATS, st.SerializeToString()))
+    # env = worker:ID: the worker's own Hello (obs bounds, evaluates) and an EvalResult.
+    grid = EnvSpace("MyGrid-v0", spaces.Box(0.0, 1.0, shape=(25,)), spaces.Discrete(4))
+    with open(os.path.join(d, "py_hello_declared.frame"), "wb") as f:
+        f.write(frame.encode(frame.HELLO, hello_payload(grid, 4)))
+    er = pb.EvalResult(eval_id=42, seed_first=1000100, returns=[-4.0, -6.0, -2.5], lengths=[4, 6, 3])
+    with open(os.path.join(d, "py_evalres.frame"), "wb") as f:
+        f.write(frame.encode(frame.EVAL_RESULT, er.SerializeToString()))
     seal = crypto.Seal(key, nl, nw)
     for i in range(2):
         with open(os.path.join(d, "py_sealed%d.frame" % i), "wb") as f:

@@ -10,9 +10,12 @@ MAX_PAYLOAD = 64 << 20
 PREAUTH_MAX = 4096
 
 HELLO, WELCOME, WEIGHTS, TRANSITIONS, STATS, ERROR, HEARTBEAT, CHALLENGE, CREDIT, PROOF = range(1, 11)
+EXPLORE = 11  # explore = apex: this actor's epsilon / noise scale over the actors connected
+EVAL, EVAL_RESULT = 12, 13  # env = worker:ID runs: greedy evaluations played by the workers
 NAMES = {HELLO: "HELLO", WELCOME: "WELCOME", WEIGHTS: "WEIGHTS", TRANSITIONS: "TRANSITIONS",
          STATS: "STATS", ERROR: "ERROR", HEARTBEAT: "HEARTBEAT", CHALLENGE: "CHALLENGE",
-         CREDIT: "CREDIT", PROOF: "PROOF"}
+         CREDIT: "CREDIT", PROOF: "PROOF", EXPLORE: "EXPLORE", EVAL: "EVAL",
+         EVAL_RESULT: "EVAL_RESULT"}
 
 _HDR = struct.Struct("<IIHH")
 

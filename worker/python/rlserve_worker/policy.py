@@ -23,15 +23,17 @@ class Dqn:
         self.weights_exact = True
         self.eps_start = float(cfg["eps_start"])
         self.anneal = float(cfg["eps_anneal_steps"])
+        self.fixed = cfg.get("explore", "annealed") == "apex"  # Ape-X: eps_i as it is, no anneal
         self.rng = rng
-        self.level = 0.0  # epsilon_final from the Welcome
+        self.level = 0.0  # epsilon_final from the Welcome (or an Explore frame)
         self.now = 0.0
 
     def greedy(self, obs):
         return np.argmax(self.net.forward(obs), axis=1).astype(np.float32).reshape(-1, 1)
 
     def explore(self, obs, run_steps):
-        eps = _anneal(self.eps_start, self.level, float(run_steps), self.anneal)
+        eps = self.level if self.fixed else _anneal(self.eps_start, self.level, float(run_steps),
+                                                     self.anneal)
         self.now = eps
         a = self.greedy(obs)[:, 0]
         k = a.shape[0]

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import crypto, frame, tbatch
+from . import crypto, evaluate, frame, tbatch
 from .policy import ALGOS
 from .proto import pb
 from .spaces import EnvSpace, env_id_of
@@ -25,6 +25,7 @@ BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 5.0
 MAX_PENDING_RETURNS = 10000
 FATAL_CODES = (401, 409, 422, 426)  # retrying cannot fix these (worker.c handle_error)
+OBS_BOUNDS_MAX = 128  # per-element observation bounds in the Hello up to this many elements
 
 
 class Fatal(Exception):
@@ -60,6 +61,17 @@ def hello_payload(space, num_envs, mac=b"", nonce=b""):
         if space.continuous:
             h.act_low.extend(float(v) for v in space.low)
             h.act_high.extend(float(v) for v in space.high)
+        # The observation bounds: one pair when every element shares it, else one per element up
+        # to OBS_BOUNDS_MAX elements; a wider env sends the pair that covers all of them (looser,
+        # never refusing a valid value), so the Hello stays within the 4 KiB allowed before
+        # authentication.
+        lo = np.broadcast_to(space.obs_low, (space.obs_dim,))
+        hi = np.broadcast_to(space.obs_high, (space.obs_dim,))
+        if (np.all(lo == lo[0]) and np.all(hi == hi[0])) or space.obs_dim > OBS_BOUNDS_MAX:
+            lo, hi = lo.min(keepdims=True), hi.max(keepdims=True)
+        h.obs_low.extend(float(v) for v in lo)
+        h.obs_high.extend(float(v) for v in hi)
+        h.evaluates = True  # it plays the learner's Eval requests (env = worker:ID runs)
     return h.SerializeToString()
 
 
@@ -74,6 +86,9 @@ class Worker:
         probe = env_fn()
         self.space = EnvSpace(env_id_of(probe, env_id), probe.observation_space, probe.action_space)
         self._spare_env = probe
+        self.eval_envs = []  # the evaluator's own envs (evaluate.py), made on the first Eval
+        self.eval_algo = None
+        self.in_eval = False
         self.rng = np.random.default_rng()
         self.vec = None
         self.algo = None
@@ -169,7 +184,8 @@ class Worker:
                                                  "before proving the token" if self.hello_sent else "without a challenge"))
         h = {frame.WELCOME: self._welcome, frame.WEIGHTS: self._weights, frame.ERROR: self._on_error,
              frame.CREDIT: self._credit, frame.CHALLENGE: self._challenge, frame.PROOF: self._proof,
-             frame.HEARTBEAT: lambda p: None}.get(ftype)
+             frame.HEARTBEAT: lambda p: None, frame.EVAL: self._eval,
+             frame.EXPLORE: self._explore}.get(ftype)
         if h is None:
             raise Dropped("unexpected %s frame from the learner" % frame.type_name(ftype))
         h(p)
@@ -255,6 +271,7 @@ class Worker:
         if not same:
             self.rng = np.random.default_rng(wm.seed)
             self.algo = ALGOS[name](cfg, sp, self.rng)
+            self.eval_algo = None
             envs = [self._spare_env] if self._spare_env is not None else []
             self._spare_env = None
             envs += [self.env_fn() for _ in range(k - len(envs))]
@@ -268,6 +285,19 @@ class Worker:
             self.away_bytes = 0
             self._reset_batch()
         self.algo.level = wm.noise_scale if sp.continuous else wm.epsilon_final
+
+    def _explore(self, p):
+        """explore = apex: this actor's place among those connected and its fixed exploration."""
+        if not self.welcomed:
+            raise Dropped("explore before welcome")
+        ex = self._parse(pb.Explore, p, "explore")
+        if ex.actors == 0 or ex.worker_index >= ex.actors or not 0.0 <= ex.epsilon <= 1.0 \
+                or not ex.noise_scale >= 0.0:
+            raise Dropped("explore: worker_index %d of %d actors, epsilon %g, noise_scale %g"
+                          % (ex.worker_index, ex.actors, ex.epsilon, ex.noise_scale))
+        self.algo.level = ex.noise_scale if self.space.continuous else ex.epsilon
+        log.info("actor %d of %d: epsilon %.4g, noise scale %.4g", ex.worker_index, ex.actors,
+                 ex.epsilon, ex.noise_scale)
 
     def _weights(self, p):
         if not self.welcomed:
@@ -287,6 +317,61 @@ class Worker:
         if not self.have_weights:
             log.info("first weights (version %d): stepping", wt.version)
         self.have_weights = True
+
+    def _eval(self, p):
+        """Plays the greedy episodes an EvalRequest asks for and answers with an EvalResult. The
+        connection stays served meanwhile (weights, credit, heartbeats; a second Eval is a
+        protocol error)."""
+        if not self.welcomed:
+            raise Dropped("eval before welcome")
+        if self.in_eval:
+            raise Dropped("a second EVAL frame while one is being played")
+        rq = self._parse(pb.EvalRequest, p, "eval")
+        if self.eval_algo is None:
+            self.eval_algo = ALGOS[self.cfg["algo"]](self.cfg, self.space, np.random.default_rng(0))
+        need = self.eval_algo.net.n_params
+        if rq.n_params < need or (self.eval_algo.weights_exact and rq.n_params != need):
+            raise Dropped("eval: n_params %d, this network has %d" % (rq.n_params, need))
+        if len(rq.online) != 4 * rq.n_params:
+            raise Dropped("eval: online has %d bytes, expected 4*%d" % (len(rq.online), rq.n_params))
+        if not 1 <= rq.count <= 100000:
+            raise Dropped("eval: count %d outside 1..100000" % rq.count)
+        flat = np.frombuffer(rq.online, dtype="<f4", count=need)
+        if not np.all(np.isfinite(flat)):
+            raise Dropped("eval: non-finite parameter")
+        self.eval_algo.net.load(flat)
+        try:
+            while len(self.eval_envs) < min(rq.count, evaluate.CHUNK):
+                self.eval_envs.append(self.env_fn())
+        except Exception as e:
+            raise Fatal("cannot make an env for evaluation: %s: %s" % (type(e).__name__, e), 2) from None
+        t0 = time.monotonic()
+        log.info("evaluation share #%d (weights %d): playing %d greedy episodes from seed %d",
+                 rq.eval_id, rq.weights_version, rq.count, rq.seed_first)
+        self.in_eval = True
+        try:
+            rets, lens = evaluate.play(self.eval_envs, self.space, self.eval_algo.greedy, rq.seed_first,
+                                       rq.count, tick=self._eval_tick)
+        except (Dropped, Fatal):
+            raise
+        except Exception as e:  # the user's env
+            raise Fatal("the env failed in an evaluation: %s: %s" % (type(e).__name__, e), 2) from None
+        finally:
+            self.in_eval = False
+        res = pb.EvalResult(eval_id=rq.eval_id, seed_first=rq.seed_first)
+        res.returns.extend(float(r) for r in rets)
+        res.lengths.extend(int(n) for n in lens)
+        self._send(frame.EVAL_RESULT, res.SerializeToString())
+        log.info("evaluation share #%d answered: mean %.2f over %d episodes, %.1f s", rq.eval_id,
+                 float(rets.mean()), rq.count, time.monotonic() - t0)
+
+    def _eval_tick(self):
+        """While an evaluation plays: a heartbeat, and whatever the learner sent meanwhile."""
+        self._send(frame.HEARTBEAT, b"")
+        r, _, _ = select.select([self.sock], [], [], 0)
+        if r:
+            for ftype, p in self._frames():
+                self._handle(ftype, p)
 
     def _credit(self, p):
         cr = self._parse(pb.Credit, p, "credit")
