@@ -18,7 +18,7 @@ static int inside(const void *x, size_t n, const uint8_t *p, size_t len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const tbatch_limits_t lim = {4, 1, 2, 1024};
+  static const tbatch_limits_t lim = {4, 1, 2, 1024, 1};
   tbatch_t b;
   char err[256];
   err[0] = 0;
