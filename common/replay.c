@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "obsbits.h"
+
 int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
                 const flow_limits_t *lim) {
   memset(r, 0, sizeof *r);
@@ -15,6 +17,7 @@ int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
   r->obs_dim = obs_dim;
   r->act_dim = act_dim;
   r->lim = *lim;
+  r->obs_row = obs_dim * sizeof(float);
   r->obs = malloc(capacity * obs_dim * sizeof(float));
   r->next_obs = malloc(capacity * obs_dim * sizeof(float));
   r->act = malloc(capacity * act_dim * sizeof(float));
@@ -32,11 +35,31 @@ int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&r->can_sample, &ca);
   pthread_condattr_destroy(&ca);
+  r->locks = 1;
   return 0;
 }
 
+int replay_set_obs_bits(replay_t *r) {
+  free(r->obs);
+  free(r->next_obs);
+  r->obs = r->next_obs = NULL;
+  r->obs_bits = 1;
+  r->obs_row = obsbits_bytes(r->obs_dim);
+  r->obs_b = malloc(r->capacity * r->obs_row);
+  r->next_obs_b = malloc(r->capacity * r->obs_row);
+  return (r->obs_b && r->next_obs_b) ? 0 : -1;
+}
+
+size_t replay_bytes_per_transition(const replay_t *r) {
+  size_t b = 2 * r->obs_row + r->act_dim * sizeof(float) + 3 * sizeof(float); /* rew term disc */
+  /* The sum tree: sum and min arrays of 2 * tree.cap doubles each (tree.cap: the power of two
+   * >= capacity), shared by the capacity slots (rounded up). */
+  if (r->prioritized) b += (4 * r->tree.cap * sizeof(double) + r->capacity - 1) / r->capacity;
+  return b;
+}
+
 void replay_free(replay_t *r) {
-  if (r->capacity && r->obs && r->next_obs && r->act && r->rew && r->term && r->disc) {
+  if (r->locks) {
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->can_sample);
   }
@@ -46,6 +69,8 @@ void replay_free(replay_t *r) {
   free(r->rew);
   free(r->term);
   free(r->disc);
+  free(r->obs_b);
+  free(r->next_obs_b);
   sumtree_free(&r->tree);
   memset(r, 0, sizeof *r);
 }
@@ -89,13 +114,62 @@ void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, cons
 void replay_insert_ext(replay_t *r, size_t n, const void *obs, const void *act, const void *rew,
                        const void *next_obs, const uint8_t *flags, const void *disc,
                        const void *prio) {
+  char err[200];
+  if (replay_insert_enc(r, n, 0, obs, act, rew, next_obs, flags, disc, prio, err, sizeof err))
+    fprintf(stderr, "replay: %s\n", err); /* float rows into a bits replay that are not 0/1 */
+}
+
+/* Floats (LE, any alignment) packed into rows of r->obs_row bytes; 0 or -1 with a message. */
+static int pack_rows(const replay_t *r, size_t n, const uint8_t *src, uint8_t *dst,
+                     const char *what, char *err, size_t errlen) {
+  size_t od = r->obs_dim;
+  float *row = malloc(od * sizeof(float));
+  if (!row) return snprintf(err, errlen, "out of memory"), -1;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(row, src + i * od * sizeof(float), od * sizeof(float));
+    char e[160];
+    if (obsbits_pack(row, od, dst + i * r->obs_row, e, sizeof e) != 0) {
+      snprintf(err, errlen, "%s row %zu: %s", what, i, e);
+      free(row);
+      return -1;
+    }
+  }
+  free(row);
+  return 0;
+}
+
+int replay_insert_enc(replay_t *r, size_t n, int obs_enc, const void *obs, const void *act,
+                      const void *rew, const void *next_obs, const uint8_t *flags,
+                      const void *disc, const void *prio, char *err, size_t errlen) {
   const uint8_t *o = obs, *a = act, *rw = rew, *no = next_obs, *dc = disc, *pr = prio;
-  size_t od = r->obs_dim * sizeof(float), ad = r->act_dim * sizeof(float);
+  size_t od = r->obs_dim, ad = r->act_dim * sizeof(float);
+  uint8_t *packed = NULL;
+  if (r->obs_bits && !obs_enc && n) { /* pack outside the lock, refusing before any insert */
+    packed = malloc(2 * n * r->obs_row);
+    if (!packed) return snprintf(err, errlen, "out of memory packing %zu observations", n), -1;
+    if (pack_rows(r, n, o, packed, "obs", err, errlen) ||
+        pack_rows(r, n, no, packed + n * r->obs_row, "next_obs", err, errlen)) {
+      free(packed);
+      return -1;
+    }
+    o = packed;
+    no = packed + n * r->obs_row;
+    obs_enc = 1;
+  }
+  size_t in_row = obs_enc ? obsbits_bytes(od) : od * sizeof(float);
   pthread_mutex_lock(&r->mu);
   for (size_t i = 0; i < n; i++) {
     size_t h = r->head;
-    memcpy(r->obs + h * r->obs_dim, o + i * od, od);
-    memcpy(r->next_obs + h * r->obs_dim, no + i * od, od);
+    if (r->obs_bits) {
+      memcpy(r->obs_b + h * r->obs_row, o + i * in_row, r->obs_row);
+      memcpy(r->next_obs_b + h * r->obs_row, no + i * in_row, r->obs_row);
+    } else if (obs_enc) {
+      obsbits_unpack(o + i * in_row, od, r->obs + h * od);
+      obsbits_unpack(no + i * in_row, od, r->next_obs + h * od);
+    } else {
+      memcpy(r->obs + h * od, o + i * in_row, in_row);
+      memcpy(r->next_obs + h * od, no + i * in_row, in_row);
+    }
     memcpy(r->act + h * r->act_dim, a + i * ad, ad);
     memcpy(r->rew + h, rw + i * sizeof(float), sizeof(float));
     r->term[h] = (flags[i] & 1u) ? 1.0f : 0.0f;
@@ -119,6 +193,8 @@ void replay_insert_ext(replay_t *r, size_t n, const void *obs, const void *act, 
   r->inserted += n;
   pthread_mutex_unlock(&r->mu);
   pthread_cond_broadcast(&r->can_sample);
+  free(packed);
+  return 0;
 }
 
 int replay_insert_allowed(replay_t *r) {
@@ -167,8 +243,13 @@ static uint64_t slot_id(const replay_t *r, size_t i) {
 static void copy_row(const replay_t *r, size_t i, size_t b, float *obs, float *act, float *rew,
                      float *next_obs, float *term) {
   size_t od = r->obs_dim, ad = r->act_dim;
-  memcpy(obs + b * od, r->obs + i * od, od * sizeof(float));
-  memcpy(next_obs + b * od, r->next_obs + i * od, od * sizeof(float));
+  if (r->obs_bits) {
+    obsbits_unpack(r->obs_b + i * r->obs_row, od, obs + b * od);
+    obsbits_unpack(r->next_obs_b + i * r->obs_row, od, next_obs + b * od);
+  } else {
+    memcpy(obs + b * od, r->obs + i * od, od * sizeof(float));
+    memcpy(next_obs + b * od, r->next_obs + i * od, od * sizeof(float));
+  }
   memcpy(act + b * ad, r->act + i * ad, ad * sizeof(float));
   rew[b] = r->rew[i];
   term[b] = r->term[i];
@@ -247,6 +328,8 @@ void replay_image_free(replay_image_t *im) {
   free(im->term);
   free(im->disc);
   free(im->prio);
+  free(im->obs_b);
+  free(im->next_obs_b);
   memset(im, 0, sizeof *im);
 }
 
@@ -254,22 +337,33 @@ int replay_image_take(replay_t *r, replay_image_t *im) {
   memset(im, 0, sizeof *im);
   /* Sized at full capacity outside the lock, so the copy under it is memcpy alone. */
   size_t cap = r->capacity, od = r->obs_dim, ad = r->act_dim;
-  im->obs = malloc(cap * od * sizeof(float));
-  im->next_obs = malloc(cap * od * sizeof(float));
+  size_t orow = r->obs_row;
+  if (r->obs_bits) {
+    im->obs_b = malloc(cap * orow);
+    im->next_obs_b = malloc(cap * orow);
+  } else {
+    im->obs = malloc(cap * od * sizeof(float));
+    im->next_obs = malloc(cap * od * sizeof(float));
+  }
   im->act = malloc(cap * ad * sizeof(float));
   im->rew = malloc(cap * sizeof(float));
   im->term = malloc(cap * sizeof(float));
   im->disc = malloc(cap * sizeof(float));
   if (r->prioritized) im->prio = malloc(cap * sizeof(double));
-  if (!im->obs || !im->next_obs || !im->act || !im->rew || !im->term || !im->disc ||
-      (r->prioritized && !im->prio)) {
+  if ((r->obs_bits ? (!im->obs_b || !im->next_obs_b) : (!im->obs || !im->next_obs)) ||
+      !im->act || !im->rew || !im->term || !im->disc || (r->prioritized && !im->prio)) {
     replay_image_free(im);
     return -1;
   }
   pthread_mutex_lock(&r->mu);
   size_t n = r->size;
-  memcpy(im->obs, r->obs, n * od * sizeof(float));
-  memcpy(im->next_obs, r->next_obs, n * od * sizeof(float));
+  if (r->obs_bits) {
+    memcpy(im->obs_b, r->obs_b, n * orow);
+    memcpy(im->next_obs_b, r->next_obs_b, n * orow);
+  } else {
+    memcpy(im->obs, r->obs, n * od * sizeof(float));
+    memcpy(im->next_obs, r->next_obs, n * od * sizeof(float));
+  }
   memcpy(im->act, r->act, n * ad * sizeof(float));
   memcpy(im->rew, r->rew, n * sizeof(float));
   memcpy(im->term, r->term, n * sizeof(float));
@@ -282,6 +376,7 @@ int replay_image_take(replay_t *r, replay_image_t *im) {
   im->inserted = r->inserted;
   im->sampled = r->sampled;
   im->prioritized = (uint64_t)r->prioritized;
+  im->obs_bits = (uint64_t)r->obs_bits;
   im->max_prio = r->max_prio;
   pthread_mutex_unlock(&r->mu);
   return 0;
@@ -312,6 +407,11 @@ int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, c
              im->prioritized ? "prioritized" : "uniform", r->prioritized ? "prioritized" : "uniform");
     return -1;
   }
+  if (im->obs_bits != (uint64_t)r->obs_bits) {
+    snprintf(err, errlen, "replay image: observations stored as %s, this run's replay stores %s",
+             im->obs_bits ? "packed bits" : "float32", r->obs_bits ? "packed bits" : "float32");
+    return -1;
+  }
   uint64_t want = im->inserted < im->capacity ? im->inserted : im->capacity;
   if (im->size != want) {
     snprintf(err, errlen, "replay image: size %llu, but %llu inserted into capacity %llu",
@@ -321,8 +421,14 @@ int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, c
   }
   size_t n = (size_t)im->size, od = r->obs_dim, ad = r->act_dim;
   const float inf = INFINITY;
-  if (bad_float(im->obs, n * od, -inf, inf, "obs", err, errlen) ||
-      bad_float(im->next_obs, n * od, -inf, inf, "next_obs", err, errlen) ||
+  for (size_t i = 0; im->obs_bits && i < n; i++)
+    if (!obsbits_padding_ok(im->obs_b + i * r->obs_row, od) ||
+        !obsbits_padding_ok(im->next_obs_b + i * r->obs_row, od)) {
+      snprintf(err, errlen, "replay image: row %zu (bits) has nonzero padding bits", i);
+      return -1;
+    }
+  if ((!im->obs_bits && (bad_float(im->obs, n * od, -inf, inf, "obs", err, errlen) ||
+                         bad_float(im->next_obs, n * od, -inf, inf, "next_obs", err, errlen))) ||
       bad_float(im->act, n * ad, -inf, inf, "act", err, errlen) ||
       bad_float(im->rew, n, -inf, inf, "rew", err, errlen) ||
       bad_float(im->term, n, 0, 1, "term", err, errlen) ||
@@ -352,8 +458,13 @@ int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, c
     return -1;
   }
   pthread_mutex_lock(&r->mu);
-  memcpy(r->obs, im->obs, n * od * sizeof(float));
-  memcpy(r->next_obs, im->next_obs, n * od * sizeof(float));
+  if (r->obs_bits) {
+    memcpy(r->obs_b, im->obs_b, n * r->obs_row);
+    memcpy(r->next_obs_b, im->next_obs_b, n * r->obs_row);
+  } else {
+    memcpy(r->obs, im->obs, n * od * sizeof(float));
+    memcpy(r->next_obs, im->next_obs, n * od * sizeof(float));
+  }
   memcpy(r->act, im->act, n * ad * sizeof(float));
   memcpy(r->rew, im->rew, n * sizeof(float));
   memcpy(r->term, im->term, n * sizeof(float));

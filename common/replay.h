@@ -37,6 +37,13 @@ typedef struct replay {
   pthread_cond_t can_sample;
   size_t capacity, obs_dim, act_dim;
   float *obs, *act, *rew, *next_obs, *term; /* term: 1 when the episode terminated */
+  /* Binary observations (replay_set_obs_bits): obs / next_obs are NULL and each row sits in
+   * obs_b / next_obs_b as obs_row packed bytes (common/obsbits.h), unpacked into floats only
+   * when a batch is sampled. Otherwise obs_bits is 0 and obs_row is obs_dim * 4. */
+  int obs_bits;
+  size_t obs_row;
+  uint8_t *obs_b, *next_obs_b;
+  int locks; /* mutex and condition initialised */
   float *disc; /* bootstrap discount of each transition (gamma^k for a k-step return) */
   float gamma; /* the discount of a transition inserted without one (one-step) */
   size_t head, size;
@@ -55,6 +62,13 @@ void replay_free(replay_t *r);
 
 /* Switches to prioritized sampling (before any insert). 0, or -1 (bad settings, no memory). */
 int replay_set_prioritized(replay_t *r, const replay_per_t *per);
+/* Stores observations as packed bits (an env with binary observations): frees the float rows
+ * and allocates capacity * ceil(obs_dim/8) bytes for each of obs and next_obs. Before any
+ * insert. 0, or -1 (no memory; the replay is then unusable: replay_free it). */
+int replay_set_obs_bits(replay_t *r);
+/* Bytes of replay memory one stored transition takes: its row in every array (obs and next_obs
+ * as stored, act, rew, term, disc) plus, prioritized, its share of the sum tree. */
+size_t replay_bytes_per_transition(const replay_t *r);
 /* The discount stored for transitions inserted without one (default 1). Before any insert. */
 void replay_set_gamma(replay_t *r, float gamma);
 
@@ -68,6 +82,14 @@ void replay_insert(replay_t *r, size_t n, const void *obs, const void *act, cons
 void replay_insert_ext(replay_t *r, size_t n, const void *obs, const void *act, const void *rew,
                        const void *next_obs, const uint8_t *flags, const void *disc,
                        const void *prio);
+/* The same with the observations' encoding: obs_enc 0 (float32 LE rows, as replay_insert_ext)
+ * or 1 (packed bits, rows of ceil(obs_dim/8) bytes with zero padding bits; tbatch.h's
+ * TBATCH_OBS_BITS). Either encoding goes into either kind of replay: floats into a bits replay
+ * are packed (each must be 0 or 1), bits into a float replay unpacked. 0, or -1 with a message
+ * (a float that is not 0 or 1 for a bits replay, no memory) and nothing inserted. */
+int replay_insert_enc(replay_t *r, size_t n, int obs_enc, const void *obs, const void *act,
+                      const void *rew, const void *next_obs, const uint8_t *flags,
+                      const void *disc, const void *prio, char *err, size_t errlen);
 /* Whether ingest may continue at the configured rate: not flow_ahead (false: withhold credit). */
 int replay_insert_allowed(replay_t *r);
 /* Waits until a batch may be sampled under the rate limit, then samples `batch` uniform
@@ -97,16 +119,19 @@ void replay_close(replay_t *r);
  * counters, and (prioritized) each row's tree value p_i^alpha and the largest so far. */
 typedef struct replay_image {
   uint64_t capacity, obs_dim, act_dim, size, inserted, sampled, prioritized;
+  uint64_t obs_bits; /* 1: obs_b / next_obs_b hold size rows of ceil(obs_dim/8) bytes and obs /
+                      * next_obs are NULL; 0: float rows in obs / next_obs */
   double max_prio;
   float *obs, *act, *rew, *next_obs, *term, *disc;
+  uint8_t *obs_b, *next_obs_b;
   double *prio; /* size values, or NULL (uniform) */
 } replay_image_t;
 /* Copies the contents under the lock (memcpy only). 0, or -1 (out of memory). */
 int replay_image_take(replay_t *r, replay_image_t *im);
 void replay_image_free(replay_image_t *im);
-/* Loads an image into an empty replay of the same capacity, dims and mode, after checking every
- * value (finite, term 0/1, disc in [0, 1], priorities > 0, actions integral in [0, n_actions)
- * when n_actions > 0). Before the threads start. 0, or -1 with a message naming the problem. */
+/* Loads an image into an empty replay of the same capacity, dims, mode and observation
+ * encoding, after checking every value (finite, term 0/1, disc in [0, 1], priorities > 0,
+ * actions integral in [0, n_actions) when n_actions > 0, bits rows with zero padding bits). Before the threads start. 0, or -1 with a message naming the problem. */
 int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, char *err,
                          size_t errlen);
 

@@ -19,6 +19,7 @@
 #include "errmsg.h"
 #include "f32le.h"
 #include "frame.h"
+#include "obsbits.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "tbatch arrays are raw little-endian float32: add byte swapping for this host");
@@ -40,12 +41,16 @@ static int pack_bin(msgpack_packer *pk, const char *k, const void *data, uint64_
 
 uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len) {
   uint64_t obs_bytes, act_bytes, rew_bytes = (uint64_t)b->n * 4, flag_bytes = b->n;
-  if (__builtin_mul_overflow((uint64_t)b->n, (uint64_t)b->obs_dim * 4, &obs_bytes) ||
+  if (b->obs_enc != TBATCH_OBS_F32 && b->obs_enc != TBATCH_OBS_BITS) return NULL;
+  int bits = b->obs_enc == TBATCH_OBS_BITS;
+  uint64_t obs_row = bits ? obsbits_bytes(b->obs_dim) : (uint64_t)b->obs_dim * 4;
+  if (__builtin_mul_overflow((uint64_t)b->n, obs_row, &obs_bytes) ||
       __builtin_mul_overflow((uint64_t)b->n, (uint64_t)b->act_dim * 4, &act_bytes))
     return NULL;
   if (obs_bytes > FRAME_MAX_PAYLOAD || act_bytes > FRAME_MAX_PAYLOAD) return NULL;
   /* Keys, scalars and bin headers take under 128 bytes; size the buffer once. */
-  uint64_t opt_bytes = (b->disc ? rew_bytes + 16 : 0) + (b->prio ? rew_bytes + 16 : 0);
+  uint64_t opt_bytes =
+      (b->disc ? rew_bytes + 16 : 0) + (b->prio ? rew_bytes + 16 : 0) + (bits ? 16 : 0);
   uint64_t est =
       FRAME_HEADER_SIZE + 128 + 2 * obs_bytes + act_bytes + rew_bytes + flag_bytes + opt_bytes;
   if (est - FRAME_HEADER_SIZE - 128 - opt_bytes > FRAME_MAX_PAYLOAD) return NULL;
@@ -61,7 +66,7 @@ uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len) {
 
   msgpack_packer pk;
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  int rc = msgpack_pack_map(&pk, 11 + (b->disc != NULL) + (b->prio != NULL));
+  int rc = msgpack_pack_map(&pk, 11 + (b->disc != NULL) + (b->prio != NULL) + bits);
   rc = rc || pack_key(&pk, "v") || msgpack_pack_uint32(&pk, TBATCH_VERSION);
   rc = rc || pack_key(&pk, "n") || msgpack_pack_uint32(&pk, b->n);
   rc = rc || pack_key(&pk, "obs_dim") || msgpack_pack_uint32(&pk, b->obs_dim);
@@ -75,6 +80,9 @@ uint8_t *tbatch_encode(const tbatch_t *b, size_t *frame_len) {
   rc = rc || pack_bin(&pk, "flags", b->flags, flag_bytes);
   if (b->disc) rc = rc || pack_bin(&pk, "disc", b->disc, rew_bytes);
   if (b->prio) rc = rc || pack_bin(&pk, "prio", b->prio, rew_bytes);
+  if (bits)
+    rc = rc || pack_key(&pk, "obs_enc") || msgpack_pack_str(&pk, 4) ||
+         msgpack_pack_str_body(&pk, "bits", 4);
   size_t payload = sb.size - FRAME_HEADER_SIZE;
   if (rc || payload > FRAME_MAX_PAYLOAD) {
     msgpack_sbuffer_destroy(&sb);
@@ -309,11 +317,12 @@ enum {
   K_REQUIRED, /* the keys above must be present, those below may be */
   K_DISC = K_REQUIRED,
   K_PRIO,
+  K_OBS_ENC,
   K_END
 };
 static const char *const key_names[K_END] = {"v",   "n",   "obs_dim",  "act_dim", "wv",
                                              "wid", "obs", "act",      "rew",     "next_obs",
-                                             "flags", "disc", "prio"};
+                                             "flags", "disc", "prio", "obs_enc"};
 
 static int key_index(const msgpack_object *k) {
   if (k->type != MSGPACK_OBJECT_STR) return -1;
@@ -402,12 +411,29 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
     return errmsg(err, errlen, "transitions: act_dim is %llu, expected %u",
                   (unsigned long long)act_dim, lim->act_dim);
 
+  int bits = 0;
+  if (val[K_OBS_ENC]) {
+    const msgpack_object *e = val[K_OBS_ENC];
+    if (e->type != MSGPACK_OBJECT_STR)
+      return errmsg(err, errlen, "transitions: key \"obs_enc\" must be a str, got %s",
+                    mp_type_name(e->type));
+    if (e->via.str.size == 4 && !memcmp(e->via.str.ptr, "bits", 4))
+      bits = 1;
+    else if (!(e->via.str.size == 3 && !memcmp(e->via.str.ptr, "f32", 3)))
+      return errmsg(err, errlen, "transitions: obs_enc is \"%.*s\", expected \"f32\" or \"bits\"",
+                    (int)(e->via.str.size > 32 ? 32 : e->via.str.size), e->via.str.ptr);
+    if (bits && !lim->allow_bits)
+      return errmsg(err, errlen,
+                    "transitions: obs_enc \"bits\" for an env whose observations are not binary");
+  }
+  /* bits: each row is ceil(obs_dim/8) bytes (elem 1) */
+  uint64_t orow = bits ? obsbits_bytes((size_t)obs_dim) : obs_dim, oel = bits ? 1 : 4;
+  const char *of = bits ? "n*ceil(obs_dim/8)" : "n*obs_dim*4";
   const void *obs, *act, *rew, *next_obs, *flags;
-  if (get_bin(val[K_OBS], K_OBS, n, obs_dim, 4, "n*obs_dim*4", p, len, &obs, err, errlen) ||
+  if (get_bin(val[K_OBS], K_OBS, n, orow, oel, of, p, len, &obs, err, errlen) ||
       get_bin(val[K_ACT], K_ACT, n, act_dim, 4, "n*act_dim*4", p, len, &act, err, errlen) ||
       get_bin(val[K_REW], K_REW, n, 1, 4, "n*4", p, len, &rew, err, errlen) ||
-      get_bin(val[K_NEXT_OBS], K_NEXT_OBS, n, obs_dim, 4, "n*obs_dim*4", p, len, &next_obs, err,
-              errlen) ||
+      get_bin(val[K_NEXT_OBS], K_NEXT_OBS, n, orow, oel, of, p, len, &next_obs, err, errlen) ||
       get_bin(val[K_FLAGS], K_FLAGS, n, 1, 1, "n", p, len, &flags, err, errlen))
     return -1;
   const void *disc = NULL, *prio = NULL;
@@ -417,13 +443,22 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
     return -1;
   /* From here every size is known to fit in the payload, so size_t arithmetic is safe. */
   size_t nn = (size_t)n, od = (size_t)obs_dim, ad = (size_t)act_dim;
-  if ((od && (check_finite(obs, K_OBS, nn, od, err, errlen) ||
+  if ((od && !bits && (check_finite(obs, K_OBS, nn, od, err, errlen) ||
               check_finite(next_obs, K_NEXT_OBS, nn, od, err, errlen))) ||
       (ad && check_finite(act, K_ACT, nn, ad, err, errlen)) ||
       check_finite(rew, K_REW, nn, 1, err, errlen) ||
       (disc && check_finite(disc, K_DISC, nn, 1, err, errlen)) ||
       (prio && check_finite(prio, K_PRIO, nn, 1, err, errlen)))
     return -1;
+  for (size_t i = 0; bits && od % 8 && i < nn; i++) {
+    size_t rb = (size_t)orow;
+    if (!obsbits_padding_ok((const uint8_t *)obs + i * rb, od) ||
+        !obsbits_padding_ok((const uint8_t *)next_obs + i * rb, od))
+      return errmsg(err, errlen,
+                    "transitions: %s[%zu] (bits) has nonzero padding bits beyond element %zu",
+                    obsbits_padding_ok((const uint8_t *)obs + i * rb, od) ? "next_obs" : "obs", i,
+                    od - 1);
+  }
   for (size_t i = 0; disc && i < nn; i++) {
     float d = f32le_at(disc, i);
     if (d < 0 || d > 1)
@@ -463,6 +498,7 @@ static int validate(const msgpack_object *root, const uint8_t *p, size_t len,
   out->flags = fl;
   out->disc = disc;
   out->prio = prio;
+  out->obs_enc = bits ? TBATCH_OBS_BITS : TBATCH_OBS_F32;
   return 0;
 }
 

@@ -10,7 +10,12 @@
  *   "disc" bin n float32 LE, each transition's bootstrap discount in [0, 1] (gamma^k of a
  *     k-step return built on the worker; absent: one-step, gamma),
  *   "prio" bin n float32 LE, each transition's initial priority (|TD error|), finite, >= 0
- *     (absent: the replay's largest priority so far).
+ *     (absent: the replay's largest priority so far),
+ *   "obs_enc" str, how "obs" and "next_obs" are encoded: "f32" (the default when absent:
+ *     n*obs_dim float32 LE) or "bits" (binary observations, e.g. MinAtar: each observation
+ *     packed by common/obsbits.h into ceil(obs_dim/8) bytes, LSB first, unused high bits of
+ *     the last byte 0; the bins hold n*ceil(obs_dim/8) bytes; a receiver refuses bits for an
+ *     env whose observations are not binary, nonzero padding bits and wrong sizes).
  * Unknown keys are ignored (forward compatible). Bulk arrays are single bins so encoding
  * and decoding run at memcpy speed. Pure functions over bytes; any thread. */
 #ifndef RLSERVE_TBATCH_H
@@ -24,6 +29,10 @@
 #define TBATCH_TERMINATED 1u
 #define TBATCH_TRUNCATED 2u
 
+/* tbatch_t.obs_enc: the layout of obs / next_obs */
+#define TBATCH_OBS_F32 0  /* n*obs_dim float32 LE */
+#define TBATCH_OBS_BITS 1 /* n rows of obsbits_bytes(obs_dim) packed bytes */
+
 typedef struct tbatch {
   uint32_t n, obs_dim, act_dim;
   uint64_t weights_version;
@@ -33,6 +42,7 @@ typedef struct tbatch {
   const void *obs, *act, *rew, *next_obs;
   const uint8_t *flags;
   const void *disc, *prio; /* optional: NULL when absent (encode: not sent) */
+  uint8_t obs_enc;          /* TBATCH_OBS_F32 (0, "obs_enc" not sent) or TBATCH_OBS_BITS */
 } tbatch_t;
 
 /* What the receiver expects; a batch that does not fit is rejected. */
@@ -40,6 +50,7 @@ typedef struct tbatch_limits {
   uint32_t obs_dim, act_dim;
   uint32_t n_actions; /* > 0: discrete, every action must be an integer in [0, n_actions) */
   uint32_t max_n;     /* most transitions in one batch */
+  int allow_bits;     /* 1: "obs_enc" = "bits" accepted (the env's observations are binary) */
 } tbatch_limits_t;
 
 /* Encodes a whole frame (header + msgpack payload); malloc'd, caller frees. NULL on OOM. */

@@ -32,6 +32,9 @@ typedef struct env_space {
    * out channels last ((row * shape[1] + col) * shape[2] + channel; H * W * C = dim), for nets
    * with conv layers (config `net`); all 0 for a plain vector. */
   int shape[3];
+  /* Observations only: 1 when every element is exactly 0 or 1 (MinAtar), so observations
+   * travel in transition batches and sit in replay as packed bits (common/obsbits.h). */
+  int binary;
 } env_space_t;
 
 /* The bounds of element i (0 <= i < dim) of a space, whatever its width. */

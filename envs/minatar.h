@@ -64,7 +64,8 @@ void minatar_clear(float *obs, int C);
               .dim = 100 * (C),                                                               \
               .low = {0.0f},                                                                  \
               .high = {1.0f},                                                                 \
-              .shape = {10, 10, (C)}},                                                        \
+              .shape = {10, 10, (C)},                                                         \
+              .binary = 1},                                                                   \
       .act = {.kind = ENV_DISCRETE,                                                           \
               .n = (int)(sizeof min_map / sizeof min_map[0]),                                 \
               .dim = 1,                                                                       \
@@ -85,7 +86,8 @@ void minatar_clear(float *obs, int C);
               .dim = 100 * (C),                                                               \
               .low = {0.0f},                                                                  \
               .high = {1.0f},                                                                 \
-              .shape = {10, 10, (C)}},                                                        \
+              .shape = {10, 10, (C)},                                                         \
+              .binary = 1},                                                                   \
       .act = {.kind = ENV_DISCRETE, .n = 6, .dim = 1, .low = {0}, .high = {5}},               \
       .reward_threshold = threshold,                                                          \
       .state_size = sizeof(state_t),                                                          \

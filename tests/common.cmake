@@ -1,6 +1,7 @@
 rl_test(test_rng LABELS unit SOURCES test_rng.c LIBS rlcommon)
 rl_test(test_config LABELS unit SOURCES test_config.c LIBS rlcommon)
 rl_test(test_replay LABELS "unit;tsan" SOURCES test_replay.c LIBS rlcommon)
+rl_test(test_replay_bits LABELS unit SOURCES test_replay_bits.c LIBS rlcommon)
 rl_test(test_checkpoint LABELS unit SOURCES test_checkpoint.c LIBS rlcommon)
 rl_test(test_rundir LABELS unit SOURCES test_rundir.c LIBS rlcommon)
 rl_test(test_auth LABELS unit SOURCES test_auth.c LIBS rlcommon)

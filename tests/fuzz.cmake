@@ -16,7 +16,7 @@ set(RLSERVE_FUZZ_TIME 15 CACHE STRING "Seconds each fuzz ctest runs its target")
 set(FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
                -fno-omit-frame-pointer -g)
 set(FUZZ_CODEC_SRC ${PROJECT_SOURCE_DIR}/common/frame.c ${PROJECT_SOURCE_DIR}/common/wire.c
-                   ${PROJECT_SOURCE_DIR}/common/tbatch.c)
+                   ${PROJECT_SOURCE_DIR}/common/tbatch.c ${PROJECT_SOURCE_DIR}/common/obsbits.c)
 
 # fuzz_config: config.c with its own copy of the embedded presets (common/ generates the
 # library's; a custom command output is not visible across directories).

@@ -1,7 +1,7 @@
 # Integration tests: real learner and worker processes on 127.0.0.1 (label integration).
 foreach(t run_solves worker_faults learner_restart auth pendulum status_load listen_addr
           stop_in_eval connect_all_addrs net_dueling
-          replay_resume apex_explore)
+          replay_resume apex_explore minatar_bits)
   add_test(NAME it_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh)
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 600 RUN_SERIAL TRUE
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")

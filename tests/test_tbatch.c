@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "frame.h"
+#include "obsbits.h"
 #include "rng.h"
 #include "tbatch.h"
 
@@ -67,7 +68,7 @@ static uint8_t *encode(const batch_t *b, size_t *flen) {
 }
 
 static tbatch_limits_t limits_of(const batch_t *b) {
-  tbatch_limits_t l = {b->obs_dim, b->act_dim, b->n_actions, 4096};
+  tbatch_limits_t l = {b->obs_dim, b->act_dim, b->n_actions, 4096, 0};
   return l;
 }
 
@@ -364,7 +365,7 @@ static void test_rejects(void) {
 }
 
 static void test_hostile(void) {
-  tbatch_limits_t lim = {4, 1, 2, 1024};
+  tbatch_limits_t lim = {4, 1, 2, 1024, 1};
   tbatch_t o;
   struct {
     const char *what;
@@ -508,8 +509,167 @@ static void test_optional(void) {
   batch_free(&b);
 }
 
+/* ---- "obs_enc" = "bits" ---- */
+
+/* A map with the bits encoding by hand: obs / next_obs bins of obs_len bytes (the rows in
+ * rows), obs_enc packed as enc (a str, or an unsigned int when enc is NULL). */
+static void build_bits(msgpack_sbuffer *sb, uint32_t n, uint32_t od, const uint8_t *rows,
+                       size_t obs_len, const char *enc) {
+  msgpack_packer pk;
+  msgpack_sbuffer_init(sb);
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 12);
+  const char *sc[6] = {"v", "n", "obs_dim", "act_dim", "wv", "wid"};
+  uint64_t sv[6] = {1, n, od, 1, 5, 1};
+  for (int i = 0; i < 6; i++) {
+    key(&pk, sc[i]);
+    msgpack_pack_uint64(&pk, sv[i]);
+  }
+  float zero[64] = {0};
+  uint8_t fl[64] = {0};
+  key(&pk, "obs");
+  msgpack_pack_bin(&pk, obs_len);
+  msgpack_pack_bin_body(&pk, rows, obs_len);
+  key(&pk, "next_obs");
+  msgpack_pack_bin(&pk, obs_len);
+  msgpack_pack_bin_body(&pk, rows, obs_len);
+  key(&pk, "act");
+  msgpack_pack_bin(&pk, n * 4);
+  msgpack_pack_bin_body(&pk, zero, n * 4);
+  key(&pk, "rew");
+  msgpack_pack_bin(&pk, n * 4);
+  msgpack_pack_bin_body(&pk, zero, n * 4);
+  key(&pk, "flags");
+  msgpack_pack_bin(&pk, n);
+  msgpack_pack_bin_body(&pk, fl, n);
+  key(&pk, "obs_enc");
+  if (enc) {
+    msgpack_pack_str(&pk, strlen(enc));
+    msgpack_pack_str_body(&pk, enc, strlen(enc));
+  } else {
+    msgpack_pack_uint32(&pk, 1);
+  }
+}
+
+static void expect_bits(uint32_t n, uint32_t od, const uint8_t *rows, size_t obs_len,
+                        const char *enc, int allow, const char *want, int line) {
+  msgpack_sbuffer sb;
+  build_bits(&sb, n, od, rows, obs_len, enc);
+  tbatch_limits_t lim = {od, 1, 4, 64, allow};
+  tbatch_t o;
+  err[0] = 0;
+  int rc = tbatch_decode((const uint8_t *)sb.data, sb.size, &lim, &o, err, sizeof err);
+  if (!want)
+    CHECK(rc == 0 && o.obs_enc == (enc && !strcmp(enc, "bits") ? TBATCH_OBS_BITS : TBATCH_OBS_F32),
+          "line %d: rejected: %s", line, err);
+  else
+    CHECK(rc == -1 && strstr(err, want), "line %d: rc %d, error \"%s\", want \"%s\"", line, rc,
+          err, want);
+  msgpack_sbuffer_destroy(&sb);
+}
+#define EXPECT_BITS(n, od, rows, len, enc, allow, want) \
+  expect_bits(n, od, rows, len, enc, allow, want, __LINE__)
+
+static void test_bits(void) {
+  rng_t r;
+  rng_seed(&r, 17);
+  /* Round trips: random 0/1 grids, MinAtar's sizes (10x10xC, C = 4..10) and odd ones. */
+  const uint32_t dims[] = {400, 700, 1000, 13, 1, 8, 9, 600};
+  for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
+    uint32_t od = dims[t], n = 1 + (uint32_t)rng_below(&r, 300);
+    size_t row = obsbits_bytes(od);
+    batch_t b;
+    batch_random(&b, &r, n, od, 1, 4);
+    for (size_t i = 0; i < (size_t)n * od; i++) {
+      b.obs[i] = (float)rng_below(&r, 2);
+      b.next_obs[i] = rng_uniform(&r) < 0.1 ? 1.0f : 0.0f;
+    }
+    uint8_t *pk = malloc(2 * n * row);
+    for (uint32_t i = 0; i < n; i++) {
+      CHECK(obsbits_pack(b.obs + (size_t)i * od, od, pk + i * row, err, sizeof err) == 0, "%s",
+            err);
+      CHECK(obsbits_pack(b.next_obs + (size_t)i * od, od, pk + (n + i) * row, err, sizeof err) ==
+                0,
+            "%s", err);
+    }
+    tbatch_t tb = {.n = n, .obs_dim = od, .act_dim = 1, .weights_version = 9, .worker_id = 4,
+                   .obs = pk, .act = b.act, .rew = b.rew, .next_obs = pk + n * row,
+                   .flags = b.flags, .obs_enc = TBATCH_OBS_BITS};
+    size_t flen;
+    uint8_t *f = tbatch_encode(&tb, &flen);
+    CHECK(f != NULL, "encode bits od=%u", od);
+    if (!f) {
+      free(pk);
+      batch_free(&b);
+      continue;
+    }
+    const uint8_t *p = f + FRAME_HEADER_SIZE;
+    size_t plen = flen - FRAME_HEADER_SIZE;
+    /* The obs bins are n*ceil(od/8) bytes each: 1/32 of the float size, plus small keys. */
+    size_t bulk = 2 * n * row + (size_t)n * 9;
+    CHECK(plen - bulk < 160, "bits payload overhead %zu bytes", plen - bulk);
+    tbatch_limits_t lim = {od, 1, 4, 4096, 1};
+    tbatch_t o;
+    int rc = tbatch_decode(p, plen, &lim, &o, err, sizeof err);
+    CHECK(rc == 0, "decode bits od=%u n=%u: %s", od, n, err);
+    if (rc == 0) {
+      CHECK(o.obs_enc == TBATCH_OBS_BITS, "obs_enc lost");
+      CHECK(in(o.obs, p, plen) && in(o.next_obs, p, plen), "bits not zero-copy");
+      CHECK(!memcmp(o.obs, pk, n * row) && !memcmp(o.next_obs, pk + n * row, n * row),
+            "packed rows differ");
+      float *u = malloc((size_t)od * sizeof(float));
+      int same = 1;
+      for (uint32_t i = 0; i < n; i++) {
+        obsbits_unpack((const uint8_t *)o.obs + i * row, od, u);
+        same &= !memcmp(u, b.obs + (size_t)i * od, od * sizeof(float));
+        obsbits_unpack((const uint8_t *)o.next_obs + i * row, od, u);
+        same &= !memcmp(u, b.next_obs + (size_t)i * od, od * sizeof(float));
+      }
+      CHECK(same, "unpacked floats differ from the originals (od=%u)", od);
+      free(u);
+    }
+    /* The same batch to a receiver whose env is not binary. */
+    lim.allow_bits = 0;
+    err[0] = 0;
+    CHECK(tbatch_decode(p, plen, &lim, &o, err, sizeof err) == -1 &&
+              strstr(err, "not binary"),
+          "bits accepted for a non-binary env: %s", err);
+    free(f);
+    free(pk);
+    batch_free(&b);
+  }
+  /* Refusals on a hand-built map: 3 rows of 13 elements (2 bytes each, 3 padding bits). */
+  uint8_t rows[8] = {0x5a, 0x1f, 0xff, 0x00, 0x01, 0x10};
+  EXPECT_BITS(3, 13, rows, 6, "bits", 1, NULL);
+  EXPECT_BITS(3, 13, rows, 6, "bits", 0, "obs_enc \"bits\" for an env whose observations");
+  rows[3] = 0x20; /* element 13 of row 1: padding */
+  EXPECT_BITS(3, 13, rows, 6, "bits", 1, "obs[1] (bits) has nonzero padding bits");
+  rows[3] = 0x80;
+  EXPECT_BITS(3, 13, rows, 6, "bits", 1, "nonzero padding bits beyond element 12");
+  rows[3] = 0x1f; /* elements 8..12 only: fine */
+  EXPECT_BITS(3, 13, rows, 6, "bits", 1, NULL);
+  EXPECT_BITS(3, 13, rows, 5, "bits", 1, "obs has 5 bytes, expected n*ceil(obs_dim/8) = 6");
+  EXPECT_BITS(3, 13, rows, 7, "bits", 1, "obs has 7 bytes, expected n*ceil(obs_dim/8) = 6");
+  /* As floats the same bins are far too short. */
+  EXPECT_BITS(3, 13, rows, 6, "f32", 1, "obs has 6 bytes, expected n*obs_dim*4 = 156");
+  EXPECT_BITS(3, 13, rows, 6, "u8", 1, "obs_enc is \"u8\", expected \"f32\" or \"bits\"");
+  EXPECT_BITS(3, 13, rows, 6, "", 1, "obs_enc is \"\"");
+  EXPECT_BITS(3, 13, rows, 6, NULL, 1, "key \"obs_enc\" must be a str, got unsigned int");
+  /* 16 elements: no padding bits, every byte value allowed. */
+  uint8_t full[4] = {0xff, 0xff, 0x80, 0x01};
+  EXPECT_BITS(2, 16, full, 4, "bits", 1, NULL);
+  /* An encoder given an unknown encoding refuses to encode. */
+  float z[2] = {0};
+  uint8_t fl[1] = {0};
+  tbatch_t bad = {.n = 1, .obs_dim = 2, .act_dim = 1, .obs = z, .act = z, .rew = z,
+                  .next_obs = z, .flags = fl, .obs_enc = 7};
+  size_t flen;
+  CHECK(tbatch_encode(&bad, &flen) == NULL, "obs_enc 7 encoded");
+}
+
 int main(void) {
   test_roundtrip();
+  test_bits();
   test_optional();
   test_rejects();
   test_hostile();

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "nn.h"
 #include "nstep.h"
+#include "obsbits.h"
 #include "plugin.h"
 #include "policy.h"
 #include "seal.h"
@@ -226,8 +227,25 @@ static void flush_batch(worker_t *w) {
                         w->b_act, w->b_rew, w->b_next, w->b_flags, w->b_disc, w->b_prio);
     b.prio = w->b_prio;
   }
+  /* Binary observations (MinAtar) travel as packed bits: obs then next_obs rows of
+   * ceil(obs_dim/8) bytes (tbatch.h "obs_enc"); floats when packing fails (never for 0/1). */
+  uint8_t *bits = NULL;
+  if (w->vec_ready && w->vec.envs[0].spec->obs.binary) {
+    size_t od = (size_t)w->pol.obs_dim, row = obsbits_bytes(od), nb = (size_t)w->b_n;
+    bits = malloc(2 * nb * row);
+    int ok = bits != NULL;
+    for (size_t i = 0; ok && i < nb; i++)
+      ok = !obsbits_pack(w->b_obs + i * od, od, bits + i * row, NULL, 0) &&
+           !obsbits_pack(w->b_next + i * od, od, bits + (nb + i) * row, NULL, 0);
+    if (ok) {
+      b.obs = bits;
+      b.next_obs = bits + nb * row;
+      b.obs_enc = TBATCH_OBS_BITS;
+    }
+  }
   size_t len;
   uint8_t *f = tbatch_encode(&b, &len);
+  free(bits);
   if (!w->connected) { /* the learner is away: keep it for the next connection */
     away_frame_t *a = f ? malloc(sizeof *a) : NULL;
     if (!a) {

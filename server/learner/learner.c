@@ -439,6 +439,11 @@ static int setup_state(learner_t *L, const char *resume, char *err, size_t errle
              c->algo);
     return -1;
   }
+  if (L->run.spec->obs.binary && replay_set_obs_bits(&L->replay) != 0) {
+    snprintf(err, errlen, "out of memory for replay_capacity = %lld (bits)",
+             (long long)c->replay_capacity);
+    return -1;
+  }
   replay_set_gamma(&L->replay, (float)c->gamma);
   if (!strcmp(c->replay, "prioritized")) {
     replay_per_t per = {.alpha = c->per_alpha,

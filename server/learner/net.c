@@ -499,7 +499,8 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   tbatch_limits_t lim = {.obs_dim = (uint32_t)L->run.pol.obs_dim,
                          .act_dim = (uint32_t)L->run.pol.act_dim,
                          .n_actions = (uint32_t)L->run.pol.n_actions,
-                         .max_n = 1u << 20};
+                         .max_n = 1u << 20,
+                         .allow_bits = L->run.spec->obs.binary};
   tbatch_t tb;
   char err[256];
   if (tbatch_decode(p, len, &lim, &tb, err, sizeof err) != 0) {
@@ -517,6 +518,11 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
     nspec = *spec;
     if (nspec.reward_low < 0) nspec.reward_low = (float)(nspec.reward_low * g);
     if (nspec.reward_high > 0) nspec.reward_high = (float)(nspec.reward_high * g);
+    spec = &nspec;
+  }
+  if (tb.obs_enc == TBATCH_OBS_BITS) { /* 0/1 by construction, within a binary env's bounds */
+    if (spec != &nspec) nspec = *spec;
+    nspec.obs.dim = 0; /* rewards only */
     spec = &nspec;
   }
   if (env_bounds_check(spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
@@ -538,8 +544,11 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   if (have >= budget || L->net.finishing) return; /* the run's budget is spent: ignore */
   uint64_t n = tb.n;
   if (n > budget - have) n = budget - have;
-  replay_insert_ext(&L->replay, (size_t)n, tb.obs, tb.act, tb.rew, tb.next_obs, tb.flags, tb.disc,
-                    tb.prio);
+  if (replay_insert_enc(&L->replay, (size_t)n, tb.obs_enc, tb.obs, tb.act, tb.rew, tb.next_obs,
+                        tb.flags, tb.disc, tb.prio, err, sizeof err) != 0) {
+    conn_fail(c, 422, err);
+    return;
+  }
   pthread_mutex_lock(&L->sh.mu);
   L->sh.env_steps += n;
   pthread_mutex_unlock(&L->sh.mu);

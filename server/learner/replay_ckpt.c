@@ -16,6 +16,18 @@
 #include "log.h"
 
 #define META_N 7 /* capacity, obs_dim, act_dim, size, inserted, sampled, prioritized */
+/* Section replay_obs_enc (u64, absent in images written before it: 0): 0 float32 rows, 1 packed
+ * bits (common/obsbits.h), replay_obs / replay_next then holding size rows of ceil(obs_dim/8)
+ * bytes. */
+
+/* Bytes of one stored observation row in an image. */
+static size_t obs_row(const replay_image_t *im) {
+  return im->obs_bits ? ((size_t)im->obs_dim + 7) / 8 : (size_t)im->obs_dim * 4;
+}
+static const void *obs_data(const replay_image_t *im, int next) {
+  if (im->obs_bits) return next ? (const void *)im->next_obs_b : (const void *)im->obs_b;
+  return next ? (const void *)im->next_obs : (const void *)im->obs;
+}
 
 typedef struct job {
   learner_t *L;
@@ -28,10 +40,11 @@ static void digest(const replay_image_t *im, char hex[33]) {
   crypto_generichash_init(&st, NULL, 0, 16);
   size_t n = (size_t)im->size, od = (size_t)im->obs_dim, ad = (size_t)im->act_dim;
 #define H(p, bytes) crypto_generichash_update(&st, (const unsigned char *)(p), (bytes))
-  H(im->obs, n * od * 4);
+  (void)od;
+  H(obs_data(im, 0), n * obs_row(im));
   H(im->act, n * ad * 4);
   H(im->rew, n * 4);
-  H(im->next_obs, n * od * 4);
+  H(obs_data(im, 1), n * obs_row(im));
   H(im->term, n * 4);
   H(im->disc, n * 4);
   if (im->prio) H(im->prio, n * 8);
@@ -44,21 +57,23 @@ static void digest(const replay_image_t *im, char hex[33]) {
 static int write_image(learner_t *L, const replay_image_t *im) {
   uint64_t meta[META_N] = {im->capacity, im->obs_dim, im->act_dim,    im->size,
                            im->inserted, im->sampled, im->prioritized};
-  size_t n = (size_t)im->size, od = (size_t)im->obs_dim, ad = (size_t)im->act_dim;
-  checkpoint_section_t s[9] = {
+  size_t n = (size_t)im->size, ad = (size_t)im->act_dim;
+  uint64_t enc = im->obs_bits;
+  checkpoint_section_t s[10] = {
       {"replay_meta", meta, sizeof meta},
       {"replay_maxp", &im->max_prio, sizeof im->max_prio},
-      {"replay_obs", im->obs, n * od * 4},
+      {"replay_obs", obs_data(im, 0), n * obs_row(im)},
       {"replay_act", im->act, n * ad * 4},
       {"replay_rew", im->rew, n * 4},
-      {"replay_next", im->next_obs, n * od * 4},
+      {"replay_next", obs_data(im, 1), n * obs_row(im)},
       {"replay_term", im->term, n * 4},
       {"replay_disc", im->disc, n * 4},
       {"replay_prio", im->prio, im->prio ? n * 8 : 0},
+      {"replay_obs_enc", &enc, sizeof enc},
   };
   char path[1100], err[1300], hex[33];
   snprintf(path, sizeof path, "%s/replay.ckpt", L->run.out_dir);
-  if (checkpoint_write_keyed(path, s, 9, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err) !=
+  if (checkpoint_write_keyed(path, s, 10, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err) !=
       0) {
     LOG_E("learner", "replay checkpoint: %s", err);
     pthread_mutex_lock(&L->sh.mu);
@@ -160,41 +175,50 @@ int learner_load_replay(learner_t *L, const char *dir, char *err, size_t errlen)
     im.inserted = meta[4];
     im.sampled = meta[5];
     im.prioritized = meta[6];
+    const checkpoint_section_t *se = checkpoint_find(&ck, "replay_obs_enc");
+    if (se && se->len == 8) memcpy(&im.obs_bits, se->data, 8);
     /* Sizes bounded by this run's replay before any arithmetic on them. */
     if (im.capacity != L->replay.capacity || im.obs_dim != L->replay.obs_dim ||
-        im.act_dim != L->replay.act_dim || im.size > im.capacity) {
+        im.act_dim != L->replay.act_dim || im.size > im.capacity ||
+        (se && (se->len != 8 || im.obs_bits > 1))) {
       snprintf(err, errlen,
-               "%s: capacity %llu, obs_dim %llu, act_dim %llu, size %llu; this run's replay has "
-               "capacity %zu, obs_dim %zu, act_dim %zu",
+               "%s: capacity %llu, obs_dim %llu, act_dim %llu, size %llu, obs_enc %llu; this run's "
+               "replay has capacity %zu, obs_dim %zu, act_dim %zu (obs_enc 0 float32 or 1 bits)",
                path, (unsigned long long)im.capacity, (unsigned long long)im.obs_dim,
-               (unsigned long long)im.act_dim, (unsigned long long)im.size, L->replay.capacity,
+               (unsigned long long)im.act_dim, (unsigned long long)im.size, (unsigned long long)im.obs_bits, L->replay.capacity,
                L->replay.obs_dim, L->replay.act_dim);
     } else {
-      size_t n = (size_t)im.size, od = (size_t)im.obs_dim, ad = (size_t)im.act_dim;
+      size_t n = (size_t)im.size, ad = (size_t)im.act_dim, orow = obs_row(&im);
       const checkpoint_section_t *so, *sa, *sr, *sn, *st, *sd, *sp;
-      if ((so = sec(&ck, "replay_obs", n * od * 4, path, err, errlen)) &&
+      if ((so = sec(&ck, "replay_obs", n * orow, path, err, errlen)) &&
           (sa = sec(&ck, "replay_act", n * ad * 4, path, err, errlen)) &&
           (sr = sec(&ck, "replay_rew", n * 4, path, err, errlen)) &&
-          (sn = sec(&ck, "replay_next", n * od * 4, path, err, errlen)) &&
+          (sn = sec(&ck, "replay_next", n * orow, path, err, errlen)) &&
           (st = sec(&ck, "replay_term", n * 4, path, err, errlen)) &&
           (sd = sec(&ck, "replay_disc", n * 4, path, err, errlen)) &&
           (sp = sec(&ck, "replay_prio", im.prioritized ? n * 8 : 0, path, err, errlen))) {
         /* Copies: section data has no alignment guarantee. */
-        im.obs = malloc(n * od * 4 + 4);
+        void *ob = malloc(n * orow + 4), *nb = malloc(n * orow + 4);
+        if (im.obs_bits) {
+          im.obs_b = ob;
+          im.next_obs_b = nb;
+        } else {
+          im.obs = ob;
+          im.next_obs = nb;
+        }
         im.act = malloc(n * ad * 4 + 4);
         im.rew = malloc(n * 4 + 4);
-        im.next_obs = malloc(n * od * 4 + 4);
         im.term = malloc(n * 4 + 4);
         im.disc = malloc(n * 4 + 4);
         if (im.prioritized) im.prio = malloc(n * 8 + 8);
-        if (!im.obs || !im.act || !im.rew || !im.next_obs || !im.term || !im.disc ||
+        if (!ob || !im.act || !im.rew || !nb || !im.term || !im.disc ||
             (im.prioritized && !im.prio)) {
           snprintf(err, errlen, "%s: out of memory", path);
         } else {
-          memcpy(im.obs, so->data, so->len);
+          memcpy(ob, so->data, so->len);
           memcpy(im.act, sa->data, sa->len);
           memcpy(im.rew, sr->data, sr->len);
-          memcpy(im.next_obs, sn->data, sn->len);
+          memcpy(nb, sn->data, sn->len);
           memcpy(im.term, st->data, st->len);
           memcpy(im.disc, sd->data, sd->len);
           if (im.prio) memcpy(im.prio, sp->data, sp->len);

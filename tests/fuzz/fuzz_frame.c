@@ -44,7 +44,7 @@ static void decode(const frame_header_t *h, const uint8_t *p) {
       break;
     }
     case FRAME_TRANSITIONS: {
-      tbatch_limits_t lim = {4, 1, 2, 1024};
+      tbatch_limits_t lim = {4, 1, 2, 1024, 1};
       tbatch_t b;
       tbatch_decode(p, h->length, &lim, &b, err, sizeof err);
       break;

@@ -1,5 +1,6 @@
-/* libFuzzer target: tbatch_decode with fixed limits (obs_dim 4, discrete, 2 actions).
- * A success must satisfy every documented check; the arrays must lie inside the input. */
+/* libFuzzer target: tbatch_decode with fixed limits (obs_dim 4, discrete, 2 actions, bits
+ * allowed). A success must satisfy every documented check; the arrays must lie inside the
+ * input; a bits batch has one byte per observation with its 4 padding bits zero. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ static int inside(const void *x, size_t n, const uint8_t *p, size_t len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const tbatch_limits_t lim = {4, 1, 2, 1024};
+  static const tbatch_limits_t lim = {4, 1, 2, 1024, 1};
   tbatch_t b;
   char err[256];
   err[0] = 0;
@@ -28,13 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   EXPECT(b.n >= 1 && b.n <= lim.max_n && b.obs_dim == 4 && b.act_dim == 1);
   size_t n = b.n;
-  EXPECT(inside(b.obs, n * 16, data, size) && inside(b.next_obs, n * 16, data, size));
+  int bits = b.obs_enc == TBATCH_OBS_BITS;
+  EXPECT(bits || b.obs_enc == TBATCH_OBS_F32);
+  size_t row = bits ? 1 : 16;
+  EXPECT(inside(b.obs, n * row, data, size) && inside(b.next_obs, n * row, data, size));
   EXPECT(inside(b.act, n * 4, data, size) && inside(b.rew, n * 4, data, size));
   EXPECT(inside(b.flags, n, data, size));
   for (size_t i = 0; i < n; i++) {
-    float f[10];
-    memcpy(f, (const uint8_t *)b.obs + 16 * i, 16);
-    memcpy(f + 4, (const uint8_t *)b.next_obs + 16 * i, 16);
+    float f[10] = {0};
+    if (bits) {
+      EXPECT((((const uint8_t *)b.obs)[i] >> 4) == 0 && (((const uint8_t *)b.next_obs)[i] >> 4) == 0);
+    } else {
+      memcpy(f, (const uint8_t *)b.obs + 16 * i, 16);
+      memcpy(f + 4, (const uint8_t *)b.next_obs + 16 * i, 16);
+    }
     memcpy(f + 8, (const uint8_t *)b.act + 4 * i, 4);
     memcpy(f + 9, (const uint8_t *)b.rew + 4 * i, 4);
     for (int k = 0; k < 10; k++) EXPECT(isfinite(f[k]));

@@ -96,7 +96,7 @@ static void frames(buf_t *stream) {
   float act[3] = {0, 1, 1}, rew[3] = {1, 1, 0};
   uint8_t flags[3] = {0, 2, 1};
   tbatch_t b = {.n = 3, .obs_dim = 4, .act_dim = 1, .weights_version = 3, .worker_id = 1,
-               .obs = obs, .act = act, .rew = rew, .next_obs = nobs, .flags = flags};
+                .obs = obs, .act = act, .rew = rew, .next_obs = nobs, .flags = flags};
   f = tbatch_encode(&b, &len);
   put("fuzz_tbatch", "batch3", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   append(stream, f, len);
@@ -104,6 +104,26 @@ static void frames(buf_t *stream) {
   b.n = 1;
   f = tbatch_encode(&b, &len);
   put("fuzz_tbatch", "batch1", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  free(f);
+  /* "obs_enc" = "bits": one byte per 4-element observation (padding bits 4-7 zero). */
+  uint8_t bo[3] = {0x05, 0x0f, 0x00}, bn[3] = {0x0a, 0x01, 0x08};
+  tbatch_t bb = {.n = 3, .obs_dim = 4, .act_dim = 1, .weights_version = 3, .worker_id = 1,
+                 .obs = bo, .act = act, .rew = rew, .next_obs = bn, .flags = flags,
+                 .obs_enc = TBATCH_OBS_BITS};
+  f = tbatch_encode(&bb, &len);
+  put("fuzz_tbatch", "bits3", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  free(f);
+  /* The same with a padding bit set (refused: nonzero padding). */
+  bo[1] = 0x1f;
+  f = tbatch_encode(&bb, &len);
+  put("fuzz_tbatch", "bits3_badpad", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  free(f);
+  /* With floats announced explicitly. */
+  b.n = 3;
+  float disc[3] = {0.99f, 0.9801f, 1};
+  b.disc = disc;
+  f = tbatch_encode(&b, &len);
+  put("fuzz_tbatch", "batch3_disc", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   free(f);
 
   f = wire_encode_error(2, "weights: online has 396 bytes, expected 4*100=400", &len);

@@ -171,6 +171,17 @@ int main(int argc, char **argv) {
   expect_refused("action out of range", 1, f, len, 0, NULL);
   free(f);
 
+  { /* packed-bit observations ("obs_enc" = "bits") for CartPole, whose are not binary */
+    static uint8_t bits[64];
+    static float a[64], r[64];
+    static uint8_t fl[64];
+    tbatch_t b = {.n = 64, .obs_dim = 4, .act_dim = 1, .obs = bits, .act = a, .rew = r,
+                  .next_obs = bits, .flags = fl, .obs_enc = TBATCH_OBS_BITS};
+    f = tbatch_encode(&b, &len);
+    expect_refused("bits for a float env", 1, f, len, 0, "not binary");
+    free(f);
+  }
+
   f = batch(64, 4, 0, 1, &len);
   f[FRAME_HEADER_SIZE + 3] ^= 0xff; /* damage the msgpack map */
   expect_refused("corrupt msgpack", 1, f, len, 0, NULL);

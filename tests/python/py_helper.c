@@ -3,6 +3,9 @@
  *   py_helper encode DIR      C-encoded frames for the Python codecs to decode (*.frame, *.bin)
  *   py_helper decode DIR      decodes and checks the frames the Python codecs wrote (py_*.frame)
  *   py_helper nn DIR          a small MLP's parameters, inputs and the C forward (nn.c) outputs
+ *   py_helper nnconv DIR      the same for conv / flatten / dueling nets (nnconv<k>.*)
+ *   py_helper bits DIR        a C-encoded bits batch (obs_enc "bits") and its float rows
+ *   py_helper bitscheck DIR   decodes Python's bits batch (py_bits.*) and compares the rows
  *   py_helper act CKPT TOKEN|- N SEED OUT
  *                             N observations from greedy episodes of the checkpoint's policy
  *                             in the C env (episode i resets with SEED + i) and the C greedy
@@ -25,6 +28,7 @@
 #include "frame.h"
 #include "nn.h"
 #include "seal.h"
+#include "obsbits.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -373,6 +377,110 @@ static int cmd_nn(const char *dir) {
   return 0;
 }
 
+/* Conv nets as config `net` lines build them (nn_layout_build): for each case k, the layout's
+ * description (nnconv<k>.txt: "H W C n_out dueling act out_act net"), parameters, 5 inputs
+ * and the C forward's outputs. */
+static int cmd_nnconv(const char *dir) {
+  const struct {
+    int shape[3], n_out, dueling;
+    nn_act_t act, out_act;
+    const char *net;
+  } cs[] = {{{10, 10, 4}, 6, 0, NN_RELU, NN_IDENTITY, "conv:16x3x3,fc:128"},
+            {{10, 10, 7}, 3, 1, NN_RELU, NN_IDENTITY, "conv:16x3x3,fc:128"},
+            {{6, 7, 3}, 4, 0, NN_TANH, NN_TANH, "conv:4x2x3,conv:3x3x2,flatten,fc:9"},
+            {{5, 4, 2}, 2, 1, NN_RELU, NN_IDENTITY, "conv:5x5x1"}};
+  static const char *an[] = {"identity", "relu", "tanh"};
+  for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+    nn_spec_t sp;
+    nn_layout_t l;
+    char err[256], name[64], txt[256];
+    int n_in = cs[k].shape[0] * cs[k].shape[1] * cs[k].shape[2];
+    if (nn_spec_parse(&sp, cs[k].net, err, sizeof err) ||
+        nn_layout_build(&l, &sp, n_in, cs[k].shape, cs[k].n_out, cs[k].act, cs[k].out_act,
+                        cs[k].dueling, err, sizeof err)) {
+      fprintf(stderr, "py_helper: %s\n", err);
+      return 2;
+    }
+    float *params = malloc(l.n_params * sizeof(float)), *x = malloc(5 * (size_t)n_in * 4);
+    rng_t r;
+    rng_seed(&r, 11 + k);
+    nn_init_params(&l, params, &r);
+    for (size_t i = 0; i < l.n_params; i++) params[i] += (float)rng_range(&r, -0.05, 0.05);
+    for (int i = 0; i < 5 * n_in; i++) x[i] = k < 2 ? (float)rng_below(&r, 2) : (float)rng_range(&r, -2, 2);
+    nn_ws_t ws;
+    nn_ws_init(&ws, &l, 5);
+    const float *y = nn_forward(&ws, params, x, 5);
+    snprintf(txt, sizeof txt, "%d %d %d %d %d %s %s %s %zu\n", cs[k].shape[0], cs[k].shape[1],
+             cs[k].shape[2], cs[k].n_out, cs[k].dueling, an[cs[k].act], an[cs[k].out_act],
+             cs[k].net, l.n_params);
+    snprintf(name, sizeof name, "nnconv%zu.txt", k);
+    write_bytes(dir, name, (const uint8_t *)txt, strlen(txt));
+    snprintf(name, sizeof name, "nnconv%zu_params.bin", k);
+    write_bytes(dir, name, (const uint8_t *)params, l.n_params * sizeof(float));
+    snprintf(name, sizeof name, "nnconv%zu_x.bin", k);
+    write_bytes(dir, name, (const uint8_t *)x, 5 * (size_t)n_in * 4);
+    snprintf(name, sizeof name, "nnconv%zu_y.bin", k);
+    write_bytes(dir, name, (const uint8_t *)y, 5 * (size_t)cs[k].n_out * 4);
+    nn_ws_free(&ws);
+    free(params);
+    free(x);
+  }
+  return 0;
+}
+
+/* Bits batches (tbatch "obs_enc" = "bits"), obs_dim 13, 4 rows: writes C's (c_bits.frame and
+ * its obs / next_obs floats c_bits_obs.bin, c_bits_next.bin); with `check`, decodes Python's
+ * py_bits.frame and compares the unpacked rows with py_bits_obs.bin / py_bits_next.bin. */
+static int cmd_bits(const char *dir, int check) {
+  enum { N = 4, OD = 13, ROW = 2 };
+  if (check) {
+    size_t n, no, nn;
+    uint8_t *f = read_bytes(dir, "py_bits.frame", &n);
+    uint8_t *wo = read_bytes(dir, "py_bits_obs.bin", &no), *wn = read_bytes(dir, "py_bits_next.bin", &nn);
+    size_t plen;
+    const uint8_t *p = frame_of(f, n, FRAME_TRANSITIONS, &plen);
+    tbatch_limits_t lim = {.obs_dim = OD, .act_dim = 1, .n_actions = 6, .max_n = 64, .allow_bits = 1};
+    tbatch_t b;
+    char err[256] = "no frame";
+    int ok = p && tbatch_decode(p, plen, &lim, &b, err, sizeof err) == 0 &&
+             b.obs_enc == TBATCH_OBS_BITS && b.n == N && no == N * OD * 4 && nn == N * OD * 4;
+    float u[OD];
+    for (int i = 0; ok && i < N; i++) {
+      obsbits_unpack((const uint8_t *)b.obs + i * ROW, OD, u);
+      ok = !memcmp(u, wo + i * OD * 4, sizeof u);
+      obsbits_unpack((const uint8_t *)b.next_obs + i * ROW, OD, u);
+      ok = ok && !memcmp(u, wn + i * OD * 4, sizeof u);
+    }
+    printf("bits: Python's packed batch %s\n", ok ? "decoded in C as written" : err);
+    free(f);
+    free(wo);
+    free(wn);
+    return ok ? 0 : 1;
+  }
+  float obs[N * OD], next[N * OD], act[N] = {0, 5, 2, 3}, rew[N] = {1, 0, 0, 1};
+  uint8_t flags[N] = {0, 1, 0, 2}, pk[2 * N * ROW];
+  rng_t r;
+  rng_seed(&r, 3);
+  for (int i = 0; i < N * OD; i++) {
+    obs[i] = (float)rng_below(&r, 2);
+    next[i] = (float)rng_below(&r, 2);
+  }
+  for (int i = 0; i < N; i++) {
+    obsbits_pack(obs + i * OD, OD, pk + i * ROW, NULL, 0);
+    obsbits_pack(next + i * OD, OD, pk + (N + i) * ROW, NULL, 0);
+  }
+  tbatch_t b = {.n = N, .obs_dim = OD, .act_dim = 1, .weights_version = 2, .worker_id = 1,
+                .obs = pk, .act = act, .rew = rew, .next_obs = pk + N * ROW, .flags = flags,
+                .obs_enc = TBATCH_OBS_BITS};
+  size_t len;
+  uint8_t *fr = tbatch_encode(&b, &len);
+  if (!fr) return 2;
+  put_frame(dir, "c_bits.frame", fr, len);
+  write_bytes(dir, "c_bits_obs.bin", (const uint8_t *)obs, sizeof obs);
+  write_bytes(dir, "c_bits_next.bin", (const uint8_t *)next, sizeof next);
+  return 0;
+}
+
 /* The policy a checkpoint's config and online sections describe (as eval_cmd.c builds it). */
 static int load_policy(const char *path, const char *token, config_t *c, const algo_t **a,
                        algo_policy_t *pol, float **params) {
@@ -490,12 +598,15 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "encode")) return cmd_encode(argv[2]);
   if (argc == 3 && !strcmp(argv[1], "decode")) return cmd_decode(argv[2]);
   if (argc == 3 && !strcmp(argv[1], "nn")) return cmd_nn(argv[2]);
+  if (argc == 3 && !strcmp(argv[1], "nnconv")) return cmd_nnconv(argv[2]);
+  if (argc == 3 && !strcmp(argv[1], "bits")) return cmd_bits(argv[2], 0);
+  if (argc == 3 && !strcmp(argv[1], "bitscheck")) return cmd_bits(argv[2], 1);
   if (argc == 7 && !strcmp(argv[1], "act"))
     return cmd_act(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10), argv[6]);
   if (argc == 5 && !strcmp(argv[1], "mkckpt"))
     return cmd_mkckpt(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
   fprintf(stderr,
-          "usage: py_helper encode|decode|nn DIR | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET "
+          "usage: py_helper encode|decode|nn|nnconv|bits|bitscheck DIR | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET "
           "SEED OUT\n");
   return 2;
 }

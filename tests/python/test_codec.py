@@ -8,12 +8,13 @@ import subprocess
 import sys
 import tempfile
 
+import msgpack
 import numpy as np
 
 from rlserve_worker import crypto, frame, spaces, tbatch
 from rlserve_worker.spaces import EnvSpace
 from rlserve_worker.worker import hello_payload
-from rlserve_worker.nn import Network, mlp
+from rlserve_worker.nn import Network, build, mlp
 from rlserve_worker.proto import pb
 
 failures = []
@@ -163,16 +164,72 @@ def forward_matches_c(helper, d):
     expect(err < 1e-5, "numpy forward differs from nn.c by %g" % err)
 
 
+def conv_forward_matches_c(helper, d):
+    """conv / flatten / dueling rows of nn.py against nn.c, nets as `net` lines build them."""
+    subprocess.run([helper, "nnconv", d], check=True)
+    for k in range(4):
+        h, w, c, n_out, duel, act, out_act, net, n_params = read(d, "nnconv%d.txt" % k).decode().split()
+        h, w, c, n_out, n_params = int(h), int(w), int(c), int(n_out), int(n_params)
+        model = Network(build(h * w * c, (h, w, c), net, n_out, act, out_act, duel == "1"))
+        expect(model.n_params == n_params,
+               "%s: numpy layout has %d parameters, nn.c %d" % (net, model.n_params, n_params))
+        model.load(np.frombuffer(read(d, "nnconv%d_params.bin" % k), "<f4"))
+        x = np.frombuffer(read(d, "nnconv%d_x.bin" % k), "<f4").reshape(5, h * w * c)
+        y = np.frombuffer(read(d, "nnconv%d_y.bin" % k), "<f4").reshape(5, n_out)
+        got = model.forward(x)
+        err = float(np.max(np.abs(got - y))) if got.shape == y.shape else float("inf")
+        print("numpy forward vs nn.c, in %dx%dx%d %s%s -> %d: max abs difference %.3g"
+              % (h, w, c, net, " dueling" if duel == "1" else "", n_out, err))
+        expect(err < 1e-4, "numpy conv forward differs from nn.c by %g (%s)" % (err, net))
+
+
+def bits_both_ways(helper, d):
+    """tbatch "obs_enc" = "bits": C's batch decoded in Python, Python's decoded in C."""
+    subprocess.run([helper, "bits", d], check=True)
+    b = tbatch.decode(payload_of(read(d, "c_bits.frame"), frame.TRANSITIONS))
+    want_o = np.frombuffer(read(d, "c_bits_obs.bin"), "<f4").reshape(4, 13)
+    want_n = np.frombuffer(read(d, "c_bits_next.bin"), "<f4").reshape(4, 13)
+    expect(np.array_equal(b["obs"], want_o) and np.array_equal(b["next_obs"], want_n),
+           "C's bits batch unpacked differently in Python")
+    expect(list(b["act"][:, 0]) == [0, 5, 2, 3], "bits batch act %s" % b["act"])
+    rng = np.random.default_rng(4)
+    obs = rng.integers(0, 2, (4, 13)).astype("<f4")
+    nxt = rng.integers(0, 2, (4, 13)).astype("<f4")
+    tb = tbatch.encode(obs, np.array([[1], [0], [4], [5]]), np.array([0, 1, 0, 0]), nxt,
+                       np.array([0, 0, tbatch.TERMINATED, 0]), 3, 2, bits=True)
+    with open(os.path.join(d, "py_bits.frame"), "wb") as f:
+        f.write(frame.encode(frame.TRANSITIONS, tb))
+    obs.tofile(os.path.join(d, "py_bits_obs.bin"))
+    nxt.tofile(os.path.join(d, "py_bits_next.bin"))
+    rc = subprocess.run([helper, "bitscheck", d]).returncode
+    expect(rc == 0, "py_helper bitscheck exited %d" % rc)
+    bad = False
+    try:
+        tbatch.encode(obs * 0.5, np.zeros((4, 1)), np.zeros(4), nxt, np.zeros(4), 3, 2, bits=True)
+    except ValueError as e:
+        bad = "not 0 or 1" in str(e)
+    expect(bad, "a 0.5 was packed as a bit")
+    m = msgpack.unpackb(tb, raw=False)
+    m["obs"] = bytes([m["obs"][0], m["obs"][1] | 0x80]) + m["obs"][2:]
+    try:
+        tbatch.decode(msgpack.packb(m, use_bin_type=True))
+        expect(False, "nonzero padding bits decoded")
+    except tbatch.BatchError as e:
+        expect("padding" in str(e), "padding refusal: %s" % e)
+
+
 def main():
     helper = sys.argv[1]
     with tempfile.TemporaryDirectory() as d:
         c_to_python(helper, d)
         python_to_c(helper, d)
         forward_matches_c(helper, d)
+        conv_forward_matches_c(helper, d)
+        bits_both_ways(helper, d)
     if failures:
         print("FAILED: %d check(s)" % len(failures))
         return 1
-    print("PASS: frames, batches, proofs and sealed frames round-trip Python <-> C; forward matches")
+    print("PASS: frames, batches, proofs and sealed frames round-trip Python <-> C (bits too); MLP and conv forwards match")
     return 0
 
 
