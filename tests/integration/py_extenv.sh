@@ -36,10 +36,17 @@ assert s["env"] == "worker:MyGrid-v0", s
 PY
 grep -q "env MyGrid-v0 declared by the first worker: obs 25 in \[0, 1\]..., actions 4" \
   "$WORK/learner.log" || fail "the declared spaces are not logged"
+# The shares go to the evaluating workers connected when an evaluation starts; a run this short
+# may finish before the second worker is through its handshake, so each worker's count is
+# reported and only the sum is required (tests/integration/py_extenv_faults.sh checks the split
+# and the reassignment between two workers).
+shares=0
 for i in 1 2; do
-  grep -q "evaluation share #[0-9]* answered" "$WORK/pyworker$i.log" ||
-    fail "Python worker $i played no evaluation share"
+  n=$(grep -c "evaluation share #[0-9]* answered" "$WORK/pyworker$i.log" || true)
+  echo "Python worker $i answered $n evaluation shares"
+  shares=$((shares + n))
 done
+[ "$shares" -ge 2 ] || fail "the workers answered $shares evaluation shares (an evaluation and its confirmation need at least 2)"
 echo "solved at $(json_field "$S" env_steps) env steps: eval $(json_field "$S" eval_mean)," \
   "confirm $(json_field "$S" confirm_mean) (optimal -4.17 on average)"
 echo "PASS: a worker-side env trained to a confirmed threshold, evaluated by the workers"
