@@ -17,9 +17,10 @@ for algo in td3 ddpg; do
   for what in eval confirm; do
     mean=$(json_field "$out/summary.json" ${what}_mean)
     first=$(json_field "$out/summary.json" ${what}_seed_first)
+    episodes=$(json_field "$out/summary.json" ${what}_episodes)
     python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= -400 else 1)" "$mean" ||
       fail "$algo: $what mean $mean < -400"
-    "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --token-file "$out/token" --seed "$first" --json >"$WORK/$algo.$what" ||
+    "$RLSERVE" eval --checkpoint "$out/policy.ckpt" --token-file "$out/token" --seed "$first" --episodes "$episodes" --json >"$WORK/$algo.$what" ||
       fail "$algo: eval --seed $first failed"
     python3 - "$WORK/$algo.$what" "$mean" <<'PY' || fail "$algo: rlserve eval --seed $first differs from the run's $what"
 import json, sys
