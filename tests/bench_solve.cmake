@@ -5,7 +5,8 @@ set(RLSERVE_SOLVE_CLAIMS
     "cartpole:cartpole-dqn:900" "pendulum_ddpg:pendulum-ddpg:900"
     "pendulum_td3:pendulum-td3:1200" "mountaincarcontinuous_td3:mountaincarcontinuous-td3:1800"
     "cartpole_apex:cartpole-apex:900" "acrobot_apex:acrobot-apex:1800"
-    "mountaincar_apex:mountaincar-apex:2400")
+    "mountaincar_apex:mountaincar-apex:2400"
+    "pendulum_apex_td3:pendulum-apex-td3:1200")
 foreach(claim ${RLSERVE_SOLVE_CLAIMS})
   string(REPLACE ":" ";" f ${claim})
   list(GET f 0 name)
