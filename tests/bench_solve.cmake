@@ -18,7 +18,7 @@ foreach(claim ${RLSERVE_SOLVE_CLAIMS})
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
 endforeach()
 # The Ape-X ablation (tests/bench/ablation.sh): its default subset, CartPole uniform vs
-# prioritized x n_step 1 vs 3 at 2 workers over 5 seeds.
+# prioritized x n_step 1 vs 3 x dueling 0 vs 1 at 2 workers over 5 seeds.
 add_test(NAME bench_ablation COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/ablation.sh)
 set_tests_properties(bench_ablation PROPERTIES LABELS bench TIMEOUT 3600 RUN_SERIAL TRUE
                      ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
