@@ -120,8 +120,16 @@ static void frames(buf_t *stream) {
   float nobs[3 * 4] = {0.2f, 0.3f, 0.4f, 0.5f, 2, 3, 4, 5, -2, -3, -4, -5};
   float act[3] = {0, 1, 1}, rew[3] = {1, 1, 0};
   uint8_t flags[3] = {0, 2, 1};
-  tbatch_t b = {.n = 3, .obs_dim = 4, .act_dim = 1, .weights_version = 3, .worker_id = 1,
-                .obs = obs, .act = act, .rew = rew, .next_obs = nobs, .flags = flags};
+  tbatch_t b = {.n = 3,
+                .obs_dim = 4,
+                .act_dim = 1,
+                .weights_version = 3,
+                .worker_id = 1,
+                .obs = obs,
+                .act = act,
+                .rew = rew,
+                .next_obs = nobs,
+                .flags = flags};
   f = tbatch_encode(&b, &len);
   put("fuzz_tbatch", "batch3", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   append(stream, f, len);
@@ -133,8 +141,16 @@ static void frames(buf_t *stream) {
   /* n-step returns built on the worker ("disc": gamma^k, 0 after a termination) and
    * actor-side initial priorities ("prio": |TD error|). */
   float disc[3] = {0.970299f, 0.9801f, 0.0f}, prio[3] = {0.5f, 0.0f, 12.25f};
-  tbatch_t bx = {.n = 3, .obs_dim = 4, .act_dim = 1, .weights_version = 3, .worker_id = 1,
-                 .obs = obs, .act = act, .rew = rew, .next_obs = nobs, .flags = flags,
+  tbatch_t bx = {.n = 3,
+                 .obs_dim = 4,
+                 .act_dim = 1,
+                 .weights_version = 3,
+                 .worker_id = 1,
+                 .obs = obs,
+                 .act = act,
+                 .rew = rew,
+                 .next_obs = nobs,
+                 .flags = flags,
                  .disc = disc};
   f = tbatch_encode(&bx, &len);
   put("fuzz_tbatch", "batch3_disc", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
