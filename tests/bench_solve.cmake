@@ -8,7 +8,8 @@ set(RLSERVE_SOLVE_CLAIMS
     "cartpole_apex:cartpole-apex:900" "acrobot_apex:acrobot-apex:1800"
     "mountaincar_apex:mountaincar-apex:2400"
     "cartpole_fast:cartpole-dqn-fast:300" "pendulum_ddpg_zoo:pendulum-ddpg-zoo:900"
-    "pendulum_td3_zoo:pendulum-td3-zoo:1200")
+    "pendulum_td3_zoo:pendulum-td3-zoo:1200"
+    "pendulum_apex_td3:pendulum-apex-td3:1200")
 foreach(claim ${RLSERVE_SOLVE_CLAIMS})
   string(REPLACE ":" ";" f ${claim})
   list(GET f 0 name)
@@ -20,7 +21,7 @@ foreach(claim ${RLSERVE_SOLVE_CLAIMS})
                        ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
 endforeach()
 # The Ape-X ablation (tests/bench/ablation.sh): its default subset, CartPole uniform vs
-# prioritized x n_step 1 vs 3 at 2 workers over 5 seeds.
+# prioritized x n_step 1 vs 3 x dueling 0 vs 1 at 2 workers over 5 seeds.
 add_test(NAME bench_ablation COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/ablation.sh)
 set_tests_properties(bench_ablation PROPERTIES LABELS bench TIMEOUT 3600 RUN_SERIAL TRUE
                      ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")

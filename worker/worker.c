@@ -66,7 +66,8 @@ typedef struct worker {
   int vec_ready;
   nn_ws_t ws;
   int ws_ready;
-  float *params;
+  float *params; /* params_n floats: the policy's, or (actor_priorities) the online buffer */
+  size_t params_n;
   /* actor_priorities: the target network from the Weights (tparams_n floats, the online
    * layout) and the priorities of the batch being filled. */
   float *tparams, *b_prio;
@@ -222,9 +223,9 @@ static void flush_batch(worker_t *w) {
                 .next_obs = w->b_next,
                 .flags = w->b_flags,
                 .disc = w->cfg.n_step > 1 ? w->b_disc : NULL};
-  if (w->cfg.actor_priorities && w->tparams && w->algo->priorities) {
-    w->algo->priorities(&w->cfg, &w->pol, w->params, w->tparams, &w->ws, w->b_n, w->b_obs,
-                        w->b_act, w->b_rew, w->b_next, w->b_flags, w->b_disc, w->b_prio);
+  if (w->cfg.actor_priorities && w->tparams && w->algo->priorities &&
+      w->algo->priorities(&w->cfg, &w->pol, w->params, w->tparams, &w->ws, w->b_n, w->b_obs,
+                          w->b_act, w->b_rew, w->b_next, w->b_flags, w->b_disc, w->b_prio) == 0)
     b.prio = w->b_prio;
   }
   /* Binary observations (MinAtar) travel as packed bits: obs then next_obs rows of
@@ -412,7 +413,7 @@ static void free_buffers(worker_t *w) {
   free(w->b_prio);
   free(w->tparams);
   w->tparams = w->b_prio = NULL;
-  w->tparams_n = 0;
+  w->tparams_n = w->params_n = 0;
   free(w->cur_obs);
   nstep_free(&w->ns);
   free(w->params);
@@ -433,6 +434,7 @@ static int alloc_buffers(worker_t *w, char *err, size_t errlen) {
   size_t cap = (size_t)w->cfg.send_batch + (size_t)w->cfg.n_step * (size_t)k;
   w->b_cap = (int)cap;
   w->params = malloc(w->pol.layout.n_params * sizeof(float));
+  w->params_n = w->params ? w->pol.layout.n_params : 0;
   w->actions = malloc((size_t)k * ad * sizeof(float));
   w->next_obs = malloc((size_t)k * od * sizeof(float));
   w->rewards = malloc((size_t)k * sizeof(float));
@@ -614,8 +616,22 @@ static void handle_weights(worker_t *w, const uint8_t *p, size_t len) {
     drop_connection(w, err);
     return;
   }
-  wire_floats_from_bytes(w->params, wt->online.data, w->pol.layout.n_params);
-  if (wt->target_net.len && w->cfg.actor_priorities) { /* the decoder checked n_params floats */
+  /* actor_priorities: the whole online buffer (an actor's critics compute the priorities too)
+   * and the target network, both n_params floats (the decoder checked the sizes). */
+  int prio = wt->target_net.len && w->cfg.actor_priorities;
+  size_t keep = prio ? wt->n_params : w->pol.layout.n_params;
+  if (keep > w->params_n) {
+    float *np = realloc(w->params, keep * sizeof(float));
+    if (!np) {
+      rlserve__weights__free_unpacked(wt, NULL);
+      drop_connection(w, "out of memory for the online weights");
+      return;
+    }
+    w->params = np;
+    w->params_n = keep;
+  }
+  wire_floats_from_bytes(w->params, wt->online.data, keep);
+  if (prio) {
     if (w->tparams_n != wt->n_params) {
       free(w->tparams);
       w->tparams = malloc((size_t)wt->n_params * sizeof(float));

@@ -130,11 +130,12 @@ struct algo {
   /* Actor-side initial priorities (actor_priorities): out[i] = |TD error| of transition i with
    * the worker's copies of the online and target buffers (the published layout), the
    * transition's own bootstrap discount disc[i], no bootstrap when flags[i] has
-   * TBATCH_TERMINATED. ws: any max_batch (rows go through in chunks). NULL: not supported. */
-  void (*priorities)(const config_t *c, const algo_policy_t *p, const float *online,
-                     const float *target, nn_ws_t *ws, int n, const float *obs, const float *act,
-                     const float *rew, const float *next_obs, const uint8_t *flags,
-                     const float *disc, float *out);
+   * TBATCH_TERMINATED. ws: any max_batch (rows go through in chunks). 0, or -1 (out not
+   * filled: the batch goes without priorities). NULL: not supported. */
+  int (*priorities)(const config_t *c, const algo_policy_t *p, const float *online,
+                    const float *target, nn_ws_t *ws, int n, const float *obs, const float *act,
+                    const float *rew, const float *next_obs, const uint8_t *flags,
+                    const float *disc, float *out);
   const char *explore_name; /* what explore_level is: "epsilon" or "noise scale" */
   double (*explore_level)(const config_t *c, int index, int n_workers);
 

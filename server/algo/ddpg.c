@@ -8,6 +8,7 @@
 #include "algo.h"
 #include "errmsg.h"
 #include "policy.h"
+#include "tbatch.h"
 
 static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn_act_t out_act) {
   return policy_layout_out(l, c, n_in, n_out, out_act);
@@ -265,7 +266,8 @@ void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float 
 
 /* The algo rows (algo.h) of ddpg and td3: workers act with the actor plus Gaussian or
  * Ornstein-Uhlenbeck noise (uniform random actions for the first random_steps of the run);
- * the published buffer is actor | critic(s), of which workers use the actor. */
+ * the published buffer is actor | critic(s), of which workers act with the actor (and, under
+ * actor_priorities, compute initial priorities with the critics and the target buffer). */
 
 static int ddpg_policy(const config_t *c, const env_spec_t *spec, algo_policy_t *p, char *err,
                        size_t errlen) {
@@ -320,6 +322,61 @@ static void ddpg_act_explore(const algo_policy_t *p, const float *params, nn_ws_
   }
 }
 
+/* Ape-X DPG actor priorities (algo.h `priorities`): |Q1(s, a) - y| with
+ * y = r + disc * (1 - terminated) * min_k Q'_k(s', mu'(s')), the learner's target
+ * (critic_targets) without TD3's target smoothing noise (its expectation is what an actor can
+ * estimate; the learner replaces the priority after the first update anyway). online and target
+ * are the published layout: actor | critic 1 | (critic 2). ws is the actor's workspace; the
+ * critics go through a workspace of their own, in chunks of at most 64 rows. 0, or -1 (no
+ * memory for that workspace: out is not filled). */
+static int ddpg_priorities(const config_t *c, const algo_policy_t *p, const float *online,
+                           const float *target, nn_ws_t *ws, int n, const float *obs,
+                           const float *act, const float *rew, const float *next_obs,
+                           const uint8_t *flags, const float *disc, float *out) {
+  enum { CHUNK = 64 };
+  const int S = p->obs_dim, A = p->act_dim, W = S + A, twin = strcmp(c->algo, "td3") == 0;
+  const size_t n_actor = p->layout.n_params;
+  const int step = ws->max_batch < CHUNK ? ws->max_batch : CHUNK;
+  nn_layout_t cl;
+  nn_ws_t cws;
+  float boot[CHUNK];
+  float *sa = malloc((size_t)step * (size_t)W * sizeof(float));
+  int ok = sa && layout_for(&cl, c, W, 1, NN_IDENTITY) == 0 && nn_ws_init(&cws, &cl, step) == 0;
+  if (!ok) { /* no memory: the batch goes without priorities (the replay's largest) */
+    free(sa);
+    return -1;
+  }
+  for (int start = 0; start < n; start += step) {
+    int m = n - start < step ? n - start : step;
+    const float *nx = next_obs + (size_t)start * S;
+    const float *u = nn_forward(ws, target, nx, m);
+    for (int i = 0; i < m; i++) {
+      memcpy(sa + (size_t)i * W, nx + (size_t)i * S, (size_t)S * sizeof(float));
+      for (int j = 0; j < A; j++)
+        sa[(size_t)i * W + S + j] = p->bias[j] + p->scale[j] * u[(size_t)i * A + j];
+    }
+    const float *q = nn_forward(&cws, target + n_actor, sa, m);
+    for (int i = 0; i < m; i++) boot[i] = q[i];
+    if (twin) {
+      q = nn_forward(&cws, target + n_actor + cl.n_params, sa, m);
+      for (int i = 0; i < m; i++)
+        if (q[i] < boot[i]) boot[i] = q[i];
+    }
+    for (int i = 0; i < m; i++) {
+      int r = start + i;
+      float keep = (flags[r] & TBATCH_TERMINATED) ? 0.0f : 1.0f;
+      boot[i] = rew[r] + disc[r] * keep * boot[i];
+      memcpy(sa + (size_t)i * W, obs + (size_t)r * S, (size_t)S * sizeof(float));
+      memcpy(sa + (size_t)i * W + S, act + (size_t)r * A, (size_t)A * sizeof(float));
+    }
+    q = nn_forward(&cws, online + n_actor, sa, m);
+    for (int i = 0; i < m; i++) out[start + i] = fabsf(q[i] - boot[i]);
+  }
+  nn_ws_free(&cws);
+  free(sa);
+  return 0;
+}
+
 static double ddpg_explore_level(const config_t *c, int index, int n_workers) {
   return policy_apex_epsilon(c->noise_scale, c->noise_spread, index, n_workers);
 }
@@ -358,7 +415,9 @@ static void ddpg_algo_update(void *s, const algo_batch_t *b, algo_stats_t *out) 
 
 static void ddpg_weights(void *s, algo_weights_t *w) {
   ddpg_t *d = s;
-  *w = (algo_weights_t){d->online, d->n_online, d->n_actor, NULL};
+  /* The online buffer carries the critics already; the target (target actor | target critics,
+   * the same layout) rides along in the Weights frame only under actor_priorities. */
+  *w = (algo_weights_t){d->online, d->n_online, d->n_actor, d->target};
 }
 
 static void ddpg_state_view(void *s, algo_state_view_t *v) {
@@ -394,6 +453,7 @@ static int ddpg_status_fields(void *s, algo_field_t *f) {
                             .policy = ddpg_policy,               \
                             .act_greedy = ddpg_act_greedy,       \
                             .act_explore = ddpg_act_explore,     \
+                            .priorities = ddpg_priorities,       \
                             .per = 1,                            \
                             .explore_name = "noise scale",       \
                             .explore_level = ddpg_explore_level, \

@@ -182,10 +182,10 @@ static void dqn_act_explore(const algo_policy_t *p, const float *params, nn_ws_t
 
 /* The same target as dqn_update_ext, in chunks of at most 64 rows through ws: Q_online(s') for
  * a* (double DQN) or Q_target(s'), then Q_target(s', a*), then Q_online(s, a). */
-static void dqn_priorities(const config_t *c, const algo_policy_t *p, const float *online,
-                           const float *target, nn_ws_t *ws, int n, const float *obs,
-                           const float *act, const float *rew, const float *next_obs,
-                           const uint8_t *flags, const float *disc, float *out) {
+static int dqn_priorities(const config_t *c, const algo_policy_t *p, const float *online,
+                          const float *target, nn_ws_t *ws, int n, const float *obs,
+                          const float *act, const float *rew, const float *next_obs,
+                          const uint8_t *flags, const float *disc, float *out) {
   enum { CHUNK = 64 };
   const int A = p->n_actions, S = p->obs_dim;
   int astar[CHUNK];
@@ -203,8 +203,10 @@ static void dqn_priorities(const config_t *c, const algo_policy_t *p, const floa
       boot[i] = rew[r] + disc[r] * keep * q[(size_t)i * A + astar[i]];
     }
     q = nn_forward(ws, online, obs + (size_t)start * S, m);
-    for (int i = 0; i < m; i++) out[start + i] = fabsf(q[(size_t)i * A + (int)act[start + i]] - boot[i]);
+    for (int i = 0; i < m; i++)
+      out[start + i] = fabsf(q[(size_t)i * A + (int)act[start + i]] - boot[i]);
   }
+  return 0;
 }
 
 static double dqn_explore_level(const config_t *c, int index, int n_workers) {

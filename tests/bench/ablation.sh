@@ -9,8 +9,9 @@
 # ingredient changed at a time (exploration stays Ape-X's fixed per-actor epsilons). A cell
 # whose dueling = 1 needs the `dueling` config key; a build without it says so and leaves the
 # cell out (it is listed as not run, never as measured).
-# Choose the subset with environment variables (defaults: the CartPole PER x n-step block):
-#   ENVS="cartpole" REPLAYS="uniform prioritized" NSTEPS="1 3" DUELING="0" WORKERS="2"
+# Choose the subset with environment variables (defaults: the CartPole PER x n-step x dueling
+# block):
+#   ENVS="cartpole" REPLAYS="uniform prioritized" NSTEPS="1 3" DUELING="0 1" WORKERS="2"
 #   SEEDS="1 2 3 4 5"; RLSERVE_BIN = the binary; OUT = where the runs go (default a temp dir).
 # Prints the CPU model, the load before and after, one markdown row per cell, and (BASELINE=1,
 # the default) a row for the ENV-dqn preset (one-step, uniform, annealed spread) on the same
@@ -24,7 +25,7 @@ bin=${RLSERVE_BIN:-$(dirname "$0")/../../build/rlserve}
 ENVS=${ENVS:-cartpole}
 REPLAYS=${REPLAYS:-uniform prioritized}
 NSTEPS=${NSTEPS:-1 3}
-DUELING=${DUELING:-0}
+DUELING=${DUELING:-0 1}
 WORKERS=${WORKERS:-2}
 SEEDS=${SEEDS:-1 2 3 4 5}
 out=${OUT:-$(mktemp -d /tmp/rlserve-ablation-XXXXXX)}

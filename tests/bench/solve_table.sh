@@ -20,14 +20,14 @@ case $preset in
   cartpole-dqn | cartpole-dqn-fast | cartpole-apex) threshold=475 budget=100000 ref=50000 ;;
   acrobot-dqn | acrobot-apex) threshold=-100 budget=100000 ref=100000 ;;
   mountaincar-dqn | mountaincar-apex) threshold=-110 budget=120000 ref=120000 ;;
-  pendulum-ddpg | pendulum-td3 | pendulum-ddpg-zoo | pendulum-td3-zoo)
+  pendulum-ddpg | pendulum-td3 | pendulum-ddpg-zoo | pendulum-td3-zoo | pendulum-apex-td3)
     threshold=-200 budget=30000 ref=20000
     ;;
   mountaincarcontinuous-td3) threshold=90 budget=300000 ref=300000 ;;
   *)
     echo "solve_table.sh: no README claim for preset '$preset' (cartpole-dqn, cartpole-dqn-fast," \
       "cartpole-apex, acrobot-dqn, acrobot-apex, mountaincar-dqn, mountaincar-apex," \
-      "pendulum-ddpg, pendulum-td3, pendulum-ddpg-zoo, pendulum-td3-zoo," \
+      "pendulum-ddpg, pendulum-td3, pendulum-ddpg-zoo, pendulum-td3-zoo, pendulum-apex-td3," \
       "mountaincarcontinuous-td3)" >&2
     exit 2
     ;;

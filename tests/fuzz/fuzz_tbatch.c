@@ -1,6 +1,7 @@
 /* libFuzzer target: tbatch_decode with fixed limits (obs_dim 4, discrete, 2 actions, bits
- * allowed). A success must satisfy every documented check; the arrays must lie inside the
- * input; a bits batch has one byte per observation with its 4 padding bits zero. */
+ * allowed). A success must satisfy every documented check (the optional disc and prio keys
+ * too); the arrays must lie inside the input; a bits batch has one byte per observation with
+ * its 4 padding bits zero. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int k = 0; k < 10; k++) EXPECT(isfinite(f[k]));
     EXPECT(f[8] == 0.0f || f[8] == 1.0f);
     EXPECT((b.flags[i] & ~3u) == 0);
+  }
+  /* Optional keys: "disc" (n floats in [0, 1]) and "prio" (n finite floats >= 0). */
+  if (b.disc) EXPECT(inside(b.disc, n * 4, data, size));
+  if (b.prio) EXPECT(inside(b.prio, n * 4, data, size));
+  for (size_t i = 0; i < n; i++) {
+    float g, q;
+    if (b.disc) {
+      memcpy(&g, (const uint8_t *)b.disc + 4 * i, 4);
+      EXPECT(g >= 0.0f && g <= 1.0f);
+    }
+    if (b.prio) {
+      memcpy(&q, (const uint8_t *)b.prio + 4 * i, 4);
+      EXPECT(isfinite(q) && q >= 0.0f);
+    }
   }
   return 0;
 }

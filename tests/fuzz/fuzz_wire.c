@@ -44,6 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       float *f = malloc(m->online.len);
       wire_floats_from_bytes(f, m->online.data, m->n_params);
       for (uint32_t i = 0; i < m->n_params; i++) EXPECT(isfinite(f[i]));
+      /* The target network (actor_priorities): absent, or n_params finite floats too. */
+      EXPECT(m->target_net.len == 0 || m->target_net.len == 4ull * m->n_params);
+      if (m->target_net.len) {
+        wire_floats_from_bytes(f, m->target_net.data, m->n_params);
+        for (uint32_t i = 0; i < m->n_params; i++) EXPECT(isfinite(f[i]));
+      }
       free(f);
       rlserve__weights__free_unpacked(m, NULL);
     } else {
@@ -84,6 +90,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   {
+    Rlserve__Explore *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_explore(data, size, &m, err, sizeof err)) {
+      EXPECT(m->epsilon >= 0 && m->epsilon <= 1);
+      EXPECT(isfinite(m->noise_scale) && m->noise_scale >= 0);
+      EXPECT(m->worker_index < m->actors);
+      rlserve__explore__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
     Rlserve__EvalResult *m = NULL;
     err[0] = 0;
     if (!wire_decode_eval_result(data, size, &m, err, sizeof err)) {
@@ -91,6 +109,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              m->n_returns == m->n_lengths);
       for (size_t i = 0; i < m->n_returns; i++) EXPECT(isfinite(m->returns[i]) && m->lengths[i]);
       rlserve__eval_result__free_unpacked(m, NULL);
+    } else {
+      EXPECT(!m && err[0]);
+    }
+  }
+  {
+    Rlserve__Credit *m = NULL;
+    err[0] = 0;
+    if (!wire_decode_credit(data, size, &m, err, sizeof err)) {
+      rlserve__credit__free_unpacked(m, NULL);
     } else {
       EXPECT(!m && err[0]);
     }

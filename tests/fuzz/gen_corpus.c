@@ -75,6 +75,31 @@ static void frames(buf_t *stream) {
   append(stream, f, len);
   free(f);
 
+  /* actor_priorities: the target network beside the online one (Weights field 8). */
+  float tg[8] = {0.25f, -0.5f, 1, 0, 2e-3f, 1.5f, -2, 4};
+  f = wire_encode_weights_target(4, 2000, on, tg, 8, &len);
+  put("fuzz_wire", "weights8_target", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+
+  /* explore = apex: worker 1 of 3 actors, eps_1 = 0.4^(1 + 7/2), and a DDPG noise scale. */
+  Rlserve__Explore x = RLSERVE__EXPLORE__INIT;
+  x.worker_index = 1;
+  x.actors = 3;
+  x.epsilon = 0.016190861620062;
+  x.noise_scale = 0.1;
+  f = wire_encode(FRAME_EXPLORE, &x.base, &len);
+  put("fuzz_wire", "explore", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+  x.worker_index = 0;
+  x.actors = 1;
+  x.epsilon = 0.4;
+  x.noise_scale = 0;
+  f = wire_encode(FRAME_EXPLORE, &x.base, &len);
+  put("fuzz_wire", "explore_single", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  free(f);
+
   Rlserve__Stats s = RLSERVE__STATS__INIT;
   float ret[3] = {21, 500, 9.5f};
   uint32_t lens[3] = {21, 500, 10};
@@ -118,12 +143,31 @@ static void frames(buf_t *stream) {
   f = tbatch_encode(&bb, &len);
   put("fuzz_tbatch", "bits3_badpad", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   free(f);
-  /* With floats announced explicitly. */
-  b.n = 3;
-  float disc[3] = {0.99f, 0.9801f, 1};
-  b.disc = disc;
-  f = tbatch_encode(&b, &len);
+  /* n-step returns built on the worker ("disc": gamma^k, 0 after a termination) and
+   * actor-side initial priorities ("prio": |TD error|). */
+  float disc[3] = {0.970299f, 0.9801f, 0.0f}, prio[3] = {0.5f, 0.0f, 12.25f};
+  tbatch_t bx = {.n = 3,
+                 .obs_dim = 4,
+                 .act_dim = 1,
+                 .weights_version = 3,
+                 .worker_id = 1,
+                 .obs = obs,
+                 .act = act,
+                 .rew = rew,
+                 .next_obs = nobs,
+                 .flags = flags,
+                 .disc = disc};
+  f = tbatch_encode(&bx, &len);
   put("fuzz_tbatch", "batch3_disc", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  free(f);
+  bx.prio = prio;
+  f = tbatch_encode(&bx, &len);
+  put("fuzz_tbatch", "batch3_disc_prio", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
+  append(stream, f, len);
+  free(f);
+  bx.disc = NULL;
+  f = tbatch_encode(&bx, &len);
+  put("fuzz_tbatch", "batch3_prio", f + FRAME_HEADER_SIZE, len - FRAME_HEADER_SIZE);
   free(f);
 
   f = wire_encode_error(2, "weights: online has 396 bytes, expected 4*100=400", &len);
