@@ -227,7 +227,6 @@ static void flush_batch(worker_t *w) {
       w->algo->priorities(&w->cfg, &w->pol, w->params, w->tparams, &w->ws, w->b_n, w->b_obs,
                           w->b_act, w->b_rew, w->b_next, w->b_flags, w->b_disc, w->b_prio) == 0)
     b.prio = w->b_prio;
-  }
   /* Binary observations (MinAtar) travel as packed bits: obs then next_obs rows of
    * ceil(obs_dim/8) bytes (tbatch.h "obs_enc"); floats when packing fails (never for 0/1). */
   uint8_t *bits = NULL;
