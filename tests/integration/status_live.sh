@@ -177,34 +177,11 @@ PY
   # (background #fafafa, panels #fff, grid #eee, text #555-#888, the state pill
   # #cfe8cf is nearly grey), so a saturated pixel is a line pixel; it is given to the series
   # whose colour is nearest. A line across a ~400 px wide chart is hundreds of pixels.
-  python3 - "$WORK/dash.png" <<'PY' || fail "dashboard screenshot shows no charts"
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, hdr = 8, b"", None
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR": hdr = struct.unpack(">IIBBBBB", body)
-    elif kind == b"IDAT": idat += body
-    pos += 12 + n
-w, h, depth, ctype, _, _, interlace = hdr
-assert depth == 8 and ctype in (2, 6) and interlace == 0, "unexpected PNG format %r" % (hdr,)
-bpp = 3 if ctype == 2 else 4
-raw, stride = zlib.decompress(idat), w * bpp
-rows, prev = [], bytearray(stride)
-for y in range(h):
-    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for i in range(stride):
-        a = line[i - bpp] if i >= bpp else 0
-        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + b) & 255
-        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    rows.append(line); prev = line
+  python3 - "$WORK/dash.png" "$(dirname "$0")" <<'PY' || fail "dashboard screenshot shows no charts"
+import sys
+sys.path.insert(0, sys.argv[2])
+from png_colours import decode  # the PNG decoder the board test uses too
+w, h, bpp, rows = decode(sys.argv[1])
 series = {"train #1f77b4": (0x1f, 0x77, 0xb4), "eval #2ca02c": (0x2c, 0xa0, 0x2c),
           "loss #d62728": (0xd6, 0x27, 0x28), "env steps/s #9467bd": (0x94, 0x67, 0xbd),
           "updates/s #ff7f0e": (0xff, 0x7f, 0x0e)}
