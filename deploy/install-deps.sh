@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages rlserve needs to build and test, when missing.
-# Usage: deploy/install-deps.sh [--test]   (--test adds what the test suite needs)
+# Usage: deploy/install-deps.sh [--test | --bench]   (--test adds what the test suite needs,
+# --bench that and the peers the benchmarks compare with)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-compiler
@@ -8,7 +9,7 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libprotobuf-c-dev protobuf-c-c
       protobuf-compiler)   # protoc: the Python worker's protobuf module, generated at build time
 # The Python worker's modules (worker/python), needed to run it, not to build.
 pkgs+=(python3 python3-numpy python3-msgpack python3-protobuf python3-nacl)
-if [ "${1:-}" = "--test" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   # clang builds the libFuzzer targets; with --no-install-recommends it does not bring its own
   # runtime (libclang_rt.fuzzer, asan, ubsan), which Debian ships in libclang-rt-14-dev.
   pkgs+=(clang libclang-rt-14-dev
@@ -17,6 +18,9 @@ if [ "${1:-}" = "--test" ]; then
          slurmctld slurmd slurm-client munge           # slurm: a real single-node cluster
          python3-yaml systemd strace                   # deploy: manifests, systemd-analyze
          python3-onnx python3-opencv)                  # export: onnx.checker, cv2.dnn
+fi
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(python3-torch)   # bench_minatar_peer: MinAtar's PyTorch dqn.py (MinAtar itself: a checkout)
 fi
 
 missing=()

@@ -25,3 +25,11 @@ endforeach()
 add_test(NAME bench_ablation COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/ablation.sh)
 set_tests_properties(bench_ablation PROPERTIES LABELS bench TIMEOUT 3600 RUN_SERIAL TRUE
                      ENVIRONMENT "RLSERVE_BIN=$<TARGET_FILE:rlserve>")
+# MinAtar's own PyTorch dqn.py against rlserve on the same MinAtar game, same machine, same
+# updates per frame (tests/bench/minatar_peer.py). Needs python3-torch and a MinAtar checkout
+# named by RLSERVE_MINATAR_DIR (MinAtar is not packaged by Debian): without them it fails
+# with the reason, it never passes.
+add_test(NAME bench_minatar_peer
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/minatar_peer.py
+                 --rlserve $<TARGET_FILE:rlserve>)
+set_tests_properties(bench_minatar_peer PROPERTIES LABELS bench TIMEOUT 3600 RUN_SERIAL TRUE)
