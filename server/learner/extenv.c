@@ -41,6 +41,16 @@ static int spec_from_hello(const Rlserve__Hello *h, const char *id, env_spec_t *
     if (h->obs_low[i] < s->obs.low[0]) s->obs.low[0] = h->obs_low[i];
     if (h->obs_high[i] > s->obs.high[0]) s->obs.high[0] = h->obs_high[i];
   }
+  if (h->obs_binary) { /* every element 0 or 1: batches may carry bits, replay keeps bits */
+    for (int i = 0; i < (per_dim ? s->obs.dim : 1); i++)
+      if (s->obs.low[i] != 0.0f || s->obs.high[i] != 1.0f)
+        return snprintf(err, errlen,
+                        "binary observations declare bounds [%g, %g] at element %d; [0, 1] "
+                        "expected",
+                        (double)s->obs.low[i], (double)s->obs.high[i], i),
+               -1;
+    s->obs.binary = 1;
+  }
   if (!h->act_continuous) {
     if (h->act_dim < 1 || h->act_dim > EXTENV_MAX_ACTIONS)
       return snprintf(err, errlen, "number of actions %u outside 1..%d", h->act_dim,
@@ -71,7 +81,7 @@ static int spec_from_hello(const Rlserve__Hello *h, const char *id, env_spec_t *
 }
 
 static int same_space(const env_space_t *a, const env_space_t *b) {
-  if (a->kind != b->kind || a->n != b->n || a->dim != b->dim) return 0;
+  if (a->kind != b->kind || a->n != b->n || a->dim != b->dim || a->binary != b->binary) return 0;
   int nb = a->kind == ENV_DISCRETE ? 0 : a->dim <= ENV_MAX_DIM ? a->dim : 1;
   for (int i = 0; i < nb; i++)
     if (a->low[i] != b->low[i] || a->high[i] != b->high[i]) return 0;
@@ -79,8 +89,9 @@ static int same_space(const env_space_t *a, const env_space_t *b) {
 }
 
 static void describe(const env_spec_t *s, char *buf, size_t len) {
-  int n = snprintf(buf, len, "obs %d in [%g, %g]%s, ", s->obs.dim, (double)s->obs.low[0],
-                   (double)s->obs.high[0], s->obs.dim > 1 ? "..." : "");
+  int n = snprintf(buf, len, "obs %d in [%g, %g]%s%s, ", s->obs.dim, (double)s->obs.low[0],
+                   (double)s->obs.high[0], s->obs.dim > 1 ? "..." : "",
+                   s->obs.binary ? " (binary)" : "");
   if (n < 0 || (size_t)n >= len) return;
   if (s->act.kind == ENV_DISCRETE)
     snprintf(buf + n, len - (size_t)n, "actions %d", s->act.n);
