@@ -21,7 +21,9 @@
 #include "config.h"
 #include "env.h"
 #include "onnx_subset.pb-c.h"
+#include "extenv.h"
 #include "plugin.h"
+#include "spaces_ckpt.h"
 
 #define ONNX_IR_VERSION 7
 #define ONNX_OPSET 13
@@ -487,68 +489,100 @@ static int parse_args(int argc, char **argv, export_args_t *a) {
   return -1;
 }
 
-/* The policy and its parameters from a checkpoint's config and online sections. 0, or -1 after
- * a message. *params is the caller's to free. */
-static int load_policy(const export_args_t *a, const checkpoint_t *ck, algo_policy_t *pol,
-                       float **params, config_t *cfg) {
-  char err[1024];
+/* The env spec a config names: the registry's, or for env = worker:ID the spaces the run's first
+ * worker declared, from the checkpoint's "spaces" section (spaces_ckpt.h). NULL after a message. */
+static const env_spec_t *policy_spec(const checkpoint_t *ck, const char *path, export_policy_t *out,
+                                     char *err, size_t errlen) {
+  const char *id = extenv_id(out->cfg.env);
+  if (!id) {
+    const env_spec_t *spec = env_find(out->cfg.env);
+    if (!spec) snprintf(err, errlen, "%s: env '%s' is not a known environment", path, out->cfg.env);
+    return spec;
+  }
+  const checkpoint_section_t *s = checkpoint_find(ck, SPACES_CKPT_SECTION);
+  char why[300];
+  if (!s) {
+    snprintf(err, errlen,
+             "%s: env = '%s' lives in the workers and this checkpoint has no %s section (written "
+             "before it existed): its policy cannot be rebuilt",
+             path, out->cfg.env, SPACES_CKPT_SECTION);
+    return NULL;
+  }
+  if (spaces_ckpt_decode(s->data, s->len, &out->spaces, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: section %s refused: %s", path, SPACES_CKPT_SECTION, why);
+    return NULL;
+  }
+  if (strcmp(out->spaces.id, id) != 0) {
+    snprintf(err, errlen, "%s: section %s is for env %s, the config's env is %s", path,
+             SPACES_CKPT_SECTION, out->spaces.id, out->cfg.env);
+    return NULL;
+  }
+  return &out->spaces.spec;
+}
+
+int export_policy_load(const checkpoint_t *ck, const char *path, const char *plugin,
+                       export_policy_t *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  config_init(&out->cfg);
   const checkpoint_section_t *cs = checkpoint_find(ck, "config"),
                              *on = checkpoint_find(ck, "online");
-  if (!cs || !on) {
-    fprintf(stderr, "rlserve export: %s has no %s section\n", a->path, cs ? "online" : "config");
-    return -1;
-  }
+  if (!cs || !on)
+    return snprintf(err, errlen, "%s has no %s section", path, cs ? "online" : "config"), -1;
   char *text = malloc(cs->len + 1);
-  if (!text) return -1;
+  if (!text) return snprintf(err, errlen, "out of memory"), -1;
   memcpy(text, cs->data, cs->len);
   text[cs->len] = 0;
-  config_init(cfg);
-  int rc = config_load_text(cfg, text, a->path, err, sizeof err);
+  int rc = config_load_text(&out->cfg, text, path, err, errlen);
   free(text);
-  if (rc != 0) {
-    fprintf(stderr, "rlserve export: %s\n", err);
-    return -1;
-  }
-  if (cfg->env_plugin[0] && !a->plugin) {
-    fprintf(stderr,
-            "rlserve export: %s names the env plugin %s; a library named by a data file is not "
-            "loaded: give --env-plugin PATH to load one\n",
-            a->path, cfg->env_plugin);
-    return -1;
-  }
-  snprintf(cfg->env_plugin, sizeof cfg->env_plugin, "%s", a->plugin ? a->plugin : "");
-  if (a->plugin && env_plugin_load(a->plugin, err, sizeof err) != 0) {
-    fprintf(stderr, "rlserve export: %s\n", err);
-    return -1;
-  }
-  const env_spec_t *spec = env_find(cfg->env);
+  if (rc != 0) return -1;
+  config_t *cfg = &out->cfg;
+  if (cfg->env_plugin[0] && !plugin)
+    return snprintf(err, errlen,
+                    "%s names the env plugin %s; a library named by a data file is not loaded: "
+                    "give --env-plugin PATH to load one",
+                    path, cfg->env_plugin),
+           -1;
+  snprintf(cfg->env_plugin, sizeof cfg->env_plugin, "%s", plugin ? plugin : "");
+  const env_spec_t *spec = policy_spec(ck, path, out, err, errlen);
+  if (!spec) return -1;
   const algo_t *algo = algo_find(cfg->algo);
-  if (!spec || !algo || algo->mode != ALGO_ACTOR_LEARNER || algo->actions != spec->act.kind ||
-      algo->policy(cfg, spec, pol, err, sizeof err) != 0) {
-    fprintf(stderr,
-            "rlserve export: %s: no network policy to export for algo '%s' on env '%s' (export "
-            "covers the learner+worker algorithms)\n",
-            a->path, cfg->algo, cfg->env);
-    return -1;
-  }
-  size_t need = pol->layout.n_params * sizeof(float);
-  if (on->len != need && !(!pol->weights_exact && on->len > need)) {
-    fprintf(stderr,
-            "rlserve export: %s: online weights have %llu bytes, the config's network needs %zu\n",
-            a->path, (unsigned long long)on->len, need);
-    return -1;
-  }
-  *params = malloc(need);
-  if (!*params) return -1;
-  memcpy(*params, on->data, need);
-  for (size_t i = 0; i < pol->layout.n_params; i++)
-    if (!isfinite((*params)[i])) {
-      fprintf(stderr, "rlserve export: %s: parameter %zu is not finite\n", a->path, i);
-      free(*params);
-      *params = NULL;
+  char why[512] = "";
+  if (!algo || algo->mode != ALGO_ACTOR_LEARNER || algo->actions != spec->act.kind ||
+      algo->policy(cfg, spec, &out->pol, why, sizeof why) != 0)
+    return snprintf(err, errlen,
+                    "%s: no network policy to export for algo '%s' on env '%s' (export covers the "
+                    "learner+worker algorithms)%s%s",
+                    path, cfg->algo, cfg->env, why[0] ? ": " : "", why),
+           -1;
+  out->spec = spec;
+  const checkpoint_section_t *ls = checkpoint_find(ck, "layout");
+  char have[512];
+  nn_layout_describe(&out->pol.layout, have, sizeof have);
+  if (ls && (ls->len != strlen(have) || memcmp(ls->data, have, ls->len) != 0))
+    return snprintf(err, errlen, "%s: the file's network is '%.*s', its config builds '%s'", path,
+                    (int)(ls->len < 400 ? ls->len : 400), (const char *)ls->data, have),
+           -1;
+  size_t need = out->pol.layout.n_params * sizeof(float);
+  if (on->len != need && !(!out->pol.weights_exact && on->len > need))
+    return snprintf(err, errlen,
+                    "%s: online weights have %llu bytes, the config's network needs %zu", path,
+                    (unsigned long long)on->len, need),
+           -1;
+  out->params = malloc(need ? need : 1);
+  if (!out->params) return snprintf(err, errlen, "out of memory"), -1;
+  memcpy(out->params, on->data, need);
+  for (size_t i = 0; i < out->pol.layout.n_params; i++)
+    if (!isfinite(out->params[i])) {
+      snprintf(err, errlen, "%s: parameter %zu is not finite", path, i);
+      export_policy_free(out);
       return -1;
     }
   return 0;
+}
+
+void export_policy_free(export_policy_t *p) {
+  free(p->params);
+  p->params = NULL;
 }
 
 int export_main(int argc, char **argv) {
@@ -561,26 +595,30 @@ int export_main(int argc, char **argv) {
     fprintf(stderr, "rlserve export: %s\n", err);
     return 2;
   }
-  algo_policy_t pol;
-  float *params = NULL;
-  config_t cfg;
+  export_policy_t ep;
   rc = 2;
-  if (load_policy(&a, &ck, &pol, &params, &cfg) == 0) {
+  if (a.plugin && env_plugin_load(a.plugin, err, sizeof err) != 0)
+    fprintf(stderr, "rlserve export: %s\n", err);
+  else if (export_policy_load(&ck, a.path, a.plugin, &ep, err, sizeof err) != 0)
+    fprintf(stderr, "rlserve export: %s\n", err);
+  else {
+    const config_t *cfg = &ep.cfg;
     char doc[256];
-    snprintf(doc, sizeof doc, "rlserve %.32s greedy policy for %.128s", cfg.algo, cfg.env);
+    snprintf(doc, sizeof doc, "rlserve %.32s greedy policy for %.128s", cfg->algo, cfg->env);
     size_t len = 0;
-    uint8_t *img = !strcmp(a.format, "onnx") ? export_onnx(&pol, params, doc, &len, err, sizeof err)
-                                             : export_npz(&pol, params, &len, err, sizeof err);
+    uint8_t *img = !strcmp(a.format, "onnx")
+                       ? export_onnx(&ep.pol, ep.params, doc, &len, err, sizeof err)
+                       : export_npz(&ep.pol, ep.params, &len, err, sizeof err);
     if (!img)
       fprintf(stderr, "rlserve export: %s\n", err);
     else if (write_file(a.out, img, len) == 0) {
-      printf("%s: %s %s policy for %s (%zu parameters, %zu bytes)\n", a.out, a.format, cfg.algo,
-             cfg.env, pol.layout.n_params, len);
+      printf("%s: %s %s policy for %s (%zu parameters, %zu bytes)\n", a.out, a.format, cfg->algo,
+             cfg->env, ep.pol.layout.n_params, len);
       rc = 0;
     }
     free(img);
+    export_policy_free(&ep);
   }
-  free(params);
   checkpoint_free(&ck);
   return rc;
 }

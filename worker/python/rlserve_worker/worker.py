@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import crypto, evaluate, frame, tbatch
+from . import crypto, frame, tbatch
 from .nstep import Batch, NStep
 from .policy import ALGOS
 from .proto import pb
@@ -356,6 +356,7 @@ class Worker:
         if self.in_eval:
             raise Dropped("a second EVAL frame while one is being played")
         rq = self._parse(pb.EvalRequest, p, "eval")
+        from . import evaluate  # here, so `python3 -m rlserve_worker.evaluate` runs it fresh
         if self.eval_algo is None:
             self.eval_algo = ALGOS[self.cfg["algo"]](self.cfg, self.space, np.random.default_rng(0))
         need = self.eval_algo.net.n_params
