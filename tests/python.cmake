@@ -34,3 +34,4 @@ add_test(NAME it_py_extenv_hostile
          COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_extenv_hostile.py)
 set_tests_properties(it_py_extenv_hostile PROPERTIES LABELS "integration;security" TIMEOUT 300
                      ENVIRONMENT "${PY_TEST_ENV}")
+rl_test(test_spaces_ckpt LABELS unit SOURCES test_spaces_ckpt.c LIBS rlcli)
