@@ -35,3 +35,5 @@ add_test(NAME it_py_extenv_hostile
 set_tests_properties(it_py_extenv_hostile PROPERTIES LABELS "integration;security" TIMEOUT 300
                      ENVIRONMENT "${PY_TEST_ENV}")
 rl_test(test_spaces_ckpt LABELS unit SOURCES test_spaces_ckpt.c LIBS rlcli)
+add_test(NAME test_py_mutate COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_py_mutate.py)
+set_tests_properties(test_py_mutate PROPERTIES LABELS "unit;security" TIMEOUT 300 ENVIRONMENT "${PY_TEST_ENV}")

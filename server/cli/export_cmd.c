@@ -153,9 +153,26 @@ static void value_info(value_info_t *v, const char *name, int elem_type, int64_t
   v->vi.type = &v->type;
 }
 
+/* The graph and the npz describe dense layers only (Gemm, [out, in] arrays): another kind (a
+ * conv trunk, a dueling head) is refused by name rather than written with the wrong shapes.
+ * 0, or -1 with the message. */
+static int dense_only(const nn_layout_t *l, char *err, size_t errlen) {
+  static const char *const names[] = {"dense", "conv", "flatten", "dueling"};
+  for (int i = 0; i < l->n_layers; i++)
+    if (l->kind[i] != NN_DENSE) {
+      int k = (int)l->kind[i];
+      snprintf(err, errlen,
+               "export: layer %d is a %s layer; export writes networks of dense (fc) layers only",
+               i, k >= 0 && k < 4 ? names[k] : "unknown");
+      return -1;
+    }
+  return 0;
+}
+
 uint8_t *export_onnx(const algo_policy_t *pol, const float *params, const char *doc, size_t *len,
                      char *err, size_t errlen) {
   const nn_layout_t *l = &pol->layout;
+  if (dense_only(l, err, errlen) != 0) return NULL;
   int discrete = pol->n_actions > 0;
   graph_build_t *g = calloc(1, sizeof *g);
   if (!g) {
@@ -312,6 +329,7 @@ typedef struct {
 uint8_t *export_npz(const algo_policy_t *pol, const float *params, size_t *len, char *err,
                     size_t errlen) {
   const nn_layout_t *l = &pol->layout;
+  if (dense_only(l, err, errlen) != 0) return NULL;
   zip_entry_t ent[MAX_INITS];
   int n_ent = 0;
   bytes_t z = {0};
@@ -555,6 +573,10 @@ int export_policy_load(const checkpoint_t *ck, const char *path, const char *plu
                     path, cfg->algo, cfg->env, why[0] ? ": " : "", why),
            -1;
   out->spec = spec;
+  if (dense_only(&out->pol.layout, why, sizeof why) != 0)
+    return snprintf(err, errlen, "%s: %s (net = '%s', dueling = %d)", path, why, cfg->net,
+                    cfg->dueling),
+           -1;
   const checkpoint_section_t *ls = checkpoint_find(ck, "layout");
   char have[512];
   nn_layout_describe(&out->pol.layout, have, sizeof have);

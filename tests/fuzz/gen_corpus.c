@@ -1,11 +1,14 @@
-/* Writes the seed corpora of the fuzz targets: valid encoded frames and payloads.
- * Usage: fuzz_gen_corpus DIR   (writes DIR/fuzz_frame, DIR/fuzz_wire, DIR/fuzz_tbatch). */
+/* Writes the seed corpora of the fuzz targets: valid encoded frames and payloads, and checkpoint
+ * images (without their checksum) for the export target.
+ * Usage: fuzz_gen_corpus DIR   (writes DIR/fuzz_frame, DIR/fuzz_wire, DIR/fuzz_tbatch,
+ * DIR/fuzz_export). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "frame.h"
+#include "spaces_ckpt.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -180,6 +183,64 @@ static void frames(buf_t *stream) {
   free(f);
 }
 
+/* A checkpoint image without the trailing checksum (fuzz_export appends it): "RLSVCKPT", format
+ * 1, the sections (name[16] | u64 length | bytes). */
+typedef struct {
+  const char *name;
+  const void *p;
+  size_t n;
+} sec_t;
+
+static void put_u64(buf_t *b, uint64_t v, int bytes) {
+  uint8_t x[8];
+  for (int i = 0; i < bytes; i++) x[i] = (uint8_t)(v >> (8 * i));
+  append(b, x, (size_t)bytes);
+}
+
+static void ckpt_seed(const char *name, const sec_t *s, int n) {
+  buf_t b = {0};
+  append(&b, (const uint8_t *)"RLSVCKPT", 8);
+  put_u64(&b, 1, 4);
+  put_u64(&b, (uint64_t)n, 4);
+  for (int i = 0; i < n; i++) {
+    uint8_t nm[16] = {0};
+    memcpy(nm, s[i].name, strlen(s[i].name));
+    append(&b, nm, 16);
+    put_u64(&b, s[i].n, 8);
+    append(&b, s[i].p, s[i].n);
+  }
+  put("fuzz_export", name, b.p, b.n);
+  free(b.p);
+}
+
+/* Policies of each kind the export path builds: a CartPole DQN, a Pendulum DDPG actor with its
+ * critic after it, and a worker-side env (env = worker:ID) with its spaces section. */
+static void export_seeds(void) {
+  static float w[200];
+  for (int i = 0; i < 200; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+  static const char dqn[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\nactivation = relu\n";
+  static const char ddpg[] = "algo = ddpg\nenv = Pendulum-v1\nhidden = 8\nactivation = tanh\n";
+  static const char ext[] = "algo = dqn\nenv = worker:Grid-v0\nhidden = 4\nsolve_threshold = -5\n";
+  sec_t a[] = {{"config", dqn, sizeof dqn - 1}, {"online", w, 58 * 4}};
+  ckpt_seed("dqn_cartpole", a, 2);
+  sec_t b[] = {{"config", ddpg, sizeof ddpg - 1}, {"online", w, 90 * 4}};
+  ckpt_seed("ddpg_pendulum", b, 2);
+  env_spec_t g = {0};
+  g.id = "Grid-v0";
+  g.obs.kind = ENV_BOX;
+  g.obs.dim = 9;
+  for (int i = 0; i < 9; i++) g.obs.high[i] = 1.0f;
+  g.obs.binary = 1;
+  g.act.kind = ENV_DISCRETE;
+  g.act.n = 3;
+  g.act.dim = 1;
+  uint8_t sp[SPACES_CKPT_MAX_BYTES];
+  size_t sn = spaces_ckpt_encode(&g, sp);
+  sec_t c[] = {{"config", ext, sizeof ext - 1}, {"online", w, (9 * 4 + 4 + 4 * 3 + 3) * 4},
+               {"spaces", sp, sn}};
+  ckpt_seed("worker_env", c, 3);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -208,5 +269,6 @@ int main(int argc, char **argv) {
   put("fuzz_frame", "stream_http", bad.p, bad.n);
   free(bad.p);
   free(stream.p);
+  export_seeds();
   return 0;
 }

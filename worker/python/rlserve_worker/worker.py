@@ -51,6 +51,29 @@ def parse_hostport(text):
     return host, int(port)
 
 
+# The Welcome's numbers this worker sizes itself by, within the config table's ranges
+# (common/config.h): a learner cannot make it allocate or wait without bound.
+WELCOME_RANGES = {"envs_per_worker": (int, 1, 4096), "send_batch": (int, 1, 65536),
+                  "n_step": (int, 1, 64), "outbox_bytes": (int, 4096, 1e12),
+                  "stats_interval_s": (float, 0.05, 3600), "idle_timeout_s": (float, 0.1, 86400),
+                  "gamma": (float, 0, 1)}
+
+
+def welcome_value(cfg, key, default=None):
+    """cfg[key] converted and range-checked; ValueError naming the key."""
+    conv, lo, hi = WELCOME_RANGES[key]
+    text = cfg.get(key, default)
+    if text is None:
+        raise ValueError("the run config has no %s" % key)
+    try:
+        v = conv(text)
+    except (TypeError, ValueError):
+        raise ValueError("%s = %r is not a number" % (key, text)) from None
+    if not lo <= v <= hi:
+        raise ValueError("%s = %r outside %g..%g" % (key, text, lo, hi))
+    return v
+
+
 def hello_payload(space, num_envs, mac=b"", nonce=b""):
     h = pb.Hello(protocol_version=frame.VERSION, worker_name="%s:%d" % (socket.gethostname(), os.getpid()),
                  host=socket.gethostname()[:255], pid=os.getpid(), num_envs=num_envs, auth=mac, nonce=nonce)
@@ -270,17 +293,17 @@ class Worker:
         name = cfg.get("algo", "")
         if name not in ALGOS or ALGOS[name].discrete == sp.continuous:
             raise ValueError("algo %s with %s actions" % (name, "continuous" if sp.continuous else "discrete"))
-        k = self.requested_envs or int(cfg["envs_per_worker"])
+        k = self.requested_envs or welcome_value(cfg, "envs_per_worker")
         same = (self.vec is not None and self.cfg is not None and k == self.k and
                 all(cfg.get(x) == self.cfg.get(x) for x in ("algo", "hidden", "activation", "send_batch", "env",
                                                            "net", "dueling", "n_step", "gamma",
                                                            "actor_priorities", "double_dqn")))
         self.cfg = cfg
         self.wid = wm.worker_id
-        self.send_batch = int(cfg["send_batch"])
-        self.outbox_bytes = int(cfg["outbox_bytes"])
-        self.stats_interval = float(cfg["stats_interval_s"])
-        self.idle_timeout = float(cfg["idle_timeout_s"])
+        self.send_batch = welcome_value(cfg, "send_batch")
+        self.outbox_bytes = welcome_value(cfg, "outbox_bytes")
+        self.stats_interval = welcome_value(cfg, "stats_interval_s")
+        self.idle_timeout = welcome_value(cfg, "idle_timeout_s")
         if not same:
             self.rng = np.random.default_rng(wm.seed)
             self.algo = ALGOS[name](cfg, sp, self.rng)
@@ -298,12 +321,10 @@ class Worker:
             self.away_bytes = 0
             # n-step returns as the C worker builds them (common/nstep.c): a step of k envs
             # appends at most k * n_step rows.
-            self.n_step = int(cfg.get("n_step", "1"))
-            if not 1 <= self.n_step <= 1000:
-                raise ValueError("n_step = %d" % self.n_step)
+            self.n_step = welcome_value(cfg, "n_step", "1")
             self.actor_priorities = cfg.get("actor_priorities", "false") == "true"
             self.online = self.target = None
-            self.nstep = NStep(k, self.n_step, sp.obs_dim, self.algo.act_dim, float(cfg.get("gamma", "0.99")))
+            self.nstep = NStep(k, self.n_step, sp.obs_dim, self.algo.act_dim, welcome_value(cfg, "gamma", "0.99"))
             self.batch = Batch(self.send_batch + k * self.n_step, sp.obs_dim, self.algo.act_dim)
         self.algo.level = wm.noise_scale if sp.continuous else wm.epsilon_final
 
