@@ -54,7 +54,8 @@ static void round_trip(const env_spec_t *s, size_t want_len) {
   for (size_t cut = 0; cut < n; cut++) {
     err[0] = 0;
     int rc = spaces_ckpt_decode(b, cut, &d, err, sizeof err);
-    CHECK(rc == -1 && !strncmp(err, "spaces: ", 8), "%s cut at %zu: rc %d '%s'", s->id, cut, rc, err);
+    CHECK(rc == -1 && !strncmp(err, "spaces: ", 8), "%s cut at %zu: rc %d '%s'", s->id, cut, rc,
+          err);
   }
   /* A stray byte after it. */
   b[n] = 0;
@@ -125,7 +126,10 @@ static void layout_by_hand(void) {
   uint8_t b[SPACES_CKPT_MAX_BYTES];
   size_t n = spaces_ckpt_encode(&s, b);
   CHECK(n == 14 + 6 + 21 + 8 * 3 + 9 + 8 * 2, "length %zu", n);
-  CHECK(!memcmp(b, "RLSPACES\x01\x00\x00\x00\x06\x00" "Arm-v3\x03\x00\x00\x00\x00", 25),
+  CHECK(!memcmp(b,
+                "RLSPACES\x01\x00\x00\x00\x06\x00"
+                "Arm-v3\x03\x00\x00\x00\x00",
+                25),
         "header bytes");
   float f;
   memcpy(&f, b + 14 + 6 + 21 + 4, 4); /* the second observation low: -inf */
@@ -190,7 +194,8 @@ static void export_worker_env(void) {
         err);
   b[14 + strlen(s.id)] = 0; /* obs_dim 0 */
   write_ckpt(path, "worker:MyGridBits-v0", &sec, n);
-  CHECK(load(path, &ep, err, sizeof err) == -1 && strstr(err, "section spaces refused: spaces: obs_dim 0"),
+  CHECK(load(path, &ep, err, sizeof err) == -1 &&
+            strstr(err, "section spaces refused: spaces: obs_dim 0"),
         "%s", err);
   /* Wrong parameter count for the declared spaces. */
   spaces_ckpt_encode(&s, b);

@@ -159,14 +159,15 @@ static int worker_env_refused(const eval_args_t *a, const config_t *cfg) {
   const char *id = extenv_id(cfg->env);
   if (!id) return 0;
   uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : solve_fresh_seed((uint64_t)cfg->eval_seed);
-  fprintf(stderr,
-          "rlserve eval: %s: the run's env %s lives in the workers (env = %s): it is Python code "
-          "this command cannot step. Evaluate it where the env is, with the same greedy policy:\n"
-          "  python3 -m rlserve_worker.evaluate --checkpoint %s%s%s --env MODULE:FACTORY "
-          "--episodes %ld --seed %llu\n"
-          "(MODULE:FACTORY as given to python3 -m rlserve_worker --env; PYTHONPATH=<build>/python)\n",
-          a->path, id, cfg->env, a->path, a->token_file ? " --token-file " : "",
-          a->token_file ? a->token_file : "", a->episodes, (unsigned long long)seed);
+  fprintf(
+      stderr,
+      "rlserve eval: %s: the run's env %s lives in the workers (env = %s): it is Python code "
+      "this command cannot step. Evaluate it where the env is, with the same greedy policy:\n"
+      "  python3 -m rlserve_worker.evaluate --checkpoint %s%s%s --env MODULE:FACTORY "
+      "--episodes %ld --seed %llu\n"
+      "(MODULE:FACTORY as given to python3 -m rlserve_worker --env; PYTHONPATH=<build>/python)\n",
+      a->path, id, cfg->env, a->path, a->token_file ? " --token-file " : "",
+      a->token_file ? a->token_file : "", a->episodes, (unsigned long long)seed);
   return 1;
 }
 

@@ -20,8 +20,8 @@
 #include "checkpoint.h"
 #include "config.h"
 #include "env.h"
-#include "onnx_subset.pb-c.h"
 #include "extenv.h"
+#include "onnx_subset.pb-c.h"
 #include "plugin.h"
 #include "spaces_ckpt.h"
 

@@ -59,7 +59,8 @@ size_t spaces_ckpt_encode(const env_spec_t *s, uint8_t *out) {
   o += idl;
   o = put_u(o, (uint32_t)s->obs.dim, 4);
   o = put_u(o, s->obs.binary ? 1u : 0u, 1);
-  for (int i = 0; i < 3; i++) o = put_u(o, (uint32_t)(s->obs.shape[i] > 0 ? s->obs.shape[i] : 0), 4);
+  for (int i = 0; i < 3; i++)
+    o = put_u(o, (uint32_t)(s->obs.shape[i] > 0 ? s->obs.shape[i] : 0), 4);
   int np = obs_pairs(s->obs.dim);
   o = put_u(o, (uint32_t)np, 4);
   for (int i = 0; i < np; i++) o = put_f(o, s->obs.low[i]);
@@ -82,7 +83,8 @@ static int decode_id(reader_t *r, spaces_ckpt_t *out, char *err, size_t errlen) 
   if (r->len - r->off < idl) return BAD("env id of %u bytes runs past the end", idl);
   for (uint32_t i = 0; i < idl; i++) {
     uint8_t c = r->p[r->off + i];
-    if (c < 0x21 || c > 0x7e) return BAD("env id byte %u is 0x%02x (printable ASCII expected)", i, c);
+    if (c < 0x21 || c > 0x7e)
+      return BAD("env id byte %u is 0x%02x (printable ASCII expected)", i, c);
   }
   memcpy(out->id, r->p + r->off, idl);
   out->id[idl] = 0;
@@ -99,12 +101,14 @@ static int decode_obs(reader_t *r, env_space_t *o, char *err, size_t errlen) {
   }
   uint32_t np = rd_u(r, 4);
   if (r->short_read) return BAD("truncated in the observation space");
-  if (dim < 1 || dim > ENV_MAX_OBS_DIM) return BAD("obs_dim %u outside 1..%d", dim, ENV_MAX_OBS_DIM);
+  if (dim < 1 || dim > ENV_MAX_OBS_DIM)
+    return BAD("obs_dim %u outside 1..%d", dim, ENV_MAX_OBS_DIM);
   if (bin > 1) return BAD("obs_binary is %u, expected 0 or 1", bin);
   if (zero != 3 && (zero != 0 || prod != dim))
     return BAD("obs_shape %ux%ux%u does not hold obs_dim %u", shape[0], shape[1], shape[2], dim);
   if (np != (uint32_t)obs_pairs((int)dim))
-    return BAD("%u observation bound pairs for obs_dim %u, expected %d", np, dim, obs_pairs((int)dim));
+    return BAD("%u observation bound pairs for obs_dim %u, expected %d", np, dim,
+               obs_pairs((int)dim));
   o->kind = ENV_BOX;
   o->dim = (int)dim;
   o->binary = (int)bin;
@@ -114,8 +118,8 @@ static int decode_obs(reader_t *r, env_space_t *o, char *err, size_t errlen) {
   if (r->short_read) return BAD("truncated in the observation bounds");
   for (uint32_t i = 0; i < np; i++) {
     if (isnan(o->low[i]) || isnan(o->high[i]) || !(o->low[i] <= o->high[i]))
-      return BAD("observation bounds [%g, %g] of element %u: low <= high expected", (double)o->low[i],
-                 (double)o->high[i], i);
+      return BAD("observation bounds [%g, %g] of element %u: low <= high expected",
+                 (double)o->low[i], (double)o->high[i], i);
     if (bin && (o->low[i] != 0.0f || o->high[i] != 1.0f))
       return BAD("binary observations with bounds [%g, %g] at element %u", (double)o->low[i],
                  (double)o->high[i], i);
@@ -150,14 +154,14 @@ static int decode_act(reader_t *r, env_space_t *a, char *err, size_t errlen) {
   return 0;
 }
 
-int spaces_ckpt_decode(const uint8_t *p, size_t len, spaces_ckpt_t *out, char *err,
-                       size_t errlen) {
+int spaces_ckpt_decode(const uint8_t *p, size_t len, spaces_ckpt_t *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   reader_t r = {p, len, 0, 0};
   if (len < 12 || memcmp(p, MAGIC, 8) != 0) return BAD("not a spaces section (bad magic)");
   r.off = 8;
   uint32_t ver = rd_u(&r, 4);
-  if (ver != SPACES_CKPT_VERSION) return BAD("version %u, this build reads %d", ver, SPACES_CKPT_VERSION);
+  if (ver != SPACES_CKPT_VERSION)
+    return BAD("version %u, this build reads %d", ver, SPACES_CKPT_VERSION);
   env_spec_t *s = &out->spec;
   if (decode_id(&r, out, err, errlen) != 0 || decode_obs(&r, &s->obs, err, errlen) != 0 ||
       decode_act(&r, &s->act, err, errlen) != 0)

@@ -38,8 +38,7 @@ size_t spaces_ckpt_encode(const env_spec_t *s, uint8_t *out);
 
 /* Decodes and validates a section; 0, or -1 with a message naming the field ("spaces: obs_dim
  * 0 outside 1..1000"). */
-int spaces_ckpt_decode(const uint8_t *p, size_t len, spaces_ckpt_t *out, char *err,
-                       size_t errlen);
+int spaces_ckpt_decode(const uint8_t *p, size_t len, spaces_ckpt_t *out, char *err, size_t errlen);
 
 /* 1 when a and b have the same spaces (kinds, sizes, bounds, binary flag, shape). */
 int spaces_ckpt_same(const env_spec_t *a, const env_spec_t *b);

@@ -24,8 +24,7 @@ static uint32_t rd32(const uint8_t *p) {
 }
 static uint32_t rd16(const uint8_t *p) { return p[0] | p[1] << 8; }
 
-static const RlserveOnnx__TensorProto *init_named(const RlserveOnnx__GraphProto *g,
-                                                  const char *n) {
+static const RlserveOnnx__TensorProto *init_named(const RlserveOnnx__GraphProto *g, const char *n) {
   for (size_t i = 0; i < g->n_initializer; i++)
     if (g->initializer[i]->name && !strcmp(g->initializer[i]->name, n)) return g->initializer[i];
   return NULL;
@@ -44,11 +43,14 @@ static void check_onnx(const export_policy_t *ep, const uint8_t *img, size_t len
     snprintf(bn, sizeof bn, "layer%d.bias", i);
     const RlserveOnnx__TensorProto *w = init_named(g, wn), *b = init_named(g, bn);
     EXPECT(w && b && w->n_dims == 2 && b->n_dims == 1);
-    EXPECT(w->dims[0] == l->sizes[i + 1] && w->dims[1] == l->sizes[i] && b->dims[0] == l->sizes[i + 1]);
+    EXPECT(w->dims[0] == l->sizes[i + 1] && w->dims[1] == l->sizes[i] &&
+           b->dims[0] == l->sizes[i + 1]);
     size_t nw = (size_t)l->sizes[i + 1] * (size_t)l->sizes[i], nb = (size_t)l->sizes[i + 1];
     EXPECT(l->w_off[i] + nw <= l->n_params && l->b_off[i] + nb <= l->n_params);
-    EXPECT(w->raw_data.len == nw * 4 && !memcmp(w->raw_data.data, ep->params + l->w_off[i], nw * 4));
-    EXPECT(b->raw_data.len == nb * 4 && !memcmp(b->raw_data.data, ep->params + l->b_off[i], nb * 4));
+    EXPECT(w->raw_data.len == nw * 4 &&
+           !memcmp(w->raw_data.data, ep->params + l->w_off[i], nw * 4));
+    EXPECT(b->raw_data.len == nb * 4 &&
+           !memcmp(b->raw_data.data, ep->params + l->b_off[i], nb * 4));
   }
   EXPECT(l->sizes[0] == ep->pol.obs_dim && l->sizes[l->n_layers] == ep->pol.n_out);
   rlserve_onnx__model_proto__free_unpacked(m, NULL);

@@ -236,7 +236,8 @@ static void export_seeds(void) {
   g.act.dim = 1;
   uint8_t sp[SPACES_CKPT_MAX_BYTES];
   size_t sn = spaces_ckpt_encode(&g, sp);
-  sec_t c[] = {{"config", ext, sizeof ext - 1}, {"online", w, (9 * 4 + 4 + 4 * 3 + 3) * 4},
+  sec_t c[] = {{"config", ext, sizeof ext - 1},
+               {"online", w, (9 * 4 + 4 + 4 * 3 + 3) * 4},
                {"spaces", sp, sn}};
   ckpt_seed("worker_env", c, 3);
 }

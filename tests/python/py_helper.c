@@ -36,8 +36,8 @@
 #include "frame.h"
 #include "nn.h"
 #include "nstep.h"
-#include "seal.h"
 #include "obsbits.h"
+#include "seal.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -513,16 +513,21 @@ static uint8_t *nstep_run(const char *dir, size_t *out_len) {
   memcpy(&gamma, in + sizeof h, sizeof gamma);
   const int k = h[0], ns = h[1], od = h[2], ad = h[3], steps = h[4];
   const size_t per = (size_t)(2 * od + ad + 1) * 4 + 1;
-  if (k < 1 || k > 64 || ns < 1 || ns > 64 || od < 1 || od > 64 || ad < 1 || ad > 16 ||
-      steps < 0 || n != sizeof h + sizeof gamma + (size_t)steps * (size_t)k * per) {
+  if (k < 1 || k > 64 || ns < 1 || ns > 64 || od < 1 || od > 64 || ad < 1 || ad > 16 || steps < 0 ||
+      n != sizeof h + sizeof gamma + (size_t)steps * (size_t)k * per) {
     fprintf(stderr, "py_helper: nstep_in.bin: bad header or size\n");
     return NULL;
   }
   nstep_t t;
   if (nstep_init(&t, k, ns, od, ad, gamma) != 0) return NULL;
   size_t cap = (size_t)steps * (size_t)k + 1;
-  nstep_out_t o = {malloc(cap * od * 4), malloc(cap * ad * 4), malloc(cap * 4),
-                   malloc(cap * od * 4), malloc(cap * 4), malloc(cap), 0};
+  nstep_out_t o = {malloc(cap * od * 4),
+                   malloc(cap * ad * 4),
+                   malloc(cap * 4),
+                   malloc(cap * od * 4),
+                   malloc(cap * 4),
+                   malloc(cap),
+                   0};
   const uint8_t *p = in + sizeof h + sizeof gamma;
   float obs[64], act[16], nx[64], rew;
   for (int s = 0; s < steps; s++)
@@ -577,9 +582,10 @@ static int cmd_nstep(const char *dir, int check) {
   if (ok)
     printf("nstep: Python's %d transitions equal common/nstep.c's byte for byte\n", rows);
   else
-    printf("nstep: Python's transitions (%zu bytes) differ from common/nstep.c's (%zu bytes) at "
-           "byte %zu\n",
-           pl, len, at);
+    printf(
+        "nstep: Python's transitions (%zu bytes) differ from common/nstep.c's (%zu bytes) at "
+        "byte %zu\n",
+        pl, len, at);
   free(py);
   free(out);
   return ok ? 0 : 1;
@@ -631,17 +637,16 @@ static int cmd_prio(const char *dir, const char *preset, int n_over, char **over
       nx[(size_t)i * od + j] = (float)(rng_uniform(&r) * 4 - 2);
     }
     for (int j = 0; j < ad; j++)
-      act[(size_t)i * ad + j] = pol.n_actions > 0
-                                    ? (float)rng_below(&r, (uint64_t)pol.n_actions)
-                                    : (float)rng_range(&r, pol.low[j], pol.high[j]);
+      act[(size_t)i * ad + j] = pol.n_actions > 0 ? (float)rng_below(&r, (uint64_t)pol.n_actions)
+                                                  : (float)rng_range(&r, pol.low[j], pol.high[j]);
     rew[i] = (float)(rng_uniform(&r) * 2 - 1);
     flags[i] = (uint8_t)rng_below(&r, 3);
     disc[i] = (float)pow(c.gamma, 1 + (int)rng_below(&r, 3));
   }
   nn_ws_t ws;
   nn_ws_init(&ws, &pol.layout, 64);
-  int rc = a->priorities(&c, &pol, w1.online, w2.online, &ws, N, obs, act, rew, nx, flags, disc,
-                         prio);
+  int rc =
+      a->priorities(&c, &pol, w1.online, w2.online, &ws, N, obs, act, rew, nx, flags, disc, prio);
   char *text = config_to_text(&c);
   write_bytes(dir, "prio_cfg.txt", (const uint8_t *)text, strlen(text));
   write_bytes(dir, "prio_online.bin", (const uint8_t *)w1.online, w1.n * 4);
