@@ -11,6 +11,8 @@
 # actions (DQN: exact argmax; DDPG: within 1e-5; check_export.py). `rlserve eval` refuses such a
 # checkpoint with exit 2 and prints the Python command; that command, run as printed, plays
 # the episodes, and with the run's evaluation seeds it reproduces the learner's recorded mean.
+# Resuming from a checkpoint whose spaces section is damaged, or declares other spaces than the
+# first worker, is refused by name (exit 2).
 . "$(dirname "$0")/lib.sh"
 PY=${RLSERVE_PYTHON:?}
 HERE=$(dirname "$0")
@@ -116,6 +118,51 @@ done
 [ "$(json_field "$WORK/grid/summary.json" env_steps_total)" -ge 1000 ] || fail "grid: the bits batches were not ingested"
 grep -qi "refus" "$WORK/grid.log" && fail "grid: the learner refused something: $(grep -i refus "$WORK/grid.log" | head -n 2)"
 check grid mygrid:MyGridBits 0
+
+# Resuming the grid run from a checkpoint whose spaces section was altered (and re-signed with
+# the run's token, so only the section is wrong): a damaged section is refused by name, spaces
+# other than the first worker declares are refused naming both; the learner exits 2.
+for what in damaged other; do
+  cp -r "$WORK/grid" "$WORK/grid-$what"
+  rm -f "$WORK/grid-$what/checkpoint.prev.ckpt"
+  "$PY" - "$WORK/grid-$what/checkpoint.ckpt" "$WORK/T" "$what" <<'PY' || fail "re-signing"
+import hashlib, struct, sys
+from rlserve_worker import ckpt
+path, token, what = sys.argv[1:4]
+sec = ckpt.read(path, token)
+sp = bytearray(sec["spaces"])
+obs = 14 + struct.unpack_from("<H", sp, 12)[0]
+if what == "damaged":
+    sp[obs:obs + 4] = struct.pack("<I", 0)                 # obs_dim 0
+else:
+    sp[obs + 21 + 8 + 1:obs + 21 + 8 + 5] = struct.pack("<I", 5)  # 5 actions instead of 4
+sec["spaces"] = bytes(sp)
+out = b"RLSVCKPT" + struct.pack("<II", 2, len(sec))
+for name, data in sec.items():
+    out += name.encode().ljust(16, b"\0") + struct.pack("<Q", len(data)) + data
+out += hashlib.blake2b(out, digest_size=32, key=ckpt.key_for_token(token)).digest()
+open(path, "wb").write(out)
+PY
+  "$RLSERVE" learner --resume "$WORK/grid-$what" --listen 127.0.0.1:0 --port-file "$WORK/$what.port" \
+    --token-file "$WORK/T" --status off >"$WORK/resume-$what.log" 2>&1 &
+  lp=$!
+  PIDS+=("$lp")
+  wait_for 20 test -s "$WORK/$what.port" || fail "resume $what: learner did not start"
+  "$PY" -m rlserve_worker --connect 127.0.0.1:"$(cat "$WORK/$what.port")" --token-file "$WORK/T" \
+    --env mygrid:MyGridBits >"$WORK/resume-$what.w.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 60 bash -c "! kill -0 $lp 2>/dev/null" || fail "resume $what: the learner did not stop"
+  wait "$lp"
+  rc=$?
+  [ "$rc" -eq 2 ] || fail "resume $what: learner exited $rc, expected 2"
+  if [ "$what" = damaged ]; then
+    want="section spaces refused: spaces: obs_dim 0 outside 1..1000"
+  else
+    want="the checkpoint's env MyGridBits-v0 was declared with other spaces (obs 25, actions 5) than this run's first worker declared for MyGridBits-v0 (obs 25, actions 4)"
+  fi
+  grep -qF "$want" "$WORK/resume-$what.log" || fail "resume $what: no '$want' in $(grep -i "spaces\|cannot\|error" "$WORK/resume-$what.log" | head -n 3)"
+  echo "resume $what: refused ($want)"
+done
 
 run pend pendulum-ddpg pendulum_py:Pendulum --set env=worker:Pendulum-v1 --set solve_threshold=-200 \
   --set env_steps_budget=3000 --set eval_interval=1500 --set eval_episodes=3 --set confirm_episodes=3 \
