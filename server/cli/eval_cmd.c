@@ -99,7 +99,9 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
           "with seed S + i. Without --seed, S = eval_seed + 2^40 (eval_seed from the\n"
           "checkpoint's config): fresh seeds, disjoint from every evaluation and confirmation\n"
           "of the run, which take theirs from eval_seed + [0, 2^40). To reproduce a run's\n"
-          "evaluation, pass its first seed (summary.json: eval_seed_first, confirm_seed_first).\n");
+          "evaluation, pass its first seed (summary.json: eval_seed_first, confirm_seed_first).\n"
+          "A run with env = worker:ID has its env in Python: this command exits 2 and prints the\n"
+          "python3 -m rlserve_worker.evaluate command that plays the episodes there.\n");
       return 0;
     }
     if (!v) {

@@ -449,7 +449,8 @@ static void usage(FILE *f) {
           "        int64 [batch], and q; continuous: float [batch, act_dim] within the bounds)\n"
           "  npz:  layer<l>.weight [out, in], layer<l>.bias [out] (and action_scale,\n"
           "        action_bias: action = action_bias + action_scale * tanh(last layer))\n"
-          "  a run with a token authenticates its checkpoints: give the run's token\n");
+          "  a run with a token authenticates its checkpoints: give the run's token\n"
+          "  env = worker:ID runs: the policy is built from the spaces the checkpoint recorded\n");
 }
 
 typedef struct {

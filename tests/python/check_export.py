@@ -1,4 +1,5 @@
-"""Checks an exported policy against the C policy's own actions.
+"""Checks an exported policy against recorded actions: the C policy's own (py_helper act) or
+the Python worker's forward (record_py_actions.py, for env = worker:ID runs).
 Usage: check_export.py MODEL.onnx MODEL.npz ACTIONS.bin TOL
 ACTIONS.bin (py_helper act): int32 n, obs_dim, act_dim, then n x obs_dim observations and the
 n x act_dim actions the C greedy policy chose (float32). The ONNX model must pass onnx.checker
