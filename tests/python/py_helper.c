@@ -17,7 +17,8 @@
  *   py_helper act CKPT TOKEN|- N SEED OUT
  *                             N observations from greedy episodes of the checkpoint's policy
  *                             in the C env (episode i resets with SEED + i) and the C greedy
- *                             action for each (algo act_greedy, as `rlserve eval` acts)
+ *                             action for each (algo act_greedy, as `rlserve eval` acts);
+ *                             discrete: then the n x n_actions Q-values of the C forward
  *   py_helper mkckpt PRESET SEED OUT
  *                             a plain policy checkpoint of the preset's network with random
  *                             parameters (Linear init, last layer x3 so tanh saturates somewhere)
@@ -737,14 +738,18 @@ static int cmd_act(const char *ckpt, const char *token, int n, uint64_t seed, co
   nn_ws_t ws;
   nn_ws_init(&ws, &pol.layout, 1);
   int od = pol.obs_dim, ad = pol.act_dim;
+  int nq = pol.n_actions; /* discrete: the C forward's Q-values follow the actions */
   float *obs = malloc((size_t)n * od * sizeof(float)),
-        *act = malloc((size_t)n * ad * sizeof(float));
-  float cur[ENV_MAX_DIM];
+        *act = malloc((size_t)n * ad * sizeof(float)),
+        *q = malloc((size_t)n * (nq > 0 ? nq : 1) * sizeof(float));
+  float cur[ENV_MAX_OBS_DIM];
   int ep = 0;
   env_reset(&e, seed, cur);
   for (int i = 0; i < n; i++) {
     memcpy(obs + (size_t)i * od, cur, (size_t)od * sizeof(float));
     a->act_greedy(&pol, params, &ws, cur, 1, act + (size_t)i * ad);
+    if (nq > 0)
+      memcpy(q + (size_t)i * nq, nn_forward(&ws, params, cur, 1), (size_t)nq * sizeof(float));
     float r;
     int term, trunc;
     env_step(&e, act + (size_t)i * ad, cur, &r, &term, &trunc);
@@ -755,12 +760,14 @@ static int cmd_act(const char *ckpt, const char *token, int n, uint64_t seed, co
   fwrite(hdr, sizeof hdr, 1, f);
   fwrite(obs, sizeof(float), (size_t)n * od, f);
   fwrite(act, sizeof(float), (size_t)n * ad, f);
+  if (nq > 0) fwrite(q, sizeof(float), (size_t)n * nq, f);
   fclose(f);
   printf("act: %d observations from %d greedy episodes of %s (%s)\n", n, ep + 1, c.env, c.algo);
   nn_ws_free(&ws);
   env_free(&e);
   free(obs);
   free(act);
+  free(q);
   free(params);
   return 0;
 }
