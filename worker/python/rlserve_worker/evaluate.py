@@ -112,7 +112,7 @@ def main(argv=None):
     src.add_argument("--checkpoint", help="policy.ckpt or checkpoint.ckpt of a run")
     src.add_argument("--policy", help="policy.onnx or policy.npz from rlserve export")
     ap.add_argument("--token-file", help="the run's token (a run with one authenticates its checkpoints)")
-    ap.add_argument("--activation", default="relu", help="npz: the hidden activation (the run's config)")
+    ap.add_argument("--activation", default="relu", help="an npz without a layout line (older exports): the hidden activation (the run's config)")
     ap.add_argument("--env", required=True, help="module:factory making one env, as for the worker")
     ap.add_argument("--env-id", help="the env's id when it declares none")
     ap.add_argument("--episodes", type=int, default=100)
