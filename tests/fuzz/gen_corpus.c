@@ -214,10 +214,13 @@ static void ckpt_seed(const char *name, const sec_t *s, int n) {
 }
 
 /* Policies of each kind the export path builds: a CartPole DQN, a Pendulum DDPG actor with its
- * critic after it, and a worker-side env (env = worker:ID) with its spaces section. */
+ * critic after it, a worker-side env (env = worker:ID) with its spaces section, a MinAtar DQN
+ * with a conv trunk and a dueling head (conv 2x3x3 on 10x10x4: 2 x 36 + 2; flatten 128; fc 4:
+ * 4 x 128 + 4; dueling 6: 7 x 4 + 7 = 625 floats) and a CartPole dueling DQN (fc 8: 40;
+ * dueling 2: 3 x 8 + 3 = 67 floats). */
 static void export_seeds(void) {
-  static float w[200];
-  for (int i = 0; i < 200; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+  static float w[1024];
+  for (int i = 0; i < 1024; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
   static const char dqn[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\nactivation = relu\n";
   static const char ddpg[] = "algo = ddpg\nenv = Pendulum-v1\nhidden = 8\nactivation = tanh\n";
   static const char ext[] = "algo = dqn\nenv = worker:Grid-v0\nhidden = 4\nsolve_threshold = -5\n";
@@ -240,6 +243,16 @@ static void export_seeds(void) {
                {"online", w, (9 * 4 + 4 + 4 * 3 + 3) * 4},
                {"spaces", sp, sn}};
   ckpt_seed("worker_env", c, 3);
+  static const char mina[] = "algo = dqn\nenv = MinAtar/Breakout-v0\nnet = conv:2x3x3,fc:4\n"
+                             "dueling = true\n";
+  static const char mina_layout[] = "in:10x10x4 conv:2x3x3:relu flatten fc:4:relu dueling:6";
+  sec_t d[] = {{"config", mina, sizeof mina - 1},
+               {"online", w, 625 * 4},
+               {"layout", mina_layout, sizeof mina_layout - 1}};
+  ckpt_seed("dqn_minatar_conv_dueling", d, 3);
+  static const char duel[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\ndueling = true\n";
+  sec_t e[] = {{"config", duel, sizeof duel - 1}, {"online", w, 67 * 4}};
+  ckpt_seed("dqn_cartpole_dueling", e, 2);
 }
 
 int main(int argc, char **argv) {
