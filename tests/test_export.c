@@ -37,9 +37,9 @@ static void make_conv_policy(algo_policy_t *p) {
   char err[256];
   int shape[3] = {4, 5, 2};
   CHECK(nn_spec_parse(&sp, "conv:3x2x2,fc:6", err, sizeof err) == 0, "%s", err);
-  CHECK(nn_layout_build(&p->layout, &sp, 40, shape, 3, NN_RELU, NN_IDENTITY, 1, err,
-                        sizeof err) == 0,
-        "%s", err);
+  CHECK(
+      nn_layout_build(&p->layout, &sp, 40, shape, 3, NN_RELU, NN_IDENTITY, 1, err, sizeof err) == 0,
+      "%s", err);
   p->obs_dim = 40;
   p->act_dim = 1;
   p->n_actions = p->n_out = 3;
@@ -227,8 +227,7 @@ static int ints_attr_is(const RlserveOnnx__NodeProto *n, const char *name, const
                         size_t k) {
   for (size_t i = 0; i < n->n_attribute; i++)
     if (!strcmp(n->attribute[i]->name, name))
-      return n->attribute[i]->n_ints == k &&
-             !memcmp(n->attribute[i]->ints, want, k * sizeof *want);
+      return n->attribute[i]->n_ints == k && !memcmp(n->attribute[i]->ints, want, k * sizeof *want);
   return 0;
 }
 
@@ -242,8 +241,7 @@ static int conv_weight_ok(const nn_layout_t *l, const float *params, const uint8
         for (int dx = 0; dx < kw; dx++) {
           float v;
           memcpy(&v, raw + 4 * (((f * C + c) * kh + dy) * kw + dx), 4);
-          if (v != params[l->w_off[0] + (size_t)f * kh * kw * C + (dy * kw + dx) * C + c])
-            return 0;
+          if (v != params[l->w_off[0] + (size_t)f * kh * kw * C + (dy * kw + dx) * C + c]) return 0;
         }
   return 1;
 }
@@ -266,9 +264,9 @@ static void check_conv_dueling(void) {
   CHECK(m && m->graph, "the model does not unpack");
   if (m && m->graph) {
     const RlserveOnnx__GraphProto *g = m->graph;
-    const char *want[] = {"Reshape", "Transpose", "Conv",  "Relu",       "Transpose", "Reshape",
-                          "Gemm",    "Relu",      "Gemm",  "Gemm",       "ReduceMean", "Expand",
-                          "Expand",  "Add",       "Sub",   "ArgMax"};
+    const char *want[] = {"Reshape", "Transpose", "Conv", "Relu",  "Transpose",  "Reshape",
+                          "Gemm",    "Relu",      "Gemm", "Gemm",  "ReduceMean", "Expand",
+                          "Expand",  "Add",       "Sub",  "ArgMax"};
     size_t nw = sizeof want / sizeof want[0];
     CHECK(g->n_node == nw, "%zu nodes, expected %zu", g->n_node, nw);
     for (size_t i = 0; i < g->n_node && i < nw; i++)
@@ -345,8 +343,8 @@ static void check_conv_dueling(void) {
                    (long long)t->dims[d]);
         char shape[80];
         snprintf(shape, sizeof shape, "'shape': (%s%s)", sh, t->n_dims == 1 ? "," : "");
-        CHECK(nl == strlen(ename) && !memcmp(name, ename, nl), "npz entry %zu is %.*s, not %s",
-              n, (int)nl, name, ename);
+        CHECK(nl == strlen(ename) && !memcmp(name, ename, nl), "npz entry %zu is %.*s, not %s", n,
+              (int)nl, name, ename);
         CHECK(strstr((const char *)data + 10, t->data_type == 7 ? "'<i8'" : "'<f4'") &&
                   strstr((const char *)data + 10, shape),
               "%s: descr / %s in %.80s", ename, shape, (const char *)data + 10);
@@ -372,7 +370,8 @@ int main(void) {
   check_npz(1);
   check_npz(0);
   check_conv_dueling();
-  printf("export: ONNX graphs and npz archives of a discrete and a continuous policy and of a "
-         "conv + dueling DQN checked\n");
+  printf(
+      "export: ONNX graphs and npz archives of a discrete and a continuous policy and of a "
+      "conv + dueling DQN checked\n");
   CHECK_DONE();
 }

@@ -120,8 +120,7 @@ static node_t *add_node(graph_build_t *g, const char *op, char *in0, char *in1, 
 
 /* An INT attribute (n_ints < 0) or an INTS one of n_ints values. A node's attributes are added
  * one after another, so they sit together in attr_ptrs. */
-static void add_attr(graph_build_t *g, node_t *n, const char *name, const int64_t *v,
-                     int n_ints) {
+static void add_attr(graph_build_t *g, node_t *n, const char *name, const int64_t *v, int n_ints) {
   if (!n || g->n_attrs >= MAX_ATTRS || n_ints > 4) {
     g->failed = 1;
     return;
@@ -390,8 +389,8 @@ static void value_info(value_info_t *v, const char *name, int elem_type, int64_t
 }
 
 /* A new build of pol's graph (nodes = 0: the initializers only), or NULL with the message. */
-static graph_build_t *graph_new(const algo_policy_t *pol, const float *params, int nodes,
-                                char *err, size_t errlen) {
+static graph_build_t *graph_new(const algo_policy_t *pol, const float *params, int nodes, char *err,
+                                size_t errlen) {
   if (check_layout(&pol->layout, err, errlen) != 0) return NULL;
   graph_build_t *g = calloc(1, sizeof *g);
   if (g) build_graph(g, pol, params, nodes);

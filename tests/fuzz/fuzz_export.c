@@ -119,8 +119,7 @@ static void check_onnx(const export_policy_t *ep, const uint8_t *img, size_t len
         break;
       }
       case NN_DUELING: {
-        int64_t vd[2] = {1, in}, one[1] = {1}, ad[2] = {out, in}, abd[1] = {out},
-                ex[2] = {1, out};
+        int64_t vd[2] = {1, in}, one[1] = {1}, ad[2] = {out, in}, abd[1] = {out}, ex[2] = {1, out};
         EXPECT(l->w_off[i] + (size_t)(out + 1) * in <= l->n_params);
         snprintf(wn, sizeof wn, "layer%d.value.weight", i);
         expect_float(g, wn, 2, vd, ep->params + l->w_off[i]);

@@ -243,8 +243,8 @@ static void export_seeds(void) {
                {"online", w, (9 * 4 + 4 + 4 * 3 + 3) * 4},
                {"spaces", sp, sn}};
   ckpt_seed("worker_env", c, 3);
-  static const char mina[] = "algo = dqn\nenv = MinAtar/Breakout-v0\nnet = conv:2x3x3,fc:4\n"
-                             "dueling = true\n";
+  static const char mina[] =
+      "algo = dqn\nenv = MinAtar/Breakout-v0\nnet = conv:2x3x3,fc:4\ndueling = true\n";
   static const char mina_layout[] = "in:10x10x4 conv:2x3x3:relu flatten fc:4:relu dueling:6";
   sec_t d[] = {{"config", mina, sizeof mina - 1},
                {"online", w, 625 * 4},

@@ -119,7 +119,7 @@ def main():
         elif len(raw) != q_off:
             raise SystemExit("%s: %d bytes after the actions, not n x %d Q-values" % (act_path, len(raw) - q_off, nq))
     else:
-        npz_act = z["action_bias"] + z["action_scale"] * np.tanh(x)
+        npz_act = z["action_bias"] + z["action_scale"] * x  # the layout's last fc ends in tanh
         err = float(np.max(np.abs(got - want)))
         err_npz = float(np.max(np.abs(npz_act - want)))
         print("OpenCV dnn: max |action - C action| = %.3g over %d observations (tolerance %g); npz + numpy: %.3g"

@@ -7,10 +7,11 @@ conv (layer<l>.weight [F, C, kh, kw], .bias [F]; a flat input first reshaped by
 layer<l>.in_shape [-1, H, W, C] and transposed to NCHW), flatten (back to channels last, reshaped
 by layer<l>.out_shape [-1, H*W*C]), fc (layer<l>.weight [out, in], .bias [out]) or dueling
 (layer<l>.value.weight [1, in] / .bias, layer<l>.advantage.weight [A, in] / .bias; q = v + a -
-mean(a)), each with the activation the line names. An npz without "layout" (exports before it
-existed) is dense layers with --activation on the hidden ones. action_scale and action_bias
-present: a continuous policy, action = action_bias + action_scale * tanh(last layer); absent:
-discrete, argmax.
+mean(a)), each with the activation the line names (a DDPG/TD3 actor's last fc: tanh). An npz
+without "layout" (exports before it existed) is dense layers with --activation on the hidden
+ones and none on the last. action_scale and action_bias present: a continuous policy, action =
+action_bias + action_scale * (the tanh output: of the layout's last fc, or tanh of an older
+npz's last layer); absent: discrete, argmax.
 onnx: the exported graph (Gemm with transB, Relu, Tanh, Mul, Add, Sub, ArgMax, Reshape,
 Transpose, Conv, ReduceMean, Expand) run node by node in numpy; needs python3-onnx to read the
 file. Errors are PolicyError naming the file."""
@@ -152,8 +153,8 @@ def load_npz(path, activation="relu"):
         except ValueError as e:
             raise PolicyError("%s: the arrays do not chain on observations %s (%s)"
                               % (path, np.shape(obs), e)) from None
-        if cont:
-            return (bias + scale * np.tanh(x)).astype(np.float32)
+        if cont:  # the layout's last fc ends in tanh already; an older npz's does not
+            return (bias + scale * (x if layout is not None else np.tanh(x))).astype(np.float32)
         return np.argmax(x, axis=1).astype(np.float32).reshape(-1, 1)
 
     return greedy, not cont, obs_dim, n_out
