@@ -79,6 +79,10 @@ def _checkpoint_policy(path, token_file, space):
         sp = ckpt.spaces(sec["spaces"], path)
         mine = (space.obs_dim, space.continuous, space.n_out)
         theirs = (sp["obs_dim"], not sp["discrete"], sp["act_dim"] if not sp["discrete"] else sp["n_actions"])
+        their_shape = tuple(sp["obs_shape"]) if any(sp["obs_shape"]) else None
+        if their_shape != getattr(space, "obs_shape", None):
+            raise ckpt.CheckpointError("%s: the run trained on images of shape %s; --env makes %s"
+                                       % (path, their_shape, getattr(space, "obs_shape", None)))
         if mine != theirs or sp["env_id"] != space.env_id:
             raise ckpt.CheckpointError(
                 "%s: the run trained on %s (obs %d, %s %d); --env makes %s (obs %d, %s %d)"

@@ -10,9 +10,10 @@ def _true(v):
     return str(v).strip().lower() in ("true", "1", "yes", "on")
 
 
-def layout(cfg, n_in, n_out, out_act, dueling=False):
+def layout(cfg, n_in, n_out, out_act, dueling=False, in_shape=None):
     """The layer specs common/policy.c's policy_net_layout makes from a run config: `net` when
-    set, else the MLP of `hidden` (with a dueling head: the same trunk as fc layers)."""
+    set, else the MLP of `hidden` (with a dueling head: the same trunk as fc layers); in_shape
+    (H, W, C) for an image observation (conv layers), else None."""
     act = "tanh" if cfg.get("activation") == "tanh" else "relu"
     net = cfg.get("net", "")
     hidden = parse_hidden(cfg.get("hidden", ""))
@@ -20,7 +21,7 @@ def layout(cfg, n_in, n_out, out_act, dueling=False):
         return mlp(n_in, hidden, n_out, act, out_act)
     if not net:
         net = ",".join("fc:%d" % h for h in hidden)
-    return build(n_in, None, net, n_out, act, out_act, dueling)
+    return build(n_in, in_shape, net, n_out, act, out_act, dueling)
 
 
 def _dqn_targets(net, double, online, target, rew, next_obs, flags, disc):
@@ -46,7 +47,8 @@ class Dqn:
 
     def __init__(self, cfg, space, rng):
         self.net = Network(layout(cfg, space.obs_dim, space.n_actions, "identity",
-                                  _true(cfg.get("dueling", "false"))))
+                                  _true(cfg.get("dueling", "false")),
+                                  getattr(space, "obs_shape", None)))
         self.double = _true(cfg.get("double_dqn", "true"))
         self.n_actions = space.n_actions
         self.act_dim = 1

@@ -52,9 +52,13 @@ class EnvSpace:
     def __init__(self, env_id, observation_space, action_space):
         self.env_id = env_id
         shape = tuple(getattr(observation_space, "shape", ()) or ())
-        if len(shape) != 1:
-            raise ValueError("observation_space must be a flat Box (shape (n,)), got shape %r" % (shape,))
-        self.obs_dim = int(shape[0])
+        if len(shape) not in (1, 3) or any(int(d) < 1 for d in shape):
+            raise ValueError("observation_space must be a flat Box (shape (n,)) or an image Box "
+                             "(shape (H, W, C)), got shape %r" % (shape,))
+        # An image (H, W, C) travels flattened channels last, numpy's C order of the array,
+        # and is declared in the Hello (obs_shape) so a run can use net = conv:...
+        self.obs_shape = tuple(int(d) for d in shape) if len(shape) == 3 else None
+        self.obs_dim = int(np.prod([int(d) for d in shape]))
         self.binary = is_binary(observation_space)
         if self.binary:  # every element exactly 0 or 1: bounds [0, 1], packed bits on the wire
             self.obs_low = np.zeros(1, dtype=np.float32)

@@ -97,6 +97,8 @@ def hello_payload(space, num_envs, mac=b"", nonce=b""):
         h.obs_high.extend(float(v) for v in hi)
         h.evaluates = True  # it plays the learner's Eval requests (env = worker:ID runs)
         h.obs_binary = bool(getattr(space, "binary", False))
+        if getattr(space, "obs_shape", None):
+            h.obs_shape.extend(space.obs_shape)
     return h.SerializeToString()
 
 
