@@ -4,11 +4,12 @@
 # their Hello, the learner builds net = conv:8x3x3,fc:32 (with a dueling head) on it, and the
 # workers build the same network for acting. A short run (fixed seed, 3,000 env steps, two Python
 # workers, no evaluation); then:
-#   the learner logged the declared image and the conv layout;
+#   the learner logged the declared image; checkpoint.ckpt's layout section is the conv net;
 #   checkpoint.ckpt's spaces section carries the shape: `rlserve export` writes ONNX and npz
 #   whose Q-network acts as the Python worker's own forward (record_py_actions.py) on 1,000
 #   observations (check_export.py: OpenCV dnn, the npz through numpy, rlserve_worker.portable);
-#   a worker declaring an obs_shape that does not hold its obs_dim is refused by name.
+#   a Hello whose obs_shape does not hold obs_dim, has other than 3 values or a zero is refused
+#   with ERROR 409 naming the problem.
 . "$(dirname "$0")/lib.sh"
 PY=${RLSERVE_PYTHON:?}
 HERE=$(dirname "$0")
@@ -32,6 +33,13 @@ rc=$?
 [ "$rc" -le 1 ] || fail "learner exited $rc"
 grep -q "declared by the first worker: obs 50 in \[0, 1\]... (binary) (image 5x5x2)" "$WORK/learner.log" ||
   fail "the learner did not log the declared image: $(grep declared "$WORK/learner.log")"
+"$PY" - "$WORK/run/checkpoint.ckpt" <<'PY' || fail "checkpoint.ckpt's layout section"
+import sys
+from rlserve_worker import ckpt
+lay = ckpt.read(sys.argv[1], None)["layout"].decode()
+print("checkpoint layout:", lay)
+assert lay == "in:5x5x2 conv:8x3x3:relu flatten fc:32:relu dueling:4", lay
+PY
 updates=$(json_field "$WORK/run/summary.json" updates | cut -d. -f1)
 [ "$updates" -ge 100 ] || fail "only $updates updates"
 grep -q "welcomed as worker" "$WORK/pyworker1.log" || fail "Python worker 1 was not welcomed"
@@ -51,7 +59,7 @@ PY
   "$WORK/actions.bin" || fail "recording with the Python forward"
 "$PY" "$HERE/../python/check_export.py" "$WORK/policy.onnx" "$WORK/policy.npz" "$WORK/actions.bin" 0 ||
   fail "the exported policy does not act as the Python worker's forward"
-# A Hello whose obs_shape does not hold obs_dim: refused with the reason (a fresh learner).
+# Bad obs_shapes in a Hello: refused with the reason (a fresh learner; one connection each).
 "$RLSERVE" learner --preset cartpole-dqn --listen 127.0.0.1:0 --port-file "$WORK/port2" \
   --status off --out "$WORK/run2" --set env=worker:ImgGrid-v0 --set net=conv:8x3x3,fc:32 \
   --set env_steps_budget=1000 >"$WORK/learner2.log" 2>&1 &
@@ -67,27 +75,38 @@ from rlserve_worker.spaces import EnvSpace
 from rlserve_worker.worker import hello_payload
 env = imggrid.ImgGrid()
 space = EnvSpace("ImgGrid-v0", env.observation_space, env.action_space)
-space.obs_shape = (5, 5, 3)  # 75 values, but obs_dim is 50
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(frame.encode(frame.HELLO, hello_payload(space, 1)))
-rd = frame.FrameReader(frame.MAX_PAYLOAD)
-end = time.monotonic() + 10
-while time.monotonic() < end:
-    if not select.select([s], [], [], 1)[0]:
-        continue
-    data = s.recv(1 << 16)
-    if not data:
-        break
-    rd.feed(data)
-    f = rd.next()
-    if f is not None:
-        assert f[0] == frame.ERROR, "expected an ERROR frame, got type %d" % f[0]
-        e = pb.Error()
-        e.ParseFromString(f[3])
-        print("refused: %d %s" % (e.code, e.reason))
-        assert "obs_shape 5x5x3 does not hold the 50 observation values" in e.reason, e.reason
-        sys.exit(0)
-sys.exit("no ERROR frame within 10 s")
+cases = [((5, 5, 3), "obs_shape 5x5x3 does not hold the 50 observation values"),
+         ((50,), "obs_shape has 1 values; (H, W, C) or none expected"),
+         ((0, 5, 10), "obs_shape 0x5x10: each in 1..")]
+
+
+def refused(shape, want):
+    space.obs_shape = shape
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(frame.encode(frame.HELLO, hello_payload(space, 1)))
+    rd = frame.FrameReader(frame.MAX_PAYLOAD)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if not select.select([s], [], [], 1)[0]:
+            continue
+        data = s.recv(1 << 16)
+        if not data:
+            break
+        rd.feed(data)
+        f = rd.next()
+        if f is not None:
+            assert f[0] == frame.ERROR, "expected an ERROR frame, got type %d" % f[0]
+            e = pb.Error()
+            e.ParseFromString(f[3])
+            print("obs_shape %r refused: %d %s" % (shape, e.code, e.reason))
+            assert want in e.reason, e.reason
+            s.close()
+            return
+    sys.exit("obs_shape %r: no ERROR frame within 10 s" % (shape,))
+
+
+for shape, want in cases:
+    refused(shape, want)
 PY
 cat "$WORK/badshape.out"
 echo "PASS: a Python image env trained a conv + dueling DQN (env = worker:ImgGrid-v0); its export acts as the Python forward"
