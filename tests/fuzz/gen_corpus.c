@@ -216,11 +216,12 @@ static void ckpt_seed(const char *name, const sec_t *s, int n) {
 /* Policies of each kind the export path builds: a CartPole DQN, a Pendulum DDPG actor with its
  * critic after it, a worker-side env (env = worker:ID) with its spaces section, a MinAtar DQN
  * with a conv trunk and a dueling head (conv 2x3x3 on 10x10x4: 2 x 36 + 2; flatten 128; fc 4:
- * 4 x 128 + 4; dueling 6: 7 x 4 + 7 = 625 floats) and a CartPole dueling DQN (fc 8: 40;
- * dueling 2: 3 x 8 + 3 = 67 floats). */
+ * 4 x 128 + 4; dueling 6: 7 x 4 + 7 = 625 floats), a CartPole dueling DQN (fc 8: 40;
+ * dueling 2: 3 x 8 + 3 = 67 floats) and a MinAtar dueling DQN without convs (flatten of the
+ * image, fc 4: 4 x 400 + 4, dueling 6: 35 = 1639 floats). */
 static void export_seeds(void) {
-  static float w[1024];
-  for (int i = 0; i < 1024; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+  static float w[2048];
+  for (int i = 0; i < 2048; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
   static const char dqn[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\nactivation = relu\n";
   static const char ddpg[] = "algo = ddpg\nenv = Pendulum-v1\nhidden = 8\nactivation = tanh\n";
   static const char ext[] = "algo = dqn\nenv = worker:Grid-v0\nhidden = 4\nsolve_threshold = -5\n";
@@ -253,6 +254,9 @@ static void export_seeds(void) {
   static const char duel[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\ndueling = true\n";
   sec_t e[] = {{"config", duel, sizeof duel - 1}, {"online", w, 67 * 4}};
   ckpt_seed("dqn_cartpole_dueling", e, 2);
+  static const char flat[] = "algo = dqn\nenv = MinAtar/Breakout-v0\nhidden = 4\ndueling = true\n";
+  sec_t f[] = {{"config", flat, sizeof flat - 1}, {"online", w, 1639 * 4}};
+  ckpt_seed("dqn_minatar_flat_dueling", f, 2);
 }
 
 int main(int argc, char **argv) {

@@ -4,8 +4,8 @@
 npz: the ONNX graph's initializers by name and "layout", the network as one line ("in:10x10x4
 conv:16x3x3:relu flatten fc:128:relu dueling:6", common/nn.c's nn_layout_describe): layer l is
 conv (layer<l>.weight [F, C, kh, kw], .bias [F]; a flat input first reshaped by
-layer<l>.in_shape [-1, H, W, C] and transposed to NCHW), flatten (back to channels last, reshaped
-by layer<l>.out_shape [-1, H*W*C]), fc (layer<l>.weight [out, in], .bias [out]) or dueling
+layer<l>.in_shape [-1, H, W, C] and transposed to NCHW), flatten (after a conv: back to channels
+last, reshaped by layer<l>.out_shape [-1, H*W*C]; of the input image: nothing), fc (layer<l>.weight [out, in], .bias [out]) or dueling
 (layer<l>.value.weight [1, in] / .bias, layer<l>.advantage.weight [A, in] / .bias; q = v + a -
 mean(a)), each with the activation the line names (a DDPG/TD3 actor's last fc: tanh). An npz
 without "layout" (exports before it existed) is dense layers with --activation on the hidden
@@ -65,8 +65,9 @@ def _layout_layers(path, arrays, text):
             shp = arrays.get(p + "in_shape")
             out.append(("conv", f[2], get(p + "weight", 4), get(p + "bias", 1),
                         None if shp is None else tuple(int(v) for v in shp)))
-        elif f[0] == "flatten":
-            out.append(("flatten", "identity", tuple(int(v) for v in get(p + "out_shape", 1))))
+        elif f[0] == "flatten":  # after a conv; of the flat input image: nothing to do
+            shp = arrays.get(p + "out_shape")
+            out.append(("flatten", "identity", None if shp is None else tuple(int(v) for v in shp)))
         elif f[0] == "fc" and len(f) == 3 and f[2] in acts:
             out.append(("fc", f[2], get(p + "weight", 2), get(p + "bias", 1)))
         elif f[0] == "dueling":
@@ -138,6 +139,8 @@ def load_npz(path, activation="relu"):
                 x = a(_conv_nchw(x, layer[2], layer[3]))
             elif kind == "flatten":
                 if x.ndim == 4:
+                    if layer[2] is None:
+                        raise ValueError("a flatten after a conv needs its out_shape")
                     x = x.transpose(0, 2, 3, 1).reshape(layer[2])
             elif kind == "fc":
                 x = a(x @ layer[2].T + layer[3])
