@@ -8,6 +8,8 @@
 #   checkpoint.ckpt's spaces section carries the shape: `rlserve export` writes ONNX and npz
 #   whose Q-network acts as the Python worker's own forward (record_py_actions.py) on 1,000
 #   observations (check_export.py: OpenCV dnn, the npz through numpy, rlserve_worker.portable);
+#   rlserve_worker.evaluate plays the same 20 greedy episodes from the checkpoint, the ONNX and
+#   the npz;
 #   a Hello whose obs_shape does not hold obs_dim, has other than 3 values or a zero is refused
 #   with ERROR 409 naming the problem.
 . "$(dirname "$0")/lib.sh"
@@ -59,6 +61,18 @@ PY
   "$WORK/actions.bin" || fail "recording with the Python forward"
 "$PY" "$HERE/../python/check_export.py" "$WORK/policy.onnx" "$WORK/policy.npz" "$WORK/actions.bin" 0 ||
   fail "the exported policy does not act as the Python worker's forward"
+# rlserve_worker.evaluate plays the same greedy episodes from the checkpoint and from both
+# exported files (the image flattened as the worker sends it).
+for src in "--checkpoint $WORK/run/checkpoint.ckpt" "--policy $WORK/policy.onnx" "--policy $WORK/policy.npz"; do
+  "$PY" -m rlserve_worker.evaluate $src --env imggrid:ImgGrid --episodes 20 --seed 500 --json \
+    >"$WORK/eval.${src##*.}.json" 2>"$WORK/eval.err" || fail "evaluate $src: $(cat "$WORK/eval.err")"
+done
+"$PY" - "$WORK/eval.ckpt.json" "$WORK/eval.onnx.json" "$WORK/eval.npz.json" <<'PY' || fail "evaluate: the returns differ"
+import json, sys
+r = [json.load(open(p)) for p in sys.argv[1:]]
+assert all(x["episodes"] == 20 and x["returns"] == r[0]["returns"] for x in r), [x["returns"] for x in r]
+print("evaluate --checkpoint / --policy onnx / --policy npz: the same 20 returns, mean %.2f" % r[0]["mean"])
+PY
 # Bad obs_shapes in a Hello: refused with the reason (a fresh learner; one connection each).
 "$RLSERVE" learner --preset cartpole-dqn --listen 127.0.0.1:0 --port-file "$WORK/port2" \
   --status off --out "$WORK/run2" --set env=worker:ImgGrid-v0 --set net=conv:8x3x3,fc:32 \
