@@ -132,10 +132,6 @@ int checkpoint_read(const char *path, checkpoint_t *ck, char *err, size_t errlen
 int checkpoint_read_keyed(const char *path, checkpoint_t *ck, const uint8_t *key, char *err,
                           size_t errlen) {
   memset(ck, 0, sizeof *ck);
-  if (sodium_init() < 0) {
-    snprintf(err, errlen, "checkpoint %s: libsodium failed to initialize", path);
-    return -1;
-  }
   FILE *f = fopen(path, "rb");
   if (!f) {
     snprintf(err, errlen, "checkpoint: cannot open %s: %s", path, strerror(errno));
@@ -156,6 +152,22 @@ int checkpoint_read_keyed(const char *path, checkpoint_t *ck, const uint8_t *key
     return -1;
   }
   fclose(f);
+  return checkpoint_parse(path, buf, len, ck, key, err, errlen);
+}
+
+int checkpoint_parse(const char *path, uint8_t *buf, size_t len, checkpoint_t *ck,
+                     const uint8_t *key, char *err, size_t errlen) {
+  memset(ck, 0, sizeof *ck);
+  if (sodium_init() < 0) {
+    snprintf(err, errlen, "checkpoint %s: libsodium failed to initialize", path);
+    free(buf);
+    return -1;
+  }
+  if (len < 16 + HASH_LEN) {
+    snprintf(err, errlen, "checkpoint %s: truncated (%zu bytes)", path, len);
+    free(buf);
+    return -1;
+  }
   if (memcmp(buf, MAGIC, 8) != 0) {
     snprintf(err, errlen, "checkpoint %s: not an rlserve checkpoint (bad magic)", path);
     free(buf);

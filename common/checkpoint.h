@@ -51,6 +51,10 @@ int checkpoint_read(const char *path, checkpoint_t *ck, char *err, size_t errlen
  * accepted. */
 int checkpoint_read_keyed(const char *path, checkpoint_t *ck, const uint8_t *key, char *err,
                           size_t errlen);
+/* The same over a file image in memory (path only names it in messages): takes ownership of buf
+ * (malloc'd, len bytes), kept in ck on success and freed on failure. */
+int checkpoint_parse(const char *path, uint8_t *buf, size_t len, checkpoint_t *ck,
+                     const uint8_t *key, char *err, size_t errlen);
 /* The named section or NULL. */
 const checkpoint_section_t *checkpoint_find(const checkpoint_t *ck, const char *name);
 void checkpoint_free(checkpoint_t *ck);

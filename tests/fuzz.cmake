@@ -69,8 +69,27 @@ foreach(t fuzz_frame fuzz_wire fuzz_tbatch fuzz_config fuzz_http)
   set_tests_properties(${t} PROPERTIES LABELS fuzz TIMEOUT ${fuzz_timeout})
 endforeach()
 
+# fuzz_export: the export path (checkpoint image -> export_policy_load -> ONNX / npz writers);
+# the code under test is compiled into the target, the rest (config, algo rows, envs, nn) comes
+# from the libraries.
+add_executable(fuzz_export ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_export.c
+               ${PROJECT_SOURCE_DIR}/server/cli/export_cmd.c
+               ${PROJECT_SOURCE_DIR}/server/learner/spaces_ckpt.c
+               ${PROJECT_SOURCE_DIR}/common/checkpoint.c)
+target_compile_options(fuzz_export PRIVATE ${FUZZ_FLAGS})
+target_link_options(fuzz_export PRIVATE -fsanitize=fuzzer,address,undefined)
+target_link_libraries(fuzz_export PRIVATE rlcli)
+set(work ${CMAKE_CURRENT_BINARY_DIR}/fuzz-run/fuzz_export)
+add_test(NAME fuzz_export
+         COMMAND sh -c "rm -rf \"$1/corpus\" && mkdir -p \"$1/corpus\" && cp \"$2\"/* \"$1/corpus/\" && cd \"$1\" && exec \"$3\" -max_total_time=$4 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 corpus"
+                 sh ${work} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/fuzz_export $<TARGET_FILE:fuzz_export>
+                 ${RLSERVE_FUZZ_TIME})
+set_tests_properties(fuzz_export PROPERTIES LABELS fuzz TIMEOUT ${fuzz_timeout})
+
 # Regenerates the codec seed corpora: fuzz_gen_corpus tests/fuzz/corpus (the fuzz_config and
 # fuzz_http seeds are plain text files kept as they are).
-add_executable(fuzz_gen_corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/gen_corpus.c ${FUZZ_CODEC_SRC})
-target_include_directories(fuzz_gen_corpus PRIVATE ${PROJECT_SOURCE_DIR}/common)
+add_executable(fuzz_gen_corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/gen_corpus.c ${FUZZ_CODEC_SRC}
+               ${PROJECT_SOURCE_DIR}/server/learner/spaces_ckpt.c)
+target_include_directories(fuzz_gen_corpus PRIVATE ${PROJECT_SOURCE_DIR}/common
+                           ${PROJECT_SOURCE_DIR}/server/learner ${PROJECT_SOURCE_DIR}/envs)
 target_link_libraries(fuzz_gen_corpus PRIVATE rlproto PkgConfig::MSGPACK PkgConfig::SODIUM m)

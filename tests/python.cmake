@@ -14,7 +14,11 @@ set(PY_TEST_ENV "PYTHONPATH=${PROJECT_BINARY_DIR}/python:${CMAKE_CURRENT_SOURCE_
 add_test(NAME test_py_codec
          COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_codec.py $<TARGET_FILE:py_helper>)
 set_tests_properties(test_py_codec PROPERTIES LABELS unit TIMEOUT 120 ENVIRONMENT "${PY_TEST_ENV}")
-foreach(t py_cartpole py_mixed py_export_ddpg py_reconnect py_pendulum py_extenv py_extenv_faults)
+add_test(NAME test_py_nstep_prio
+         COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_nstep_prio.py $<TARGET_FILE:py_helper>)
+set_tests_properties(test_py_nstep_prio PROPERTIES LABELS unit TIMEOUT 120 ENVIRONMENT "${PY_TEST_ENV}")
+foreach(t py_cartpole py_mixed py_export_ddpg py_reconnect py_pendulum py_extenv py_extenv_faults
+        py_apex py_extenv_export py_export_conv py_image_env)
   add_test(NAME it_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh)
   set_tests_properties(it_${t} PROPERTIES LABELS integration TIMEOUT 1200 RUN_SERIAL TRUE
                        ENVIRONMENT "${PY_TEST_ENV}")
@@ -30,3 +34,6 @@ add_test(NAME it_py_extenv_hostile
          COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_extenv_hostile.py)
 set_tests_properties(it_py_extenv_hostile PROPERTIES LABELS "integration;security" TIMEOUT 300
                      ENVIRONMENT "${PY_TEST_ENV}")
+rl_test(test_spaces_ckpt LABELS unit SOURCES test_spaces_ckpt.c LIBS rlcli)
+add_test(NAME test_py_mutate COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_py_mutate.py)
+set_tests_properties(test_py_mutate PROPERTIES LABELS "unit;security" TIMEOUT 300 ENVIRONMENT "${PY_TEST_ENV}")

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "env.h"
 #include "eval.h"
+#include "extenv.h"
 #include "plugin.h"
 #include "policy.h"
 #include "solve.h"
@@ -25,6 +26,7 @@ typedef struct {
   int json;
   const char *env_plugin; /* --env-plugin: the only library this command loads */
   int keyed;              /* --token-file: the checkpoint must be authenticated with it */
+  const char *token_file;
   uint8_t key[CHECKPOINT_KEY];
 } eval_args_t;
 
@@ -61,6 +63,7 @@ static int parse_value(eval_args_t *a, const char *opt, const char *v) {
     }
     checkpoint_key_derive(tk, a->key);
     a->keyed = 1;
+    a->token_file = v;
   } else if (!strcmp(opt, "--seed")) {
     a->seed = strtoll(v, &end, 10);
     if (*end || a->seed < 0) {
@@ -96,7 +99,9 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
           "with seed S + i. Without --seed, S = eval_seed + 2^40 (eval_seed from the\n"
           "checkpoint's config): fresh seeds, disjoint from every evaluation and confirmation\n"
           "of the run, which take theirs from eval_seed + [0, 2^40). To reproduce a run's\n"
-          "evaluation, pass its first seed (summary.json: eval_seed_first, confirm_seed_first).\n");
+          "evaluation, pass its first seed (summary.json: eval_seed_first, confirm_seed_first).\n"
+          "A run with env = worker:ID has its env in Python: this command exits 2 and prints the\n"
+          "python3 -m rlserve_worker.evaluate command that plays the episodes there.\n");
       return 0;
     }
     if (!v) {
@@ -147,6 +152,25 @@ static int load_config(const char *path, const char *plugin, const checkpoint_t 
     return -1;
   }
   return 0;
+}
+
+/* env = worker:ID: the env is the workers' Python code, which this command cannot step. Says
+ * so and prints the command that plays the same greedy episodes in Python (1: it is such a
+ * checkpoint, the caller exits 2; 0: not one). */
+static int worker_env_refused(const eval_args_t *a, const config_t *cfg) {
+  const char *id = extenv_id(cfg->env);
+  if (!id) return 0;
+  uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : solve_fresh_seed((uint64_t)cfg->eval_seed);
+  fprintf(
+      stderr,
+      "rlserve eval: %s: the run's env %s lives in the workers (env = %s): it is Python code "
+      "this command cannot step. Evaluate it where the env is, with the same greedy policy:\n"
+      "  python3 -m rlserve_worker.evaluate --checkpoint %s%s%s --env MODULE:FACTORY "
+      "--episodes %ld --seed %llu\n"
+      "(MODULE:FACTORY as given to python3 -m rlserve_worker --env; PYTHONPATH=<build>/python)\n",
+      a->path, id, cfg->env, a->path, a->token_file ? " --token-file " : "",
+      a->token_file ? a->token_file : "", a->episodes, (unsigned long long)seed);
+  return 1;
 }
 
 /* The env, algorithm and policy s->cfg names, and a check that the online weights fit the
@@ -237,8 +261,8 @@ int eval_main(int argc, char **argv) {
   eval_setup_t s;
   char *text = NULL;
   rc = 2;
-  if (load_config(a.path, a.env_plugin, &ck, &s, &text) == 0 && build_policy(a.path, &s) == 0 &&
-      evaluate(&a, &s) == 0)
+  if (load_config(a.path, a.env_plugin, &ck, &s, &text) == 0 && !worker_env_refused(&a, &s.cfg) &&
+      build_policy(a.path, &s) == 0 && evaluate(&a, &s) == 0)
     rc = 0;
   free(text);
   checkpoint_free(&ck);

@@ -8,8 +8,29 @@
 #include <stdint.h>
 
 #include "algo.h"
+#include "checkpoint.h"
+#include "config.h"
+#include "spaces_ckpt.h"
 
 int export_main(int argc, char **argv);
+
+/* What a checkpoint's greedy policy is built from: its config, the env spec (the registry's,
+ * or for env = worker:ID the declared spaces of its "spaces" section), the policy and a copy of
+ * its parameters (checked finite). */
+typedef struct export_policy {
+  config_t cfg;
+  spaces_ckpt_t spaces; /* env = worker:ID only */
+  const env_spec_t *spec;
+  algo_policy_t pol;
+  float *params; /* pol.layout.n_params floats, malloc'd */
+} export_policy_t;
+
+/* Builds it from a parsed checkpoint (path names it in messages). plugin: the --env-plugin
+ * path, already loaded by the caller, or NULL (a config naming a plugin is then refused: a data
+ * file never chooses code to load). 0, or -1 with a message naming the section or field. */
+int export_policy_load(const checkpoint_t *ck, const char *path, const char *plugin,
+                       export_policy_t *out, char *err, size_t errlen);
+void export_policy_free(export_policy_t *p);
 
 /* The encoders over a built policy and its parameters (pol->layout.n_params floats): a malloc'd
  * file image and its length, or NULL with a message. Pure; the tests call them directly. */

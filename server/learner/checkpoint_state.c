@@ -7,6 +7,7 @@
 #include "guard.h"
 #include "learner.h"
 #include "log.h"
+#include "spaces_ckpt.h"
 
 #define N_COUNTERS 4 /* env_steps, updates, episodes, weights version */
 /* The "evalseeds" section: eval_seed_cursor, n_evals, n_confirms (learner.h). A section of its
@@ -32,7 +33,7 @@ int learner_save_state(learner_t *L) {
   for (int i = 0; i < v.n_steps; i++) steps[i] = *v.steps[i];
   char layout[512];
   nn_layout_describe(&L->run.pol.layout, layout, sizeof layout);
-  checkpoint_section_t s[6 + ALGO_MAX_TENSORS] = {
+  checkpoint_section_t s[7 + ALGO_MAX_TENSORS] = {
       {"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
       {"counters", counters, sizeof counters},
       {"steps", steps, (uint64_t)v.n_steps * sizeof(int64_t)},
@@ -46,6 +47,11 @@ int learner_save_state(learner_t *L) {
     s[ns].data = v.ptr[i];
     s[ns].len = v.len[i] * sizeof(float);
   }
+  /* env = worker:ID: the spaces the first worker declared (export rebuilds the policy from
+   * them; a resume refuses workers of other spaces). */
+  uint8_t spaces[SPACES_CKPT_MAX_BYTES];
+  size_t sl = L->run.worker_env && L->run.spec ? spaces_ckpt_encode(L->run.spec, spaces) : 0;
+  if (sl) s[ns++] = (checkpoint_section_t){SPACES_CKPT_SECTION, spaces, sl};
   char path[1100], prev[1100], err[1300];
   snprintf(path, sizeof path, "%s/checkpoint.ckpt", L->run.out_dir);
   snprintf(prev, sizeof prev, "%s/checkpoint.prev.ckpt", L->run.out_dir);
@@ -160,6 +166,32 @@ static int check_layout(const learner_t *L, const checkpoint_t *ck, const char *
   return -1;
 }
 
+/* env = worker:ID: the "spaces" section (spaces_ckpt.h) against the spaces this resumed run was
+ * built from (its first worker's declaration). A damaged section is refused by name; a
+ * checkpoint from before the section loads (the layout check still holds). */
+static int check_spaces(const learner_t *L, const checkpoint_t *ck, const char *used, char *err,
+                        size_t errlen) {
+  const checkpoint_section_t *s = checkpoint_find(ck, SPACES_CKPT_SECTION);
+  if (!L->run.worker_env || !s) return 0;
+  spaces_ckpt_t sp;
+  char why[300];
+  if (spaces_ckpt_decode(s->data, s->len, &sp, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: section %s refused: %s", used, SPACES_CKPT_SECTION, why);
+    return -1;
+  }
+  if (strcmp(sp.id, L->run.declared_id) != 0 || !spaces_ckpt_same(&sp.spec, L->run.spec)) {
+    snprintf(err, errlen,
+             "%s: the checkpoint's env %s was declared with other spaces (obs %d, %s %d) than "
+             "this run's first worker declared for %s (obs %d, %s %d)",
+             used, sp.id, sp.spec.obs.dim, sp.spec.act.kind == ENV_BOX ? "action dims" : "actions",
+             sp.spec.act.kind == ENV_BOX ? sp.spec.act.dim : sp.spec.act.n, L->run.declared_id,
+             L->run.spec->obs.dim, L->run.spec->act.kind == ENV_BOX ? "action dims" : "actions",
+             L->run.spec->act.kind == ENV_BOX ? L->run.spec->act.dim : L->run.spec->act.n);
+    return -1;
+  }
+  return 0;
+}
+
 int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) {
   checkpoint_t ck;
   char used[1100];
@@ -169,6 +201,7 @@ int learner_load_state(learner_t *L, const char *dir, char *err, size_t errlen) 
   algo_state_view_t v;
   state_view(L, &v);
   int rc = check_layout(L, &ck, used, err, errlen);
+  if (rc == 0) rc = check_spaces(L, &ck, used, err, errlen);
   for (int i = 0; i < v.n && rc == 0; i++) {
     const checkpoint_section_t *s = checkpoint_find(&ck, v.name[i]);
     size_t nb = v.len[i] * sizeof(float);

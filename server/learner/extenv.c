@@ -29,6 +29,25 @@ static int spec_from_hello(const Rlserve__Hello *h, const char *id, env_spec_t *
            -1;
   s->obs.kind = ENV_BOX;
   s->obs.dim = (int)h->obs_dim;
+  if (h->n_obs_shape != 0) { /* an image (H, W, C), channels last, for conv nets */
+    if (h->n_obs_shape != 3)
+      return snprintf(err, errlen, "obs_shape has %zu values; (H, W, C) or none expected",
+                      h->n_obs_shape),
+             -1;
+    uint64_t prod = 1;
+    for (int i = 0; i < 3; i++) {
+      if (h->obs_shape[i] < 1 || h->obs_shape[i] > ENV_MAX_OBS_DIM)
+        return snprintf(err, errlen, "obs_shape %ux%ux%u: each in 1..%d", h->obs_shape[0],
+                        h->obs_shape[1], h->obs_shape[2], ENV_MAX_OBS_DIM),
+               -1;
+      prod *= h->obs_shape[i];
+      s->obs.shape[i] = (int)h->obs_shape[i];
+    }
+    if (prod != h->obs_dim)
+      return snprintf(err, errlen, "obs_shape %ux%ux%u does not hold the %u observation values",
+                      h->obs_shape[0], h->obs_shape[1], h->obs_shape[2], h->obs_dim),
+             -1;
+  }
   int per_dim = s->obs.dim <= ENV_MAX_DIM;
   for (int i = 0; i < (per_dim ? s->obs.dim : 1); i++) { /* wire_decode_hello: 0, 1 or obs_dim */
     size_t j = h->n_obs_low == 0 ? 0 : h->n_obs_low == 1 ? 0 : (size_t)i;
@@ -40,6 +59,16 @@ static int spec_from_hello(const Rlserve__Hello *h, const char *id, env_spec_t *
   for (size_t i = 1; !per_dim && i < h->n_obs_low; i++) {
     if (h->obs_low[i] < s->obs.low[0]) s->obs.low[0] = h->obs_low[i];
     if (h->obs_high[i] > s->obs.high[0]) s->obs.high[0] = h->obs_high[i];
+  }
+  if (h->obs_binary) { /* every element 0 or 1: batches may carry bits, replay keeps bits */
+    for (int i = 0; i < (per_dim ? s->obs.dim : 1); i++)
+      if (s->obs.low[i] != 0.0f || s->obs.high[i] != 1.0f)
+        return snprintf(err, errlen,
+                        "binary observations declare bounds [%g, %g] at element %d; [0, 1] "
+                        "expected",
+                        (double)s->obs.low[i], (double)s->obs.high[i], i),
+               -1;
+    s->obs.binary = 1;
   }
   if (!h->act_continuous) {
     if (h->act_dim < 1 || h->act_dim > EXTENV_MAX_ACTIONS)
@@ -71,7 +100,9 @@ static int spec_from_hello(const Rlserve__Hello *h, const char *id, env_spec_t *
 }
 
 static int same_space(const env_space_t *a, const env_space_t *b) {
-  if (a->kind != b->kind || a->n != b->n || a->dim != b->dim) return 0;
+  if (a->kind != b->kind || a->n != b->n || a->dim != b->dim || a->binary != b->binary) return 0;
+  for (int i = 0; i < 3; i++)
+    if (a->shape[i] != b->shape[i]) return 0;
   int nb = a->kind == ENV_DISCRETE ? 0 : a->dim <= ENV_MAX_DIM ? a->dim : 1;
   for (int i = 0; i < nb; i++)
     if (a->low[i] != b->low[i] || a->high[i] != b->high[i]) return 0;
@@ -79,8 +110,13 @@ static int same_space(const env_space_t *a, const env_space_t *b) {
 }
 
 static void describe(const env_spec_t *s, char *buf, size_t len) {
-  int n = snprintf(buf, len, "obs %d in [%g, %g]%s, ", s->obs.dim, (double)s->obs.low[0],
-                   (double)s->obs.high[0], s->obs.dim > 1 ? "..." : "");
+  char img[48] = "";
+  if (s->obs.shape[0] > 0)
+    snprintf(img, sizeof img, " (image %dx%dx%d)", s->obs.shape[0], s->obs.shape[1],
+             s->obs.shape[2]);
+  int n = snprintf(buf, len, "obs %d in [%g, %g]%s%s%s, ", s->obs.dim, (double)s->obs.low[0],
+                   (double)s->obs.high[0], s->obs.dim > 1 ? "..." : "",
+                   s->obs.binary ? " (binary)" : "", img);
   if (n < 0 || (size_t)n >= len) return;
   if (s->act.kind == ENV_DISCRETE)
     snprintf(buf + n, len - (size_t)n, "actions %d", s->act.n);

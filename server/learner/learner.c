@@ -19,6 +19,7 @@
 #include "plugin.h"
 #include "report.h"
 #include "rundir.h"
+#include "spaces_ckpt.h"
 #include "status_fill.h"
 #include "wire.h"
 
@@ -61,10 +62,16 @@ static void write_policy(learner_t *L) {
   checkpoint_section_t p[] = {{"config", cfg_text, cfg_text ? strlen(cfg_text) : 0},
                               {"online", pol, nb},
                               {"eval", evtext, strlen(evtext)},
-                              {"layout", layout, strlen(layout)}};
+                              {"layout", layout, strlen(layout)},
+                              {SPACES_CKPT_SECTION, NULL, 0}};
+  /* env = worker:ID: the declared spaces, so `rlserve export` can rebuild the policy. */
+  uint8_t spaces[SPACES_CKPT_MAX_BYTES];
+  size_t sl = L->run.worker_env ? spaces_ckpt_encode(L->run.spec, spaces) : 0;
+  p[4].data = spaces;
+  p[4].len = sl;
   out_path(L, "policy.ckpt", path, sizeof path);
-  if (checkpoint_write_keyed(path, p, 4, L->run.auth ? L->run.ckpt_key : NULL, err, sizeof err) !=
-      0)
+  if (checkpoint_write_keyed(path, p, sl ? 5 : 4, L->run.auth ? L->run.ckpt_key : NULL, err,
+                             sizeof err) != 0)
     LOG_E("learner", "%s", err);
   free(cfg_text);
 }

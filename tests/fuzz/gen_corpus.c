@@ -1,11 +1,14 @@
-/* Writes the seed corpora of the fuzz targets: valid encoded frames and payloads.
- * Usage: fuzz_gen_corpus DIR   (writes DIR/fuzz_frame, DIR/fuzz_wire, DIR/fuzz_tbatch). */
+/* Writes the seed corpora of the fuzz targets: valid encoded frames and payloads, and checkpoint
+ * images (without their checksum) for the export target.
+ * Usage: fuzz_gen_corpus DIR   (writes DIR/fuzz_frame, DIR/fuzz_wire, DIR/fuzz_tbatch,
+ * DIR/fuzz_export). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "frame.h"
+#include "spaces_ckpt.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -180,6 +183,82 @@ static void frames(buf_t *stream) {
   free(f);
 }
 
+/* A checkpoint image without the trailing checksum (fuzz_export appends it): "RLSVCKPT", format
+ * 1, the sections (name[16] | u64 length | bytes). */
+typedef struct {
+  const char *name;
+  const void *p;
+  size_t n;
+} sec_t;
+
+static void put_u64(buf_t *b, uint64_t v, int bytes) {
+  uint8_t x[8];
+  for (int i = 0; i < bytes; i++) x[i] = (uint8_t)(v >> (8 * i));
+  append(b, x, (size_t)bytes);
+}
+
+static void ckpt_seed(const char *name, const sec_t *s, int n) {
+  buf_t b = {0};
+  append(&b, (const uint8_t *)"RLSVCKPT", 8);
+  put_u64(&b, 1, 4);
+  put_u64(&b, (uint64_t)n, 4);
+  for (int i = 0; i < n; i++) {
+    uint8_t nm[16] = {0};
+    memcpy(nm, s[i].name, strlen(s[i].name));
+    append(&b, nm, 16);
+    put_u64(&b, s[i].n, 8);
+    append(&b, s[i].p, s[i].n);
+  }
+  put("fuzz_export", name, b.p, b.n);
+  free(b.p);
+}
+
+/* Policies of each kind the export path builds: a CartPole DQN, a Pendulum DDPG actor with its
+ * critic after it, a worker-side env (env = worker:ID) with its spaces section, a MinAtar DQN
+ * with a conv trunk and a dueling head (conv 2x3x3 on 10x10x4: 2 x 36 + 2; flatten 128; fc 4:
+ * 4 x 128 + 4; dueling 6: 7 x 4 + 7 = 625 floats), a CartPole dueling DQN (fc 8: 40;
+ * dueling 2: 3 x 8 + 3 = 67 floats) and a MinAtar dueling DQN without convs (flatten of the
+ * image, fc 4: 4 x 400 + 4, dueling 6: 35 = 1639 floats). */
+static void export_seeds(void) {
+  static float w[2048];
+  for (int i = 0; i < 2048; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
+  static const char dqn[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\nactivation = relu\n";
+  static const char ddpg[] = "algo = ddpg\nenv = Pendulum-v1\nhidden = 8\nactivation = tanh\n";
+  static const char ext[] = "algo = dqn\nenv = worker:Grid-v0\nhidden = 4\nsolve_threshold = -5\n";
+  sec_t a[] = {{"config", dqn, sizeof dqn - 1}, {"online", w, 58 * 4}};
+  ckpt_seed("dqn_cartpole", a, 2);
+  sec_t b[] = {{"config", ddpg, sizeof ddpg - 1}, {"online", w, 90 * 4}};
+  ckpt_seed("ddpg_pendulum", b, 2);
+  env_spec_t g = {0};
+  g.id = "Grid-v0";
+  g.obs.kind = ENV_BOX;
+  g.obs.dim = 9;
+  for (int i = 0; i < 9; i++) g.obs.high[i] = 1.0f;
+  g.obs.binary = 1;
+  g.act.kind = ENV_DISCRETE;
+  g.act.n = 3;
+  g.act.dim = 1;
+  uint8_t sp[SPACES_CKPT_MAX_BYTES];
+  size_t sn = spaces_ckpt_encode(&g, sp);
+  sec_t c[] = {{"config", ext, sizeof ext - 1},
+               {"online", w, (9 * 4 + 4 + 4 * 3 + 3) * 4},
+               {"spaces", sp, sn}};
+  ckpt_seed("worker_env", c, 3);
+  static const char mina[] =
+      "algo = dqn\nenv = MinAtar/Breakout-v0\nnet = conv:2x3x3,fc:4\ndueling = true\n";
+  static const char mina_layout[] = "in:10x10x4 conv:2x3x3:relu flatten fc:4:relu dueling:6";
+  sec_t d[] = {{"config", mina, sizeof mina - 1},
+               {"online", w, 625 * 4},
+               {"layout", mina_layout, sizeof mina_layout - 1}};
+  ckpt_seed("dqn_minatar_conv_dueling", d, 3);
+  static const char duel[] = "algo = dqn\nenv = CartPole-v1\nhidden = 8\ndueling = true\n";
+  sec_t e[] = {{"config", duel, sizeof duel - 1}, {"online", w, 67 * 4}};
+  ckpt_seed("dqn_cartpole_dueling", e, 2);
+  static const char flat[] = "algo = dqn\nenv = MinAtar/Breakout-v0\nhidden = 4\ndueling = true\n";
+  sec_t f[] = {{"config", flat, sizeof flat - 1}, {"online", w, 1639 * 4}};
+  ckpt_seed("dqn_minatar_flat_dueling", f, 2);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -208,5 +287,6 @@ int main(int argc, char **argv) {
   put("fuzz_frame", "stream_http", bad.p, bad.n);
   free(bad.p);
   free(stream.p);
+  export_seeds();
   return 0;
 }

@@ -64,3 +64,14 @@ class MyGridSlowEval(MyGrid):
         if seed is not None and 1000000 <= seed < 1100000:
             time.sleep(0.5)  # an evaluation share of n episodes takes at least n / 2 s
         return super().reset(seed=seed, options=options)
+
+
+class MyGridBits(MyGrid):
+    """The same grid declaring a binary observation space (each element exactly 0 or 1): the
+    worker sends packed bits, the learner keeps them as bits in replay."""
+    env_id = "MyGridBits-v0"
+
+    def __init__(self):
+        super().__init__()
+        from rlserve_worker.spaces import MultiBinary
+        self.observation_space = MultiBinary(self.size * self.size)

@@ -6,10 +6,19 @@
  *   py_helper nnconv DIR      the same for conv / flatten / dueling nets (nnconv<k>.*)
  *   py_helper bits DIR        a C-encoded bits batch (obs_enc "bits") and its float rows
  *   py_helper bitscheck DIR   decodes Python's bits batch (py_bits.*) and compares the rows
+ *                             and the packed bytes with obsbits_pack of the same floats
+ *   py_helper nstep DIR       common/nstep.c over the step sequence nstep_in.bin (written by
+ *                             test_codec.py): the transitions into nstep_c.bin
+ *   py_helper nstepcheck DIR  the same, compared byte for byte with Python's nstep_py.bin
+ *   py_helper prio DIR PRESET [KEY=VALUE...]
+ *                             random online/target buffers of the preset's algorithm, random
+ *                             rows and the C actor priorities (algo row `priorities`, as
+ *                             worker.c sends them) into prio_*.bin / prio_cfg.txt
  *   py_helper act CKPT TOKEN|- N SEED OUT
  *                             N observations from greedy episodes of the checkpoint's policy
  *                             in the C env (episode i resets with SEED + i) and the C greedy
- *                             action for each (algo act_greedy, as `rlserve eval` acts)
+ *                             action for each (algo act_greedy, as `rlserve eval` acts);
+ *                             discrete: then the n x n_actions Q-values of the C forward
  *   py_helper mkckpt PRESET SEED OUT
  *                             a plain policy checkpoint of the preset's network with random
  *                             parameters (Linear init, last layer x3 so tanh saturates somewhere)
@@ -27,8 +36,9 @@
 #include "env.h"
 #include "frame.h"
 #include "nn.h"
-#include "seal.h"
+#include "nstep.h"
 #include "obsbits.h"
+#include "seal.h"
 #include "tbatch.h"
 #include "wire.h"
 
@@ -445,6 +455,16 @@ static int cmd_bits(const char *dir, int check) {
     int ok = p && tbatch_decode(p, plen, &lim, &b, err, sizeof err) == 0 &&
              b.obs_enc == TBATCH_OBS_BITS && b.n == N && no == N * OD * 4 && nn == N * OD * 4;
     float u[OD];
+    uint8_t pk[ROW];
+    for (int i = 0; ok && i < N; i++) { /* the same bytes as obsbits_pack of the floats */
+      float x[OD];
+      memcpy(x, wo + i * OD * 4, sizeof x);
+      ok = !obsbits_pack(x, OD, pk, NULL, 0) && !memcmp(pk, (const uint8_t *)b.obs + i * ROW, ROW);
+      memcpy(x, wn + i * OD * 4, sizeof x);
+      ok = ok && !obsbits_pack(x, OD, pk, NULL, 0) &&
+           !memcmp(pk, (const uint8_t *)b.next_obs + i * ROW, ROW);
+      if (!ok) snprintf(err, sizeof err, "row %d: packed bytes differ from obsbits_pack", i);
+    }
     for (int i = 0; ok && i < N; i++) {
       obsbits_unpack((const uint8_t *)b.obs + i * ROW, OD, u);
       ok = !memcmp(u, wo + i * OD * 4, sizeof u);
@@ -479,6 +499,188 @@ static int cmd_bits(const char *dir, int check) {
   write_bytes(dir, "c_bits_obs.bin", (const uint8_t *)obs, sizeof obs);
   write_bytes(dir, "c_bits_next.bin", (const uint8_t *)next, sizeof next);
   return 0;
+}
+
+/* nstep_in.bin: int32 k, n, obs_dim, act_dim, steps; float64 gamma; then per step and env:
+ * obs, act, rew, next_obs (float32) and flags (uint8). The transitions nstep.c builds go out as
+ * int32 rows, then per row obs, act, rew, next_obs, disc (float32) and flags (uint8). */
+static uint8_t *nstep_run(const char *dir, size_t *out_len) {
+  size_t n;
+  uint8_t *in = read_bytes(dir, "nstep_in.bin", &n);
+  int32_t h[5];
+  double gamma;
+  if (n < sizeof h + sizeof gamma) return NULL;
+  memcpy(h, in, sizeof h);
+  memcpy(&gamma, in + sizeof h, sizeof gamma);
+  const int k = h[0], ns = h[1], od = h[2], ad = h[3], steps = h[4];
+  const size_t per = (size_t)(2 * od + ad + 1) * 4 + 1;
+  if (k < 1 || k > 64 || ns < 1 || ns > 64 || od < 1 || od > 64 || ad < 1 || ad > 16 || steps < 0 ||
+      n != sizeof h + sizeof gamma + (size_t)steps * (size_t)k * per) {
+    fprintf(stderr, "py_helper: nstep_in.bin: bad header or size\n");
+    return NULL;
+  }
+  nstep_t t;
+  if (nstep_init(&t, k, ns, od, ad, gamma) != 0) return NULL;
+  size_t cap = (size_t)steps * (size_t)k + 1;
+  nstep_out_t o = {malloc(cap * od * 4),
+                   malloc(cap * ad * 4),
+                   malloc(cap * 4),
+                   malloc(cap * od * 4),
+                   malloc(cap * 4),
+                   malloc(cap),
+                   0};
+  const uint8_t *p = in + sizeof h + sizeof gamma;
+  float obs[64], act[16], nx[64], rew;
+  for (int s = 0; s < steps; s++)
+    for (int i = 0; i < k; i++, p += per) {
+      memcpy(obs, p, (size_t)od * 4);
+      memcpy(act, p + od * 4, (size_t)ad * 4);
+      memcpy(&rew, p + (od + ad) * 4, 4);
+      memcpy(nx, p + (od + ad + 1) * 4, (size_t)od * 4);
+      nstep_push(&t, i, obs, act, rew, nx, p[per - 1], &o);
+    }
+  const size_t row = (size_t)(2 * od + ad + 2) * 4 + 1;
+  *out_len = 4 + (size_t)o.n * row;
+  uint8_t *out = malloc(*out_len), *q = out + 4;
+  int32_t rows = o.n;
+  memcpy(out, &rows, 4);
+  for (int r = 0; r < o.n; r++, q += row) {
+    memcpy(q, o.obs + (size_t)r * od, (size_t)od * 4);
+    memcpy(q + od * 4, o.act + (size_t)r * ad, (size_t)ad * 4);
+    memcpy(q + (od + ad) * 4, o.rew + r, 4);
+    memcpy(q + (od + ad + 1) * 4, o.next_obs + (size_t)r * od, (size_t)od * 4);
+    memcpy(q + (2 * od + ad + 1) * 4, o.disc + r, 4);
+    q[row - 1] = o.flags[r];
+  }
+  free(o.obs);
+  free(o.act);
+  free(o.rew);
+  free(o.next_obs);
+  free(o.disc);
+  free(o.flags);
+  nstep_free(&t);
+  free(in);
+  return out;
+}
+
+static int cmd_nstep(const char *dir, int check) {
+  size_t len;
+  uint8_t *out = nstep_run(dir, &len);
+  if (!out) return 2;
+  int32_t rows;
+  memcpy(&rows, out, 4);
+  if (!check) {
+    write_bytes(dir, "nstep_c.bin", out, len);
+    printf("nstep: %d transitions from common/nstep.c\n", rows);
+    free(out);
+    return 0;
+  }
+  size_t pl;
+  uint8_t *py = read_bytes(dir, "nstep_py.bin", &pl);
+  size_t at = 0;
+  while (at < len && at < pl && out[at] == py[at]) at++;
+  int ok = pl == len && at == len;
+  if (ok)
+    printf("nstep: Python's %d transitions equal common/nstep.c's byte for byte\n", rows);
+  else
+    printf(
+        "nstep: Python's transitions (%zu bytes) differ from common/nstep.c's (%zu bytes) at "
+        "byte %zu\n",
+        pl, len, at);
+  free(py);
+  free(out);
+  return ok ? 0 : 1;
+}
+
+/* prio: the preset's algorithm (with KEY=VALUE overrides) on its env, two independently
+ * initialised states as online and target, N rows of random data, and algo->priorities. Files:
+ * prio_cfg.txt (config_to_text), prio_online.bin / prio_target.bin (the published buffers),
+ * prio_rows.bin (int32 n, obs_dim, act_dim, n_actions; obs, act, rew, next_obs, disc float32,
+ * flags uint8), prio_c.bin (n float32). */
+static int cmd_prio(const char *dir, const char *preset, int n_over, char **over) {
+  enum { N = 150 };
+  config_t c;
+  char err[1024];
+  config_init(&c);
+  if (config_load_preset(&c, preset, err, sizeof err) != 0) {
+    fprintf(stderr, "py_helper: %s\n", err);
+    return 2;
+  }
+  for (int i = 0; i < n_over; i++)
+    if (config_set_arg(&c, over[i], err, sizeof err) != 0) {
+      fprintf(stderr, "py_helper: %s\n", err);
+      return 2;
+    }
+  const env_spec_t *spec = env_find(c.env);
+  const algo_t *a = algo_find(c.algo);
+  algo_policy_t pol;
+  rng_t r1, r2, r;
+  rng_seed(&r1, 11);
+  rng_seed(&r2, 12);
+  rng_seed(&r, 13);
+  void *s1 = NULL, *s2 = NULL;
+  if (!spec || !a || !a->priorities || a->policy(&c, spec, &pol, err, sizeof err) != 0 ||
+      !(s1 = a->create(a, &c, spec, &r1, err, sizeof err)) ||
+      !(s2 = a->create(a, &c, spec, &r2, err, sizeof err))) {
+    fprintf(stderr, "py_helper: preset %s: no priorities (%s)\n", preset, err);
+    return 2;
+  }
+  algo_weights_t w1, w2;
+  a->weights(s1, &w1);
+  a->weights(s2, &w2);
+  const int od = pol.obs_dim, ad = pol.act_dim;
+  float *obs = malloc((size_t)N * od * 4), *nx = malloc((size_t)N * od * 4),
+        *act = malloc((size_t)N * ad * 4), rew[N], disc[N], prio[N];
+  uint8_t flags[N];
+  for (int i = 0; i < N; i++) {
+    for (int j = 0; j < od; j++) {
+      obs[(size_t)i * od + j] = (float)(rng_uniform(&r) * 4 - 2);
+      nx[(size_t)i * od + j] = (float)(rng_uniform(&r) * 4 - 2);
+    }
+    for (int j = 0; j < ad; j++)
+      act[(size_t)i * ad + j] = pol.n_actions > 0 ? (float)rng_below(&r, (uint64_t)pol.n_actions)
+                                                  : (float)rng_range(&r, pol.low[j], pol.high[j]);
+    rew[i] = (float)(rng_uniform(&r) * 2 - 1);
+    flags[i] = (uint8_t)rng_below(&r, 3);
+    disc[i] = (float)pow(c.gamma, 1 + (int)rng_below(&r, 3));
+  }
+  nn_ws_t ws;
+  nn_ws_init(&ws, &pol.layout, 64);
+  int rc =
+      a->priorities(&c, &pol, w1.online, w2.online, &ws, N, obs, act, rew, nx, flags, disc, prio);
+  char *text = config_to_text(&c);
+  write_bytes(dir, "prio_cfg.txt", (const uint8_t *)text, strlen(text));
+  write_bytes(dir, "prio_online.bin", (const uint8_t *)w1.online, w1.n * 4);
+  write_bytes(dir, "prio_target.bin", (const uint8_t *)w2.online, w2.n * 4);
+  size_t rl = 16 + (size_t)N * ((2 * od + ad + 2) * 4 + 1);
+  uint8_t *rows = malloc(rl), *q = rows;
+  int32_t h[4] = {N, od, ad, pol.n_actions};
+  memcpy(q, h, 16);
+  q += 16;
+  memcpy(q, obs, (size_t)N * od * 4);
+  q += (size_t)N * od * 4;
+  memcpy(q, act, (size_t)N * ad * 4);
+  q += (size_t)N * ad * 4;
+  memcpy(q, rew, sizeof rew);
+  q += sizeof rew;
+  memcpy(q, nx, (size_t)N * od * 4);
+  q += (size_t)N * od * 4;
+  memcpy(q, disc, sizeof disc);
+  q += sizeof disc;
+  memcpy(q, flags, sizeof flags);
+  write_bytes(dir, "prio_rows.bin", rows, rl);
+  write_bytes(dir, "prio_c.bin", (const uint8_t *)prio, sizeof prio);
+  printf("prio: %d C priorities of %s (%s, %zu online floats), first %.6g\n", N, preset, c.algo,
+         w1.n, (double)prio[0]);
+  free(text);
+  free(rows);
+  free(obs);
+  free(nx);
+  free(act);
+  nn_ws_free(&ws);
+  a->destroy(s1);
+  a->destroy(s2);
+  return rc == 0 ? 0 : 2;
 }
 
 /* The policy a checkpoint's config and online sections describe (as eval_cmd.c builds it). */
@@ -536,14 +738,18 @@ static int cmd_act(const char *ckpt, const char *token, int n, uint64_t seed, co
   nn_ws_t ws;
   nn_ws_init(&ws, &pol.layout, 1);
   int od = pol.obs_dim, ad = pol.act_dim;
+  int nq = pol.n_actions; /* discrete: the C forward's Q-values follow the actions */
   float *obs = malloc((size_t)n * od * sizeof(float)),
-        *act = malloc((size_t)n * ad * sizeof(float));
-  float cur[ENV_MAX_DIM];
+        *act = malloc((size_t)n * ad * sizeof(float)),
+        *q = malloc((size_t)n * (nq > 0 ? nq : 1) * sizeof(float));
+  float cur[ENV_MAX_OBS_DIM];
   int ep = 0;
   env_reset(&e, seed, cur);
   for (int i = 0; i < n; i++) {
     memcpy(obs + (size_t)i * od, cur, (size_t)od * sizeof(float));
     a->act_greedy(&pol, params, &ws, cur, 1, act + (size_t)i * ad);
+    if (nq > 0)
+      memcpy(q + (size_t)i * nq, nn_forward(&ws, params, cur, 1), (size_t)nq * sizeof(float));
     float r;
     int term, trunc;
     env_step(&e, act + (size_t)i * ad, cur, &r, &term, &trunc);
@@ -554,12 +760,14 @@ static int cmd_act(const char *ckpt, const char *token, int n, uint64_t seed, co
   fwrite(hdr, sizeof hdr, 1, f);
   fwrite(obs, sizeof(float), (size_t)n * od, f);
   fwrite(act, sizeof(float), (size_t)n * ad, f);
+  if (nq > 0) fwrite(q, sizeof(float), (size_t)n * nq, f);
   fclose(f);
   printf("act: %d observations from %d greedy episodes of %s (%s)\n", n, ep + 1, c.env, c.algo);
   nn_ws_free(&ws);
   env_free(&e);
   free(obs);
   free(act);
+  free(q);
   free(params);
   return 0;
 }
@@ -601,12 +809,16 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "nnconv")) return cmd_nnconv(argv[2]);
   if (argc == 3 && !strcmp(argv[1], "bits")) return cmd_bits(argv[2], 0);
   if (argc == 3 && !strcmp(argv[1], "bitscheck")) return cmd_bits(argv[2], 1);
+  if (argc == 3 && !strcmp(argv[1], "nstep")) return cmd_nstep(argv[2], 0);
+  if (argc == 3 && !strcmp(argv[1], "nstepcheck")) return cmd_nstep(argv[2], 1);
+  if (argc >= 4 && !strcmp(argv[1], "prio")) return cmd_prio(argv[2], argv[3], argc - 4, argv + 4);
   if (argc == 7 && !strcmp(argv[1], "act"))
     return cmd_act(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10), argv[6]);
   if (argc == 5 && !strcmp(argv[1], "mkckpt"))
     return cmd_mkckpt(argv[2], strtoull(argv[3], NULL, 10), argv[4]);
   fprintf(stderr,
-          "usage: py_helper encode|decode|nn|nnconv|bits|bitscheck DIR | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET "
+          "usage: py_helper encode|decode|nn|nnconv|bits|bitscheck|nstep|nstepcheck DIR | prio DIR "
+          "PRESET [KEY=VALUE...] | act CKPT TOKEN|- N SEED OUT | mkckpt PRESET "
           "SEED OUT\n");
   return 2;
 }

@@ -173,11 +173,13 @@ class Network:
         """flat: at least n_params float32 (an actor followed by critics keeps the first)."""
         self.params = np.array(flat[:self.n_params], dtype=np.float32)
 
-    def forward(self, x):
+    def forward(self, x, params=None):
+        """params: another buffer of this layout (e.g. the target network); default: loaded."""
+        p = self.params if params is None else params
         x = np.asarray(x, dtype=np.float32)
         for spec, off in zip(self.layers, self.offsets):
             n = LAYERS[spec["kind"]][0](spec)
-            x = LAYERS[spec["kind"]][1](spec, self.params[off:off + n], x)
+            x = LAYERS[spec["kind"]][1](spec, p[off:off + n], x)
         return x
 
 

@@ -25,9 +25,11 @@ def unpack_bits(b, d):
     return np.unpackbits(b, axis=1, count=d, bitorder="little").astype("<f4")
 
 
-def encode(obs, act, rew, next_obs, flags, weights_version, worker_id, bits=False):
+def encode(obs, act, rew, next_obs, flags, weights_version, worker_id, bits=False, disc=None,
+           prio=None):
     """The TRANSITIONS payload for n rows: obs/next_obs n x obs_dim, act n x act_dim; bits:
-    obs/next_obs (0/1 only) as packed bits."""
+    obs/next_obs (0/1 only) as packed bits; disc (n-step discounts) and prio (initial
+    priorities): n floats each, sent when given."""
     obs = np.ascontiguousarray(obs, dtype="<f4")
     n = obs.shape[0]
     act = np.ascontiguousarray(act, dtype="<f4").reshape(n, -1)
@@ -42,6 +44,12 @@ def encode(obs, act, rew, next_obs, flags, weights_version, worker_id, bits=Fals
     }
     if bits:
         m["obs_enc"] = "bits"
+    for k, v in (("disc", disc), ("prio", prio)):
+        if v is not None:
+            v = np.ascontiguousarray(v, dtype="<f4").reshape(-1)
+            if v.shape[0] != n:
+                raise ValueError("transitions: %s has %d values for %d rows" % (k, v.shape[0], n))
+            m[k] = v.tobytes()
     return msgpack.packb(m, use_bin_type=True)
 
 
@@ -58,7 +66,7 @@ def decode(payload):
     if not isinstance(m, dict):
         raise BatchError("transitions: not a msgpack map")
     for k in ("v", "n", "obs_dim", "act_dim", "wv", "wid"):
-        if not isinstance(m.get(k), int) or m[k] < 0:
+        if not isinstance(m.get(k), int) or isinstance(m[k], bool) or m[k] < 0:
             raise BatchError("transitions: %s missing or not an unsigned integer" % k)
     if m["v"] != 1:
         raise BatchError("transitions: v is %d, expected 1" % m["v"])
@@ -85,6 +93,21 @@ def decode(payload):
             if od % 8 and np.any(b[:, -1] >> (od % 8)):
                 raise BatchError("transitions: %s (bits) has nonzero padding bits" % k)
             out[k] = unpack_bits(b, od)
+    for k, lo, hi in (("disc", 0.0, 1.0), ("prio", 0.0, np.inf)):
+        if k not in m:
+            continue
+        b = m[k]
+        if not isinstance(b, bytes) or len(b) != 4 * n:
+            raise BatchError("transitions: %s is not a bin of %d bytes" % (k, 4 * n))
+        v = np.frombuffer(b, dtype="<f4")
+        if not np.all(np.isfinite(v) & (v >= lo) & (v <= hi)):
+            raise BatchError("transitions: %s holds a value outside [%g, %g]" % (k, lo, hi))
+        out[k] = v
+    for k in ("obs", "act", "rew", "next_obs"):
+        if out[k].dtype != np.uint8 and not np.all(np.isfinite(out[k])):
+            raise BatchError("transitions: %s holds a non-finite value" % k)
+    if np.any(out["flags"] & ~np.uint8(TERMINATED | TRUNCATED)):
+        raise BatchError("transitions: flags has bits other than terminated/truncated")
     out["obs"] = out["obs"].reshape(n, od)
     out["next_obs"] = out["next_obs"].reshape(n, od)
     out["act"] = out["act"].reshape(n, ad)

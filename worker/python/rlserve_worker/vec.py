@@ -28,11 +28,16 @@ class VecEnv:
         # The learner refuses a batch with such a value (and would again after a reconnect):
         # say here which env and element, once. One vectorized check per step.
         bad = ~np.isfinite(rows) | (rows < self.space.obs_low) | (rows > self.space.obs_high)
+        if getattr(self.space, "binary", False):
+            bad |= (rows != 0) & (rows != 1)
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
-            raise ValueError("env %d returned %s element %d = %r, outside its observation_space [%r, %r]"
-                             % (i, what, j, float(rows[i, j]), float(self.space.obs_low[j]),
-                                float(self.space.obs_high[j])))
+            lo = np.broadcast_to(self.space.obs_low, (self.space.obs_dim,))
+            hi = np.broadcast_to(self.space.obs_high, (self.space.obs_dim,))
+            raise ValueError("env %d returned %s element %d = %r, outside its %sobservation_space [%r, %r]"
+                             % (i, what, j, float(rows[i, j]),
+                                "binary (0 or 1) " if getattr(self.space, "binary", False) else "",
+                                float(lo[j]), float(hi[j])))
 
     def step(self, actions):
         """actions: k x act_dim floats. Returns (next_obs, rew, term, trunc, finished) where

@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 
-from . import crypto, evaluate, frame, tbatch
+from . import crypto, frame, tbatch
+from .nstep import Batch, NStep
 from .policy import ALGOS
 from .proto import pb
 from .spaces import EnvSpace, env_id_of
@@ -50,6 +51,29 @@ def parse_hostport(text):
     return host, int(port)
 
 
+# The Welcome's numbers this worker sizes itself by, within the config table's ranges
+# (common/config.h): a learner cannot make it allocate or wait without bound.
+WELCOME_RANGES = {"envs_per_worker": (int, 1, 4096), "send_batch": (int, 1, 65536),
+                  "n_step": (int, 1, 64), "outbox_bytes": (int, 4096, 1e12),
+                  "stats_interval_s": (float, 0.05, 3600), "idle_timeout_s": (float, 0.1, 86400),
+                  "gamma": (float, 0, 1)}
+
+
+def welcome_value(cfg, key, default=None):
+    """cfg[key] converted and range-checked; ValueError naming the key."""
+    conv, lo, hi = WELCOME_RANGES[key]
+    text = cfg.get(key, default)
+    if text is None:
+        raise ValueError("the run config has no %s" % key)
+    try:
+        v = conv(text)
+    except (TypeError, ValueError):
+        raise ValueError("%s = %r is not a number" % (key, text)) from None
+    if not lo <= v <= hi:
+        raise ValueError("%s = %r outside %g..%g" % (key, text, lo, hi))
+    return v
+
+
 def hello_payload(space, num_envs, mac=b"", nonce=b""):
     h = pb.Hello(protocol_version=frame.VERSION, worker_name="%s:%d" % (socket.gethostname(), os.getpid()),
                  host=socket.gethostname()[:255], pid=os.getpid(), num_envs=num_envs, auth=mac, nonce=nonce)
@@ -72,6 +96,9 @@ def hello_payload(space, num_envs, mac=b"", nonce=b""):
         h.obs_low.extend(float(v) for v in lo)
         h.obs_high.extend(float(v) for v in hi)
         h.evaluates = True  # it plays the learner's Eval requests (env = worker:ID runs)
+        h.obs_binary = bool(getattr(space, "binary", False))
+        if getattr(space, "obs_shape", None):
+            h.obs_shape.extend(space.obs_shape)
     return h.SerializeToString()
 
 
@@ -101,13 +128,22 @@ class Worker:
         self.pending = []
         self.away = collections.deque()  # encoded batches kept while the learner is away
         self.away_bytes = 0
-        self._reset_batch()
+        self.batch = None  # the rows being filled (nstep.Batch), made by the Welcome
+        self.nstep = None
+        self.n_step = 1
+        self.actor_priorities = False
+        self.online = self.target = None  # actor_priorities: the whole published buffers
+        self.sent_first = False
         self.attempt = 0
 
     # -- batch being filled ------------------------------------------------------------
+    @property
+    def b_n(self):
+        return self.batch.n if self.batch is not None else 0
+
     def _reset_batch(self):
-        self.b_obs, self.b_act, self.b_rew, self.b_next, self.b_flags = [], [], [], [], []
-        self.b_n = 0
+        if self.batch is not None:
+            self.batch.n = 0
 
     # -- connection ----------------------------------------------------------------------
     def _send(self, ftype, payload):
@@ -259,15 +295,17 @@ class Worker:
         name = cfg.get("algo", "")
         if name not in ALGOS or ALGOS[name].discrete == sp.continuous:
             raise ValueError("algo %s with %s actions" % (name, "continuous" if sp.continuous else "discrete"))
-        k = self.requested_envs or int(cfg["envs_per_worker"])
+        k = self.requested_envs or welcome_value(cfg, "envs_per_worker")
         same = (self.vec is not None and self.cfg is not None and k == self.k and
-                all(cfg.get(x) == self.cfg.get(x) for x in ("algo", "hidden", "activation", "send_batch", "env")))
+                all(cfg.get(x) == self.cfg.get(x) for x in ("algo", "hidden", "activation", "send_batch", "env",
+                                                           "net", "dueling", "n_step", "gamma",
+                                                           "actor_priorities", "double_dqn")))
         self.cfg = cfg
         self.wid = wm.worker_id
-        self.send_batch = int(cfg["send_batch"])
-        self.outbox_bytes = int(cfg["outbox_bytes"])
-        self.stats_interval = float(cfg["stats_interval_s"])
-        self.idle_timeout = float(cfg["idle_timeout_s"])
+        self.send_batch = welcome_value(cfg, "send_batch")
+        self.outbox_bytes = welcome_value(cfg, "outbox_bytes")
+        self.stats_interval = welcome_value(cfg, "stats_interval_s")
+        self.idle_timeout = welcome_value(cfg, "idle_timeout_s")
         if not same:
             self.rng = np.random.default_rng(wm.seed)
             self.algo = ALGOS[name](cfg, sp, self.rng)
@@ -283,7 +321,13 @@ class Worker:
             self.have_weights = False
             self.away.clear()
             self.away_bytes = 0
-            self._reset_batch()
+            # n-step returns as the C worker builds them (common/nstep.c): a step of k envs
+            # appends at most k * n_step rows.
+            self.n_step = welcome_value(cfg, "n_step", "1")
+            self.actor_priorities = cfg.get("actor_priorities", "false") == "true"
+            self.online = self.target = None
+            self.nstep = NStep(k, self.n_step, sp.obs_dim, self.algo.act_dim, welcome_value(cfg, "gamma", "0.99"))
+            self.batch = Batch(self.send_batch + k * self.n_step, sp.obs_dim, self.algo.act_dim)
         self.algo.level = wm.noise_scale if sp.continuous else wm.epsilon_final
 
     def _explore(self, p):
@@ -308,10 +352,18 @@ class Worker:
             raise Dropped("weights: n_params %d, this network has %d" % (wt.n_params, need))
         if len(wt.online) != 4 * wt.n_params:
             raise Dropped("weights: online has %d bytes, expected 4*%d=%d" % (len(wt.online), wt.n_params, 4 * wt.n_params))
-        flat = np.frombuffer(wt.online, dtype="<f4", count=need)
-        if not np.all(np.isfinite(flat)):
+        # actor_priorities: the whole online buffer (an actor's critics compute the priorities
+        # too) and the target network of the same layout (worker.c handle_weights).
+        prio = self.actor_priorities and len(wt.target_net) > 0
+        if prio and len(wt.target_net) != 4 * wt.n_params:
+            raise Dropped("weights: target_net has %d bytes, expected 4*%d" % (len(wt.target_net), wt.n_params))
+        flat = np.frombuffer(wt.online, dtype="<f4", count=wt.n_params if prio else need)
+        tflat = np.frombuffer(wt.target_net, dtype="<f4") if prio else None
+        if not np.all(np.isfinite(flat)) or (prio and not np.all(np.isfinite(tflat))):
             raise Dropped("weights: non-finite parameter")
         self.algo.net.load(flat)
+        if prio:
+            self.online, self.target = flat.copy(), tflat.copy()
         self.version = wt.version
         self.global_steps = wt.env_steps
         if not self.have_weights:
@@ -327,6 +379,7 @@ class Worker:
         if self.in_eval:
             raise Dropped("a second EVAL frame while one is being played")
         rq = self._parse(pb.EvalRequest, p, "eval")
+        from . import evaluate  # here, so `python3 -m rlserve_worker.evaluate` runs it fresh
         if self.eval_algo is None:
             self.eval_algo = ALGOS[self.cfg["algo"]](self.cfg, self.space, np.random.default_rng(0))
         need = self.eval_algo.net.n_params
@@ -379,14 +432,35 @@ class Worker:
         self._drain_away()
 
     # -- sending -------------------------------------------------------------------------
+    def _encode(self):
+        """The TRANSITIONS payload of the rows being filled, as worker.c flush_batch sends it:
+        "disc" when n_step > 1, "prio" under actor_priorities once the target network came,
+        packed bits for a binary observation space."""
+        obs, act, rew, nxt, flags, disc = self.batch.rows()
+        prio = None
+        if self.actor_priorities and self.target is not None and hasattr(self.algo, "priorities"):
+            try:
+                prio = self.algo.priorities(self.online, self.target, obs, act, rew, nxt, flags, disc)
+            except ValueError as e:  # no critics in the buffer: the replay's largest, as in C
+                log.warning("no actor priorities for this batch: %s", e)
+        return tbatch.encode(obs, act, rew, nxt, flags, self.version, self.wid, bits=self.space.binary,
+                             disc=disc if self.n_step > 1 else None, prio=prio)
+
     def _flush(self, connected):
         if self.b_n == 0 or (connected and self.credit < self.b_n):
             return
-        payload = tbatch.encode(np.concatenate(self.b_obs), np.concatenate(self.b_act),
-                                np.concatenate(self.b_rew), np.concatenate(self.b_next),
-                                np.concatenate(self.b_flags), self.version, self.wid)
+        try:
+            payload = self._encode()
+        except ValueError as e:  # e.g. a "binary" env that returned 0.5
+            raise Fatal("cannot send the env's transitions: %s" % e, 2) from None
         n = self.b_n
         self._reset_batch()
+        if not self.sent_first:
+            self.sent_first = True
+            log.info("first batch: %d transitions, %d-step returns%s%s, observations as %s", n, self.n_step,
+                     " (disc)" if self.n_step > 1 else "",
+                     ", actor priorities (prio)" if self.target is not None and self.actor_priorities else "",
+                     "packed bits" if self.space.binary else "float32")
         if not connected:
             self.away.append((payload, n))
             self.away_bytes += len(payload)
@@ -428,12 +502,9 @@ class Worker:
             next_obs, rew, term, trunc, finished = self.vec.step(act)
         except Exception as e:  # the user's env: stop with its reason rather than send bad data
             raise Fatal("the env failed: %s: %s" % (type(e).__name__, e), 2) from None
-        self.b_obs.append(obs)
-        self.b_act.append(act.reshape(self.k, -1).astype(np.float32))
-        self.b_rew.append(rew)
-        self.b_next.append(next_obs)
-        self.b_flags.append((term * tbatch.TERMINATED | trunc * tbatch.TRUNCATED).astype(np.uint8))
-        self.b_n += self.k
+        flags = (term * tbatch.TERMINATED | trunc * tbatch.TRUNCATED).astype(np.uint8)
+        self.nstep.push_all(obs, act.reshape(self.k, -1).astype(np.float32), rew, next_obs, flags,
+                            self.batch)
         self.steps += self.k
         self.global_steps += self.k
         for r, n in finished:
