@@ -551,8 +551,10 @@ static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
   }
   pthread_mutex_lock(&L->sh.mu);
   L->sh.env_steps += n;
+  /* The eval thread waits for this (trainer.c eval_claim): wake it only then, not per batch. */
+  int due = L->run.cfg.eval_interval > 0 && L->sh.env_steps >= L->sh.next_eval_at;
   pthread_mutex_unlock(&L->sh.mu);
-  pthread_cond_signal(&L->sh.eval_cv);
+  if (due) pthread_cond_signal(&L->sh.eval_cv);
   c->transitions += n;
   /* The batch says which weights produced it: the freshest measure of this worker's lag. */
   uint64_t v = sane_version(L, tb.weights_version);
