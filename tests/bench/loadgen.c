@@ -29,6 +29,9 @@
  * Usage: loadgen --token-file F --learner NAME,KIND,PORT[,PID] [--learner ...]
  *                [--conns 1,4,16,64,256] [--seconds S] [--batch B] [--presealed-mb MB]
  *                [--rounds R]
+ *        loadgen --token-file F --learner NAME,KIND,PORT --overrun
+ *   (a test: one connection sends one batch beyond its credit; exit 0 when the learner closes it
+ *   with an Error naming the credit, 429)
  * Output: a header, then one "row" line per learner and connection count:
  *   row NAME KIND CONNS ACCEPTED/S NET_CPU DECODE_CPU DECODE_MAX PER_BUSIEST_CPU_S SEAL_S
  *       LOADGEN_CPU
@@ -45,6 +48,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +92,8 @@ static size_t plain_len;
 static uint32_t batch_n = 64;
 static double seal_cpu; /* CPU seconds in seal_frame */
 static size_t per_conn_frames = 1;
+static char last_error[512]; /* the reason of the last Error frame a learner sent */
+static int quiet_errors;     /* --overrun: the Error is expected */
 
 enum { KIND_CARTPOLE, KIND_MINATAR, KIND_END };
 static const char *const kind_names[KIND_END] = {"cartpole", "minatar"};
@@ -261,10 +267,12 @@ static int on_frame(conn_t *c, frame_header_t *h, uint8_t *p) {
       c->proven = 1;
       frame_reader_set_limit(&c->reader, FRAME_MAX_PAYLOAD);
       /* Sealed here, after the learner's handshake deadline is met, before the clock starts. */
-      c->stream_frames = per_conn_frames;
-      c->stream = malloc(c->stream_frames * frame_size());
-      if (!c->stream) die("out of memory for the sealed streams");
-      seal_stream(c);
+      c->stream_frames = per_conn_frames; /* 0: --overrun seals its own frame */
+      if (c->stream_frames) {
+        c->stream = malloc(c->stream_frames * frame_size());
+        if (!c->stream) die("out of memory for the sealed streams");
+        seal_stream(c);
+      }
       return 0;
     }
     case FRAME_CREDIT: {
@@ -279,7 +287,8 @@ static int on_frame(conn_t *c, frame_header_t *h, uint8_t *p) {
     case FRAME_ERROR: {
       Rlserve__Error *e;
       if (wire_decode_error(p, h->length, &e, err, sizeof err) == 0) {
-        fprintf(stderr, "loadgen: the learner refused a connection: %s\n", e->reason);
+        snprintf(last_error, sizeof last_error, "%s", e->reason);
+        if (!quiet_errors) fprintf(stderr, "loadgen: the learner refused a connection: %s\n", e->reason);
         rlserve__error__free_unpacked(e, NULL);
       }
       return -1;
@@ -496,6 +505,54 @@ static void run_level(const learner_ref_t *l, int n, double seconds, size_t pres
   close(ep);
 }
 
+/* --overrun: one connection sends, after its first credit, one CartPole frame of --batch
+ * transitions more than the learner granted; the learner must close it with an Error naming the
+ * credit (429). 0 when it did within 10 s. (Frames within the grant get topped up as they are
+ * inserted, so only one frame larger than the grant overruns for sure.) */
+static int run_overrun(const learner_ref_t *l) {
+  static conn_t c;
+  quiet_errors = 1;
+  per_conn_frames = 0;
+  if (conn_open(&c, l->port) != 0) die("cannot connect to the learner");
+  double t0 = wall();
+  int sent = 0;
+  while (wall() - t0 < 10) {
+    struct pollfd p = {.fd = c.fd, .events = POLLIN | (wants_write(&c) ? POLLOUT : 0)};
+    if (poll(&p, 1, 100) < 0 && errno != EINTR) die("poll failed");
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && conn_read(&c) != 0) break; /* closed */
+    if (!sent && c.proven && c.granted > 0) {
+      uint32_t n = batch_n;
+      batch_n = (uint32_t)c.granted + n; /* one batch beyond the grant, in one frame */
+      free(kind_frame[KIND_CARTPOLE]);
+      build_cartpole();
+      batch_n = n;
+      size_t len = kind_len[KIND_CARTPOLE] + SEAL_TAG;
+      uint8_t *f = malloc(len);
+      if (!f || seal_frame(&c.seal.tx, kind_frame[KIND_CARTPOLE], kind_len[KIND_CARTPOLE], f) !=
+                    SEAL_OK)
+        die("cannot seal the overrunning frame");
+      for (size_t off = 0; off < len;) { /* the socket is non-blocking: wait for room */
+        ssize_t w = write(c.fd, f + off, len - off);
+        if (w > 0) off += (size_t)w;
+        else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;
+        else {
+          struct pollfd q = {.fd = c.fd, .events = POLLOUT};
+          poll(&q, 1, 100);
+        }
+        if (wall() - t0 > 10) break;
+      }
+      free(f);
+      sent = 1;
+      printf("overrun:  granted %llu transitions, sent one frame of %llu\n",
+             (unsigned long long)c.granted, (unsigned long long)c.granted + n);
+    }
+    if (!sent && wants_write(&c) && conn_write(&c) != 0) break; /* the Hello */
+  }
+  conn_close(&c);
+  printf("overrun:  the learner said: %s\n", last_error[0] ? last_error : "(nothing)");
+  return strstr(last_error, "beyond the") && strstr(last_error, "granted (credit)") ? 0 : 1;
+}
+
 /* NAME,KIND,PORT[,PID] */
 static void parse_learner(const char *arg, learner_ref_t *l) {
   char kind[32] = "";
@@ -514,7 +571,7 @@ int main(int argc, char **argv) {
   int levels[16], n_levels = 0, n_learners = 0;
   learner_ref_t learners[MAX_LEARNERS];
   double seconds = 1, presealed_mb = 600;
-  int rounds = 3;
+  int rounds = 3, overrun = 0;
   const char *token = NULL, *conns = "1,4,16,64,256";
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--learner") && i + 1 < argc && n_learners < MAX_LEARNERS)
@@ -531,11 +588,13 @@ int main(int argc, char **argv) {
       presealed_mb = atof(argv[++i]);
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
       rounds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--overrun"))
+      overrun = 1;
     else {
       fprintf(stderr,
               "usage: %s --token-file F --learner NAME,KIND,PORT[,PID] [--learner ...] "
               "[--conns 1,4,16,64,256] [--seconds S] [--batch B] [--presealed-mb MB] "
-              "[--rounds R]\n",
+              "[--rounds R] [--overrun]\n",
               argv[0]);
       return 2;
     }
@@ -583,6 +642,7 @@ int main(int argc, char **argv) {
     free(o);
     seal_wipe(&s);
   }
+  if (overrun) return run_overrun(&learners[0]);
   for (int l = 0; l < n_learners; l++)
     printf("learner:  %s, %s batches, port %d, pid %d\n", learners[l].name,
            kind_names[learners[l].kind], learners[l].port, learners[l].pid);
