@@ -860,7 +860,10 @@ static void ingest_drain(learner_t *L) {
   }
 }
 
-static void on_ingest_wake(uv_async_t *h) { ingest_drain(h->data); }
+static void on_ingest_wake(uv_async_t *h) {
+  learner_t *L = h->data;
+  if (L->net.ingest) ingest_drain(L); /* NULL: net_close_all drained it and closes this handle */
+}
 
 static void ingest_notify(void *arg) { uv_async_send(arg); } /* any thread */
 
