@@ -1,6 +1,8 @@
 /* learner: the learner process. Threads:
  *   net thread (the libuv loop, main thread): accepts workers, decodes frames, inserts into
  *     replay, broadcasts the newest weights, prints progress, decides when the run ends;
+ *   decode threads (ingest_threads > 1, ingest.h): open, decode, check and insert the
+ *     TRANSITIONS frames the net thread hands them; the net thread grants the credit;
  *   trainer thread: samples replay under the rate limit, runs DQN updates, publishes weights
  *     snapshots and wakes the net thread (uv_async_send);
  *   eval thread: greedy evaluation of the newest snapshot every eval_interval env steps, each on

@@ -914,7 +914,6 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
   uv_tcp_getsockname(&L->net.listener, (struct sockaddr *)&bound, &blen);
   int port = addr_port(&bound);
   LOG_I("net", "listening on %s (port %d)", listen_addr, port);
-  start_ingest(L);
   if (L->run.port_file[0]) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", L->run.port_file);
@@ -926,6 +925,7 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
       return -1;
     }
   }
+  start_ingest(L); /* last: a failed start leaves no threads or handle behind */
   return 0;
 }
 

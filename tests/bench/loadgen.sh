@@ -13,7 +13,8 @@
 #     only when the machine has T + 2 cores (the net thread, T decode threads, loadgen);
 #     printed otherwise.
 # The learners are stopped by their PIDs; everything lives in a temporary folder that is removed.
-# Usage: loadgen.sh RLSERVE LOADGEN [SECONDS] [T]
+# Usage: loadgen.sh RLSERVE LOADGEN [SECONDS] [T] (T = 1 runs the net thread against itself: the
+# thread checks then fail, as they must)
 set -u
 rlserve=$1 loadgen=$2 seconds=${3:-1} T=${4:-2}
 FLAT_FLOOR=0.7 THREAD_FLOOR=1.3 WALL_FLOOR=1.3
@@ -51,8 +52,7 @@ for l in cp1:cartpole cpT:cartpole ma1:minatar maT:minatar; do
   for _ in $(seq 100); do [ -s "$work/$n/port" ] && break; sleep 0.1; done
   [ -s "$work/$n/port" ] || { echo "bench_ingest: learner $n did not start"; cat "$work/$n/learner.log"; exit 1; }
   pid_var=pid_$n
-  label=$n
-  [ "$n" = cpT ] || [ "$n" = maT ] && label=${n%T}$T
+  case $n in *1) label=${n%1}-net ;; *) label=${n%T}-$T ;; esac # cp-net, cp-2, ...
   args+=(--learner "$label,$kind,$(cat "$work/$n/port"),${!pid_var}")
 done
 grep -h "ingest on" "$work"/*/learner.log
@@ -73,7 +73,7 @@ awk -v T="$T" -v ff="$FLAT_FLOOR" -v tf="$THREAD_FLOOR" -v wf="$WALL_FLOOR" -v c
     }
     split("cp ma", kinds, " ")
     for (k = 1; k <= 2; k++) {
-      one = kinds[k] "1"; many = kinds[k] T
+      one = kinds[k] "-net"; many = kinds[k] "-" T
       kind = names[one]
       for (c = 16; c <= 256; c *= 16) {
         if (busy[one, c] <= 0 || busy[many, c] <= 0) { print "check FAIL  no thread CPU for " kind; bad = 1; continue }
