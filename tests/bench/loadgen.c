@@ -34,7 +34,7 @@
  *   with an Error naming the credit, 429)
  * Output: a header, then one "row" line per learner and connection count:
  *   row NAME KIND CONNS ACCEPTED/S NET_CPU DECODE_CPU DECODE_MAX PER_BUSIEST_CPU_S SEAL_S
- *       LOADGEN_CPU
+ *       LOADGEN_CPU NET_WAIT (the net thread's time runnable without a core)
  * (CPU as a fraction of one core over the window; -1 without a PID).
  * A learner must run with credit_window at least --batch, max_workers, max_unauth_conns and
  * max_unauth_per_addr at least the largest N, learning_starts and env_steps_budget so high
@@ -368,18 +368,20 @@ static int conn_write(conn_t *c) {
 /* CPU seconds the learner's threads have used (/proc/PID/task/TID/schedstat, nanoseconds):
  * the net thread (TID = PID) and each decode thread (named rl-ingest*). -1 without a PID. */
 typedef struct learner_cpu {
-  double net, decode_sum, decode[64];
+  double net, net_wait, decode_sum, decode[64];
   int tid[64], n_decode;
 } learner_cpu_t;
 
-static double task_cpu(int pid, const char *tid) {
+/* CPU seconds of one thread, and in *wait the seconds it was runnable but waited for a core. */
+static double task_cpu(int pid, const char *tid, double *wait) {
   char path[320];
   snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", pid, tid);
   FILE *f = fopen(path, "r");
   if (!f) return -1;
-  unsigned long long ns = 0;
-  int ok = fscanf(f, "%llu", &ns) == 1;
+  unsigned long long ns = 0, w = 0;
+  int ok = fscanf(f, "%llu %llu", &ns, &w) == 2;
   fclose(f);
+  if (wait) *wait = 1e-9 * (double)w;
   return ok ? 1e-9 * (double)ns : -1;
 }
 
@@ -390,7 +392,7 @@ static void read_cpu(int pid, learner_cpu_t *u) {
   char dir[64], pids[16];
   snprintf(dir, sizeof dir, "/proc/%d/task", pid);
   snprintf(pids, sizeof pids, "%d", pid);
-  u->net = task_cpu(pid, pids);
+  u->net = task_cpu(pid, pids, &u->net_wait);
   DIR *d = opendir(dir);
   if (!d) return;
   struct dirent *e;
@@ -403,7 +405,7 @@ static void read_cpu(int pid, learner_cpu_t *u) {
     if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
     fclose(f);
     if (strncmp(comm, "rl-ingest", 9) != 0) continue;
-    double t = task_cpu(pid, e->d_name);
+    double t = task_cpu(pid, e->d_name, NULL);
     if (t < 0) continue;
     u->tid[u->n_decode] = atoi(e->d_name);
     u->decode[u->n_decode++] = t;
@@ -415,14 +417,16 @@ static void read_cpu(int pid, learner_cpu_t *u) {
 /* Over a window: each thread's CPU as a fraction of a core. */
 typedef struct level_result {
   double rate, net, decode_sum, decode_max, seal_in, busiest;
-  double loadgen; /* this process's CPU over the window, fraction of a core */
+  double loadgen;  /* this process's CPU over the window, fraction of a core */
+  double net_wait; /* the net thread's time runnable but without a core, fraction of the window */
 } level_result_t;
 
 static void cpu_delta(const learner_cpu_t *a, const learner_cpu_t *b, double dt,
                       level_result_t *r) {
-  r->net = r->decode_sum = r->decode_max = -1;
+  r->net = r->decode_sum = r->decode_max = r->net_wait = -1;
   if (a->net < 0 || b->net < 0) return;
   r->net = (b->net - a->net) / dt;
+  r->net_wait = (b->net_wait - a->net_wait) / dt;
   r->decode_sum = r->decode_max = 0;
   for (int i = 0; i < b->n_decode; i++)
     for (int k = 0; k < a->n_decode; k++) {
@@ -661,16 +665,17 @@ int main(int argc, char **argv) {
         if (res.rate > best[l][v].rate) best[l][v] = res;
       }
   printf("CPU: fraction of one core over the best window; per busiest: accepted transitions per "
-         "CPU second of the busiest of the net and decode threads\n");
-  printf("%-3s %-10s %-8s %6s %12s %8s %10s %10s %14s %8s %11s\n", "", "learner", "kind",
+         "CPU second of the busiest of the net and decode threads; net_wait: fraction of the "
+         "window the net thread was runnable but had no core\n");
+  printf("%-3s %-10s %-8s %6s %12s %8s %10s %10s %14s %8s %11s %8s\n", "", "learner", "kind",
          "conns", "accepted/s", "net_cpu", "decode_cpu", "decode_max", "per_busiest", "seal_s",
-         "loadgen_cpu");
+         "loadgen_cpu", "net_wait");
   for (int l = 0; l < n_learners; l++)
     for (int v = 0; v < n_levels; v++) {
       const level_result_t *b = &best[l][v];
-      printf("row %-10s %-8s %6d %12.0f %8.2f %10.2f %10.2f %14.0f %8.3f %11.2f\n",
+      printf("row %-10s %-8s %6d %12.0f %8.2f %10.2f %10.2f %14.0f %8.3f %11.2f %8.2f\n",
              learners[l].name, kind_names[learners[l].kind], levels[v], b->rate, b->net,
-             b->decode_sum, b->decode_max, b->busiest, b->seal_in, b->loadgen);
+             b->decode_sum, b->decode_max, b->busiest, b->seal_in, b->loadgen, b->net_wait);
     }
   return 0;
 }

@@ -5,7 +5,10 @@
 # (tests/bench/loadgen.c) over 1, 4, 16, 64 and 256 token-authenticated, sealed connections,
 # the learners taking turns. Prints accepted transitions/s per learner and connection count with
 # the CPU of the net and decode threads, and asserts ratios measured in this run:
-#   - flat: transitions/s at 256 connections over 16 connections >= FLAT_FLOOR, every learner;
+#   - flat: transitions per CPU second of the busiest ingest thread at 256 connections over 16
+#     connections >= FLAT_FLOOR, every learner; the same by the wall clock (transitions/s) when
+#     the net thread waited for a core under QUIET of both windows (asserted then, printed
+#     otherwise: on a loaded machine the wall clock measures the scheduler);
 #   - threads: transitions per CPU second of the busiest ingest thread (net or decode), T
 #     threads over 1, at 16 and at 256 connections >= THREAD_FLOOR, both kinds: what T decode
 #     threads give when each has a core;
@@ -17,7 +20,7 @@
 # thread checks then fail, as they must)
 set -u
 rlserve=$1 loadgen=$2 seconds=${3:-1} T=${4:-2}
-FLAT_FLOOR=0.7 THREAD_FLOOR=1.3 WALL_FLOOR=1.3
+FLAT_FLOOR=0.7 THREAD_FLOOR=1.3 WALL_FLOOR=1.3 QUIET=0.2
 work=$(mktemp -d /tmp/rlserve-ingest.XXXXXX)
 pids=()
 cleanup() {
@@ -59,17 +62,23 @@ grep -h "ingest on" "$work"/*/learner.log
 "$loadgen" --token-file "$work/token" --seconds "$seconds" --conns 1,4,16,64,256 "${args[@]}" |
   tee "$work/out" || { echo "bench_ingest: loadgen failed"; tail -n 20 "$work"/*/learner.log; exit 1; }
 cores=$(nproc)
-awk -v T="$T" -v ff="$FLAT_FLOOR" -v tf="$THREAD_FLOOR" -v wf="$WALL_FLOOR" -v cores="$cores" '
-  $1 == "row" { rate[$2, $4] = $5; busy[$2, $4] = $9; names[$2] = $3 }
+awk -v T="$T" -v ff="$FLAT_FLOOR" -v tf="$THREAD_FLOOR" -v wf="$WALL_FLOOR" -v cores="$cores" \
+  -v quiet="$QUIET" '
+  $1 == "row" { rate[$2, $4] = $5; busy[$2, $4] = $9; wait[$2, $4] = $12; names[$2] = $3 }
   function check(ok, what, v, f) {
     printf "check %s  %s: %.3g (floor %.3g)\n", ok ? "ok  " : "FAIL", what, v, f
     if (!ok) bad = 1
   }
   END {
     for (n in names) {
-      if (!((n, 16) in rate) || !((n, 256) in rate) || rate[n, 16] <= 0) { print "check FAIL  no rates for " n; bad = 1; continue }
-      r = rate[n, 256] / rate[n, 16]
-      check(r >= ff, n " accepted transitions/s at 256 connections / 16 connections", r, ff)
+      if (!((n, 16) in rate) || !((n, 256) in rate) || rate[n, 16] <= 0 || busy[n, 16] <= 0) { print "check FAIL  no rates for " n; bad = 1; continue }
+      r = busy[n, 256] / busy[n, 16]
+      check(r >= ff, n " transitions per CPU second of the busiest ingest thread at 256 connections / 16 connections", r, ff)
+      w = rate[n, 256] / rate[n, 16]
+      if (wait[n, 16] >= 0 && wait[n, 16] < quiet && wait[n, 256] >= 0 && wait[n, 256] < quiet)
+        check(w >= ff, n " accepted transitions/s at 256 connections / 16 connections (wall clock)", w, ff)
+      else
+        printf "not asserted: %s accepted transitions/s at 256 connections / 16 connections (wall clock): %.3g (the net thread waited for a core %.2f / %.2f of the windows, the check needs < %.2f)\n", n, w, wait[n, 16], wait[n, 256], quiet
     }
     split("cp ma", kinds, " ")
     for (k = 1; k <= 2; k++) {
