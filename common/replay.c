@@ -191,8 +191,8 @@ int replay_insert_enc(replay_t *r, size_t n, int obs_enc, const void *obs, const
     if (r->size < r->capacity) r->size++;
   }
   r->inserted += n;
-  int wake = r->waiters && r->size >= r->wait_batch &&
-             flow_may_sample(&r->lim, r->inserted, r->sampled);
+  int wake =
+      r->waiters && r->size >= r->wait_batch && flow_may_sample(&r->lim, r->inserted, r->sampled);
   pthread_mutex_unlock(&r->mu);
   if (wake) pthread_cond_broadcast(&r->can_sample);
   free(packed);

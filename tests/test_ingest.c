@@ -30,10 +30,12 @@ int main(void) {
     c.workers = w;
     int want = (n - w) / 4;
     want = want < 2 ? 1 : want > 4 ? 4 : want;
-    CHECK(ingest_threads_for(&c) == want, "auto with %d cores and workers = %d gives %d, expected %d",
-          n, w, ingest_threads_for(&c), want);
+    CHECK(ingest_threads_for(&c) == want,
+          "auto with %d cores and workers = %d gives %d, expected %d", n, w, ingest_threads_for(&c),
+          want);
   }
   c.workers = n; /* every core runs a worker: ingest stays on the net thread */
-  CHECK(ingest_threads_for(&c) == 1, "auto with a worker per core gives %d", ingest_threads_for(&c));
+  CHECK(ingest_threads_for(&c) == 1, "auto with a worker per core gives %d",
+        ingest_threads_for(&c));
   CHECK_DONE();
 }

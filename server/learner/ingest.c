@@ -320,7 +320,8 @@ void ingest_kick(ingest_t *q) {
 
 int ingest_conn_full(const worker_conn_t *c) {
   const ingest_conn_t *ic = &c->ingest;
-  return ic->inflight >= INGEST_CONN_FRAMES || (ic->inflight && ic->inflight_bytes >= INGEST_CONN_BYTES);
+  return ic->inflight >= INGEST_CONN_FRAMES ||
+         (ic->inflight && ic->inflight_bytes >= INGEST_CONN_BYTES);
 }
 
 ingest_job_t *ingest_take_done(ingest_t *q) {

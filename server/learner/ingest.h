@@ -59,11 +59,11 @@ typedef struct ingest_conn {
 
 /* What ingest_transitions did with one batch. */
 typedef struct ingest_result {
-  int code;        /* 0, or the Error code that fails the connection (400, 422, 429) */
-  int counted;     /* 1: inserted (n transitions, maybe 0 past the budget) and credit is due */
-  uint64_t n;      /* transitions inserted */
-  uint64_t wv;     /* the weights version the batch names */
-  char err[256];   /* the reason when code != 0 */
+  int code;      /* 0, or the Error code that fails the connection (400, 422, 429) */
+  int counted;   /* 1: inserted (n transitions, maybe 0 past the budget) and credit is due */
+  uint64_t n;    /* transitions inserted */
+  uint64_t wv;   /* the weights version the batch names */
+  char err[256]; /* the reason when code != 0 */
 } ingest_result_t;
 
 /* A frame the pool has finished with (ingest_take_done); ingest_job_free after use. */
@@ -72,11 +72,11 @@ struct ingest_job {
   struct worker_conn *c;
   frame_header_t h; /* as received (sealed: its length includes the tag) */
   int sealed;
-  seal_dir_t rx;    /* sealed: the connection's key and this frame's counter */
-  int dropped;      /* not processed: an earlier frame of its connection failed, or shutdown */
+  seal_dir_t rx; /* sealed: the connection's key and this frame's counter */
+  int dropped;   /* not processed: an earlier frame of its connection failed, or shutdown */
   ingest_result_t res;
   size_t bytes;
-  uint8_t data[];   /* h.length payload bytes */
+  uint8_t data[]; /* h.length payload bytes */
 };
 
 /* The decode threads ingest_threads = T asks for: T when T > 0; for 0 (auto) a quarter of the

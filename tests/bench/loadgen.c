@@ -49,10 +49,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,8 +163,8 @@ static void build_minatar(void) {
     for (int t = 0; t < 2; t++) { /* t = 1: the next observation, the ball one cell on */
       memset(cells, 0, sizeof cells);
       int px = (int)(i % COLS), bx = (int)((i + (uint32_t)t) % COLS), by = 3 + (int)((i + t) % 6);
-      cells[(9 * COLS + px) * CH + 0] = 1;                     /* paddle */
-      cells[(by * COLS + bx) * CH + 1] = 1;                    /* ball */
+      cells[(9 * COLS + px) * CH + 0] = 1;                            /* paddle */
+      cells[(by * COLS + bx) * CH + 1] = 1;                           /* ball */
       cells[((by - 1) * COLS + (bx + COLS - 1) % COLS) * CH + 2] = 1; /* trail */
       for (int y = 1; y <= 3; y++)
         for (int x = 0; x < COLS; x++)
@@ -288,7 +288,8 @@ static int on_frame(conn_t *c, frame_header_t *h, uint8_t *p) {
       Rlserve__Error *e;
       if (wire_decode_error(p, h->length, &e, err, sizeof err) == 0) {
         snprintf(last_error, sizeof last_error, "%s", e->reason);
-        if (!quiet_errors) fprintf(stderr, "loadgen: the learner refused a connection: %s\n", e->reason);
+        if (!quiet_errors)
+          fprintf(stderr, "loadgen: the learner refused a connection: %s\n", e->reason);
         rlserve__error__free_unpacked(e, NULL);
       }
       return -1;
@@ -487,9 +488,10 @@ static void run_level(const learner_ref_t *l, int n, double seconds, size_t pres
         die("the learner closed a connection");
       if (wants_write(c) && conn_write(c) != 0) die("a write to the learner failed");
       int want = wants_write(c); /* still: the socket is full */
-      if (want) continue; /* retried after every wake-up below, not only on EPOLLOUT */
+      if (want) continue;        /* retried after every wake-up below, not only on EPOLLOUT */
       if (want != c->out_armed) {
-        struct epoll_event m = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.u32 = evs[e].data.u32};
+        struct epoll_event m = {.events = EPOLLIN | (want ? EPOLLOUT : 0),
+                                .data.u32 = evs[e].data.u32};
         if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &m) != 0) die("epoll_ctl failed");
         c->out_armed = want;
       }
@@ -532,13 +534,15 @@ static int run_overrun(const learner_ref_t *l) {
       batch_n = n;
       size_t len = kind_len[KIND_CARTPOLE] + SEAL_TAG;
       uint8_t *f = malloc(len);
-      if (!f || seal_frame(&c.seal.tx, kind_frame[KIND_CARTPOLE], kind_len[KIND_CARTPOLE], f) !=
-                    SEAL_OK)
+      if (!f ||
+          seal_frame(&c.seal.tx, kind_frame[KIND_CARTPOLE], kind_len[KIND_CARTPOLE], f) != SEAL_OK)
         die("cannot seal the overrunning frame");
       for (size_t off = 0; off < len;) { /* the socket is non-blocking: wait for room */
         ssize_t w = write(c.fd, f + off, len - off);
-        if (w > 0) off += (size_t)w;
-        else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;
+        if (w > 0)
+          off += (size_t)w;
+        else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+          break;
         else {
           struct pollfd q = {.fd = c.fd, .events = POLLOUT};
           poll(&q, 1, 100);
@@ -566,7 +570,9 @@ static void parse_learner(const char *arg, learner_ref_t *l) {
   for (int k = 0; k < KIND_END; k++)
     if (!strcmp(kind, kind_names[k])) l->kind = k;
   if (got < 3 || l->kind < 0 || l->port <= 0 || l->port > 65535) {
-    fprintf(stderr, "loadgen: --learner %s: expected NAME,KIND,PORT[,PID] with KIND cartpole or minatar\n", arg);
+    fprintf(stderr,
+            "loadgen: --learner %s: expected NAME,KIND,PORT[,PID] with KIND cartpole or minatar\n",
+            arg);
     exit(2);
   }
 }
@@ -652,8 +658,10 @@ int main(int argc, char **argv) {
            kind_names[learners[l].kind], learners[l].port, learners[l].pid);
   printf("window:   %.1f s per level, %.0f MB of frames sealed ahead per level\n", seconds,
          presealed_mb);
-  printf("rounds:   %d; each level against each learner once per round, in turn; the best round "
-         "counts\n", rounds);
+  printf(
+      "rounds:   %d; each level against each learner once per round, in turn; the best round "
+      "counts\n",
+      rounds);
   static level_result_t best[MAX_LEARNERS][16];
   memset(best, 0, sizeof best);
   size_t bytes = (size_t)(presealed_mb * 1e6);
@@ -664,9 +672,10 @@ int main(int argc, char **argv) {
         run_level(&learners[l], levels[v], seconds, bytes, &res);
         if (res.rate > best[l][v].rate) best[l][v] = res;
       }
-  printf("CPU: fraction of one core over the best window; per busiest: accepted transitions per "
-         "CPU second of the busiest of the net and decode threads; net_wait: fraction of the "
-         "window the net thread was runnable but had no core\n");
+  printf(
+      "CPU: fraction of one core over the best window; per busiest: accepted transitions per "
+      "CPU second of the busiest of the net and decode threads; net_wait: fraction of the "
+      "window the net thread was runnable but had no core\n");
   printf("%-3s %-10s %-8s %6s %12s %8s %10s %10s %14s %8s %11s %8s\n", "", "learner", "kind",
          "conns", "accepted/s", "net_cpu", "decode_cpu", "decode_max", "per_busiest", "seal_s",
          "loadgen_cpu", "net_wait");
