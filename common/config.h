@@ -46,6 +46,9 @@
   X(rmsprop_eps, REAL, "0.01", 1e-12, 1, "centered RMSprop: epsilon added to the RMS")             \
   X(trainer_threads, INT, "0", 0, 256,                                                             \
     "threads splitting each update's matrix products (0: online cores minus workers, >= 1)")       \
+  X(ingest_threads, INT, "0", 0, 64,                                                               \
+    "threads opening, decoding and inserting TRANSITIONS frames (1: the net thread; 0: auto, "     \
+    "a quarter of the cores minus workers, 1 under 8, at most 4)")                                 \
   X(batch_size, INT, "64", 1, 65536, "transitions per gradient update")                            \
   X(replay_capacity, INT, "100000", 1, 1e9, "replay buffer size in transitions")                   \
   X(learning_starts, INT, "1000", 0, 1e15, "transitions in replay before updates begin")           \

@@ -191,8 +191,10 @@ int replay_insert_enc(replay_t *r, size_t n, int obs_enc, const void *obs, const
     if (r->size < r->capacity) r->size++;
   }
   r->inserted += n;
+  int wake =
+      r->waiters && r->size >= r->wait_batch && flow_may_sample(&r->lim, r->inserted, r->sampled);
   pthread_mutex_unlock(&r->mu);
-  pthread_cond_broadcast(&r->can_sample);
+  if (wake) pthread_cond_broadcast(&r->can_sample);
   free(packed);
   return 0;
 }
@@ -218,15 +220,18 @@ static int wait_sample_locked(replay_t *r, size_t batch, int timeout_ms) {
     }
   }
   pthread_mutex_lock(&r->mu);
+  int timed_out = 0;
   while (!r->closed && (r->size < batch || !flow_may_sample(&r->lim, r->inserted, r->sampled))) {
-    if (timeout_ms < 0) {
-      pthread_cond_wait(&r->can_sample, &r->mu);
-    } else if (pthread_cond_timedwait(&r->can_sample, &r->mu, &deadline) == ETIMEDOUT) {
-      pthread_mutex_unlock(&r->mu);
-      return 1;
+    if (r->waiters++ == 0 || batch < r->wait_batch) r->wait_batch = batch;
+    int rc = timeout_ms < 0 ? pthread_cond_wait(&r->can_sample, &r->mu)
+                            : pthread_cond_timedwait(&r->can_sample, &r->mu, &deadline);
+    r->waiters--;
+    if (rc == ETIMEDOUT) {
+      timed_out = 1;
+      break;
     }
   }
-  if (r->closed) {
+  if (r->closed || timed_out) {
     pthread_mutex_unlock(&r->mu);
     return 1;
   }

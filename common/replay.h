@@ -54,6 +54,10 @@ typedef struct replay {
   uint64_t inserted, sampled; /* totals over the run (transitions) */
   flow_limits_t lim;
   int closed;
+  /* Samplers waiting on can_sample and the smallest batch one waits for: an insert wakes them
+   * only when that batch may now be sampled (a wake-up per inserted batch would cost the
+   * inserting thread and the sampler a context switch each for nothing). */
+  size_t waiters, wait_batch;
 } replay_t;
 
 int replay_init(replay_t *r, size_t capacity, size_t obs_dim, size_t act_dim,

@@ -143,6 +143,7 @@ static void finish(learner_t *L, int code) {
   if (L->net.finishing) return;
   L->net.finishing = 1;
   L->net.exit_code = code;
+  net_stop_ingest(L); /* nothing is inserted while the run is saved */
   trainer_join(L);
   progress(L, 1);
   if (L->run.out_dir[0] && learner_built(L)) learner_save_state(L); /* built (extenv.h) */

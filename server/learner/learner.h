@@ -1,6 +1,8 @@
 /* learner: the learner process. Threads:
  *   net thread (the libuv loop, main thread): accepts workers, decodes frames, inserts into
  *     replay, broadcasts the newest weights, prints progress, decides when the run ends;
+ *   decode threads (ingest_threads > 1, ingest.h): open, decode, check and insert the
+ *     TRANSITIONS frames the net thread hands them; the net thread grants the credit;
  *   trainer thread: samples replay under the rate limit, runs DQN updates, publishes weights
  *     snapshots and wakes the net thread (uv_async_send);
  *   eval thread: greedy evaluation of the newest snapshot every eval_interval env steps, each on
@@ -22,6 +24,7 @@
 #include "flow.h"
 #include "frame.h"
 #include "history.h"
+#include "ingest.h"
 #include "plugin.h"
 #include "replay.h"
 #include "returns.h"
@@ -67,7 +70,9 @@ typedef struct worker_conn {
   uint8_t peer_nonce[32]; /* nonce_W: the worker's, from its Hello (token auth) */
   seal_t seal;            /* with a token: every frame after the Proof, both ways (seal.h) */
   int sealed;
-  flow_credit_t credit; /* what this worker may send over the connection (flow.h) */
+  flow_credit_t credit; /* what this worker may send over the connection (flow.h); with decode
+                         * threads under their lock (ingest.h) */
+  ingest_conn_t ingest; /* its TRANSITIONS frames on the decode threads (ingest.h) */
   uint64_t transitions, bytes_in, bytes_out, frames_in;
   /* From the worker's Stats (checked: net.c stats_sane). */
   int have_stats;
@@ -139,6 +144,8 @@ typedef struct learner_net {
   int finishing, interrupted, exit_code;
   int build_failed; /* env = worker:ID: the run could not be built from the declared spaces */
   uint64_t bytes_in, bytes_out;
+  ingest_t *ingest;       /* the decode threads (ingest_threads > 1), or NULL: the net thread */
+  uv_async_t ingest_wake; /* a decode thread handed frames back (when ingest is set) */
 } learner_net_t;
 
 typedef struct learner_trainer {
@@ -213,6 +220,8 @@ void net_on_wake(learner_t *L); /* new weights or room in replay */
  * 0 or -1. */
 int net_send_frame(worker_conn_t *c, uint8_t *frame, size_t len);
 void net_close_all(learner_t *L);
+/* Stops the decode threads (ingest.h) when the run ends, before anything is saved. */
+void net_stop_ingest(learner_t *L);
 /* Sends heartbeats on quiet links and closes connections that stay silent or stop reading. */
 void net_sweep(learner_t *L);
 

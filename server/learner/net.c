@@ -2,6 +2,7 @@
  * worker_conn_t reached through handle->data. Runs on the net thread only. */
 #include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,11 +136,19 @@ static void conn_fail(worker_conn_t *c, uint32_t code, const char *reason) {
   }
 }
 
-static void on_closed(uv_handle_t *h) {
-  worker_conn_t *c = h->data;
+static void conn_free(worker_conn_t *c) {
   frame_reader_free(&c->reader);
   seal_wipe(&c->seal);
   free(c);
+}
+
+static void on_closed(uv_handle_t *h) {
+  worker_conn_t *c = h->data;
+  if (c->ingest.inflight) { /* frames on the decode threads point at it: the last frees it */
+    c->ingest.free_pending = 1;
+    return;
+  }
+  conn_free(c);
 }
 
 /* explore = apex: actor i of the N connected (in the order they joined) acts with
@@ -459,7 +468,9 @@ static void handle_hello(worker_conn_t *c, const uint8_t *p, size_t len) {
  * so the top-up is withheld until net_on_wake finds it caught up. */
 static void grant(worker_conn_t *c, int ahead) {
   learner_t *L = c->L;
+  ingest_lock(L->net.ingest); /* decode threads update c->credit.received */
   uint64_t n = flow_credit_due(&c->credit, (uint64_t)L->run.cfg.credit_window, ahead);
+  ingest_unlock(L->net.ingest);
   if (ahead) L->net.ingest_paused = 1;
   if (n == 0) return;
   Rlserve__Credit cr = RLSERVE__CREDIT__INIT;
@@ -470,7 +481,9 @@ static void grant(worker_conn_t *c, int ahead) {
     conn_close(c, "credit write failed");
     return;
   }
+  ingest_lock(L->net.ingest);
   flow_credit_sent(&c->credit, n);
+  ingest_unlock(L->net.ingest);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -494,72 +507,29 @@ static uint64_t sane_version(const learner_t *L, uint64_t v) {
   return v < L->net.weights_frame_version ? v : L->net.weights_frame_version;
 }
 
-static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
+/* After a batch was inserted (on this thread or a decode thread): count it and grant credit,
+ * after the insert as flow.h says; a refused batch fails the connection with its reason. */
+static void transitions_done(worker_conn_t *c, const ingest_result_t *res) {
   learner_t *L = c->L;
-  tbatch_limits_t lim = {.obs_dim = (uint32_t)L->run.pol.obs_dim,
-                         .act_dim = (uint32_t)L->run.pol.act_dim,
-                         .n_actions = (uint32_t)L->run.pol.n_actions,
-                         .max_n = 1u << 20,
-                         .allow_bits = L->run.spec->obs.binary};
-  tbatch_t tb;
-  char err[256];
-  if (tbatch_decode(p, len, &lim, &tb, err, sizeof err) != 0) {
-    conn_fail(c, 400, err);
+  if (c->state != CONN_ACTIVE) return;
+  if (res->code) {
+    conn_fail(c, (uint32_t)res->code, res->err);
     return;
   }
-  /* Within the env's declared spaces (envs/bounds.h): finite is not enough. An n-step return
-   * R = sum_{k<m} gamma^k r_k (m <= n_step) lies within the reward bounds times 1 .. G_n,
-   * G_n = sum_{k<n} gamma^k. */
-  const env_spec_t *spec = L->run.spec;
-  env_spec_t nspec;
-  if (L->run.cfg.n_step > 1) {
-    double g = 0, gk = 1;
-    for (int64_t k = 0; k < L->run.cfg.n_step; k++, gk *= L->run.cfg.gamma) g += gk;
-    nspec = *spec;
-    if (nspec.reward_low < 0) nspec.reward_low = (float)(nspec.reward_low * g);
-    if (nspec.reward_high > 0) nspec.reward_high = (float)(nspec.reward_high * g);
-    spec = &nspec;
-  }
-  if (tb.obs_enc == TBATCH_OBS_BITS) { /* 0/1 by construction, within a binary env's bounds */
-    if (spec != &nspec) nspec = *spec;
-    nspec.obs.dim = 0; /* rewards only */
-    spec = &nspec;
-  }
-  if (env_bounds_check(spec, L->run.cfg.bounds_tolerance, tb.obs, tb.rew, tb.next_obs, tb.n,
-                       err, sizeof err) != 0) {
-    conn_fail(c, 422, err);
-    return;
-  }
-  if (flow_credit_receive(&c->credit, tb.n) != 0) {
-    snprintf(err, sizeof err, "transitions: %llu sent beyond the %llu granted (credit)",
-             (unsigned long long)(c->credit.received - c->credit.granted),
-             (unsigned long long)c->credit.granted);
-    conn_fail(c, 429, err);
-    return;
-  }
-  uint64_t budget = (uint64_t)L->run.cfg.env_steps_budget;
-  pthread_mutex_lock(&L->sh.mu);
-  uint64_t have = L->sh.env_steps;
-  pthread_mutex_unlock(&L->sh.mu);
-  if (have >= budget || L->net.finishing) return; /* the run's budget is spent: ignore */
-  uint64_t n = tb.n;
-  if (n > budget - have) n = budget - have;
-  if (replay_insert_enc(&L->replay, (size_t)n, tb.obs_enc, tb.obs, tb.act, tb.rew, tb.next_obs,
-                        tb.flags, tb.disc, tb.prio, err, sizeof err) != 0) {
-    conn_fail(c, 422, err);
-    return;
-  }
-  pthread_mutex_lock(&L->sh.mu);
-  L->sh.env_steps += n;
-  pthread_mutex_unlock(&L->sh.mu);
-  pthread_cond_signal(&L->sh.eval_cv);
-  c->transitions += n;
+  if (!res->counted) return; /* the run's budget is spent: ignored */
+  c->transitions += res->n;
   /* The batch says which weights produced it: the freshest measure of this worker's lag. */
-  uint64_t v = sane_version(L, tb.weights_version);
+  uint64_t v = sane_version(L, res->wv);
   if (v > c->acting_version) c->acting_version = v;
   /* While replay is ahead the top-up waits (net_on_wake) and the worker pauses with at most
    * credit_window in flight. */
   grant(c, !replay_insert_allowed(&L->replay));
+}
+
+static void handle_transitions(worker_conn_t *c, const uint8_t *p, size_t len) {
+  ingest_result_t res;
+  ingest_transitions(c->L, c, NULL, p, len, &res);
+  transitions_done(c, &res);
 }
 
 /* Whether a worker's Stats are possible for what it did on this connection: counts within
@@ -653,10 +623,34 @@ static void handle_stats(worker_conn_t *c, const uint8_t *p, size_t len) {
   rlserve__stats__free_unpacked(st, NULL);
 }
 
+/* Decode threads (ingest.h): the frame goes over with this connection's next counter, so the
+ * sealed frames behind it (opened here or there) keep theirs. */
+static void submit_transitions(worker_conn_t *c, const frame_header_t *sh, const uint8_t *p) {
+  char err[200];
+  seal_dir_t rx;
+  if (c->sealed) {
+    if (c->seal.rx.spent) {
+      snprintf(err, sizeof err, "sealed %s frame #%llu refused: %s", frame_type_name(sh->type),
+               (unsigned long long)c->seal.rx.counter, seal_strerror(SEAL_ESPENT));
+      conn_fail(c, 400, err);
+      return;
+    }
+    rx = c->seal.rx;
+    if (++c->seal.rx.counter == 0) c->seal.rx.spent = 1;
+  }
+  if (ingest_submit(c->L->net.ingest, c, sh, p, c->sealed ? &rx : NULL) != 0)
+    conn_fail(c, 500, "learner out of memory queueing a batch");
+  sodium_memzero(&rx, sizeof rx);
+}
+
 static void handle_frame(worker_conn_t *c, const frame_header_t *sh, const uint8_t *p) {
   char err[200];
   frame_header_t plain = *sh, *h = &plain;
   c->frames_in++;
+  if (c->L->net.ingest && c->state == CONN_ACTIVE && sh->type == FRAME_TRANSITIONS) {
+    submit_transitions(c, sh, p);
+    return;
+  }
   if (c->sealed) {
     /* The reader's buffer is this connection's until the next feed: open in place. */
     size_t n;
@@ -711,9 +705,17 @@ static void process_frames(worker_conn_t *c) {
   frame_header_t h;
   const uint8_t *payload;
   int rc = 0;
-  while ((c->state == CONN_HELLO || c->state == CONN_ACTIVE) &&
+  while ((c->state == CONN_HELLO || c->state == CONN_ACTIVE) && !ingest_conn_full(c) &&
          (rc = frame_reader_next(&c->reader, &h, &payload)) == 1)
     handle_frame(c, &h, payload);
+  ingest_kick(c->L->net.ingest);
+  if (c->state == CONN_ACTIVE && ingest_conn_full(c)) {
+    /* At the cap: what follows waits in the reader and the socket until frames come back. */
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+    c->ingest.blocked = 1;
+    return;
+  }
   if (rc < 0 && (c->state == CONN_HELLO || c->state == CONN_ACTIVE)) {
     char err[200];
     char why[160];
@@ -833,6 +835,61 @@ static void on_connection(uv_stream_t *server, int status) {
   }
 }
 
+/* Frames back from the decode threads: counted, credit granted or the connection failed; a
+ * connection below its cap again reads on (after the frames already in its reader). */
+static void ingest_drain(learner_t *L) {
+  ingest_job_t *j = ingest_take_done(L->net.ingest), *next;
+  for (; j; j = next) {
+    next = j->next;
+    worker_conn_t *c = j->c;
+    c->ingest.inflight--;
+    c->ingest.inflight_bytes -= j->bytes;
+    if (!j->dropped) transitions_done(c, &j->res);
+    ingest_job_free(j);
+    if (c->ingest.free_pending) {
+      if (!c->ingest.inflight) conn_free(c);
+      continue;
+    }
+    if (c->ingest.blocked && c->state == CONN_ACTIVE && !ingest_conn_full(c)) {
+      c->ingest.blocked = 0;
+      process_frames(c);
+      if (c->state == CONN_ACTIVE && !c->ingest.blocked && !c->reading &&
+          uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = 1;
+    }
+  }
+}
+
+static void on_ingest_wake(uv_async_t *h) {
+  learner_t *L = h->data;
+  if (L->net.ingest) ingest_drain(L); /* NULL: net_close_all drained it and closes this handle */
+}
+
+static void ingest_notify(void *arg) { uv_async_send(arg); } /* any thread */
+
+/* The decode threads ingest_threads asks for (ingest.h); on failure ingest stays on this thread. */
+static void start_ingest(learner_t *L) {
+  int n = ingest_threads_for(&L->run.cfg);
+  if (n < 2) {
+    LOG_I("net", "ingest on the net thread (ingest_threads = %lld%s)",
+          (long long)L->run.cfg.ingest_threads, L->run.cfg.ingest_threads ? "" : ": auto");
+    return;
+  }
+  char err[256];
+  uv_async_init(L->net.loop, &L->net.ingest_wake, on_ingest_wake);
+  L->net.ingest_wake.data = L;
+  L->net.ingest = ingest_start(L, n, ingest_notify, &L->net.ingest_wake, err, sizeof err);
+  if (!L->net.ingest) {
+    LOG_W("net", "%s; ingest stays on the net thread", err);
+    uv_close((uv_handle_t *)&L->net.ingest_wake, NULL);
+    return;
+  }
+  LOG_I("net", "ingest on %d decode threads (ingest_threads = %lld%s)", n,
+        (long long)L->run.cfg.ingest_threads, L->run.cfg.ingest_threads ? "" : ": auto");
+}
+
+void net_stop_ingest(learner_t *L) { ingest_stop(L->net.ingest); }
+
 /* On failure the listener handle is closed (or was never initialised): the caller runs the
  * loop to let the close finish and must not close it again. */
 int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
@@ -868,6 +925,7 @@ int net_start(learner_t *L, const char *listen_addr, char *err, size_t errlen) {
       return -1;
     }
   }
+  start_ingest(L); /* last: a failed start leaves no threads or handle behind */
   return 0;
 }
 
@@ -937,6 +995,13 @@ void net_sweep(learner_t *L) {
 
 void net_close_all(learner_t *L) {
   while (L->net.conns) conn_close(L->net.conns, "learner shutting down");
+  if (L->net.ingest) { /* the frames still out come back dropped; then the pool goes */
+    ingest_stop(L->net.ingest);
+    ingest_drain(L);
+    ingest_free(L->net.ingest);
+    L->net.ingest = NULL;
+    uv_close((uv_handle_t *)&L->net.ingest_wake, NULL);
+  }
   if (!uv_is_closing((uv_handle_t *)&L->net.listener))
     uv_close((uv_handle_t *)&L->net.listener, NULL);
   shared_unref(L->net.weights_frame);

@@ -73,12 +73,15 @@ while off < len(b) - 32:
 PY
 }
 
+# RLSERVE_LEARNER_ARGS: words added to the learner command lines of learner_up and of the tests
+# that take it (ctest runs some hostile-client tests again with --set ingest_threads=2).
 # learner_up ARGS...: a CartPole DQN learner on 127.0.0.1:0 with run folder $WORK/run and log
 # $WORK/learner.log, plus ARGS; waits for its port. Sets learner (its PID, also in PIDS) and
 # port, and sport when ARGS ask for a status socket.
 learner_up() {
+  # shellcheck disable=SC2086 # RLSERVE_LEARNER_ARGS is a list of words
   "$RLSERVE" learner --preset cartpole-dqn --listen 127.0.0.1:0 --port-file "$WORK/port" \
-    --out "$WORK/run" "$@" >"$WORK/learner.log" 2>&1 &
+    --out "$WORK/run" "$@" ${RLSERVE_LEARNER_ARGS:-} >"$WORK/learner.log" 2>&1 &
   learner=$!
   PIDS+=("$learner")
   wait_for 20 test -s "$WORK/port" || fail "learner did not start"

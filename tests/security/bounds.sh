@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib_sec.sh"
 "$RLSERVE" learner --preset cartpole-dqn --token-file "$TOKEN" --set eval_interval=0 \
   --set progress_interval_s=0.2 --listen 127.0.0.1:0 --port-file "$WORK/port" --status off \
-  --out "$WORK/run" >"$WORK/learner.log" 2>&1 &
+  --out "$WORK/run" ${RLSERVE_LEARNER_ARGS:-} >"$WORK/learner.log" 2>&1 &
 learner=$!
 PIDS+=("$learner")
 wait_for 20 test -s "$WORK/port" || fail "learner did not start"
