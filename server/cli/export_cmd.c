@@ -579,7 +579,7 @@ uint8_t *export_npz(const algo_policy_t *pol, const float *params, size_t *len, 
       size_t dl = strlen(desc);
       uint32_t u[512];
       for (size_t i = 0; i < dl; i++) u[i] = (uint8_t)desc[i];
-      char descr[16];
+      char descr[24]; /* "<U" and up to 20 digits */
       snprintf(descr, sizeof descr, "<U%zu", dl ? dl : 1);
       if (!dl) u[0] = 0;
       npy(&f, descr, u, (dl ? dl : 1) * 4, 0, NULL);
