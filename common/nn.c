@@ -310,6 +310,10 @@ int nn_ws_init(nn_ws_t *ws, const nn_layout_t *l, int max_batch) {
     ws->act[i] = p;
     p += mb * l->sizes[i + 1];
   }
+  /* A flatten after a layer is a view of that layer's output (y = x): no copy forward or
+   * backward (nn_forward, nn_backward). */
+  for (int i = 1; i < l->n_layers; i++)
+    if (l->kind[i] == NN_FLATTEN) ws->act[i] = ws->act[i - 1];
   for (int i = 0; i < l->n_layers; i++) {
     if (!aux_per_row(l, i)) continue;
     ws->aux[i] = p;
@@ -614,7 +618,7 @@ static void conv_backward(nn_ws_t *ws, const float *params, int i, const float *
 static void flatten_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
                             float *y) {
   (void)params;
-  memcpy(y, x, (size_t)batch * ws->l->sizes[i] * sizeof(float));
+  if (y != x) memcpy(y, x, (size_t)batch * ws->l->sizes[i] * sizeof(float));
 }
 
 static void flatten_backward(nn_ws_t *ws, const float *params, int i, const float *x,
@@ -694,6 +698,10 @@ void nn_backward(nn_ws_t *ws, const float *params, const float *dy, float *grads
   memcpy(d, dy, n * sizeof(float));
   activate_backward(l->act[last], ws->act[last], d, n);
   for (int i = last; i >= 0; i--) {
+    if (i > 0 && l->kind[i] == NN_FLATTEN) { /* a view (nn_ws_init): d is already dL/dx */
+      activate_backward(l->act[i - 1], ws->act[i - 1], d, (size_t)batch * l->sizes[i]);
+      continue;
+    }
     const float *in = i > 0 ? ws->act[i - 1] : ws->x;
     layer_ops[l->kind[i]].backward(ws, params, i, in, d, grads, i > 0 ? other : dx);
     if (i == 0) break;
