@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 ssize_t guard_find_nonfinite(const float *x, size_t n) {
   /* Exponent bits all ones: NaN or infinity. The branch-free scan of blocks vectorizes; the
@@ -37,6 +40,51 @@ static int state_nonfinite(const algo_state_view_t *v, char *why, size_t whylen)
   return 0;
 }
 
+/* Copies n floats to dst and returns the index of the first NaN or infinity among them, or -1:
+ * one pass over the live state, each 16-byte group loaded once, checked (exponent bits all
+ * ones) and written with a non-temporal store. The copy is read again only to undo a bad
+ * update, so it bypasses the cache: it neither evicts the next update's working set (the
+ * parameters, gradients and activations) nor reads its own lines in before writing them. On
+ * a bad group the scalar search names the first bad index (the copy is then unused). */
+static ssize_t copy_find_nonfinite(float *dst, const float *src, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i expo = _mm_set1_epi32(0x7f800000);
+  for (; i < n && ((uintptr_t)(dst + i) & 15u); i++) { /* to dst's 16-byte alignment */
+    uint32_t u;
+    memcpy(&u, &src[i], sizeof u);
+    dst[i] = src[i];
+    if ((u & 0x7f800000u) == 0x7f800000u) return (ssize_t)i;
+  }
+  const size_t blk = 256;
+  while (i + 4 <= n) {
+    size_t e = i + blk < n ? i + blk : n;
+    __m128i bad = _mm_setzero_si128();
+    size_t j = i;
+    for (; j + 4 <= e; j += 4) {
+      __m128 v = _mm_loadu_ps(src + j);
+      __m128i x = _mm_and_si128(_mm_castps_si128(v), expo);
+      bad = _mm_or_si128(bad, _mm_cmpeq_epi32(x, expo));
+      _mm_stream_ps(dst + j, v);
+    }
+    if (_mm_movemask_epi8(bad)) {
+      _mm_sfence();
+      ssize_t k = guard_find_nonfinite(src + i, j - i);
+      return (ssize_t)i + k;
+    }
+    i = j;
+  }
+  _mm_sfence();
+#endif
+  for (; i < n; i++) {
+    uint32_t u;
+    memcpy(&u, &src[i], sizeof u);
+    dst[i] = src[i];
+    if ((u & 0x7f800000u) == 0x7f800000u) return (ssize_t)i;
+  }
+  return -1;
+}
+
 static void save_good(guard_t *g) {
   float *p = g->good;
   for (int t = 0; t < g->v.n; t++) {
@@ -60,7 +108,11 @@ int guard_init(guard_t *g, const algo_state_view_t *v, char *why, size_t whylen)
   g->v = *v;
   for (int t = 0; t < v->n; t++) g->n += v->len[t];
   g->good = malloc((g->n ? g->n : 1) * sizeof(float));
-  if (!g->good) {
+  g->spare = malloc((g->n ? g->n : 1) * sizeof(float));
+  if (!g->good || !g->spare) {
+    free(g->good);
+    free(g->spare);
+    g->good = g->spare = NULL;
     snprintf(why, whylen, "out of memory for a copy of %zu state floats", g->n);
     return -1;
   }
@@ -74,21 +126,36 @@ int guard_init(guard_t *g, const algo_state_view_t *v, char *why, size_t whylen)
 
 void guard_free(guard_t *g) {
   free(g->good);
+  free(g->spare);
   memset(g, 0, sizeof *g);
 }
 
+/* The new state is checked while it is copied into the spare buffer; when it is all finite the
+ * spare becomes the good copy (the buffers swap), else the live state is put back from the good
+ * copy, which the check did not touch. */
 int guard_commit(guard_t *g, double loss, double mean_q, char *why, size_t whylen) {
   int bad = 0;
   if (!isfinite(loss) || !isfinite(mean_q)) {
     snprintf(why, whylen, "loss = %g, mean Q = %g", loss, mean_q);
     bad = 1;
-  } else if (state_nonfinite(&g->v, why, whylen) != 0) {
-    bad = 1;
+  } else {
+    float *p = g->spare;
+    for (int t = 0; t < g->v.n && !bad; t++) {
+      ssize_t i = copy_find_nonfinite(p, g->v.ptr[t], g->v.len[t]);
+      if (i >= 0) {
+        snprintf(why, whylen, "%s[%zd] = %g", g->v.name[t], i, (double)g->v.ptr[t][i]);
+        bad = 1;
+      }
+      p += g->v.len[t];
+    }
   }
   if (bad) {
     restore_good(g);
     return -1;
   }
-  save_good(g);
+  float *t = g->good;
+  g->good = g->spare;
+  g->spare = t;
+  for (int s = 0; s < g->v.n_steps; s++) g->steps[s] = *g->v.steps[s];
   return 0;
 }

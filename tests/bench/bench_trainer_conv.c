@@ -38,6 +38,7 @@
 #include "dqn.h"
 #include "env.h"
 #include "gemm.h"
+#include "guard.h"
 #include "nn.h"
 #include "obsbits.h"
 #include "replay.h"
@@ -229,6 +230,10 @@ static void update(trainer_t *t) {
   dqn_update_ext(&t->d, t->obs, t->act, t->rew, t->next, t->term, t->disc, NULL, NULL, NULL);
 }
 
+/* The learner's finiteness guard (server/learner/guard.h) after every update, as its trainer
+ * thread runs it, when set. */
+static guard_t *bench_guard;
+
 static double run_updates_on(trainer_t *t, long n, double seconds, int slowdown,
                              double (*clock)(void)) {
   long iters = 0;
@@ -237,6 +242,8 @@ static double run_updates_on(trainer_t *t, long n, double seconds, int slowdown,
   while (n > 0 ? iters < n : t1 - t0 < seconds) {
     sample(t);
     for (int k = 0; k < slowdown; k++) update(t);
+    char why[256];
+    if (bench_guard && guard_commit(bench_guard, 1.0, 1.0, why, sizeof why) != 0) die(why);
     iters++;
     t1 = clock();
   }
@@ -246,10 +253,10 @@ static double run_updates_on(trainer_t *t, long n, double seconds, int slowdown,
 
 /* The time of each phase of the update, by hand as dqn_update_ext runs them (one thread). */
 typedef struct phases {
-  double sample, target_fwd, online_fwd, loss, backward, optim;
+  double sample, target_fwd, online_fwd, loss, backward, optim, guard;
 } phases_t;
 
-static void profile_phases(trainer_t *t, int n, phases_t *ph) {
+static void profile_phases(trainer_t *t, guard_t *g, int n, phases_t *ph) {
   dqn_t *d = &t->d;
   const int B = d->batch, A = d->n_actions;
   memset(ph, 0, sizeof *ph);
@@ -274,7 +281,12 @@ static void profile_phases(trainer_t *t, int n, phases_t *ph) {
     nn_backward(&d->ws, d->online, d->dq, d->grads, NULL);
     double c5 = bench_now();
     optim_step(&d->adam, d->online, d->grads, d->grad_clip);
+    d->updates++;
     double c6 = bench_now();
+    char why[256];
+    if (guard_commit(g, 1.0, 1.0, why, sizeof why) != 0) die(why);
+    double c7 = bench_now();
+    ph->guard += c7 - c6;
     ph->sample += c1 - c0;
     ph->target_fwd += c2 - c1;
     ph->online_fwd += c3 - c2;
@@ -374,9 +386,35 @@ int main(int argc, char **argv) {
     if (u > ups) ups = u;
     sgemm_peak(&pk, 1, &peak);
   }
+  /* The same trainer with the learner's guard after every update, alternating with windows
+   * without it (printed, not asserted). */
+  guard_t guard;
+  algo_state_view_t view;
+  {
+    dqn_t *d = &t.d;
+    size_t np = d->layout.n_params;
+    view = (algo_state_view_t){.n = 4,
+                               .name = {"online", "target", "adam_m", "adam_v"},
+                               .ptr = {d->online, d->target, d->adam.m, d->adam.v},
+                               .len = {np, np, d->adam.n, d->adam.n},
+                               .n_steps = 2,
+                               .steps = {&d->updates, &d->adam.t}};
+  }
+  char why[256];
+  if (guard_init(&guard, &view, why, sizeof why) != 0) die(why);
+  double ups_guard = 0, ups_noguard = 0;
+  for (int i = 0; i < REPS; i++) {
+    bench_guard = &guard;
+    double u = run_updates_on(&t, 0, WINDOW_S / 2, 1, bench_now);
+    if (u > ups_guard) ups_guard = u;
+    bench_guard = NULL;
+    u = run_updates_on(&t, 0, WINDOW_S / 2, 1, bench_now);
+    if (u > ups_noguard) ups_noguard = u;
+  }
   phases_t ph;
   const int n_prof = 400;
-  profile_phases(&t, n_prof, &ph);
+  profile_phases(&t, &guard, n_prof, &ph);
+  guard_free(&guard);
   trainer_free(&t);
 
   /* Two threads against one: alternating short windows on one trainer, the pool swapped in and
@@ -410,14 +448,19 @@ int main(int argc, char **argv) {
          WINDOW_S);
   printf("  %.0f updates/s, %.1f us/update, %.3f MFLOP/update, %.2f GFLOP/s, %.1f%% of peak\n",
          ups, 1e6 / ups, flops / 1e6, gf, 100.0 * gf / peak);
-  double tot = ph.sample + ph.target_fwd + ph.online_fwd + ph.loss + ph.backward + ph.optim;
+  printf("  with the learner's guard_commit after every update (server/learner/guard.h): %.0f "
+         "updates/s, without %.0f (best of %d alternating windows of %.3f s)\n",
+         ups_guard, ups_noguard, REPS, WINDOW_S / 2);
+  double tot =
+      ph.sample + ph.target_fwd + ph.online_fwd + ph.loss + ph.backward + ph.optim + ph.guard;
   printf("phases (%d updates, us each, share): sample+unpack %.1f (%.0f%%), target fwd %.1f "
          "(%.0f%%), online fwd %.1f (%.0f%%), loss %.1f (%.0f%%), backward %.1f (%.0f%%), "
-         "optimizer %.1f (%.0f%%)\n\n",
+         "optimizer %.1f (%.0f%%), guard %.1f (%.0f%%)\n\n",
          n_prof, 1e6 * ph.sample / n_prof, 100 * ph.sample / tot, 1e6 * ph.target_fwd / n_prof,
          100 * ph.target_fwd / tot, 1e6 * ph.online_fwd / n_prof, 100 * ph.online_fwd / tot,
          1e6 * ph.loss / n_prof, 100 * ph.loss / tot, 1e6 * ph.backward / n_prof,
-         100 * ph.backward / tot, 1e6 * ph.optim / n_prof, 100 * ph.optim / tot);
+         100 * ph.backward / tot, 1e6 * ph.optim / n_prof, 100 * ph.optim / tot,
+         1e6 * ph.guard / n_prof, 100 * ph.guard / tot);
   printf("two threads vs one (sample + update, best of %d alternating windows of %d updates)\n",
          THREAD_REPS, THREAD_WINDOW);
   printf("  wall: 1T %.0f, 2T %.0f updates/s (%.2fx); per CPU second of the busier thread: 1T "
