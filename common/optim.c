@@ -435,12 +435,24 @@ static void apply_part(void *arg, int part, int n_parts) {
     j->kn->adam(hi - lo, j->params + lo, j->grads + lo, o->m + lo, o->v + lo, &j->ak);
 }
 
+static void sumsq_apply_part(void *arg, int part, int n_parts) {
+  sumsq_part(arg, part, n_parts);
+  apply_part(arg, part, n_parts);
+}
+
 float optim_step_pool(optim_t *o, float *params, const float *grads, float max_norm,
                       tpool_t *pool) {
   int t = tpool_size(pool);
   if (t < 2 || t > OPTIM_MAX_PARTS || o->n < OPTIM_SPLIT_MIN)
     return optim_step(o, params, grads, max_norm);
   step_job_t j = {.kn = kernels(), .o = o, .params = params, .grads = grads};
+  if (max_norm <= 0) { /* no clip: the norm is only reported, one pass over the parts */
+    step_consts(o, 1.0f, &j.rk, &j.ak);
+    tpool_run(pool, sumsq_apply_part, &j);
+    double ss = 0;
+    for (int p = 0; p < t; p++) ss += j.ss[p];
+    return (float)sqrt(ss);
+  }
   tpool_run(pool, sumsq_part, &j);
   double ss = 0;
   for (int p = 0; p < t; p++) ss += j.ss[p];

@@ -22,7 +22,12 @@
  * 168,704, f_1 = 36,864: 40,828,928 per update. Biases, activations, the loss, the optimizer,
  * im2col, unpacking and sampling are not counted.
  *
- * Options: --slowdown K (every counted update K times: the checks fail), --no-split (the
+ *   3. with AVX-512F, updates/s with nn's direct AVX-512 conv (what nn runs there) over the
+ *      same trainer with the conv forced to im2col + SGEMM (nn_set_conv_direct(0)), in
+ *      alternating windows.
+ *
+ * Options: --slowdown K (every counted update K times: checks 1 and 2 fail), --slow-direct K
+ * (every update of the direct-conv windows K times: check 3 fails), --no-split (the
  * two-thread trainer gets a pool of one: the thread check fails), --rlserve-kernels (re-exec
  * with the OPENBLAS_CORETYPE rlserve sets), --profile N (runs N updates and exits: for perf),
  * --game NAME (another MinAtar game's channels; asserts nothing). ~30 s. */
@@ -56,13 +61,14 @@
 /* Floors per OpenBLAS kernel family (see tests/bench/README.md for the measured ranges). */
 typedef struct floors {
   const char *core;
-  double of_peak, two_threads;
+  double of_peak, two_threads, direct_over_im2col;
 } floors_t;
 
 static const floors_t floor_table[] = {
-    {"Prescott", 0.30, 1.20},
-    {"SkylakeX", 0.30, 1.20},
-    {NULL, 0.30, 1.20},
+    /* core, FLOP rate / peak, 2T / 1T (busier thread's CPU), direct conv / im2col */
+    {"Prescott", 0.30, 1.20, 1.05},
+    {"SkylakeX", 0.35, 1.20, 1.05},
+    {NULL, 0.30, 1.20, 1.05},
 };
 
 static const floors_t *floors_for(const char *core) {
@@ -297,12 +303,14 @@ static void profile_phases(trainer_t *t, guard_t *g, int n, phases_t *ph) {
 }
 
 int main(int argc, char **argv) {
-  int slowdown = 1, split = 1;
+  int slowdown = 1, split = 1, slowdown_direct = 1;
   long profile = 0;
   const char *game = "Breakout";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       slowdown = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--slow-direct") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+      slowdown_direct = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--no-split") == 0) {
       split = 0;
     } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc && atol(argv[i + 1]) >= 1) {
@@ -318,8 +326,8 @@ int main(int argc, char **argv) {
       }
     } else {
       fprintf(stderr,
-              "usage: %s [--slowdown K] [--no-split] [--rlserve-kernels] [--profile N] "
-              "[--game NAME]\n",
+              "usage: %s [--slowdown K] [--slow-direct K] [--no-split] [--rlserve-kernels] "
+              "[--profile N] [--game NAME]\n",
               argv[0]);
       return 2;
     }
@@ -411,6 +419,18 @@ int main(int argc, char **argv) {
     u = run_updates_on(&t, 0, WINDOW_S / 2, 1, bench_now);
     if (u > ups_noguard) ups_noguard = u;
   }
+  /* The same trainer with nn's conv forced to im2col + SGEMM, alternating with the direct
+   * AVX-512 kernels nn runs here (when the CPU has them). */
+  double ups_direct = 0, ups_im2col = 0;
+  if (nn_conv_direct_available())
+    for (int i = 0; i < REPS; i++) {
+      nn_set_conv_direct(0);
+      double u = run_updates_on(&t, 0, WINDOW_S / 2, slowdown, bench_now);
+      if (u > ups_im2col) ups_im2col = u;
+      nn_set_conv_direct(1);
+      u = run_updates_on(&t, 0, WINDOW_S / 2, slowdown_direct, bench_now);
+      if (u > ups_direct) ups_direct = u;
+    }
   phases_t ph;
   const int n_prof = 400;
   profile_phases(&t, &guard, n_prof, &ph);
@@ -451,6 +471,10 @@ int main(int argc, char **argv) {
   printf("  with the learner's guard_commit after every update (server/learner/guard.h): %.0f "
          "updates/s, without %.0f (best of %d alternating windows of %.3f s)\n",
          ups_guard, ups_noguard, REPS, WINDOW_S / 2);
+  if (ups_direct > 0)
+    printf("  conv through nn's direct AVX-512 kernels: %.0f updates/s, through im2col + SGEMM: "
+           "%.0f (best of %d alternating windows of %.3f s)\n",
+           ups_direct, ups_im2col, REPS, WINDOW_S / 2);
   double tot =
       ph.sample + ph.target_fwd + ph.online_fwd + ph.loss + ph.backward + ph.optim + ph.guard;
   printf("phases (%d updates, us each, share): sample+unpack %.1f (%.0f%%), target fwd %.1f "
@@ -478,6 +502,14 @@ int main(int argc, char **argv) {
   snprintf(what, sizeof what, "%s updates per CPU second of the busier thread, 2 threads / 1",
            preset);
   bench_check(&fails, what, cpu2 / cpu1, fl->two_threads);
+  if (ups_direct > 0) {
+    snprintf(what, sizeof what,
+             "%s sample+update: updates/s with nn's direct AVX-512 conv / with im2col + SGEMM",
+             preset);
+    bench_check(&fails, what, ups_direct / ups_im2col, fl->direct_over_im2col);
+  } else {
+    printf("report      no AVX-512F on this CPU: nn's conv runs im2col + SGEMM only\n");
+  }
   replay_free(&rp);
   peak_free(&pk);
   if (fails) fprintf(stderr, "bench_trainer_conv: %d check(s) below their floor\n", fails);
