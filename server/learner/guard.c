@@ -1,5 +1,7 @@
 #include "guard.h"
 
+#include "tpool.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +10,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#define GUARD_MAX_PARTS 64
+#define GUARD_SPLIT_MIN 65536 /* floats; smaller states are checked on the caller alone */
 
 ssize_t guard_find_nonfinite(const float *x, size_t n) {
   /* Exponent bits all ones: NaN or infinity. The branch-free scan of blocks vectorizes; the
@@ -132,22 +137,60 @@ void guard_free(guard_t *g) {
 
 /* The new state is checked while it is copied into the spare buffer; when it is all finite the
  * spare becomes the good copy (the buffers swap), else the live state is put back from the good
- * copy, which the check did not touch. */
-int guard_commit(guard_t *g, double loss, double mean_q, char *why, size_t whylen) {
+ * copy, which the check did not touch. With a pool the state (all tensors back to back) is cut
+ * into one range per thread, in whole 16-float blocks; the first bad value of the lowest range
+ * that has one is named, so the message does not depend on timing. */
+typedef struct commit_job {
+  guard_t *g;
+  int n_parts;
+  int bad_t[GUARD_MAX_PARTS];
+  ssize_t bad_i[GUARD_MAX_PARTS];
+} commit_job_t;
+
+static void commit_part(void *arg, int part, int n_parts) {
+  commit_job_t *j = arg;
+  guard_t *g = j->g;
+  size_t blocks = (g->n + 15) / 16;
+  size_t lo = blocks * (size_t)part / (size_t)n_parts * 16;
+  size_t hi = blocks * (size_t)(part + 1) / (size_t)n_parts * 16;
+  if (hi > g->n) hi = g->n;
+  if (lo > g->n) lo = g->n;
+  j->bad_t[part] = -1;
+  size_t off = 0; /* start of tensor t in the concatenation */
+  for (int t = 0; t < g->v.n && lo < hi; off += g->v.len[t], t++) {
+    size_t end = off + g->v.len[t];
+    if (end <= lo) continue;
+    if (off >= hi) break;
+    size_t a = lo > off ? lo : off, b = hi < end ? hi : end;
+    ssize_t i = copy_find_nonfinite(g->spare + a, g->v.ptr[t] + (a - off), b - a);
+    if (i >= 0) {
+      j->bad_t[part] = t;
+      j->bad_i[part] = (ssize_t)(a - off) + i;
+      return;
+    }
+  }
+}
+
+int guard_commit_pool(guard_t *g, double loss, double mean_q, char *why, size_t whylen,
+                      tpool_t *pool) {
   int bad = 0;
   if (!isfinite(loss) || !isfinite(mean_q)) {
     snprintf(why, whylen, "loss = %g, mean Q = %g", loss, mean_q);
     bad = 1;
   } else {
-    float *p = g->spare;
-    for (int t = 0; t < g->v.n && !bad; t++) {
-      ssize_t i = copy_find_nonfinite(p, g->v.ptr[t], g->v.len[t]);
-      if (i >= 0) {
+    int parts = tpool_size(pool);
+    commit_job_t j = {.g = g, .n_parts = parts};
+    if (parts < 2 || parts > GUARD_MAX_PARTS || g->n < GUARD_SPLIT_MIN)
+      commit_part(&j, 0, 1), j.n_parts = 1;
+    else
+      tpool_run(pool, commit_part, &j);
+    for (int p = 0; p < j.n_parts && !bad; p++)
+      if (j.bad_t[p] >= 0) {
+        int t = j.bad_t[p];
+        ssize_t i = j.bad_i[p];
         snprintf(why, whylen, "%s[%zd] = %g", g->v.name[t], i, (double)g->v.ptr[t][i]);
         bad = 1;
       }
-      p += g->v.len[t];
-    }
   }
   if (bad) {
     restore_good(g);
@@ -158,4 +201,8 @@ int guard_commit(guard_t *g, double loss, double mean_q, char *why, size_t whyle
   g->spare = t;
   for (int s = 0; s < g->v.n_steps; s++) g->steps[s] = *g->v.steps[s];
   return 0;
+}
+
+int guard_commit(guard_t *g, double loss, double mean_q, char *why, size_t whylen) {
+  return guard_commit_pool(g, loss, mean_q, why, whylen, NULL);
 }

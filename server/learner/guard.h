@@ -32,5 +32,10 @@ void guard_free(guard_t *g);
  * the new good one); otherwise -1, the last good state is restored (tensors and step
  * counters) and why names the first non-finite value. */
 int guard_commit(guard_t *g, double loss, double mean_q, char *why, size_t whylen);
+/* The same with the check and the copy split across pool (the trainer's; NULL or one thread:
+ * guard_commit) when the state has at least 65,536 floats. From the pool's owner only. */
+struct tpool;
+int guard_commit_pool(guard_t *g, double loss, double mean_q, char *why, size_t whylen,
+                      struct tpool *pool);
 
 #endif
