@@ -310,6 +310,10 @@ int nn_ws_init(nn_ws_t *ws, const nn_layout_t *l, int max_batch) {
     ws->act[i] = p;
     p += mb * l->sizes[i + 1];
   }
+  /* A flatten after a layer is a view of that layer's output (y = x): no copy forward or
+   * backward (nn_forward, nn_backward). */
+  for (int i = 1; i < l->n_layers; i++)
+    if (l->kind[i] == NN_FLATTEN) ws->act[i] = ws->act[i - 1];
   for (int i = 0; i < l->n_layers; i++) {
     if (!aux_per_row(l, i)) continue;
     ws->aux[i] = p;
@@ -390,6 +394,166 @@ static void dense_backward(nn_ws_t *ws, const float *params, int i, const float 
                   grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dx);
 }
 
+/* ---- conv, direct AVX-512 kernels ------------------------------------------------------------
+ * At MinAtar's sizes (16 filters of 3x3 over 10x10xC, batch 32) im2col + SGEMM spends as long
+ * copying patches and in OpenBLAS's per-call packing of a 2048 x 36 by 36 x 16 product as in
+ * arithmetic. With AVX-512F and filters in multiples of 16, the forward and the weight gradient
+ * read the input image where it lies: one 16-filter vector per output pixel, every tap's input
+ * value broadcast (channels last: the kw * C taps of one kernel row are contiguous floats).
+ *   forward: y(pixel, f:f+16) = b + sum over taps t of x(pixel + t) * Wt(t, f:f+16), 8 pixels of
+ *            an output row at a time (Wt: W transposed, K x F, once per call);
+ *   weight gradient: dWt(t, f:f+16) += sum over pixels of x(pixel + t) * dz(pixel, f:f+16), for
+ *            up to 16 taps of one kernel row at a time, then added into dW (F x K) transposed.
+ * Each output is summed in one fixed order (no dependence on timing); the order differs from
+ * im2col + SGEMM's, so the two agree to rounding (tests/test_nn_layers.c). The input gradient
+ * (a conv that is not the first layer) stays on gemm + col2im. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NN_CONV_X86 1
+#include <immintrin.h>
+#include <pthread.h>
+#define T512 __attribute__((target("avx512f")))
+#define CONV_MAX_WT 8192 /* floats of Wt on the stack (F * K), else im2col */
+#define CONV_PB 8        /* output pixels per forward block */
+#define CONV_TB 16       /* taps per weight-gradient pass */
+
+static pthread_once_t conv_once = PTHREAD_ONCE_INIT;
+static int conv_avx512;
+static int conv_direct_off; /* nn_set_conv_direct(0): tests and benchmarks */
+static void conv_setup(void) {
+  __builtin_cpu_init();
+  conv_avx512 = __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+static int conv_direct_ok(const nn_layout_t *l, int i) {
+  pthread_once(&conv_once, conv_setup);
+  int F = l->shape[i + 1][2];
+  return conv_avx512 && !conv_direct_off && F % 16 == 0 && (long)F * fan_in(l, i) <= CONV_MAX_WT;
+}
+
+/* pb output pixels (pb <= CONV_PB, a constant after inlining) starting at xp (the input at the
+ * first pixel's top-left tap; pixels C floats apart) for the 16 filters of wt (row stride F). */
+static inline __attribute__((always_inline, target("avx512f"))) void conv_fwd_pixels(
+    int pb, const float *xp, size_t row_stride, int kh, int seg, int C, const float *wt, int F,
+    __m512 bias, float *y) {
+  __m512 acc[CONV_PB];
+  for (int p = 0; p < CONV_PB; p++) acc[p] = bias;
+  for (int dy = 0; dy < kh; dy++) {
+    const float *xr = xp + (size_t)dy * row_stride;
+    const float *w = wt + (size_t)dy * seg * F;
+    for (int j = 0; j < seg; j++) {
+      __m512 wv = _mm512_loadu_ps(w + (size_t)j * F);
+      for (int p = 0; p < pb; p++)
+        acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(xr[p * C + j]), wv, acc[p]);
+    }
+  }
+  for (int p = 0; p < pb; p++) _mm512_storeu_ps(y + (size_t)p * F, acc[p]);
+}
+
+T512 static void conv_forward_direct(const nn_layout_t *l, int i, const float *params,
+                                     const float *x, int batch, float *y) {
+  const int W = l->shape[i][1], C = l->shape[i][2], kh = l->kh[i], kw = l->kw[i];
+  const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
+  const int K = kh * kw * C, seg = kw * C;
+  const size_t in_row = (size_t)l->sizes[i], row_stride = (size_t)W * C;
+  const float *Wm = params + l->w_off[i], *b = params + l->b_off[i];
+  float wt[CONV_MAX_WT];
+  for (int f = 0; f < F; f++)
+    for (int t = 0; t < K; t++) wt[(size_t)t * F + f] = Wm[(size_t)f * K + t];
+  for (int f0 = 0; f0 < F; f0 += 16) {
+    __m512 bias = _mm512_loadu_ps(b + f0);
+    for (int bi = 0; bi < batch; bi++) {
+      const float *xb = x + (size_t)bi * in_row;
+      for (int r = 0; r < OH; r++) {
+        float *yr = y + (((size_t)bi * OH + r) * OW) * F + f0;
+        const float *xr = xb + (size_t)r * row_stride;
+        int c = 0;
+        for (; c + CONV_PB <= OW; c += CONV_PB)
+          conv_fwd_pixels(CONV_PB, xr + (size_t)c * C, row_stride, kh, seg, C, wt + f0, F, bias,
+                          yr + (size_t)c * F);
+        for (; c < OW; c++)
+          conv_fwd_pixels(1, xr + (size_t)c * C, row_stride, kh, seg, C, wt + f0, F, bias,
+                          yr + (size_t)c * F);
+      }
+    }
+  }
+}
+
+/* dW (F x K) += the gradient of taps t0 .. t0 + tb of kernel row dy (tb <= CONV_TB), filters
+ * f0 .. f0 + 16; db += the sum of dz when first. */
+T512 static void conv_wgrad_taps(const nn_layout_t *l, int i, const float *x, int batch,
+                                 const float *d, int f0, int dy, int j0, int tb, int first,
+                                 float *gw, float *gb) {
+  const int W = l->shape[i][1], C = l->shape[i][2], kw = l->kw[i];
+  const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
+  const int K = l->kh[i] * kw * C, seg = kw * C;
+  const size_t in_row = (size_t)l->sizes[i], row_stride = (size_t)W * C;
+  __m512 acc[CONV_TB], bsum = _mm512_setzero_ps();
+  for (int q = 0; q < CONV_TB; q++) acc[q] = _mm512_setzero_ps();
+  for (int bi = 0; bi < batch; bi++) {
+    const float *xb = x + (size_t)bi * in_row + (size_t)dy * row_stride + j0;
+    for (int r = 0; r < OH; r++) {
+      const float *dz = d + (((size_t)bi * OH + r) * OW) * F + f0;
+      const float *xr = xb + (size_t)r * row_stride;
+      for (int c = 0; c < OW; c++) {
+        __m512 dv = _mm512_loadu_ps(dz + (size_t)c * F);
+        const float *xp = xr + (size_t)c * C;
+        if (first) bsum = _mm512_add_ps(bsum, dv);
+        if (tb == CONV_TB) {
+          for (int q = 0; q < CONV_TB; q++)
+            acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(xp[q]), dv, acc[q]);
+        } else {
+          for (int q = 0; q < CONV_TB; q++)
+            if (q < tb) acc[q] = _mm512_fmadd_ps(_mm512_set1_ps(xp[q]), dv, acc[q]);
+        }
+      }
+    }
+  }
+  float lanes[16];
+  for (int q = 0; q < tb; q++) {
+    _mm512_storeu_ps(lanes, acc[q]);
+    size_t t = (size_t)dy * seg + j0 + q;
+    for (int f = 0; f < 16; f++) gw[(size_t)(f0 + f) * K + t] += lanes[f];
+  }
+  if (first) {
+    _mm512_storeu_ps(lanes, bsum);
+    for (int f = 0; f < 16; f++) gb[f0 + f] += lanes[f];
+  }
+}
+
+static void conv_wgrad_direct(const nn_layout_t *l, int i, const float *x, int batch,
+                              const float *d, float *gw, float *gb) {
+  const int F = l->shape[i + 1][2], seg = l->kw[i] * l->shape[i][2];
+  for (int f0 = 0; f0 < F; f0 += 16)
+    for (int dy = 0; dy < l->kh[i]; dy++)
+      for (int j0 = 0; j0 < seg; j0 += CONV_TB) {
+        int tb = seg - j0 < CONV_TB ? seg - j0 : CONV_TB;
+        conv_wgrad_taps(l, i, x, batch, d, f0, dy, j0, tb, dy == 0 && j0 == 0, gw, gb);
+      }
+}
+#else
+static int conv_direct_ok(const nn_layout_t *l, int i) {
+  (void)l, (void)i;
+  return 0;
+}
+#endif
+
+void nn_set_conv_direct(int on) {
+#ifdef NN_CONV_X86
+  conv_direct_off = !on;
+#else
+  (void)on;
+#endif
+}
+
+int nn_conv_direct_available(void) {
+#ifdef NN_CONV_X86
+  pthread_once(&conv_once, conv_setup);
+  return conv_avx512;
+#else
+  return 0;
+#endif
+}
+
 /* Conv through im2col + SGEMM: patch row (b, r, c) holds the kh x kw x C input values under
  * output pixel (r, c), in W's tap order, so Y (batch P x F) = patches W^T + b. With channels
  * last, each kernel row dy of a patch is kw * C contiguous input floats: kh memcpys per patch.
@@ -400,6 +564,12 @@ static void conv_forward(nn_ws_t *ws, const float *params, int i, const float *x
   const int W = l->shape[i][1], C = l->shape[i][2], kh = l->kh[i], kw = l->kw[i];
   const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
   const size_t K = (size_t)kh * kw * C, seg = (size_t)kw * C, in_row = (size_t)l->sizes[i];
+#ifdef NN_CONV_X86
+  if (conv_direct_ok(l, i)) {
+    conv_forward_direct(l, i, params, x, batch, y);
+    return;
+  }
+#endif
   float *cols = ws->aux[i];
   for (int b = 0; b < batch; b++) {
     const float *xb = x + (size_t)b * in_row;
@@ -415,15 +585,20 @@ static void conv_forward(nn_ws_t *ws, const float *params, int i, const float *x
 
 static void conv_backward(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
                           float *grads, float *dx) {
-  (void)x; /* the patches of the forward pass stand for it */
   const nn_layout_t *l = ws->l;
   const int W = l->shape[i][1], C = l->shape[i][2], kh = l->kh[i], kw = l->kw[i];
   const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
   const size_t K = (size_t)kh * kw * C, seg = (size_t)kw * C, in_row = (size_t)l->sizes[i];
   const int rows = ws->batch * OH * OW;
   float *dcols = dx ? ws->scratch : NULL;
-  affine_backward(rows, F, (int)K, ws->aux[i], params + l->w_off[i], d,
-                  grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dcols);
+#ifdef NN_CONV_X86
+  if (conv_direct_ok(l, i)) { /* the forward ran direct too: no patches; x stands for them */
+    if (grads) conv_wgrad_direct(l, i, x, ws->batch, d, grads + l->w_off[i], grads + l->b_off[i]);
+    if (dx) gemm_nn(GEMM_AUTO, rows, (int)K, F, d, params + l->w_off[i], 0, dcols);
+  } else
+#endif
+    affine_backward(rows, F, (int)K, ws->aux[i], params + l->w_off[i], d,
+                    grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dcols);
   if (!dx) return;
   memset(dx, 0, (size_t)ws->batch * in_row * sizeof(float));
   for (int b = 0; b < ws->batch; b++) {
@@ -443,7 +618,7 @@ static void conv_backward(nn_ws_t *ws, const float *params, int i, const float *
 static void flatten_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
                             float *y) {
   (void)params;
-  memcpy(y, x, (size_t)batch * ws->l->sizes[i] * sizeof(float));
+  if (y != x) memcpy(y, x, (size_t)batch * ws->l->sizes[i] * sizeof(float));
 }
 
 static void flatten_backward(nn_ws_t *ws, const float *params, int i, const float *x,
@@ -523,6 +698,10 @@ void nn_backward(nn_ws_t *ws, const float *params, const float *dy, float *grads
   memcpy(d, dy, n * sizeof(float));
   activate_backward(l->act[last], ws->act[last], d, n);
   for (int i = last; i >= 0; i--) {
+    if (i > 0 && l->kind[i] == NN_FLATTEN) { /* a view (nn_ws_init): d is already dL/dx */
+      activate_backward(l->act[i - 1], ws->act[i - 1], d, (size_t)batch * l->sizes[i]);
+      continue;
+    }
     const float *in = i > 0 ? ws->act[i - 1] : ws->x;
     layer_ops[l->kind[i]].backward(ws, params, i, in, d, grads, i > 0 ? other : dx);
     if (i == 0) break;

@@ -123,6 +123,13 @@ void nn_polyak(float *target, const float *online, size_t n, float tau);
  * ~100x slower to compute with; every thread that trains or runs a network calls this once. */
 void nn_flush_denormals(void);
 
+/* Conv layers with filters in multiples of 16 run direct AVX-512 kernels where the CPU has
+ * AVX-512F (nn.c), else im2col + SGEMM. nn_set_conv_direct(0) forces im2col (tests and
+ * benchmarks; call before other threads use nn; a forward and its backward must see the same
+ * setting). nn_conv_direct_available: 1 when this CPU runs the direct kernels. */
+void nn_set_conv_direct(int on);
+int nn_conv_direct_available(void);
+
 /* Index of the largest of n values (first on ties). */
 int nn_argmax(const float *v, int n);
 

@@ -2,6 +2,8 @@
  * chosen at run time; see optim.h. */
 #include "optim.h"
 
+#include "tpool.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -349,14 +351,37 @@ static void adam_apply(adam_t *a, float *params, const float *grads, float scale
 
 void adam_step(adam_t *a, float *params, const float *grads) { adam_apply(a, params, grads, 1.0f); }
 
+/* The per-step constants of o's kernel after t++ (rms: *rk; Adam: *ak). */
+static void step_consts(optim_t *o, float scale, rms_k_t *rk, adam_k_t *ak) {
+  o->t++;
+  if (o->kind == OPTIM_RMSPROP_CENTERED) {
+    *rk = (rms_k_t){.scale = scale, .a = o->beta2, .c = 1.0f - o->beta2, .lr = o->lr, .eps = o->eps};
+    return;
+  }
+  double bc1 = 1.0 - pow(o->beta1, (double)o->t);
+  double bc2 = 1.0 - pow(o->beta2, (double)o->t);
+  *ak = (adam_k_t){.scale = scale,
+                   .b1 = o->beta1,
+                   .c1 = 1.0f - o->beta1,
+                   .b2 = o->beta2,
+                   .c2 = 1.0f - o->beta2,
+                   .step = (float)(o->lr / bc1),
+                   .ibs = (float)(1.0 / sqrt(bc2)),
+                   .eps = o->eps};
+}
+
+static float clip_scale(double norm, float max_norm) {
+  if (max_norm > 0) {
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0) return (float)coef;
+  }
+  return 1.0f;
+}
+
 float optim_step(optim_t *o, float *params, const float *grads, float max_norm) {
   const struct kernels *kn = kernels();
   double norm = sqrt(kn->sumsq(grads, o->n));
-  float scale = 1.0f;
-  if (max_norm > 0) {
-    double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) scale = (float)coef;
-  }
+  float scale = clip_scale(norm, max_norm);
   if (o->kind == OPTIM_RMSPROP_CENTERED) {
     o->t++;
     rms_k_t k = {.scale = scale, .a = o->beta2, .c = 1.0f - o->beta2, .lr = o->lr, .eps = o->eps};
@@ -364,5 +389,75 @@ float optim_step(optim_t *o, float *params, const float *grads, float max_norm) 
   } else {
     adam_apply(o, params, grads, scale);
   }
+  return (float)norm;
+}
+
+/* ---- one step split across a pool ------------------------------------------------------------ */
+
+#define OPTIM_SPLIT_MIN 32768 /* floats; below, the hand-overs cost more than the second thread */
+#define OPTIM_MAX_PARTS 64
+
+typedef struct step_job {
+  const struct kernels *kn;
+  optim_t *o;
+  float *params;
+  const float *grads;
+  double ss[OPTIM_MAX_PARTS];
+  rms_k_t rk;
+  adam_k_t ak;
+} step_job_t;
+
+/* Part `part` of n floats: whole 16-float (64-byte) blocks, the last part the rest. */
+static void part_range(size_t n, int part, int n_parts, size_t *lo, size_t *hi) {
+  size_t blocks = (n + 15) / 16;
+  *lo = blocks * (size_t)part / (size_t)n_parts * 16;
+  *hi = blocks * (size_t)(part + 1) / (size_t)n_parts * 16;
+  if (*hi > n) *hi = n;
+  if (*lo > n) *lo = n;
+}
+
+static void sumsq_part(void *arg, int part, int n_parts) {
+  step_job_t *j = arg;
+  size_t lo, hi;
+  part_range(j->o->n, part, n_parts, &lo, &hi);
+  j->ss[part] = hi > lo ? j->kn->sumsq(j->grads + lo, hi - lo) : 0.0;
+}
+
+static void apply_part(void *arg, int part, int n_parts) {
+  step_job_t *j = arg;
+  size_t lo, hi;
+  part_range(j->o->n, part, n_parts, &lo, &hi);
+  if (hi <= lo) return;
+  optim_t *o = j->o;
+  if (o->kind == OPTIM_RMSPROP_CENTERED)
+    j->kn->rms(hi - lo, j->params + lo, j->grads + lo, o->m + lo, o->v + lo, &j->rk);
+  else
+    j->kn->adam(hi - lo, j->params + lo, j->grads + lo, o->m + lo, o->v + lo, &j->ak);
+}
+
+static void sumsq_apply_part(void *arg, int part, int n_parts) {
+  sumsq_part(arg, part, n_parts);
+  apply_part(arg, part, n_parts);
+}
+
+float optim_step_pool(optim_t *o, float *params, const float *grads, float max_norm,
+                      tpool_t *pool) {
+  int t = tpool_size(pool);
+  if (t < 2 || t > OPTIM_MAX_PARTS || o->n < OPTIM_SPLIT_MIN)
+    return optim_step(o, params, grads, max_norm);
+  step_job_t j = {.kn = kernels(), .o = o, .params = params, .grads = grads};
+  if (max_norm <= 0) { /* no clip: the norm is only reported, one pass over the parts */
+    step_consts(o, 1.0f, &j.rk, &j.ak);
+    tpool_run(pool, sumsq_apply_part, &j);
+    double ss = 0;
+    for (int p = 0; p < t; p++) ss += j.ss[p];
+    return (float)sqrt(ss);
+  }
+  tpool_run(pool, sumsq_part, &j);
+  double ss = 0;
+  for (int p = 0; p < t; p++) ss += j.ss[p];
+  double norm = sqrt(ss);
+  step_consts(o, clip_scale(norm, max_norm), &j.rk, &j.ak);
+  tpool_run(pool, apply_part, &j);
   return (float)norm;
 }

@@ -55,6 +55,16 @@ void adam_step(adam_t *a, float *params, const float *grads);
  * max_norm <= 0: no clipping). grads is not modified. Returns the norm before clipping. */
 float optim_step(optim_t *o, float *params, const float *grads, float max_norm);
 
+/* optim_step with both passes split across pool (common/tpool.h; NULL or one thread: optim_step)
+ * in parts of whole 16-float blocks when the buffer has at least 32,768 floats. The parameters
+ * and moments come out bit for bit as optim_step's (every element is stepped alone); the norm's
+ * double sum is added part by part, so it (and a clip coefficient from it) may differ from
+ * optim_step's in the last bits, the same for every call with a pool of that size. From the
+ * pool's owner thread only. */
+struct tpool;
+float optim_step_pool(optim_t *o, float *params, const float *grads, float max_norm,
+                      struct tpool *pool);
+
 /* The global L2 norm of n floats (sum of squares in double). */
 float optim_grad_norm(const float *grads, size_t n);
 

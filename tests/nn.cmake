@@ -9,3 +9,6 @@ if(TARGET rlcommon)
 endif()
 # Networks from config (net, dueling) through policy, dqn, ddpg and pg (server/algo).
 rl_test(test_net_config LABELS unit SOURCES test_net_config.c LIBS rlalgo)
+# dqn_update_ext with trainer_threads = 2, 3: the forwards at once, split backward and optimizer;
+# repeatable bits per T, within rounding of one thread.
+rl_test(test_dqn_threads LABELS "unit;tsan" SOURCES test_dqn_threads.c LIBS rlalgo)

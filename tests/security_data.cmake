@@ -3,7 +3,7 @@
 # guards (label unit) and regression tests with a hostile client or file (label security).
 
 # The trainer's finiteness guard (server/learner/guard.c), on a fake state and a real DQN.
-rl_test(test_guard LABELS unit TIMEOUT 60 SOURCES test_guard.c LIBS rllearner)
+rl_test(test_guard LABELS "unit;tsan" TIMEOUT 60 SOURCES test_guard.c LIBS rllearner)
 # The ingest bounds check (envs/bounds.c) and the reward ranges envs and plugins declare.
 rl_test(test_bounds LABELS unit TIMEOUT 60 SOURCES test_bounds.c LIBS rlenvs rlcommon)
 

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "env.h"
 #include "guard.h"
+#include "tpool.h"
 
 static void test_scan(void) {
   float x[1000];
@@ -135,8 +136,64 @@ static void test_dqn_poison(void) {
   a->destroy(st);
 }
 
+/* guard_commit_pool: the check and copy split across pools of 2 and 3 threads, on a state of
+ * three tensors (100,003 floats, above the split threshold, lengths off the 16-float blocks):
+ * a finite update is kept, a bad value in any part's range (the first tensor, across the
+ * boundary of two tensors, the last float) is named and the last good state restored. */
+static void test_commit_pool(void) {
+  enum { NA = 33331, NB = 50001, NC = 16671 };
+  float *a = malloc(NA * sizeof(float)), *b = malloc(NB * sizeof(float));
+  float *c = malloc(NC * sizeof(float));
+  for (int i = 0; i < NA; i++) a[i] = (float)i;
+  for (int i = 0; i < NB; i++) b[i] = (float)-i;
+  for (int i = 0; i < NC; i++) c[i] = 0.5f * (float)i;
+  long steps = 1;
+  algo_state_view_t v = {.n = 3,
+                         .name = {"online", "target", "adam_v"},
+                         .ptr = {a, b, c},
+                         .len = {NA, NB, NC},
+                         .n_steps = 1,
+                         .steps = {&steps}};
+  for (int threads = 2; threads <= 3; threads++) {
+    tpool_t *pool = tpool_create(threads, NULL);
+    CHECK(pool != NULL, "pool of %d", threads);
+    guard_t g;
+    char why[256];
+    CHECK(guard_init(&g, &v, why, sizeof why) == 0, "init: %s", why);
+    const struct {
+      int t, i;
+      const char *name;
+    } bad[] = {{0, 5, "online[5]"}, {1, 0, "target[0]"}, {1, NB - 1, "target[50000]"},
+               {2, NC - 1, "adam_v[16670]"}, {1, 25000, "target[25000]"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+      a[1] += 1.0f; /* a finite update, kept */
+      steps++;
+      CHECK(guard_commit_pool(&g, 0.5, 1.0, why, sizeof why, pool) == 0, "%d threads: %s",
+            threads, why);
+      float keep_a1 = a[1];
+      long keep_steps = steps;
+      a[1] += 1.0f; /* the next update poisons one value */
+      steps++;
+      float *t = bad[k].t == 0 ? a : bad[k].t == 1 ? b : c;
+      float was = t[bad[k].i];
+      t[bad[k].i] = NAN;
+      CHECK(guard_commit_pool(&g, 0.5, 1.0, why, sizeof why, pool) == -1 &&
+                strstr(why, bad[k].name) != NULL,
+            "%d threads: NaN at %s: reason '%s'", threads, bad[k].name, why);
+      CHECK(a[1] == keep_a1 && t[bad[k].i] == was && steps == keep_steps,
+            "%d threads: not restored after NaN at %s", threads, bad[k].name);
+    }
+    guard_free(&g);
+    tpool_destroy(pool);
+  }
+  free(a);
+  free(b);
+  free(c);
+}
+
 int main(void) {
   test_scan();
+  test_commit_pool();
   test_commit_restore();
   test_dqn_poison();
   CHECK_DONE();

@@ -14,6 +14,7 @@
 #include "nn.h"
 #include "optim.h"
 #include "rng.h"
+#include "tpool.h"
 
 /* The largest disagreement of two buffers in float epsilons of the larger magnitude. */
 static double worst_rel(const float *a, const float *b, size_t n) {
@@ -151,6 +152,71 @@ int main(void) {
     free(gc);
     adam_free(&a0);
     adam_free(&a1);
+  }
+
+  /* optim_step_pool: both passes split across pools of 2 and 3 threads. Parameters and moments
+   * bit for bit as optim_step's (each element is stepped alone), the norm within a few ulps (its
+   * double sum is added part by part), and two runs with the same pool size give the same bits.
+   * Lengths below, at and above the split threshold (32,768), one not a multiple of 16. */
+  {
+    tpool_t *pools[2] = {tpool_create(2, NULL), tpool_create(3, NULL)};
+    CHECK(pools[0] && pools[1], "thread pools");
+    const size_t plens[] = {1000, 32768, 132582};
+    rng_t pr;
+    rng_seed(&pr, 21);
+    for (int pi = 0; pi < 2 && pools[pi]; pi++)
+      for (size_t li = 0; li < sizeof plens / sizeof *plens; li++)
+        for (int kind = OPTIM_ADAM; kind <= OPTIM_RMSPROP_CENTERED; kind++) {
+          const size_t n = plens[li];
+          float *p0 = malloc(n * sizeof(float)), *p1 = malloc(n * sizeof(float));
+          float *p2 = malloc(n * sizeof(float)), *g = malloc(n * sizeof(float));
+          optim_t o0, o1, o2;
+          int k0 = kind ? rmsprop_centered_init(&o0, n, 2.5e-4f, 0.95f, 0.01f)
+                        : adam_init(&o0, n, 1e-3f, 0.9f, 0.999f, 1e-8f);
+          int k1 = kind ? rmsprop_centered_init(&o1, n, 2.5e-4f, 0.95f, 0.01f)
+                        : adam_init(&o1, n, 1e-3f, 0.9f, 0.999f, 1e-8f);
+          int k2 = kind ? rmsprop_centered_init(&o2, n, 2.5e-4f, 0.95f, 0.01f)
+                        : adam_init(&o2, n, 1e-3f, 0.9f, 0.999f, 1e-8f);
+          CHECK(k0 == 0 && k1 == 0 && k2 == 0, "optim init");
+          for (size_t i = 0; i < n; i++) p0[i] = p1[i] = p2[i] = (float)rng_range(&pr, -1, 1);
+          int same = 1, repeat = 1;
+          double worst_norm = 0;
+          for (int t = 0; t < 4; t++) {
+            /* no clip, a clip that does not bind, one that does (the norm is ~0.58 sqrt(n)) */
+            float clip = t == 0 ? 0.0f : t == 1 ? 1e9f : 0.5f;
+            for (size_t i = 0; i < n; i++) g[i] = (float)rng_range(&pr, -1, 1);
+            float n0 = optim_step(&o0, p0, g, t == 3 ? 0.0f : clip);
+            float n1 = optim_step_pool(&o1, p1, g, t == 3 ? 0.0f : clip, pools[pi]);
+            float n2 = optim_step_pool(&o2, p2, g, t == 3 ? 0.0f : clip, pools[pi]);
+            worst_norm = fmax(worst_norm, fabs(n0 - n1) / (FLT_EPSILON * n0));
+            repeat = repeat && n1 == n2;
+            /* with a binding clip the coefficients may differ in the last bit: only there */
+            if (!(t == 2))
+              for (size_t i = 0; i < n; i++)
+                same = same && p0[i] == p1[i] && o0.m[i] == o1.m[i] && o0.v[i] == o1.v[i];
+            for (size_t i = 0; i < n; i++)
+              repeat = repeat && p1[i] == p2[i] && o1.m[i] == o2.m[i] && o1.v[i] == o2.v[i];
+            if (t == 2) { /* realign: the next steps compare from the same state */
+              memcpy(p0, p1, n * sizeof(float));
+              memcpy(o0.m, o1.m, n * sizeof(float));
+              memcpy(o0.v, o1.v, n * sizeof(float));
+            }
+          }
+          CHECK(same && repeat && worst_norm <= 4,
+                "optim_step_pool %s n = %zu, %d threads: same as optim_step %d, repeatable %d, "
+                "norm %.1f ulps apart",
+                kind ? "rmsprop" : "adam", n, tpool_size(pools[pi]), same, repeat, worst_norm);
+          CHECK(o0.t == o1.t && o1.t == 4, "optim_step_pool t = %ld", o1.t);
+          free(p0);
+          free(p1);
+          free(p2);
+          free(g);
+          adam_free(&o0);
+          adam_free(&o1);
+          adam_free(&o2);
+        }
+    tpool_destroy(pools[0]);
+    tpool_destroy(pools[1]);
   }
 
   /* Every vector kernel against the plain one. */

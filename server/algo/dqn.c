@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "algo.h"
+#include "gemm.h"
 #include "policy.h"
 #include "tbatch.h"
 
@@ -76,18 +77,49 @@ void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
   dqn_update_ext(d, obs, act, rew, next_obs, term, NULL, NULL, NULL, out);
 }
 
+/* The independent forward passes of one update: Q_online(s) on part 0 and Q_target(s') on
+ * part 1 of the trainer's pool (gemm_pool(): trainer_threads), each whole on its thread, so
+ * each runs as it would on one thread (same bits). */
+typedef struct fwd_job {
+  dqn_t *d;
+  const float *obs, *next_obs;
+  const float *q, *qt;
+} fwd_job_t;
+
+static void fwd_part(void *arg, int part, int n_parts) {
+  (void)n_parts;
+  fwd_job_t *j = arg;
+  dqn_t *d = j->d;
+  if (part == 0) j->q = nn_forward(&d->ws, d->online, j->obs, d->batch);
+  if (part == 1) j->qt = nn_forward(&d->ws_target, d->target, j->next_obs, d->batch);
+}
+
 void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *rew,
                     const float *next_obs, const float *term, const float *disc,
                     const float *weight, float *td, dqn_stats_t *out) {
   const int B = d->batch, A = d->n_actions;
-  const float *qt = nn_forward(&d->ws_target, d->target, next_obs, B);
-  const float *qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
+  tpool_t *pool = gemm_pool();
+  const float *q, *qt, *qn;
+  if (tpool_size(pool) >= 2) {
+    /* Two threads or more: the online and the target forwards at once (their products
+     * unsplit: the pool is this job's); double DQN's Q_online(s') after, split as usual. */
+    fwd_job_t j = {d, obs, next_obs, NULL, NULL};
+    gemm_set_pool(NULL);
+    tpool_run(pool, fwd_part, &j);
+    gemm_set_pool(pool);
+    q = j.q;
+    qt = j.qt;
+    qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
+  } else {
+    qt = nn_forward(&d->ws_target, d->target, next_obs, B);
+    qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
+    q = nn_forward(&d->ws, d->online, obs, B);
+  }
   for (int b = 0; b < B; b++) {
     int a_star = nn_argmax(qn + (size_t)b * A, A);
     float g = disc ? disc[b] : d->gamma;
     d->y[b] = rew[b] + g * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
   }
-  const float *q = nn_forward(&d->ws, d->online, obs, B);
   double qsum = 0;
   for (int b = 0; b < B; b++) {
     int a = (int)act[b];
@@ -122,7 +154,8 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
   for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
   memset(d->grads, 0, d->layout.n_params * sizeof(float));
   nn_backward(&d->ws, d->online, d->dq, d->grads, NULL);
-  float norm = optim_step(&d->adam, d->online, d->grads, d->grad_clip); /* clip + step, fused */
+  /* clip + step, fused; split across the pool when there is one */
+  float norm = optim_step_pool(&d->adam, d->online, d->grads, d->grad_clip, pool);
   d->updates++;
   if (d->tau < 1.0f)
     nn_polyak(d->target, d->online, d->layout.n_params, d->tau);

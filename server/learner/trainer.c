@@ -102,7 +102,7 @@ static void *trainer_thread(void *arg) {
     long before = *view.steps[0];
     L->run.algo->update(L->tr.algo_state, &batch, &st);
     batches++;
-    if (guard_commit(&guard, st.loss, st.mean_q, why, sizeof why) != 0) {
+    if (guard_commit_pool(&guard, st.loss, st.mean_q, why, sizeof why, pool) != 0) {
       note_skip(L, before, why, &last_skip_log, &unlogged);
       /* The net thread still needs its wake-ups to pay withheld credit. */
       if (flow_wake_due(batches)) uv_async_send(&L->net.wake);

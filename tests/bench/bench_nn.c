@@ -9,9 +9,12 @@
  *   2. a DQN-style update of 4-256-256-2 at batch 64 (forward, Huber on Q(s,a), backward,
  *      clip, Adam) with OpenBLAS for every product against our kernel for every product:
  *      updates/s OpenBLAS / updates/s own at least the floor of the OpenBLAS kernel in use;
- *   3. nn's conv layer (im2col + SGEMM) against a direct loop at MinAtar's sizes (16 filters
- *      3x3 over 10x10x4 and 10x10x10; forward at batch 1 and 8, forward + weight gradients at 32
- *      and 64): calls/s im2col / direct, the worst of them, at least 2 (nn.c keeps the faster).
+ *   3. nn's conv layer through im2col + SGEMM (nn_set_conv_direct(0)) against a plain direct
+ *      loop at MinAtar's sizes (16 filters 3x3 over 10x10x4 and 10x10x10; forward at batch 1
+ *      and 8, forward + weight gradients at 32 and 64): calls/s im2col / direct, the worst of
+ *      them, at least 2;
+ *   4. with AVX-512F, nn's direct AVX-512 conv kernels (what nn runs there) against its
+ *      im2col + SGEMM at the same sizes: the worst calls/s ratio at least 1.2.
  *
  * It also prints the single-core OpenBLAS SGEMM peak (1024^3), every product's GFLOP/s with
  * both kernels, and the update in updates/s and as a fraction of the peak with GEMM_AUTO (what
@@ -23,7 +26,7 @@
  * windows, and the two sides of each ratio are measured in alternating windows. Options (off
  * by default; they exist to show that the checks fail): --slow-own K and --slow-blas K run
  * every counted product or update K times with that kernel, --slow-conv K every counted
- * im2col conv call.
+ * im2col conv call, --slow-conv-direct K every counted call of nn's direct AVX-512 conv.
  * Run: ctest -L bench -R bench_nn -V (or ./tests/bench_nn). One thread; about 20 s. */
 #define _GNU_SOURCE /* bench_machine.h */
 #include <cblas.h>
@@ -251,6 +254,9 @@ static double upd_rate(upd_t *u, double seconds, int slow) {
  * Prescott kernels, SSE2 build); nn.c keeps im2col while it is at least twice as fast. */
 #define CONV_IM2COL_OVER_DIRECT 2.0
 #define CONV_WINDOW_S 0.05 /* seconds per window */
+/* Check 4's floor: nn.c runs its direct AVX-512 conv (filters in multiples of 16) where the CPU
+ * has AVX-512F, because it beats its own im2col + SGEMM at these sizes (tests/bench/README.md). */
+#define CONV_AVX_OVER_IM2COL 1.2
 
 /* nn's conv alone: the conv layer of conv:16x3x3 on 10x10xC, the net cut after it (a layout
  * of one conv layer with relu is valid: nn.h). */
@@ -331,25 +337,33 @@ static void direct_backward(direct_conv_t *d, const float *x, const float *y, co
 
 /* Calls/s of one side over at least `seconds`: train = forward + backward (weights), else
  * forward only (a worker acting). Each counted im2col call runs `slow` times (--slow-conv). */
+static int slow_conv_direct = 1; /* --slow-conv-direct K: nn's direct AVX-512 calls K times */
+
 static double conv_rate(int direct, int train, nn_ws_t *ws, direct_conv_t *d, const float *params,
                         const float *x, const float *dy, float *y, float *grads, int batch,
                         double seconds, int slow) {
   long iters = 0;
+  /* direct 0: nn.c forced to im2col; 2: nn.c's direct AVX-512 kernels; 1: this file's loop */
+  nn_set_conv_direct(direct == 2);
   double t0 = bench_now(), t;
   do {
-    if (direct) {
+    if (direct == 1) {
       direct_forward(d, params, x, batch, y);
       if (train) direct_backward(d, x, y, dy, batch, grads);
     } else {
-      for (int s = 0; s < slow; s++) {
+      for (int s = 0; s < (direct == 0 ? slow : slow_conv_direct); s++) {
         nn_forward(ws, params, x, batch);
         if (train) nn_backward(ws, params, dy, grads, NULL);
       }
     }
     iters++;
   } while ((t = bench_now() - t0) < seconds);
+  nn_set_conv_direct(1);
   return (double)iters / t;
 }
+
+/* nn.c's direct AVX-512 conv over its im2col path, the worst size (0 without AVX-512). */
+static double conv_avx_worst = 1e300;
 
 /* Both sides at C channels and `batch`; checks they compute the same, prints the rates and
  * returns im2col / direct. */
@@ -373,8 +387,10 @@ static double conv_pair(int C, int batch, int train, int slow) {
     exit(1);
   }
   /* The two must agree before either is timed. */
+  nn_set_conv_direct(0);
   const float *yn = nn_forward(&ws, params, x, batch);
   nn_backward(&ws, params, dy, g1, NULL);
+  nn_set_conv_direct(1);
   direct_forward(&d, params, x, batch, y);
   direct_backward(&d, x, y, dy, batch, g2);
   double worst = 0;
@@ -385,17 +401,21 @@ static double conv_pair(int C, int batch, int train, int slow) {
     fprintf(stderr, "bench_nn: im2col and direct conv differ by %g\n", worst);
     exit(1);
   }
-  double best[2] = {0, 0};
+  double best[3] = {0, 0, 0};
+  const int sides = nn_conv_direct_available() ? 3 : 2;
   for (int rep = 0; rep < CONV_REPS; rep++)
-    for (int side = 0; side < 2; side++) {
-      double v = conv_rate(side, train, &ws, &d, params, x, dy, y, side ? g2 : g1, batch,
+    for (int side = 0; side < sides; side++) {
+      if (side == 2) memset(g1, 0, l.n_params * sizeof(float));
+      double v = conv_rate(side, train, &ws, &d, params, x, dy, y, side == 1 ? g2 : g1, batch,
                            CONV_WINDOW_S, slow);
       if (v > best[side]) best[side] = v;
     }
   double macs = (double)batch * 64 * 16 * K * (train ? 2 : 1);
-  printf("%-8s C=%-3d batch %-4d %12.0f %12.0f %10.2f %10.2f %8.2f\n", train ? "fwd+bwd" : "fwd", C,
-         batch, best[0], best[1], 2 * macs * best[0] / 1e9, 2 * macs * best[1] / 1e9,
-         best[0] / best[1]);
+  printf("%-8s C=%-3d batch %-4d %12.0f %12.0f %10.2f %10.2f %8.2f %12.0f %8.2f\n",
+         train ? "fwd+bwd" : "fwd", C, batch, best[0], best[1], 2 * macs * best[0] / 1e9,
+         2 * macs * best[1] / 1e9, best[0] / best[1], best[2], best[2] / best[0]);
+  if (sides == 3 && best[2] / best[0] < conv_avx_worst) conv_avx_worst = best[2] / best[0];
+  if (sides < 3) conv_avx_worst = 0;
   nn_ws_free(&ws);
   free(params);
   free(g1);
@@ -412,8 +432,8 @@ static double conv_pair(int C, int batch, int train, int slow) {
  * returns the worst im2col / direct ratio. */
 static double conv_bench(int slow) {
   printf("\nconv 16x3x3 on 10x10xC (MinAtar), valid, stride 1, relu; calls/s and GFLOP/s\n");
-  printf("%-8s %-5s %-10s %12s %12s %10s %10s %8s\n", "pass", "C", "batch", "im2col/s", "direct/s",
-         "im2col GF", "direct GF", "ratio");
+  printf("%-8s %-5s %-10s %12s %12s %10s %10s %8s %12s %8s\n", "pass", "C", "batch", "im2col/s",
+         "direct/s", "im2col GF", "direct GF", "ratio", "avx512/s", "/im2col");
   const int chans[] = {4, 10};
   const struct { int batch, train; } cases[] = {{1, 0}, {8, 0}, {32, 1}, {64, 1}};
   double worst = 1e300;
@@ -431,13 +451,18 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     int own = strcmp(argv[i], "--slow-own") == 0, blas = strcmp(argv[i], "--slow-blas") == 0;
     int conv = strcmp(argv[i], "--slow-conv") == 0;
-    if ((own || blas || conv) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
-      if (conv)
+    int cdir = strcmp(argv[i], "--slow-conv-direct") == 0;
+    if ((own || blas || conv || cdir) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+      if (cdir)
+        slow_conv_direct = atoi(argv[++i]);
+      else if (conv)
         slow_conv = atoi(argv[++i]);
       else
         slow[own ? GEMM_OWN : GEMM_BLAS] = atoi(argv[++i]);
     } else {
-      fprintf(stderr, "usage: %s [--slow-own K] [--slow-blas K] [--slow-conv K]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s [--slow-own K] [--slow-blas K] [--slow-conv K] [--slow-conv-direct K]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -567,6 +592,14 @@ int main(int argc, char **argv) {
               "conv 16x3x3 on 10x10xC: calls/s im2col + SGEMM (nn.c) / direct loop, the worst of "
               "the sizes",
               conv_worst, CONV_IM2COL_OVER_DIRECT);
+  if (nn_conv_direct_available())
+    bench_check(&fails,
+                "conv 16x3x3 on 10x10xC: calls/s nn.c's direct AVX-512 kernels (what nn runs "
+                "here) / its im2col + SGEMM, the worst of the sizes",
+                conv_avx_worst, CONV_AVX_OVER_IM2COL);
+  else
+    printf("report      no AVX-512F on this CPU: nn's conv runs im2col + SGEMM (no direct "
+           "kernel to compare)\n");
   if (fails) fprintf(stderr, "bench_nn: %d check(s) below their floor\n", fails);
   return fails ? 1 : 0;
 }
