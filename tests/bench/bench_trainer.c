@@ -53,6 +53,7 @@
 #include <xmmintrin.h>
 
 #include "bench_machine.h"
+#include "bench_peak.h"
 #include "config.h"
 #include "ddpg.h"
 #include "dqn.h"
@@ -71,7 +72,7 @@
 #define WARMUP_S 0.3  /* of every row before its windows: caches, Adam's first steps */
 #define WINDOW_S 0.25 /* one timed window */
 #define REPS 6        /* windows per row; the best counts */
-#define PEAK_N 1024   /* the peak product is PEAK_N^3 */
+#define BENCH_PEAK_N 1024   /* the peak product is BENCH_PEAK_N^3 */
 /* Updates with FTZ/DAZ off before the FTZ windows. Adam's m of a weight whose gradient is
  * always 0 (a dead ReLU unit) decays by beta1 = 0.9 per step and is subnormal after ~800
  * steps; 0.9 x the smallest subnormal rounds back to it, so such moments stay subnormal. */
@@ -117,48 +118,6 @@ static void die(const char *what) {
   exit(1);
 }
 
-static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The operands of the 1024^3 peak product. */
-typedef struct peak {
-  float *a, *b, *c;
-} peak_t;
-
-static void peak_init(peak_t *p) {
-  const size_t nn = (size_t)PEAK_N * PEAK_N;
-  p->a = malloc(nn * sizeof(float));
-  p->b = malloc(nn * sizeof(float));
-  p->c = malloc(nn * sizeof(float));
-  if (!p->a || !p->b || !p->c) die("out of memory for the sgemm peak");
-  rng_t r;
-  rng_seed(&r, 7);
-  for (size_t i = 0; i < nn; i++) {
-    p->a[i] = (float)rng_range(&r, -1, 1);
-    p->b[i] = (float)rng_range(&r, -1, 1);
-  }
-}
-
-static void peak_free(peak_t *p) {
-  free(p->a);
-  free(p->b);
-  free(p->c);
-}
-
-/* `reps` products C = A B on this thread alone; folds the best GFLOP/s into *best. */
-static void sgemm_peak(const peak_t *p, int reps, double *best) {
-  const int n = PEAK_N;
-  for (int rep = 0; rep < reps; rep++) {
-    double t0 = bench_now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, p->a, n, p->b, n, 0.0f,
-                p->c, n);
-    double g = 2.0 * n * n * n / (bench_now() - t0) / 1e9;
-    if (g > *best) *best = g;
-  }
-}
 
 static double layout_macs(const nn_layout_t *l) {
   double macs = 0;
@@ -297,7 +256,7 @@ static void update(trainer_t *t) {
 }
 
 /* Counted updates/s over `n` updates (n > 0) or at least `seconds` of `clock` (bench_now: this
- * thread's CPU time; wall_now). Each counted update samples a batch first if `sampling` (else
+ * thread's CPU time; bench_wall_now). Each counted update samples a batch first if `sampling` (else
  * reuses the last one) and runs the update `slowdown` times, split across t's pool if any. */
 static double run_updates_on(trainer_t *t, int sampling, long n, double seconds, int slowdown,
                              double (*clock)(void)) {
@@ -412,13 +371,13 @@ static void two_thread_ceiling(const peak_t *pk, int reps, double *wall_ratio, d
   ceil_job_t j = {pk->a, pk->b, {pk->c, pk->c + (size_t)CEIL_N * CEIL_N}};
   *wall_ratio = *cpu_ratio = 0;
   for (int r = 0; r < reps; r++) {
-    double w0 = wall_now(), c0 = bench_now();
+    double w0 = bench_wall_now(), c0 = bench_now();
     ceil_part(&j, 0, 1);
-    double w1 = wall_now() - w0, c1 = bench_now() - c0;
+    double w1 = bench_wall_now() - w0, c1 = bench_now() - c0;
     double k0 = tpool_thread_cpu(pool, 1);
-    w0 = wall_now(), c0 = bench_now();
+    w0 = bench_wall_now(), c0 = bench_now();
     tpool_run(pool, ceil_part, &j);
-    double w2 = wall_now() - w0, cc = bench_now() - c0, ck = tpool_thread_cpu(pool, 1) - k0;
+    double w2 = bench_wall_now() - w0, cc = bench_now() - c0, ck = tpool_thread_cpu(pool, 1) - k0;
     double c2 = cc > ck ? cc : ck;
     if (2 * w1 / w2 > *wall_ratio) *wall_ratio = 2 * w1 / w2;
     if (2 * c1 / c2 > *cpu_ratio) *cpu_ratio = 2 * c1 / c2;
@@ -489,7 +448,7 @@ int main(int argc, char **argv) {
   printf(
       "timing:   thread CPU time; per row %.1f s warm-up, then the best of %d windows of %.2f s, "
       "with a %d^3 SGEMM before and after each window (the row's peak: the best of those)\n\n",
-      WARMUP_S, REPS, WINDOW_S, PEAK_N);
+      WARMUP_S, REPS, WINDOW_S, BENCH_PEAK_N);
 
   peak_t pk;
   peak_init(&pk);
@@ -583,16 +542,16 @@ int main(int argc, char **argv) {
     trainer_init(&t, w->ddpg ? &pcfg : &cfg, w->hidden, w->ddpg ? &prp : &rp, split ? 2 : 1);
     tpool_t *pool = t.pool;
     w->flops = trainer_flops(&t);
-    run_updates_on(&t, 1, 0, WARMUP_S / 2, 1, wall_now);
+    run_updates_on(&t, 1, 0, WARMUP_S / 2, 1, bench_wall_now);
     for (int r = 0; r < THREAD_REPS; r++) {
       t.pool = NULL;
       double c0 = bench_now();
-      double u1 = run_updates_on(&t, 1, w->window, 0, slowdown, wall_now);
+      double u1 = run_updates_on(&t, 1, w->window, 0, slowdown, bench_wall_now);
       double cpu1 = bench_now() - c0;
       t.pool = pool;
       double wk0 = tpool_thread_cpu(pool, 1);
       c0 = bench_now();
-      double u2 = run_updates_on(&t, 1, w->window, 0, slowdown, wall_now);
+      double u2 = run_updates_on(&t, 1, w->window, 0, slowdown, bench_wall_now);
       double cpu_caller = bench_now() - c0, cpu_worker = tpool_thread_cpu(pool, 1) - wk0;
       double cpu2 = cpu_worker > cpu_caller ? cpu_worker : cpu_caller;
       if (u1 > w->ups1) w->ups1 = u1;
@@ -605,7 +564,7 @@ int main(int argc, char **argv) {
 
   printf(
       "peak:     OpenBLAS cblas_sgemm %dx%dx%d float, 1 thread: best %.1f GFLOP/s over the run\n\n",
-      PEAK_N, PEAK_N, PEAK_N, peak);
+      BENCH_PEAK_N, BENCH_PEAK_N, BENCH_PEAK_N, peak);
 
   printf("one thread (thread CPU time)\n");
   printf("%-18s %7s %-14s %10s %9s %10s %8s %9s %8s %9s\n", "update", "params", "mode",

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "bench_machine.h"
+#include "bench_peak.h"
 #include "config.h"
 #include "dqn.h"
 #include "env.h"
@@ -54,7 +55,6 @@
 #define WARMUP_S 0.3
 #define WINDOW_S 0.25
 #define REPS 6
-#define PEAK_N 1024
 #define THREAD_REPS 48
 #define THREAD_WINDOW 32 /* updates per two-thread window */
 
@@ -87,46 +87,6 @@ static void die(const char *what) {
   exit(1);
 }
 
-static double wall_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-typedef struct peak {
-  float *a, *b, *c;
-} peak_t;
-
-static void peak_init(peak_t *p) {
-  const size_t nn = (size_t)PEAK_N * PEAK_N;
-  p->a = malloc(nn * sizeof(float));
-  p->b = malloc(nn * sizeof(float));
-  p->c = malloc(nn * sizeof(float));
-  if (!p->a || !p->b || !p->c) die("out of memory for the sgemm peak");
-  rng_t r;
-  rng_seed(&r, 7);
-  for (size_t i = 0; i < nn; i++) {
-    p->a[i] = (float)rng_range(&r, -1, 1);
-    p->b[i] = (float)rng_range(&r, -1, 1);
-  }
-}
-
-static void peak_free(peak_t *p) {
-  free(p->a);
-  free(p->b);
-  free(p->c);
-}
-
-static void sgemm_peak(const peak_t *p, int reps, double *best) {
-  const int n = PEAK_N;
-  for (int rep = 0; rep < reps; rep++) {
-    double t0 = bench_now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, p->a, n, p->b, n, 0.0f,
-                p->c, n);
-    double g = 2.0 * n * n * n / (bench_now() - t0) / 1e9;
-    if (g > *best) *best = g;
-  }
-}
 
 /* Multiply-adds per sample of layer i's forward (0 for flatten). */
 static double layer_macs(const nn_layout_t *l, int i) {
@@ -446,17 +406,17 @@ int main(int argc, char **argv) {
    * out; the rate per CPU second of the busier thread (bench_trainer.c explains why). */
   trainer_init(&t, &cfg, spec, &rp, split ? 2 : 1);
   tpool_t *pool = t.pool;
-  run_updates_on(&t, 0, WARMUP_S / 2, 1, wall_now);
+  run_updates_on(&t, 0, WARMUP_S / 2, 1, bench_wall_now);
   double w1 = 0, w2 = 0, cpu1 = 0, cpu2 = 0;
   for (int r = 0; r < THREAD_REPS; r++) {
     t.pool = NULL;
     double c0 = bench_now();
-    double u1 = run_updates_on(&t, THREAD_WINDOW, 0, slowdown, wall_now);
+    double u1 = run_updates_on(&t, THREAD_WINDOW, 0, slowdown, bench_wall_now);
     double k1 = bench_now() - c0;
     t.pool = pool;
     double wk0 = tpool_thread_cpu(pool, 1);
     c0 = bench_now();
-    double u2 = run_updates_on(&t, THREAD_WINDOW, 0, slowdown, wall_now);
+    double u2 = run_updates_on(&t, THREAD_WINDOW, 0, slowdown, bench_wall_now);
     double kc = bench_now() - c0, kw = pool ? tpool_thread_cpu(pool, 1) - wk0 : 0;
     double k2 = kw > kc ? kw : kc;
     if (u1 > w1) w1 = u1;
@@ -466,7 +426,7 @@ int main(int argc, char **argv) {
   }
   trainer_free(&t);
 
-  printf("peak:     OpenBLAS cblas_sgemm %d^3 float, 1 thread: best %.1f GFLOP/s\n\n", PEAK_N,
+  printf("peak:     OpenBLAS cblas_sgemm %d^3 float, 1 thread: best %.1f GFLOP/s\n\n", BENCH_PEAK_N,
          peak);
   double gf = ups * flops / 1e9;
   printf("one thread (thread CPU time, sample + update, best of %d windows of %.2f s)\n", REPS,

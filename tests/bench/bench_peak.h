@@ -1,0 +1,62 @@
+/* bench_peak: the same-run SGEMM peak the trainer benchmarks compare an update with
+ * (bench_trainer.c, bench_trainer_conv.c): OpenBLAS cblas_sgemm of BENCH_PEAK_N^3 floats on
+ * the calling thread alone, best of `reps` products. Include after bench_machine.h. */
+#ifndef RLSERVE_BENCH_PEAK_H
+#define RLSERVE_BENCH_PEAK_H
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "rng.h"
+
+#define BENCH_PEAK_N 1024
+
+static inline double bench_wall_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The operands of the peak product. */
+typedef struct peak {
+  float *a, *b, *c;
+} peak_t;
+
+static inline void peak_init(peak_t *p) {
+  const size_t nn = (size_t)BENCH_PEAK_N * BENCH_PEAK_N;
+  p->a = malloc(nn * sizeof(float));
+  p->b = malloc(nn * sizeof(float));
+  p->c = malloc(nn * sizeof(float));
+  if (!p->a || !p->b || !p->c) {
+    fprintf(stderr, "bench: out of memory for the sgemm peak\n");
+    exit(1);
+  }
+  rng_t r;
+  rng_seed(&r, 7);
+  for (size_t i = 0; i < nn; i++) {
+    p->a[i] = (float)rng_range(&r, -1, 1);
+    p->b[i] = (float)rng_range(&r, -1, 1);
+  }
+}
+
+static inline void peak_free(peak_t *p) {
+  free(p->a);
+  free(p->b);
+  free(p->c);
+}
+
+/* `reps` products C = A B on this thread alone; folds the best GFLOP/s into *best. */
+static inline void sgemm_peak(const peak_t *p, int reps, double *best) {
+  const int n = BENCH_PEAK_N;
+  for (int rep = 0; rep < reps; rep++) {
+    double t0 = bench_now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, p->a, n, p->b, n, 0.0f,
+                p->c, n);
+    double g = 2.0 * n * n * n / (bench_now() - t0) / 1e9;
+    if (g > *best) *best = g;
+  }
+}
+
+#endif
