@@ -13,6 +13,7 @@
 #include "config.h"
 #include "env.h"
 #include "eval.h"
+#include "export_cmd.h"
 #include "extenv.h"
 #include "plugin.h"
 #include "policy.h"
@@ -30,16 +31,9 @@ typedef struct {
   uint8_t key[CHECKPOINT_KEY];
 } eval_args_t;
 
-/* What the checkpoint describes: its config, the env and algorithm it names, the policy they
- * build, and the online weights section. */
-typedef struct {
-  config_t cfg;
-  const env_spec_t *spec;
-  const algo_t *algo;
-  algo_policy_t pol;
-  const checkpoint_section_t *online;
-  const checkpoint_t *ck; /* the file, for its optional "layout" section */
-} eval_setup_t;
+/* What the checkpoint describes (export_cmd.h: policy_load_checkpoint, shared with rlserve
+ * export): its config, env, algorithm, policy and online weights. */
+typedef export_policy_t eval_setup_t;
 
 /* One option that takes a value; 0, or 2 (the exit status) after a message. */
 static int parse_value(eval_args_t *a, const char *opt, const char *v) {
@@ -118,42 +112,6 @@ static int parse_args(int argc, char **argv, eval_args_t *a) {
   return -1;
 }
 
-/* The config section into s->cfg, and the env plugin --env-plugin names loaded (a path in
- * the checkpoint is never loaded: a data file does not choose code); *text holds the
- * section's text and is the caller's to free. 0, or -1 after a message. */
-static int load_config(const char *path, const char *plugin, const checkpoint_t *ck,
-                       eval_setup_t *s, char **text) {
-  char err[1024];
-  const checkpoint_section_t *cs = checkpoint_find(ck, "config");
-  s->online = checkpoint_find(ck, "online");
-  s->ck = ck;
-  config_init(&s->cfg);
-  if (!cs || !s->online) {
-    fprintf(stderr, "rlserve eval: %s has no %s section\n", path, cs ? "online" : "config");
-    return -1;
-  }
-  *text = malloc(cs->len + 1);
-  memcpy(*text, cs->data, cs->len);
-  (*text)[cs->len] = 0;
-  if (config_load_text(&s->cfg, *text, path, err, sizeof err) != 0) {
-    fprintf(stderr, "rlserve eval: %s\n", err);
-    return -1;
-  }
-  if (s->cfg.env_plugin[0] && !plugin) {
-    fprintf(stderr,
-            "rlserve eval: %s names the env plugin %s; a library named by a data file is not "
-            "loaded: give --env-plugin PATH to load one\n",
-            path, s->cfg.env_plugin);
-    return -1;
-  }
-  snprintf(s->cfg.env_plugin, sizeof s->cfg.env_plugin, "%s", plugin ? plugin : "");
-  if (plugin && env_plugin_load(plugin, err, sizeof err) != 0) {
-    fprintf(stderr, "rlserve eval: %s\n", err);
-    return -1;
-  }
-  return 0;
-}
-
 /* env = worker:ID: the env is the workers' Python code, which this command cannot step. Says
  * so and prints the command that plays the same greedy episodes in Python (1: it is such a
  * checkpoint, the caller exits 2; 0: not one). */
@@ -171,40 +129,6 @@ static int worker_env_refused(const eval_args_t *a, const config_t *cfg) {
       a->path, id, cfg->env, a->path, a->token_file ? " --token-file " : "",
       a->token_file ? a->token_file : "", a->episodes, (unsigned long long)seed);
   return 1;
-}
-
-/* The env, algorithm and policy s->cfg names, and a check that the online weights fit the
- * policy. 0, or -1 after a message. */
-static int build_policy(const char *path, eval_setup_t *s) {
-  char err[1024];
-  s->spec = env_find(s->cfg.env);
-  s->algo = algo_find(s->cfg.algo);
-  if (!s->spec || !s->algo || s->algo->mode != ALGO_ACTOR_LEARNER ||
-      s->algo->actions != s->spec->act.kind ||
-      s->algo->policy(&s->cfg, s->spec, &s->pol, err, sizeof err) != 0) {
-    fprintf(stderr, "rlserve eval: %s: cannot build a policy for env '%s'\n", path, s->cfg.env);
-    return -1;
-  }
-  /* The network the file says it holds (files from before the "layout" section say nothing). */
-  const checkpoint_section_t *ls = checkpoint_find(s->ck, "layout");
-  char have[512];
-  nn_layout_describe(&s->pol.layout, have, sizeof have);
-  if (ls && (ls->len != strlen(have) || memcmp(ls->data, have, ls->len) != 0)) {
-    fprintf(stderr, "rlserve eval: %s: the file's network is '%.*s', its config builds '%s'\n",
-            path, (int)(ls->len < 400 ? ls->len : 400), (const char *)ls->data, have);
-    return -1;
-  }
-  /* policy.ckpt holds exactly what acts; checkpoint.ckpt's online buffer starts with it (a
-   * DDPG actor is followed by its critics). */
-  size_t need = s->pol.layout.n_params * sizeof(float);
-  if (s->online->len != need && !(!s->pol.weights_exact && s->online->len > need)) {
-    fprintf(stderr,
-            "rlserve eval: %s: online weights have %llu bytes, the config's network "
-            "needs %zu\n",
-            path, (unsigned long long)s->online->len, need);
-    return -1;
-  }
-  return 0;
 }
 
 static void print_result(const eval_args_t *a, const eval_setup_t *s, const eval_result_t *r,
@@ -232,14 +156,10 @@ static void print_result(const eval_args_t *a, const eval_setup_t *s, const eval
 /* Runs the greedy evaluation and prints it. 0, or -1 after a message. */
 static int evaluate(const eval_args_t *a, const eval_setup_t *s) {
   char err[1024];
-  size_t need = s->pol.layout.n_params * sizeof(float);
-  float *params = malloc(need);
-  memcpy(params, s->online->data, need);
   eval_result_t r;
   uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed : solve_fresh_seed((uint64_t)s->cfg.eval_seed);
-  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, params, (int)a->episodes, seed, NULL, &r, err,
-                        sizeof err);
-  free(params);
+  int erc = eval_policy(s->cfg.env, s->algo, &s->pol, s->params, (int)a->episodes, seed, NULL, &r,
+                        err, sizeof err);
   if (erc != 0) {
     fprintf(stderr, "rlserve eval: %s\n", err);
     return -1;
@@ -259,12 +179,16 @@ int eval_main(int argc, char **argv) {
     return 2;
   }
   eval_setup_t s;
-  char *text = NULL;
   rc = 2;
-  if (load_config(a.path, a.env_plugin, &ck, &s, &text) == 0 && !worker_env_refused(&a, &s.cfg) &&
-      build_policy(a.path, &s) == 0 && evaluate(&a, &s) == 0)
-    rc = 0;
-  free(text);
+  /* The plugin the command line names is loaded here; a path in the checkpoint never is. */
+  if (a.env_plugin && env_plugin_load(a.env_plugin, err, sizeof err) != 0)
+    fprintf(stderr, "rlserve eval: %s\n", err);
+  else if (policy_load_checkpoint(&ck, a.path, a.env_plugin, &s, err, sizeof err) != 0)
+    fprintf(stderr, "rlserve eval: %s\n", err);
+  else {
+    if (!worker_env_refused(&a, &s.cfg) && evaluate(&a, &s) == 0) rc = 0;
+    export_policy_free(&s);
+  }
   checkpoint_free(&ck);
   return rc;
 }

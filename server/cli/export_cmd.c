@@ -756,8 +756,8 @@ static const env_spec_t *policy_spec(const checkpoint_t *ck, const char *path, e
   return &out->spaces.spec;
 }
 
-int export_policy_load(const checkpoint_t *ck, const char *path, const char *plugin,
-                       export_policy_t *out, char *err, size_t errlen) {
+int policy_load_checkpoint(const checkpoint_t *ck, const char *path, const char *plugin,
+                           export_policy_t *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   config_init(&out->cfg);
   const checkpoint_section_t *cs = checkpoint_find(ck, "config"),
@@ -786,15 +786,12 @@ int export_policy_load(const checkpoint_t *ck, const char *path, const char *plu
   if (!algo || algo->mode != ALGO_ACTOR_LEARNER || algo->actions != spec->act.kind ||
       algo->policy(cfg, spec, &out->pol, why, sizeof why) != 0)
     return snprintf(err, errlen,
-                    "%s: no network policy to export for algo '%s' on env '%s' (export covers the "
-                    "learner+worker algorithms)%s%s",
+                    "%s: no network policy for algo '%s' on env '%s' (only the learner+worker "
+                    "algorithms have one)%s%s",
                     path, cfg->algo, cfg->env, why[0] ? ": " : "", why),
            -1;
   out->spec = spec;
-  if (check_layout(&out->pol.layout, why, sizeof why) != 0)
-    return snprintf(err, errlen, "%s: %s (net = '%s', dueling = %d)", path, why, cfg->net,
-                    cfg->dueling),
-           -1;
+  out->algo = algo;
   const checkpoint_section_t *ls = checkpoint_find(ck, "layout");
   char have[512];
   nn_layout_describe(&out->pol.layout, have, sizeof have);
@@ -817,6 +814,19 @@ int export_policy_load(const checkpoint_t *ck, const char *path, const char *plu
       export_policy_free(out);
       return -1;
     }
+  return 0;
+}
+
+int export_policy_load(const checkpoint_t *ck, const char *path, const char *plugin,
+                       export_policy_t *out, char *err, size_t errlen) {
+  if (policy_load_checkpoint(ck, path, plugin, out, err, errlen) != 0) return -1;
+  char why[512];
+  if (check_layout(&out->pol.layout, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: %s (net = '%s', dueling = %d)", path, why, out->cfg.net,
+             out->cfg.dueling);
+    export_policy_free(out);
+    return -1;
+  }
   return 0;
 }
 

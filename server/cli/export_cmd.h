@@ -21,13 +21,23 @@ typedef struct export_policy {
   config_t cfg;
   spaces_ckpt_t spaces; /* env = worker:ID only */
   const env_spec_t *spec;
+  const algo_t *algo;
   algo_policy_t pol;
   float *params; /* pol.layout.n_params floats, malloc'd */
 } export_policy_t;
 
-/* Builds it from a parsed checkpoint (path names it in messages). plugin: the --env-plugin
- * path, already loaded by the caller, or NULL (a config naming a plugin is then refused: a data
- * file never chooses code to load). 0, or -1 with a message naming the section or field. */
+/* The greedy policy a checkpoint holds, as `rlserve eval` and `rlserve export` both read it:
+ * the config section, the env (built in, the loaded plugin, or for env = worker:ID the
+ * checkpoint's spaces section), the algorithm's policy network, the optional layout section
+ * matched against it, and the online weights (size and finiteness checked) copied into params.
+ * plugin: the --env-plugin path, already loaded by the caller, or NULL (a config naming a plugin
+ * is then refused: a data file never chooses code to load). 0, or -1 with a message naming the
+ * section or field; on 0 the caller frees with export_policy_free. */
+int policy_load_checkpoint(const checkpoint_t *ck, const char *path, const char *plugin,
+                           export_policy_t *out, char *err, size_t errlen);
+
+/* policy_load_checkpoint, and a layout the exporters can write (path names the file in
+ * messages). 0, or -1 with a message naming the section or field. */
 int export_policy_load(const checkpoint_t *ck, const char *path, const char *plugin,
                        export_policy_t *out, char *err, size_t errlen);
 void export_policy_free(export_policy_t *p);
