@@ -103,6 +103,10 @@ void nn_ws_free(nn_ws_t *ws);
 /* y = f(x); returns the output (batch x n_out) inside ws. x must stay valid until backward.
  * batch <= max_batch. */
 const float *nn_forward(nn_ws_t *ws, const float *params, const float *x, int batch);
+/* After a forward of a stacked batch (several inputs' rows one after another), makes the next
+ * backward that of its first `rows` rows only: every layer keeps a batch's rows in order, so
+ * theirs lead each buffer. 1 <= rows <= the forward's batch. */
+void nn_ws_keep_rows(nn_ws_t *ws, int rows);
 /* Backward of the last forward given dL/dy (batch x n_out). Adds dL/dparams into grads
  * (if non-NULL; caller zeroes) and writes dL/dx (batch x n_in) into dx (if non-NULL). */
 void nn_backward(nn_ws_t *ws, const float *params, const float *dy, float *grads, float *dx);

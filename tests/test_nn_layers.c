@@ -2,7 +2,9 @@
  * counts (MinAtar's conv:16x3x3,fc:128), conv forward against a hand-computed vector and the
  * naive loops of nn_ref.h, the dueling identity mean_a Q = V, and backward of conv, flatten
  * and dueling nets (dL/dparams and dL/dx) against central finite differences of the
- * double-precision reference. */
+ * double-precision reference; the backward of the leading rows of a stacked forward
+ * (nn_ws_keep_rows, double DQN's one online forward of s and s') against a forward of those
+ * rows alone. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +345,54 @@ static void conv_direct_vs_im2col(const char *spec, int n_in, const int *shape, 
   free(dy);
 }
 
+/* nn_ws_keep_rows: forward [x; x2] (2 x batch rows), keep the first batch, backward; against
+ * a forward of x alone and its backward: the same outputs, dL/dparams and dL/dx (every layer's
+ * rows stay in order, so the leading rows are the same computation). */
+static void stacked_rows(const char *spec, int n_in, const int *shape, int batch, int dueling) {
+  nn_layout_t l;
+  char err[256];
+  CHECK(build(&l, spec, n_in, shape, 3, NN_RELU, dueling, err, sizeof err) == 0, "%s: %s", spec,
+        err);
+  rng_t rng;
+  rng_seed(&rng, 91);
+  size_t np = l.n_params, nx = (size_t)batch * n_in, ny = (size_t)batch * 3;
+  float *p = malloc(np * sizeof(float)), *x = malloc(2 * nx * sizeof(float));
+  float *dy = malloc(ny * sizeof(float)), *g[2], *dx[2], *y[2];
+  nn_init_params(&l, p, &rng);
+  for (size_t i = 0; i < 2 * nx; i++) x[i] = (float)rng_range(&rng, -1, 1);
+  for (size_t i = 0; i < ny; i++) dy[i] = (float)rng_range(&rng, -1, 1);
+  for (int side = 0; side < 2; side++) {
+    nn_ws_t ws;
+    CHECK(nn_ws_init(&ws, &l, 2 * batch) == 0, "ws");
+    g[side] = calloc(np, sizeof(float));
+    dx[side] = malloc(nx * sizeof(float));
+    y[side] = malloc(ny * sizeof(float));
+    memcpy(y[side], nn_forward(&ws, p, x, side ? 2 * batch : batch), ny * sizeof(float));
+    if (side) nn_ws_keep_rows(&ws, batch);
+    nn_backward(&ws, p, dy, g[side], dx[side]);
+    nn_ws_free(&ws);
+  }
+  double wy = 0, wg = 0, wx = 0, gscale = 0;
+  for (size_t i = 0; i < ny; i++) wy = fmax(wy, fabs(y[0][i] - y[1][i]));
+  for (size_t i = 0; i < np; i++) gscale = fmax(gscale, fabs(g[0][i]));
+  for (size_t i = 0; i < np; i++) wg = fmax(wg, fabs(g[0][i] - g[1][i]));
+  for (size_t i = 0; i < nx; i++) wx = fmax(wx, fabs(dx[0][i] - dx[1][i]));
+  CHECK(gscale > 0, "%s: no gradient", spec);
+  CHECK(wy <= 1e-6 && wg <= 1e-6 * (1 + gscale) && wx <= 1e-6,
+        "%s batch %d stacked: y %g, grads %g (largest %g), dx %g apart", spec, batch, wy, wg,
+        gscale, wx);
+  printf("stacked forward, leading %d rows kept, %s%s: worst |dy| %.3g, |dgrad| %.3g, |ddx| %.3g\n",
+         batch, spec, dueling ? " dueling" : "", wy, wg, wx);
+  for (int side = 0; side < 2; side++) {
+    free(g[side]);
+    free(dx[side]);
+    free(y[side]);
+  }
+  free(p);
+  free(x);
+  free(dy);
+}
+
 int main(void) {
   check_parse();
   check_layouts();
@@ -371,5 +421,9 @@ int main(void) {
   conv_direct_vs_im2col("conv:16x3x3,fc:128", 400, breakout, 32);
   conv_direct_vs_im2col("conv:16x3x3,fc:128", 1000, seaquest, 32);
   conv_direct_vs_im2col("conv:32x2x3,conv:16x3x3,fc:20", 385, odd, 5);
+  stacked_rows("fc:256,fc:256", 4, NULL, 64, 0); /* cartpole-dqn's net and batch */
+  stacked_rows("fc:7,fc:5", 3, NULL, 5, 1);
+  stacked_rows("conv:16x3x3,fc:128", 400, breakout, 32, 0);
+  stacked_rows("conv:3x2x2,conv:2x3x2,flatten,fc:5", 60, s2, 6, 1);
   CHECK_DONE();
 }

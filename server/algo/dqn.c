@@ -45,8 +45,11 @@ int dqn_init_shaped(dqn_t *d, const config_t *c, int obs_dim, const int *obs_sha
   if (!d->online || !d->target || !d->grads || !d->q_sel || !d->y || !d->dq || !d->dsel ||
       optim_init_named(&d->adam, c->optimizer, n, (float)c->lr, 0.9f, 0.999f, (float)c->adam_eps,
                        (float)c->rmsprop_alpha, (float)c->rmsprop_eps) != 0 ||
-      nn_ws_init(&d->ws, &d->layout, d->batch) != 0 ||
-      nn_ws_init(&d->ws_next, &d->layout, d->batch) != 0 ||
+      nn_ws_init(&d->ws, &d->layout, d->double_dqn ? 2 * d->batch : d->batch) != 0 ||
+      (d->double_dqn &&
+       (!(d->stack = malloc(2 * (size_t)d->batch * (size_t)obs_dim * sizeof(float))) ||
+        !(d->qn = malloc((size_t)d->batch * (size_t)n_actions * sizeof(float))) ||
+        nn_ws_init(&d->ws_next, &d->layout, d->batch) != 0)) ||
       nn_ws_init(&d->ws_target, &d->layout, d->batch) != 0) {
     snprintf(err, errlen, "dqn: out of memory for %zu parameters, batch %d", n, d->batch);
     dqn_free(d);
@@ -67,6 +70,8 @@ void dqn_free(dqn_t *d) {
   free(d->dsel);
   adam_free(&d->adam);
   nn_ws_free(&d->ws);
+  free(d->stack);
+  free(d->qn);
   nn_ws_free(&d->ws_next);
   nn_ws_free(&d->ws_target);
   memset(d, 0, sizeof *d);
@@ -77,21 +82,36 @@ void dqn_update(dqn_t *d, const float *obs, const float *act, const float *rew,
   dqn_update_ext(d, obs, act, rew, next_obs, term, NULL, NULL, NULL, out);
 }
 
-/* The independent forward passes of one update: Q_online(s) on part 0 and Q_target(s') on
- * part 1 of the trainer's pool (gemm_pool(): trainer_threads), each whole on its thread, so
- * each runs as it would on one thread (same bits). */
+/* The independent forward passes of one update, each whole on one thread of the trainer's pool
+ * (gemm_pool(): trainer_threads), so each gives the bits it would on one thread. Plain DQN:
+ * Q_online(s) on part 0, Q_target(s') on part 1. Double DQN (the rows s then s' in d->stack):
+ * Q_online of the first 1.5 B rows on part 0; Q_target(s') and Q_online of the last B / 2 rows
+ * on part 1 (the same multiply-adds on each part; each packs the online weights once). */
 typedef struct fwd_job {
   dqn_t *d;
   const float *obs, *next_obs;
-  const float *q, *qt;
+  const float *q, *qt, *qn_tail;
+  int head; /* double DQN: rows of d->stack on part 0 */
 } fwd_job_t;
 
 static void fwd_part(void *arg, int part, int n_parts) {
-  (void)n_parts;
   fwd_job_t *j = arg;
   dqn_t *d = j->d;
-  if (part == 0) j->q = nn_forward(&d->ws, d->online, j->obs, d->batch);
-  if (part == 1) j->qt = nn_forward(&d->ws_target, d->target, j->next_obs, d->batch);
+  const int B = d->batch;
+  if (!d->double_dqn) {
+    if (part == 0) j->q = nn_forward(&d->ws, d->online, j->obs, B);
+    if (part == 1) j->qt = nn_forward(&d->ws_target, d->target, j->next_obs, B);
+  } else if (part == 0) {
+    j->q = nn_forward(&d->ws, d->online, d->stack, j->head);
+  } else if (part == 1) {
+    j->qt = nn_forward(&d->ws_target, d->target, j->next_obs, B);
+    j->qn_tail = nn_forward(&d->ws_next, d->online,
+                            d->stack + (size_t)j->head * (size_t)d->obs_dim, 2 * B - j->head);
+  }
+  /* and this part's share of the gradient buffer zeroed for the backward */
+  size_t n = d->layout.n_params, lo = n * (size_t)part / (size_t)n_parts,
+         hi = n * (size_t)(part + 1) / (size_t)n_parts;
+  memset(d->grads + lo, 0, (hi - lo) * sizeof(float));
 }
 
 void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *rew,
@@ -100,19 +120,41 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
   const int B = d->batch, A = d->n_actions;
   tpool_t *pool = gemm_pool();
   const float *q, *qt, *qn;
-  if (tpool_size(pool) >= 2) {
+  if (d->double_dqn) {
+    /* Q_online(s) and Q_online(s') in one forward of 2B rows (the weights packed once, products
+     * twice as tall), the backward on its first B rows; then Q_target(s'). With a pool of two
+     * or more, split between two threads as fwd_part says. */
+    size_t rows = (size_t)B * (size_t)d->obs_dim;
+    memcpy(d->stack, obs, rows * sizeof(float));
+    memcpy(d->stack + rows, next_obs, rows * sizeof(float));
+    if (tpool_size(pool) >= 2) {
+      fwd_job_t j = {.d = d, .obs = obs, .next_obs = next_obs, .head = B + B / 2};
+      gemm_set_pool(NULL);
+      tpool_run(pool, fwd_part, &j);
+      gemm_set_pool(pool);
+      q = j.q;
+      qt = j.qt;
+      size_t h = (size_t)(B / 2) * (size_t)A, t = (size_t)(B - B / 2) * (size_t)A;
+      memcpy(d->qn, q + (size_t)B * A, h * sizeof(float));
+      memcpy(d->qn + h, j.qn_tail, t * sizeof(float));
+      qn = d->qn;
+    } else {
+      q = nn_forward(&d->ws, d->online, d->stack, 2 * B);
+      qn = q + (size_t)B * A;
+      qt = nn_forward(&d->ws_target, d->target, next_obs, B);
+    }
+    nn_ws_keep_rows(&d->ws, B);
+  } else if (tpool_size(pool) >= 2) {
     /* Two threads or more: the online and the target forwards at once (their products
-     * unsplit: the pool is this job's); double DQN's Q_online(s') after, split as usual. */
-    fwd_job_t j = {d, obs, next_obs, NULL, NULL};
+     * unsplit: the pool is this job's). */
+    fwd_job_t j = {.d = d, .obs = obs, .next_obs = next_obs};
     gemm_set_pool(NULL);
     tpool_run(pool, fwd_part, &j);
     gemm_set_pool(pool);
     q = j.q;
-    qt = j.qt;
-    qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
+    qn = qt = j.qt;
   } else {
-    qt = nn_forward(&d->ws_target, d->target, next_obs, B);
-    qn = d->double_dqn ? nn_forward(&d->ws_next, d->online, next_obs, B) : qt;
+    qn = qt = nn_forward(&d->ws_target, d->target, next_obs, B);
     q = nn_forward(&d->ws, d->online, obs, B);
   }
   for (int b = 0; b < B; b++) {
@@ -152,7 +194,8 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
   }
   memset(d->dq, 0, (size_t)B * A * sizeof(float));
   for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
-  memset(d->grads, 0, d->layout.n_params * sizeof(float));
+  if (tpool_size(pool) < 2) /* else zeroed by the forward's parts */
+    memset(d->grads, 0, d->layout.n_params * sizeof(float));
   nn_backward(&d->ws, d->online, d->dq, d->grads, NULL);
   /* clip + step, fused; split across the pool when there is one */
   float norm = optim_step_pool(&d->adam, d->online, d->grads, d->grad_clip, pool);

@@ -395,8 +395,14 @@ static const char *row_name(int ddpg, const char *hidden, char *buf, size_t len)
 
 int main(int argc, char **argv) {
   int slowdown = 1, flush = 1, split = 1;
+  long profile = 0;
+  int profile_threads = 1;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+    if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc && atol(argv[i + 1]) >= 1) {
+      profile = atol(argv[++i]);
+    } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+      profile_threads = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       slowdown = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--no-flush") == 0) {
       flush = 0;
@@ -412,7 +418,8 @@ int main(int argc, char **argv) {
         die("cannot re-execute with OPENBLAS_CORETYPE set");
       }
     } else {
-      fprintf(stderr, "usage: %s [--slowdown K] [--no-flush] [--no-split] [--rlserve-kernels]\n",
+      fprintf(stderr, "usage: %s [--slowdown K] [--no-flush] [--no-split] [--rlserve-kernels] "
+                      "[--profile N [--threads T]]\n",
               argv[0]);
       return 2;
     }
@@ -465,6 +472,25 @@ int main(int argc, char **argv) {
   rng_seed(&fill_rng, 3);
   fill_replay(&rp, 0, FILL, &fill_rng);
   fill_replay(&prp, 1, FILL, &fill_rng);
+
+  if (profile) { /* --profile N: N updates of the preset's DQN on T threads, for perf */
+    nn_flush_denormals();
+    trainer_t t;
+    trainer_init(&t, &cfg, cfg.hidden, &rp, profile_threads);
+    run_updates(&t, 1, 200, 0, 1);
+    double c0 = bench_now(), u = run_updates(&t, 1, profile, 0, 1), c1 = bench_now(), pkb = 0;
+    if (profile_threads > 1) /* the caller's CPU time only; say the wall rate too */
+      printf("profile:  %d threads: %.0f updates per wall second\n", profile_threads,
+             run_updates_on(&t, 1, profile, 0, 1, bench_wall_now));
+    sgemm_peak(&pk, 5, &pkb);
+    printf("profile:  %ld updates in %.3f s CPU (%.0f updates/s, %.1f%% of %.1f GFLOP/s peak)\n",
+           profile, c1 - c0, u, 100.0 * u * trainer_flops(&t) / (pkb * 1e9), pkb);
+    trainer_free(&t);
+    replay_free(&rp);
+    replay_free(&prp);
+    peak_free(&pk);
+    return 0;
+  }
 
   /* What FTZ/DAZ buy: one dqn_t aged with them off; then windows alternately off and on, each
    * from the aged state (with FTZ/DAZ on, the first Adam step flushes the subnormal moments). */
