@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -331,31 +332,68 @@ void nn_ws_free(nn_ws_t *ws) {
 }
 
 /* The elementwise passes of a forward and a backward (ReLU, its derivative, the bias rows and
- * the bias gradient's column sums), compiled for AVX-512, AVX2 and the baseline and picked at
- * load time (an ifunc): built for the baseline alone they ran 4 floats wide and took ~8% of a
- * 4-256-256-2 DQN update. Each element's arithmetic is the same in every version. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NN_CLONES
+ * the bias gradient's column sums), compiled three times (AVX-512, AVX2, the baseline) and
+ * picked once per process from the CPU: built for the baseline alone they ran 4 floats wide
+ * and took ~8% of a 4-256-256-2 DQN update. Each element's arithmetic is the same in every
+ * version (no sum is reassociated). A table of pointers, not an ifunc: the sanitizers'
+ * runtimes are not up when an ifunc resolver runs. */
+#define EW_KERNELS(SUF, ATTR)                                                                  \
+  ATTR static void relu_##SUF(float *restrict y, size_t n) {                                   \
+    for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;                           \
+  }                                                                                            \
+  ATTR static void relu_backward_##SUF(const float *restrict y, float *restrict d, size_t n) {  \
+    for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;                           \
+  }                                                                                            \
+  ATTR static void fill_rows_##SUF(float *restrict y, const float *restrict b, int rows,       \
+                                   int n) {                                                    \
+    for (int r = 0; r < rows; r++)                                                             \
+      for (int o = 0; o < n; o++) y[(size_t)r * n + o] = b[o];                                 \
+  }                                                                                            \
+  ATTR static void add_col_sums_##SUF(const float *restrict d, int rows, int n,                \
+                                      float *restrict g) {                                     \
+    for (int r = 0; r < rows; r++)                                                             \
+      for (int o = 0; o < n; o++) g[o] += d[(size_t)r * n + o];                                \
+  }
+
+typedef struct ew {
+  void (*relu)(float *restrict y, size_t n);
+  void (*relu_backward)(const float *restrict y, float *restrict d, size_t n);
+  void (*fill_rows)(float *restrict y, const float *restrict b, int rows, int n);
+  void (*add_col_sums)(const float *restrict d, int rows, int n, float *restrict g);
+} ew_t;
+
+EW_KERNELS(plain, )
+#define EW_TABLE(SUF) {relu_##SUF, relu_backward_##SUF, fill_rows_##SUF, add_col_sums_##SUF}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+EW_KERNELS(avx2, __attribute__((target("avx2"))))
+EW_KERNELS(avx512, __attribute__((target("avx512f"))))
+static const ew_t ew_avx512 = EW_TABLE(avx512), ew_avx2 = EW_TABLE(avx2);
 #endif
+static const ew_t ew_plain = EW_TABLE(plain);
+static const ew_t *ew_k;
+static pthread_once_t ew_once = PTHREAD_ONCE_INIT;
 
-NN_CLONES static void relu(float *restrict y, size_t n) {
-  for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+static void ew_pick(void) {
+  ew_k = &ew_plain;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    ew_k = &ew_avx512;
+  else if (__builtin_cpu_supports("avx2"))
+    ew_k = &ew_avx2;
+#endif
 }
 
-NN_CLONES static void relu_backward(const float *restrict y, float *restrict d, size_t n) {
-  for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+static const ew_t *ew(void) {
+  pthread_once(&ew_once, ew_pick);
+  return ew_k;
 }
 
-NN_CLONES static void fill_rows(float *restrict y, const float *restrict b, int rows, int n) {
-  for (int r = 0; r < rows; r++)
-    for (int o = 0; o < n; o++) y[(size_t)r * n + o] = b[o];
-}
-
-NN_CLONES static void add_col_sums(const float *restrict d, int rows, int n, float *restrict g) {
-  for (int r = 0; r < rows; r++)
-    for (int o = 0; o < n; o++) g[o] += d[(size_t)r * n + o];
+static void relu(float *y, size_t n) { ew()->relu(y, n); }
+static void relu_backward(const float *y, float *d, size_t n) { ew()->relu_backward(y, d, n); }
+static void fill_rows(float *y, const float *b, int rows, int n) { ew()->fill_rows(y, b, rows, n); }
+static void add_col_sums(const float *d, int rows, int n, float *g) {
+  ew()->add_col_sums(d, rows, n, g);
 }
 
 static void activate(nn_act_t act, float *y, size_t n) {
@@ -397,9 +435,12 @@ static void affine(int rows, int n_out, int n_in, const float *x, const float *w
 }
 
 /* dW += d^T x, db += column sums of d, dx = d W: the backward of affine(). With a pool of two
- * (trainer_threads = 2) and both products large, each runs whole on its own thread: no
- * hand-over inside either product, and each gives the bits one thread would. */
+ * (trainer_threads = 2) and both products mid-sized (a 4-256-256-2 DQN's hidden layer, MinAtar's
+ * fc:128), each runs whole on its own thread: no hand-over inside either product, and each
+ * gives the bits one thread would. Larger ones (DDPG's 400 x 300 at batch 256) split each
+ * product in two (gemm.h), which balances the threads better than two different kernels. */
 #define NN_OVERLAP_MIN_MACS 524288L
+#define NN_OVERLAP_MAX_MACS 8388608L
 
 typedef struct affine_bwd {
   int rows, n_out, n_in;
@@ -421,7 +462,9 @@ static void affine_bwd_part(void *arg, int part, int n_parts) {
 static void affine_backward(int rows, int n_out, int n_in, const float *x, const float *w,
                             const float *d, float *gw, float *gb, float *dx) {
   tpool_t *pool = gemm_pool();
-  if (gw && dx && tpool_size(pool) == 2 && (long)rows * n_out * n_in >= NN_OVERLAP_MIN_MACS) {
+  long macs = (long)rows * n_out * n_in;
+  if (gw && dx && tpool_size(pool) == 2 && macs >= NN_OVERLAP_MIN_MACS &&
+      macs <= NN_OVERLAP_MAX_MACS) {
     affine_bwd_t j = {rows, n_out, n_in, x, w, d, gw, gb, dx};
     gemm_set_pool(NULL); /* the pool is this job's: the products unsplit */
     tpool_run(pool, affine_bwd_part, &j);
