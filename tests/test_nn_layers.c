@@ -301,6 +301,39 @@ static void gradcheck(const char *spec, int n_in, const int *shape, int n_out, n
  * (they sum in other orders). MinAtar's Breakout and Seaquest shapes at batch 32 (7 output
  * pixels per row off the 8-pixel block: none; 10 channels: 30 taps per kernel row, 16 + 14),
  * and an awkward one (two convs, 32 filters, a 2x3 kernel, 9 output columns). */
+/* Two computations of one network's forward and backward: each side's output, dL/dparams and
+ * dL/dx, their worst differences, and the largest gradient (the scale of the tolerance). */
+typedef struct sides {
+  size_t ny, np, nx;
+  float *y[2], *g[2], *dx[2];
+} sides_t;
+
+static void sides_alloc(sides_t *s, size_t ny, size_t np, size_t nx) {
+  s->ny = ny, s->np = np, s->nx = nx;
+  for (int k = 0; k < 2; k++) {
+    s->y[k] = malloc(ny * sizeof(float));
+    s->g[k] = calloc(np, sizeof(float));
+    s->dx[k] = malloc(nx * sizeof(float));
+    CHECK(s->y[k] && s->g[k] && s->dx[k], "out of memory");
+  }
+}
+
+static void sides_worst(const sides_t *s, double *wy, double *wg, double *wx, double *gscale) {
+  *wy = *wg = *wx = *gscale = 0;
+  for (size_t i = 0; i < s->ny; i++) *wy = fmax(*wy, fabs(s->y[0][i] - s->y[1][i]));
+  for (size_t i = 0; i < s->np; i++) *gscale = fmax(*gscale, fabs(s->g[0][i]));
+  for (size_t i = 0; i < s->np; i++) *wg = fmax(*wg, fabs(s->g[0][i] - s->g[1][i]));
+  for (size_t i = 0; i < s->nx; i++) *wx = fmax(*wx, fabs(s->dx[0][i] - s->dx[1][i]));
+}
+
+static void sides_free(sides_t *s) {
+  for (int k = 0; k < 2; k++) {
+    free(s->y[k]);
+    free(s->g[k]);
+    free(s->dx[k]);
+  }
+}
+
 static void conv_direct_vs_im2col(const char *spec, int n_in, const int *shape, int batch) {
   nn_layout_t l;
   char err[256];
@@ -309,7 +342,9 @@ static void conv_direct_vs_im2col(const char *spec, int n_in, const int *shape, 
   rng_seed(&rng, 77);
   size_t np = l.n_params, nx = (size_t)batch * n_in, ny = (size_t)batch * 6;
   float *p = malloc(np * sizeof(float)), *x = malloc(nx * sizeof(float));
-  float *dy = malloc(ny * sizeof(float)), *g[2], *dx[2], *y[2];
+  float *dy = malloc(ny * sizeof(float));
+  sides_t sd;
+  sides_alloc(&sd, ny, np, nx);
   nn_init_params(&l, p, &rng);
   for (size_t i = 0; i < nx; i++) x[i] = rng_uniform(&rng) < 0.2 ? 1.0f : 0.0f;
   for (size_t i = 0; i < ny; i++) dy[i] = (float)rng_range(&rng, -1, 1);
@@ -317,29 +352,19 @@ static void conv_direct_vs_im2col(const char *spec, int n_in, const int *shape, 
     nn_set_conv_direct(side);
     nn_ws_t ws;
     CHECK(nn_ws_init(&ws, &l, batch) == 0, "ws");
-    g[side] = calloc(np, sizeof(float));
-    dx[side] = malloc(nx * sizeof(float));
-    y[side] = malloc(ny * sizeof(float));
-    memcpy(y[side], nn_forward(&ws, p, x, batch), ny * sizeof(float));
-    nn_backward(&ws, p, dy, g[side], dx[side]);
+    memcpy(sd.y[side], nn_forward(&ws, p, x, batch), ny * sizeof(float));
+    nn_backward(&ws, p, dy, sd.g[side], sd.dx[side]);
     nn_ws_free(&ws);
   }
   nn_set_conv_direct(1);
-  double wy = 0, wg = 0, wx = 0, gscale = 0;
-  for (size_t i = 0; i < ny; i++) wy = fmax(wy, fabs(y[0][i] - y[1][i]));
-  for (size_t i = 0; i < np; i++) gscale = fmax(gscale, fabs(g[0][i]));
-  for (size_t i = 0; i < np; i++) wg = fmax(wg, fabs(g[0][i] - g[1][i]));
-  for (size_t i = 0; i < nx; i++) wx = fmax(wx, fabs(dx[0][i] - dx[1][i]));
+  double wy, wg, wx, gscale;
+  sides_worst(&sd, &wy, &wg, &wx, &gscale);
   CHECK(wy < 1e-5 && wg <= 1e-5 * (1 + gscale) && wx < 1e-5,
         "%s batch %d: direct vs im2col differ: y %g, grads %g (largest %g), dx %g", spec, batch,
         wy, wg, gscale, wx);
   printf("conv direct vs im2col %s batch %d: worst |dy| %.3g, |dgrad| %.3g, |ddx| %.3g\n", spec,
          batch, wy, wg, wx);
-  for (int side = 0; side < 2; side++) {
-    free(g[side]);
-    free(dx[side]);
-    free(y[side]);
-  }
+  sides_free(&sd);
   free(p);
   free(x);
   free(dy);
@@ -357,37 +382,29 @@ static void stacked_rows(const char *spec, int n_in, const int *shape, int batch
   rng_seed(&rng, 91);
   size_t np = l.n_params, nx = (size_t)batch * n_in, ny = (size_t)batch * 3;
   float *p = malloc(np * sizeof(float)), *x = malloc(2 * nx * sizeof(float));
-  float *dy = malloc(ny * sizeof(float)), *g[2], *dx[2], *y[2];
+  float *dy = malloc(ny * sizeof(float));
+  sides_t sd;
+  sides_alloc(&sd, ny, np, nx);
   nn_init_params(&l, p, &rng);
   for (size_t i = 0; i < 2 * nx; i++) x[i] = (float)rng_range(&rng, -1, 1);
   for (size_t i = 0; i < ny; i++) dy[i] = (float)rng_range(&rng, -1, 1);
   for (int side = 0; side < 2; side++) {
     nn_ws_t ws;
     CHECK(nn_ws_init(&ws, &l, 2 * batch) == 0, "ws");
-    g[side] = calloc(np, sizeof(float));
-    dx[side] = malloc(nx * sizeof(float));
-    y[side] = malloc(ny * sizeof(float));
-    memcpy(y[side], nn_forward(&ws, p, x, side ? 2 * batch : batch), ny * sizeof(float));
+    memcpy(sd.y[side], nn_forward(&ws, p, x, side ? 2 * batch : batch), ny * sizeof(float));
     if (side) nn_ws_keep_rows(&ws, batch);
-    nn_backward(&ws, p, dy, g[side], dx[side]);
+    nn_backward(&ws, p, dy, sd.g[side], sd.dx[side]);
     nn_ws_free(&ws);
   }
-  double wy = 0, wg = 0, wx = 0, gscale = 0;
-  for (size_t i = 0; i < ny; i++) wy = fmax(wy, fabs(y[0][i] - y[1][i]));
-  for (size_t i = 0; i < np; i++) gscale = fmax(gscale, fabs(g[0][i]));
-  for (size_t i = 0; i < np; i++) wg = fmax(wg, fabs(g[0][i] - g[1][i]));
-  for (size_t i = 0; i < nx; i++) wx = fmax(wx, fabs(dx[0][i] - dx[1][i]));
+  double wy, wg, wx, gscale;
+  sides_worst(&sd, &wy, &wg, &wx, &gscale);
   CHECK(gscale > 0, "%s: no gradient", spec);
   CHECK(wy <= 1e-6 && wg <= 1e-6 * (1 + gscale) && wx <= 1e-6,
         "%s batch %d stacked: y %g, grads %g (largest %g), dx %g apart", spec, batch, wy, wg,
         gscale, wx);
   printf("stacked forward, leading %d rows kept, %s%s: worst |dy| %.3g, |dgrad| %.3g, |ddx| %.3g\n",
          batch, spec, dueling ? " dueling" : "", wy, wg, wx);
-  for (int side = 0; side < 2; side++) {
-    free(g[side]);
-    free(dx[side]);
-    free(y[side]);
-  }
+  sides_free(&sd);
   free(p);
   free(x);
   free(dy);
