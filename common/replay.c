@@ -483,3 +483,30 @@ int replay_image_restore(replay_t *r, const replay_image_t *im, int n_actions, c
   pthread_mutex_unlock(&r->mu);
   return 0;
 }
+
+int replay_sample_alloc(replay_sample_t *s, size_t batch, size_t obs_dim, size_t act_dim) {
+  s->obs = malloc(batch * obs_dim * sizeof(float));
+  s->next_obs = malloc(batch * obs_dim * sizeof(float));
+  s->act = malloc(batch * act_dim * sizeof(float));
+  s->rew = malloc(batch * sizeof(float));
+  s->term = malloc(batch * sizeof(float));
+  s->disc = malloc(batch * sizeof(float));
+  s->weight = malloc(batch * sizeof(float));
+  s->id = malloc(batch * sizeof(uint64_t));
+  if (s->obs && s->next_obs && s->act && s->rew && s->term && s->disc && s->weight && s->id)
+    return 0;
+  replay_sample_free(s);
+  return -1;
+}
+
+void replay_sample_free(replay_sample_t *s) {
+  free(s->obs);
+  free(s->next_obs);
+  free(s->act);
+  free(s->rew);
+  free(s->term);
+  free(s->disc);
+  free(s->weight);
+  free(s->id);
+  memset(s, 0, sizeof *s);
+}

@@ -107,6 +107,10 @@ typedef struct replay_sample {
   float *obs, *act, *rew, *next_obs, *term, *disc, *weight;
   uint64_t *id;
 } replay_sample_t;
+/* Buffers for `batch` sampled transitions of obs_dim and act_dim floats: every field of s.
+ * 0, or -1 out of memory (then nothing is left allocated). replay_sample_free frees them. */
+int replay_sample_alloc(replay_sample_t *s, size_t batch, size_t obs_dim, size_t act_dim);
+void replay_sample_free(replay_sample_t *s);
 /* Like replay_sample_wait, into s (every buffer required). Prioritized: proportional,
  * stratified over `batch` equal segments of the total priority. */
 int replay_sample_ext(replay_t *r, rng_t *rng, size_t batch, replay_sample_t *s, int timeout_ms);

@@ -65,12 +65,9 @@ static void *trainer_thread(void *arg) {
         L->run.cfg.trainer_threads ? "" : ": the cores minus the local workers");
   size_t B = (size_t)L->run.cfg.batch_size, od = (size_t)L->run.pol.obs_dim,
          ad = (size_t)L->run.pol.act_dim;
-  float *obs = malloc(B * od * sizeof(float)), *next = malloc(B * od * sizeof(float));
-  float *act = malloc(B * ad * sizeof(float)), *rew = malloc(B * sizeof(float));
-  float *term = malloc(B * sizeof(float)), *disc = malloc(B * sizeof(float));
-  float *weight = malloc(B * sizeof(float)), *td = malloc(B * sizeof(float));
-  uint64_t *ids = malloc(B * sizeof(uint64_t));
-  if (!obs || !next || !act || !rew || !term || !disc || !weight || !td || !ids) {
+  replay_sample_t smp = {0};
+  float *td = malloc(B * sizeof(float));
+  if (replay_sample_alloc(&smp, B, od, ad) != 0 || !td) {
     LOG_E("trainer", "out of memory for batch buffers");
     atomic_store(&L->stop, 1);
     goto out;
@@ -89,13 +86,12 @@ static void *trainer_thread(void *arg) {
   uint64_t batches = 0, unlogged = 0;
   double last_skip_log = 0;
   while (!atomic_load(&L->stop)) {
-    replay_sample_t smp = {obs, act, rew, next, term, disc, weight, ids};
     if (replay_sample_ext(&L->replay, &L->tr.rng, B, &smp, 100) != 0) continue;
     /* Rows that cannot use disc, weight and td get the one-step batch they always had. */
-    algo_batch_t batch = {obs, act, rew, next, term, NULL, NULL, NULL};
+    algo_batch_t batch = {smp.obs, smp.act, smp.rew, smp.next_obs, smp.term, NULL, NULL, NULL};
     if (L->run.algo->per) {
-      batch.disc = disc;
-      batch.weight = L->replay.prioritized ? weight : NULL;
+      batch.disc = smp.disc;
+      batch.weight = L->replay.prioritized ? smp.weight : NULL;
       batch.td = L->replay.prioritized ? td : NULL;
     }
     algo_stats_t st;
@@ -108,7 +104,7 @@ static void *trainer_thread(void *arg) {
       if (flow_wake_due(batches)) uv_async_send(&L->net.wake);
       continue;
     }
-    if (st.td_filled) replay_update_priorities(&L->replay, ids, td, B);
+    if (st.td_filled) replay_update_priorities(&L->replay, smp.id, td, B);
     float loss = st.loss, mean_q = st.mean_q;
     long updates = st.updates;
     pthread_mutex_lock(&L->sh.mu);
@@ -135,15 +131,8 @@ static void *trainer_thread(void *arg) {
 out:
   gemm_set_pool(NULL);
   tpool_destroy(pool);
-  free(obs);
-  free(next);
-  free(act);
-  free(rew);
-  free(term);
-  free(disc);
-  free(weight);
+  replay_sample_free(&smp);
   free(td);
-  free(ids);
   return NULL;
 }
 

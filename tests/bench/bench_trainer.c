@@ -188,7 +188,7 @@ typedef struct trainer {
   replay_t *rp;
   tpool_t *pool;
   int batch;
-  float *obs, *next, *act, *rew, *term;
+  replay_sample_t s; /* the sampled batch (its disc, weight and id unused here) */
 } trainer_t;
 
 static void trainer_init(trainer_t *t, const config_t *preset, const char *hidden, replay_t *rp,
@@ -212,22 +212,13 @@ static void trainer_init(trainer_t *t, const config_t *preset, const char *hidde
   }
   size_t B = (size_t)t->batch;
   t->rp = rp;
-  t->obs = malloc(B * od * sizeof(float));
-  t->next = malloc(B * od * sizeof(float));
-  t->act = malloc(B * sizeof(float));
-  t->rew = malloc(B * sizeof(float));
-  t->term = malloc(B * sizeof(float));
-  if (!t->obs || !t->next || !t->act || !t->rew || !t->term) die("out of memory for a batch");
+  if (replay_sample_alloc(&t->s, B, (size_t)od, 1) != 0) die("out of memory for a batch");
   if (threads > 1 && !(t->pool = tpool_create(threads, nn_flush_denormals)))
     die("cannot start the trainer's thread pool");
 }
 
 static void trainer_free(trainer_t *t) {
-  free(t->obs);
-  free(t->next);
-  free(t->act);
-  free(t->rew);
-  free(t->term);
+  replay_sample_free(&t->s);
   if (t->ddpg)
     ddpg_free(&t->g);
   else
@@ -243,16 +234,17 @@ static size_t trainer_params(const trainer_t *t) {
 }
 
 static void sample(trainer_t *t) {
-  if (replay_sample_wait(t->rp, &t->r, (size_t)t->batch, t->obs, t->act, t->rew, t->next, t->term,
-                         1000) != 0)
+  replay_sample_t *b = &t->s;
+  if (replay_sample_wait(t->rp, &t->r, (size_t)t->batch, b->obs, b->act, b->rew, b->next_obs,
+                         b->term, 1000) != 0)
     die("replay_sample_wait blocked: the rate limit should never bind here");
 }
 
 static void update(trainer_t *t) {
   if (t->ddpg)
-    ddpg_update(&t->g, t->obs, t->act, t->rew, t->next, t->term, NULL);
+    ddpg_update(&t->g, t->s.obs, t->s.act, t->s.rew, t->s.next_obs, t->s.term, NULL);
   else
-    dqn_update(&t->d, t->obs, t->act, t->rew, t->next, t->term, NULL);
+    dqn_update(&t->d, t->s.obs, t->s.act, t->s.rew, t->s.next_obs, t->s.term, NULL);
 }
 
 /* Counted updates/s over `n` updates (n > 0) or at least `seconds` of `clock` (bench_now: this

@@ -147,8 +147,7 @@ typedef struct trainer {
   replay_t *rp;
   tpool_t *pool;
   int batch, od;
-  float *obs, *next, *act, *rew, *term, *disc, *weight;
-  uint64_t *ids;
+  replay_sample_t s; /* the sampled batch */
 } trainer_t;
 
 static void trainer_init(trainer_t *t, const config_t *cfg, const env_spec_t *spec, replay_t *rp,
@@ -163,42 +162,26 @@ static void trainer_init(trainer_t *t, const config_t *cfg, const env_spec_t *sp
   t->od = spec->obs.dim;
   size_t B = (size_t)t->batch;
   t->rp = rp;
-  t->obs = malloc(B * t->od * sizeof(float));
-  t->next = malloc(B * t->od * sizeof(float));
-  t->act = malloc(B * sizeof(float));
-  t->rew = malloc(B * sizeof(float));
-  t->term = malloc(B * sizeof(float));
-  t->disc = malloc(B * sizeof(float));
-  t->weight = malloc(B * sizeof(float));
-  t->ids = malloc(B * sizeof(uint64_t));
-  if (!t->obs || !t->next || !t->act || !t->rew || !t->term || !t->disc || !t->weight || !t->ids)
-    die("out of memory for a batch");
+  if (replay_sample_alloc(&t->s, B, (size_t)t->od, 1) != 0) die("out of memory for a batch");
   if (threads > 1 && !(t->pool = tpool_create(threads, nn_flush_denormals)))
     die("cannot start the trainer's thread pool");
 }
 
 static void trainer_free(trainer_t *t) {
-  free(t->obs);
-  free(t->next);
-  free(t->act);
-  free(t->rew);
-  free(t->term);
-  free(t->disc);
-  free(t->weight);
-  free(t->ids);
+  replay_sample_free(&t->s);
   dqn_free(&t->d);
   tpool_destroy(t->pool);
 }
 
 /* As the learner's trainer thread: replay_sample_ext, then the algo row's update path. */
 static void sample(trainer_t *t) {
-  replay_sample_t s = {t->obs, t->act, t->rew, t->next, t->term, t->disc, t->weight, t->ids};
-  if (replay_sample_ext(t->rp, &t->r, (size_t)t->batch, &s, 1000) != 0)
+  if (replay_sample_ext(t->rp, &t->r, (size_t)t->batch, &t->s, 1000) != 0)
     die("replay_sample_ext blocked: the rate limit should never bind here");
 }
 
 static void update(trainer_t *t) {
-  dqn_update_ext(&t->d, t->obs, t->act, t->rew, t->next, t->term, t->disc, NULL, NULL, NULL);
+  replay_sample_t *b = &t->s;
+  dqn_update_ext(&t->d, b->obs, b->act, b->rew, b->next_obs, b->term, b->disc, NULL, NULL, NULL);
 }
 
 /* The learner's finiteness guard (server/learner/guard.h) after every update, as its trainer
@@ -235,18 +218,18 @@ static void profile_phases(trainer_t *t, guard_t *g, int n, phases_t *ph) {
     double c0 = bench_now();
     sample(t);
     double c1 = bench_now();
-    const float *qt = nn_forward(&d->ws_target, d->target, t->next, B);
+    const float *qt = nn_forward(&d->ws_target, d->target, t->s.next_obs, B);
     double c2 = bench_now();
-    const float *q = nn_forward(&d->ws, d->online, t->obs, B);
+    const float *q = nn_forward(&d->ws, d->online, t->s.obs, B);
     double c3 = bench_now();
     for (int b = 0; b < B; b++) {
       int a_star = nn_argmax(qt + (size_t)b * A, A);
-      d->y[b] = t->rew[b] + d->gamma * (1.0f - t->term[b]) * qt[(size_t)b * A + a_star];
-      d->q_sel[b] = q[(size_t)b * A + (int)t->act[b]];
+      d->y[b] = t->s.rew[b] + d->gamma * (1.0f - t->s.term[b]) * qt[(size_t)b * A + a_star];
+      d->q_sel[b] = q[(size_t)b * A + (int)t->s.act[b]];
     }
     nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, d->dsel);
     memset(d->dq, 0, (size_t)B * A * sizeof(float));
-    for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)t->act[b]] = d->dsel[b];
+    for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)t->s.act[b]] = d->dsel[b];
     memset(d->grads, 0, d->layout.n_params * sizeof(float));
     double c4 = bench_now();
     nn_backward(&d->ws, d->online, d->dq, d->grads, NULL);
