@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # SIGINT and SIGTERM stop the learner within a second even while an evaluation runs: the eval
-# thread reads the stop flag between steps (server/algo/eval.c). Evaluations of 100000 episodes
-# take many seconds here, so the signal arrives in the middle of one.
+# thread reads the stop flag between steps (server/algo/eval.c). Evaluations of 100000
+# MountainCar episodes (200 steps each until the car is driven up the hill, which an untrained
+# network does not do) are 20M steps, many seconds here, so the signal arrives in the middle of
+# one. (CartPole's 100000 episodes of ~9 steps each took under a second once the forward got
+# faster, and the evaluation ended before the signal.)
 . "$(dirname "$0")/lib.sh"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 for sig in INT TERM; do
   out=$WORK/run-$sig
   log=$WORK/learner-$sig.log
-  "$RLSERVE" learner --preset cartpole-dqn --set solve_threshold=1e9 --set eval_interval=1000 \
+  "$RLSERVE" learner --preset mountaincar-dqn --set solve_threshold=1e9 --set eval_interval=1000 \
     --set eval_episodes=100000 --set progress_interval_s=0.5 --listen "127.0.0.1:$port" \
     --status off --out "$out" >"$log" 2>&1 &
   learner=$!
