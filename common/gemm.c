@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "gemm512.h"
 #include "tpool.h"
 
 /* Below this many multiply-adds (m*n*k) a product runs in our own kernel, at and above it in
@@ -44,11 +45,32 @@ const char *gemm_better_coretype(void) {
 static gemm_impl_t auto_means = GEMM_AUTO;
 void gemm_set_auto(gemm_impl_t impl) { auto_means = impl; }
 
-static int use_own(gemm_impl_t impl, int m, int n, int k) {
+/* Which kernel runs a product: our plain C ones, our AVX-512 ones (gemm512.h) or OpenBLAS. */
+enum { K_BLAS = 0, K_OWN = 1, K_512 = 2 };
+
+/* GEMM_AUTO's use of the AVX-512 kernels, from tests/bench/bench_nn.c's shape sweep (SkylakeX
+ * OpenBLAS 0.3.21 alongside): they beat OpenBLAS 1.05-1.6x on the forward from 32 output
+ * columns up (192 x 256 x 4 to 64 x 1024 x 1024) and 1.0-1.3x on the gradients from ~1M
+ * multiply-adds up, but lose to OpenBLAS's unpacked small-matrix kernels below that and narrower
+ * than 32 columns (0.5-0.9x), and to its full blocking past 512 rows of C (1024^3: 0.8x). */
+#define G512_MAX_ROWS 512
+#define G512_MAX_MACS 134217728L
+#define G512_MIN_GRAD_MACS 1048576L
+
+static int use_512(int op_nt, int m, int n, int k) {
+  long macs = (long)m * n * k;
+  if (n < 32 || m > G512_MAX_ROWS || macs > G512_MAX_MACS) return 0;
+  if (!op_nt && macs < G512_MIN_GRAD_MACS) return 0;
+  return g512_available();
+}
+
+static int pick(gemm_impl_t impl, int op_nt, int m, int n, int k) {
   if (impl == GEMM_AUTO) impl = auto_means;
-  if (impl == GEMM_OWN) return 1;
-  if (impl == GEMM_BLAS) return 0;
-  return (long)m * n * k < GEMM_OWN_MAX_MACS;
+  if (impl == GEMM_OWN) return K_OWN;
+  if (impl == GEMM_BLAS) return K_BLAS;
+  if (impl == GEMM_AVX512) return g512_available() ? K_512 : K_BLAS;
+  if ((long)m * n * k < GEMM_OWN_MAX_MACS) return K_OWN;
+  return use_512(op_nt, m, n, k) ? K_512 : K_BLAS;
 }
 
 /* ---- C (+)= op(A) B: rank-1 updates of four rows of C at a time ----------------------- */
@@ -134,35 +156,40 @@ static void own_nt(int m, int n, int k, const float *A, const float *B, int acc,
 
 /* ---- one thread: the products on a slice of C's rows --------------------------------------- */
 
-/* lda: A's row stride (k for nt and nn; the full m for tn, whose slice starts at column lo). */
-static void run_nt(int own, int m, int n, int k, const float *A, const float *B, int acc,
-                   float *C) {
-  if (own) {
+/* bias, relu: only on the AVX-512 kernels (gemm_nt_bias). lda: A's row stride (k for nt and
+ * nn; the full m for tn, whose slice starts at column lo). */
+static void run_nt(int kern, int m, int n, int k, const float *A, const float *B, int acc,
+                   const float *bias, int relu, float *C) {
+  if (kern == K_512)
+    g512_nt(m, n, k, A, (size_t)k, B, (size_t)k, acc, bias, relu, C, (size_t)n);
+  else if (kern == K_OWN)
     own_nt(m, n, k, A, B, acc, C);
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, acc ? 1.0f : 0.0f,
-              C, n);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k,
+                acc ? 1.0f : 0.0f, C, n);
 }
 
-static void run_tn(int own, int m, int n, int k, const float *A, int lda, const float *B,
+static void run_tn(int kern, int m, int n, int k, const float *A, int lda, const float *B,
                    float *C) {
-  if (own) {
+  if (kern == K_512)
+    g512_tn(m, n, k, A, (size_t)lda, B, (size_t)n, C, (size_t)n);
+  else if (kern == K_OWN)
     axpy4(m, n, k, A, 1, (size_t)lda, B, (size_t)n, C, (size_t)n);
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, n, 1.0f, C, n);
+  else
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, n, 1.0f, C, n);
 }
 
-static void run_nn(int own, int m, int n, int k, const float *A, const float *B, int acc,
+static void run_nn(int kern, int m, int n, int k, const float *A, const float *B, int acc,
                    float *C) {
-  if (own) {
+  if (kern == K_512) {
+    g512_nn(m, n, k, A, (size_t)k, B, (size_t)n, acc, C, (size_t)n);
+  } else if (kern == K_OWN) {
     if (!acc) zero_rows(m, n, C);
     axpy4(m, n, k, A, (size_t)k, 1, B, (size_t)n, C, (size_t)n);
-    return;
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n,
+                acc ? 1.0f : 0.0f, C, n);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n,
-              acc ? 1.0f : 0.0f, C, n);
 }
 
 /* ---- many threads: C's rows split across this thread's pool ------------------------------- */
@@ -182,9 +209,9 @@ tpool_t *gemm_pool(void) { return tl_pool; }
 typedef enum { OP_NT, OP_TN, OP_NN } gemm_op_t;
 typedef struct split {
   gemm_op_t op;
-  int own, m, n, k, acc;
-  int by_cols; /* slices of C's columns (OpenBLAS, nt and nn), else of its rows */
-  const float *A, *B;
+  int kern, m, n, k, acc, relu;
+  int by_cols; /* slices of C's columns (nt and nn, not on the plain kernels), else of its rows */
+  const float *A, *B, *bias;
   float *C;
 } split_t;
 
@@ -196,16 +223,24 @@ static void split_range(int len, int part, int n_parts, int *lo, int *hi) {
   *hi = b1 * GEMM_GRAIN < len ? b1 * GEMM_GRAIN : len;
 }
 
-/* Columns lo..hi of C through CBLAS with the full row strides. */
-static void blas_cols(const split_t *s, int lo, int hi) {
-  int w = hi - lo;
-  float beta = s->acc ? 1.0f : 0.0f;
-  if (s->op == OP_NT) /* C[:, lo:hi] = A B[lo:hi, :]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->m, w, s->k, 1.0f, s->A, s->k,
-                s->B + (size_t)lo * s->k, s->k, beta, s->C + lo, s->n);
-  else /* OP_NN: C[:, lo:hi] = A B[:, lo:hi] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, w, s->k, 1.0f, s->A, s->k,
-                s->B + lo, s->n, beta, s->C + lo, s->n);
+/* Columns lo..hi of C with the full row strides. */
+static void slice_cols(const split_t *s, int lo, int hi) {
+  int w = hi - lo, n = s->n, k = s->k;
+  float *C = s->C + lo;
+  if (s->op == OP_NT) { /* C[:, lo:hi] = A B[lo:hi, :]^T */
+    const float *B = s->B + (size_t)lo * k;
+    if (s->kern == K_512)
+      g512_nt(s->m, w, k, s->A, (size_t)k, B, (size_t)k, s->acc, s->bias ? s->bias + lo : NULL,
+              s->relu, C, (size_t)n);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->m, w, k, 1.0f, s->A, k, B, k,
+                  s->acc ? 1.0f : 0.0f, C, n);
+  } else if (s->kern == K_512) { /* OP_NN: C[:, lo:hi] = A B[:, lo:hi] */
+    g512_nn(s->m, w, k, s->A, (size_t)k, s->B + lo, (size_t)n, s->acc, C, (size_t)n);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, w, k, 1.0f, s->A, k, s->B + lo,
+                n, s->acc ? 1.0f : 0.0f, C, n);
+  }
 }
 
 static void split_part(void *arg, int part, int n_parts) {
@@ -214,38 +249,39 @@ static void split_part(void *arg, int part, int n_parts) {
   split_range(s->by_cols ? s->n : s->m, part, n_parts, &lo, &hi);
   if (hi <= lo) return;
   if (s->by_cols) {
-    blas_cols(s, lo, hi);
+    slice_cols(s, lo, hi);
     return;
   }
   int rows = hi - lo;
   switch (s->op) {
     case OP_NT:
-      run_nt(s->own, rows, s->n, s->k, s->A + (size_t)lo * s->k, s->B, s->acc,
+      run_nt(s->kern, rows, s->n, s->k, s->A + (size_t)lo * s->k, s->B, s->acc, s->bias, s->relu,
              s->C + (size_t)lo * s->n);
       break;
     case OP_TN: /* rows lo..hi of C are columns lo..hi of A (k x m) */
-      run_tn(s->own, rows, s->n, s->k, s->A + lo, s->m, s->B, s->C + (size_t)lo * s->n);
+      run_tn(s->kern, rows, s->n, s->k, s->A + lo, s->m, s->B, s->C + (size_t)lo * s->n);
       break;
     case OP_NN:
-      run_nn(s->own, rows, s->n, s->k, s->A + (size_t)lo * s->k, s->B, s->acc,
+      run_nn(s->kern, rows, s->n, s->k, s->A + (size_t)lo * s->k, s->B, s->acc,
              s->C + (size_t)lo * s->n);
       break;
   }
 }
 
 /* 1 when this thread has a pool and the product is worth splitting (then it has run). The
- * forward (nt) and input-gradient (nn) products on OpenBLAS split C's columns (output units,
- * input units) when there are at least as many as rows: with a batch of 64, two 64 x 128 x 256
- * halves run ~20% faster on the AVX-512 kernels than two 32 x 256 x 256 ones (each thread
- * packs half of W, not all of it). Otherwise, and for the weight gradient (tn), C's rows. */
-static int run_split(gemm_op_t op, int own, int m, int n, int k, const float *A, const float *B,
-                     int acc, float *C) {
+ * forward (nt) and input-gradient (nn) products split C's columns (output units, input units)
+ * when there are at least as many as rows: with a batch of 64, two 64 x 128 x 256 halves run
+ * ~20% faster on OpenBLAS's AVX-512 kernels than two 32 x 256 x 256 ones (each thread packs
+ * half of W, not all of it), and ours pack B per column panel too. Otherwise, and for the
+ * weight gradient (tn), C's rows. */
+static int run_split(gemm_op_t op, int kern, int m, int n, int k, const float *A, const float *B,
+                     int acc, const float *bias, int relu, float *C) {
   tpool_t *p = tl_pool;
   int t = tpool_size(p);
   if (t < 2 || (long)m * n * k < GEMM_SPLIT_MIN_MACS) return 0;
-  int by_cols = !own && op != OP_TN && n >= m && n >= 2 * GEMM_GRAIN;
+  int by_cols = kern != K_OWN && op != OP_TN && n >= m && n >= 2 * GEMM_GRAIN;
   if (!by_cols && m < 2 * GEMM_GRAIN) return 0;
-  split_t s = {op, own, m, n, k, acc, by_cols, A, B, C};
+  split_t s = {op, kern, m, n, k, acc, relu, by_cols, A, B, bias, C};
   tpool_run(p, split_part, &s);
   return 1;
 }
@@ -254,20 +290,29 @@ static int run_split(gemm_op_t op, int own, int m, int n, int k, const float *A,
 
 void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
              float *C) {
-  int own = use_own(impl, m, n, k);
-  if (!own) gemm_init();
-  if (!run_split(OP_NT, own, m, n, k, A, B, acc, C)) run_nt(own, m, n, k, A, B, acc, C);
+  int kern = pick(impl, 1, m, n, k);
+  if (kern == K_BLAS) gemm_init();
+  if (!run_split(OP_NT, kern, m, n, k, A, B, acc, NULL, 0, C))
+    run_nt(kern, m, n, k, A, B, acc, NULL, 0, C);
+}
+
+int gemm_nt_bias(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B,
+                 const float *bias, int relu, float *C) {
+  if (pick(impl, 1, m, n, k) != K_512) return 0;
+  if (!run_split(OP_NT, K_512, m, n, k, A, B, 0, bias, relu, C))
+    run_nt(K_512, m, n, k, A, B, 0, bias, relu, C);
+  return 1;
 }
 
 void gemm_tn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, float *C) {
-  int own = use_own(impl, m, n, k);
-  if (!own) gemm_init();
-  if (!run_split(OP_TN, own, m, n, k, A, B, 1, C)) run_tn(own, m, n, k, A, m, B, C);
+  int kern = pick(impl, 0, m, n, k);
+  if (kern == K_BLAS) gemm_init();
+  if (!run_split(OP_TN, kern, m, n, k, A, B, 1, NULL, 0, C)) run_tn(kern, m, n, k, A, m, B, C);
 }
 
 void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
              float *C) {
-  int own = use_own(impl, m, n, k);
-  if (!own) gemm_init();
-  if (!run_split(OP_NN, own, m, n, k, A, B, acc, C)) run_nn(own, m, n, k, A, B, acc, C);
+  int kern = pick(impl, 0, m, n, k);
+  if (kern == K_BLAS) gemm_init();
+  if (!run_split(OP_NN, kern, m, n, k, A, B, acc, NULL, 0, C)) run_nn(kern, m, n, k, A, B, acc, C);
 }

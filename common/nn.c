@@ -427,9 +427,11 @@ static void activate_backward(nn_act_t act, const float *y, float *d, size_t n) 
  * layer's output: add dL/dparams into grads if non-NULL, write dL/d input into dx if non-NULL).
  * One row per kind in layer_ops, as kann's operator table. */
 
-/* rows x n copies of b, then y += x W^T: the affine map every parametrized layer ends in. */
+/* y = rows of b + x W^T: the affine map every parametrized layer ends in. One pass where the
+ * AVX-512 kernels take the shape (gemm_nt_bias), else the bias rows copied, then y += x W^T. */
 static void affine(int rows, int n_out, int n_in, const float *x, const float *w, const float *b,
                    float *y) {
+  if (gemm_nt_bias(GEMM_AUTO, rows, n_out, n_in, x, w, b, 0, y)) return;
   fill_rows(y, b, rows, n_out);
   gemm_nt(GEMM_AUTO, rows, n_out, n_in, x, w, 1, y);
 }
@@ -778,6 +780,12 @@ const float *nn_forward(nn_ws_t *ws, const float *params, const float *x, int ba
   const float *in = x;
   for (int i = 0; i < l->n_layers; i++) {
     float *y = ws->act[i];
+    if (l->kind[i] == NN_DENSE && l->act[i] == NN_RELU && /* ReLU in the product's last pass */
+        gemm_nt_bias(GEMM_AUTO, batch, l->sizes[i + 1], l->sizes[i], in, params + l->w_off[i],
+                     params + l->b_off[i], 1, y)) {
+      in = y;
+      continue;
+    }
     layer_ops[l->kind[i]].forward(ws, params, i, in, batch, y);
     activate(l->act[i], y, (size_t)batch * l->sizes[i + 1]);
     in = y;

@@ -144,7 +144,9 @@ static void check_gemm(int m, int n, int k) {
   for (size_t i = 0; i < big; i++) B[i] = (float)rng_range(&rng, -1, 1);
   for (int i = 0; i < m * n; i++) C0[i] = (float)rng_range(&rng, -1, 1);
   static const char *form[] = {"nt", "tn", "nn"};
-  static const char *impl_name[] = {"auto", "own", "blas"};
+  static const char *impl_name[] = {"auto", "own", "blas", "avx512"};
+  float *bias = malloc((size_t)n * sizeof(float)), *T1 = malloc((size_t)m * n * sizeof(float));
+  for (int j = 0; j < n; j++) bias[j] = (float)rng_range(&rng, -1, 1);
   for (int f = 0; f < 3; f++)
     for (int acc = 0; acc < 2; acc++) {
       if (f == 1 && !acc) continue; /* gemm_tn always accumulates */
@@ -159,7 +161,7 @@ static void check_gemm(int m, int n, int k) {
           }
           R[(size_t)i * n + j] = s;
         }
-      for (int impl = GEMM_AUTO; impl <= GEMM_BLAS; impl++)
+      for (int impl = GEMM_AUTO; impl <= GEMM_AVX512; impl++)
         for (int pi = 0; pi < 3; pi++) {
           gemm_set_pool(pools[pi]);
           for (int rep = 0; rep < 2; rep++) {
@@ -180,8 +182,40 @@ static void check_gemm(int m, int n, int k) {
           CHECK(memcmp(C, R1, (size_t)m * n * sizeof(float)) == 0,
                 "gemm_%s %s %dx%dx%d, %d threads: two calls differ", form[f], impl_name[impl], m,
                 n, k, tpool_size(pools[pi]));
+          /* Ours sum every element in one order however C is sliced: same bits for any pool. */
+          if (impl == GEMM_AVX512 && pi == 0) memcpy(T1, C, (size_t)m * n * sizeof(float));
+          if (impl == GEMM_AVX512 && pi > 0)
+            CHECK(memcmp(C, T1, (size_t)m * n * sizeof(float)) == 0,
+                  "gemm_%s avx512 %dx%dx%d: %d threads differ from one", form[f], m, n, k,
+                  tpool_size(pools[pi]));
         }
     }
+  /* gemm_nt_bias: bias rows + A B^T, with and without ReLU, where it takes the shape. */
+  for (int relu = 0; relu < 2; relu++)
+    for (int impl = GEMM_AUTO; impl <= GEMM_AVX512; impl++)
+      for (int pi = 0; pi < 3; pi++) {
+        gemm_set_pool(pools[pi]);
+        memcpy(C, C0, (size_t)m * n * sizeof(float));
+        int done = gemm_nt_bias((gemm_impl_t)impl, m, n, k, A, B, bias, relu, C);
+        gemm_set_pool(NULL);
+        CHECK(!done || impl == GEMM_AUTO || impl == GEMM_AVX512,
+              "gemm_nt_bias ran on the %s kernels", impl_name[impl]);
+        if (!done) continue;
+        double worst = 0;
+        for (int i = 0; i < m; i++)
+          for (int j = 0; j < n; j++) {
+            double s = bias[j];
+            for (int p = 0; p < k; p++) s += (double)A[(size_t)i * k + p] * B[(size_t)j * k + p];
+            if (relu && s < 0) s = 0;
+            double e = fabs(C[(size_t)i * n + j] - s);
+            worst = e > worst ? e : worst;
+            if (relu) CHECK(C[(size_t)i * n + j] >= 0.0f, "gemm_nt_bias relu left a negative");
+          }
+        CHECK(worst <= 1e-5 * (k + 1), "gemm_nt_bias %s relu=%d %dx%dx%d, %d threads: off by %g",
+              impl_name[impl], relu, m, n, k, tpool_size(pools[pi]), worst);
+      }
+  free(bias);
+  free(T1);
   free(A);
   free(B);
   free(C);
@@ -255,6 +289,10 @@ int main(void) {
   check_gemm(256, 4, 64);
   check_gemm(100, 300, 403); /* split with a short last slice */
   check_gemm(256, 300, 64);
+  check_gemm(192, 256, 256); /* double DQN's stacked forward */
+  check_gemm(13, 45, 300);   /* the AVX-512 kernels' tails: rows 12 + 1, columns 32 + 13, k 256 + 44 */
+  check_gemm(33, 48, 513);
+  check_gemm(600, 40, 20); /* past G512_MAX_ROWS */
   tpool_destroy(pools[1]);
   tpool_destroy(pools[2]);
 

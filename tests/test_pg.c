@@ -101,9 +101,10 @@ static void test_corridor(void) {
         "the baseline version is not faster: within 1.5 of v* by episode %d vs %d", b_near, p_near);
 }
 
-/* Mean return of episodes [from, episodes) of one CartPole-v1 run with an MLP (128 relu). */
+/* Mean return of episodes [from, episodes) of one CartPole-v1 run with an MLP (128 relu);
+ * *best100: the best mean of 100 consecutive episodes (if non-NULL). */
 static double cartpole(pg_algo_t algo, double alpha, double alpha_w, double min_prob, int episodes,
-                       int from, uint64_t seed) {
+                       int from, uint64_t seed, double *best100) {
   env_t e;
   char err[256];
   if (env_init(&e, "CartPole-v1", err, sizeof err)) {
@@ -131,13 +132,20 @@ static double cartpole(pg_algo_t algo, double alpha, double alpha_w, double min_
     env_free(&e);
     return 0;
   }
-  double sum = 0.0;
+  double sum = 0.0, window[100], best = 0.0;
   for (int ep = 0; ep < episodes; ep++) {
     long len;
     double ret;
     pg_episode(&p, &e, ep == 0 ? seed : ENV_SEED_NONE, &len, &ret);
     if (ep >= from) sum += ret;
+    window[ep % 100] = ret;
+    if (ep >= 99) {
+      double w = 0.0;
+      for (int i = 0; i < 100; i++) w += window[i];
+      best = w / 100 > best ? w / 100 : best;
+    }
   }
+  if (best100) *best100 = best;
   pg_free(&p);
   env_free(&e);
   return sum / (episodes - from);
@@ -152,18 +160,30 @@ static void test_cartpole(void) {
    * (OpenBLAS picks its kernels by CPU): 1 to 3 of seeds 1-5 below 100 by kernel. So this runs
    * the cartpole-actor-critic preset's settings (Adam 3e-4 / 3e-3, every action kept at >= 0.02)
    * on three seeds. Measured with OpenBLAS's Prescott and Haswell kernels and gemm's own:
-   * seeds 1-3 give 175-277, seeds 1-20 all more than 130. REINFORCE (Adam 1e-2, standardized
-   * returns) reaches 475 by episode 370-387 for seeds 1-3. */
+   * seeds 1-3 give 175-277, seeds 1-20 all more than 130.
+   * REINFORCE (Adam 1e-2, standardized returns) solves CartPole and then often slips: which seeds
+   * end high is as chaotic as above. Seeds 1-12 with OpenBLAS's Prescott / SkylakeX kernels and
+   * with gemm's AVX-512 ones (2026-12-01): the mean of episodes 401-500 ranges 9-500 per seed
+   * and kernel (seed 1: 500 on OpenBLAS, 165 and 358 on ours), while the best 100-episode mean
+   * within 500 episodes is >= 450 for 4-5 of seeds 1-5 under every kernel set (seed 7 alone
+   * never learns: 13.5). So the check is that: at least 4 of seeds 1-5 reach 450. */
   for (uint64_t seed = 1; seed <= 3; seed++) {
-    double ac = cartpole(PG_ACTOR_CRITIC, 3e-4, 3e-3, 0.02, 300, 200, seed);
+    double ac = cartpole(PG_ACTOR_CRITIC, 3e-4, 3e-3, 0.02, 300, 200, seed, NULL);
     fprintf(stderr, "CartPole actor-critic seed %d: mean return of episodes 201-300 %.1f\n",
             (int)seed, ac);
     CHECK(ac > 100, "actor-critic seed %d: mean return of episodes 201-300 is %.1f (random ~22)",
           (int)seed, ac);
   }
-  double rf = cartpole(PG_REINFORCE, 1e-2, 1e-2, 0, 500, 400, 1);
-  fprintf(stderr, "CartPole REINFORCE seed 1: mean return of episodes 401-500 %.1f\n", rf);
-  CHECK(rf > 400, "REINFORCE: mean return of episodes 401-500 is %.1f", rf);
+  int reached = 0;
+  for (uint64_t seed = 1; seed <= 5; seed++) {
+    double best, rf = cartpole(PG_REINFORCE, 1e-2, 1e-2, 0, 500, 400, seed, &best);
+    fprintf(stderr,
+            "CartPole REINFORCE seed %d: best 100-episode mean %.1f, episodes 401-500 %.1f\n",
+            (int)seed, best, rf);
+    reached += best >= 450;
+  }
+  CHECK(reached >= 4, "REINFORCE: %d of seeds 1-5 reached a 100-episode mean of 450 (want 4)",
+        reached);
 }
 
 /* Example 13.1's dynamics: left/right, switched in state 1; -1 per step; obs always 0. */

@@ -14,7 +14,12 @@
  *      and 8, forward + weight gradients at 32 and 64): calls/s im2col / direct, the worst of
  *      them, at least 2;
  *   4. with AVX-512F, nn's direct AVX-512 conv kernels (what nn runs there) against its
- *      im2col + SGEMM at the same sizes: the worst calls/s ratio at least 1.2.
+ *      im2col + SGEMM at the same sizes: the worst calls/s ratio at least 1.2;
+ *   5. with AVX-512F, gemm's AVX-512 kernels (gemm512.h) against OpenBLAS on the presets'
+ *      products GEMM_AUTO gives them (double DQN's stacked forward, the 256-unit, DDPG 400-300,
+ *      MinAtar fc and 1024-unit layers): the geometric mean and the worst GFLOP/s ratio, each
+ *      at least the floor of the OpenBLAS kernel in use (a few shapes GEMM_AUTO leaves to
+ *      OpenBLAS are printed beside them).
  *
  * It also prints the single-core OpenBLAS SGEMM peak (1024^3), every product's GFLOP/s with
  * both kernels, and the update in updates/s and as a fraction of the peak with GEMM_AUTO (what
@@ -25,7 +30,7 @@
  * The machine may be shared: times are this thread's CPU time, rates the best of several
  * windows, and the two sides of each ratio are measured in alternating windows. Options (off
  * by default; they exist to show that the checks fail): --slow-own K and --slow-blas K run
- * every counted product or update K times with that kernel, --slow-conv K every counted
+ * every counted product or update K times with that kernel (--slow-avx512 K: ours), --slow-conv K every counted
  * im2col conv call, --slow-conv-direct K every counted call of nn's direct AVX-512 conv.
  * Run: ctest -L bench -R bench_nn -V (or ./tests/bench_nn). One thread; about 20 s. */
 #define _GNU_SOURCE /* bench_machine.h */
@@ -37,6 +42,7 @@
 
 #include "bench_machine.h"
 #include "gemm.h"
+#include "gemm512.h"
 #include "nn.h"
 #include "rng.h"
 
@@ -60,12 +66,13 @@
 typedef struct floors {
   const char *core;
   double own_below_geomean, own_below_worst, blas_over_own;
+  double avx512_geomean, avx512_worst; /* check 5 */
 } floors_t;
 
 static const floors_t floor_table[] = {
-    {"Prescott", 2.0, 0.9, 1.2},
-    {"SkylakeX", 0.85, 0.7, 2.0},
-    {NULL, 0.85, 0.7, 1.2}, /* any other kernel */
+    {"Prescott", 2.0, 0.9, 1.2, 2.5, 1.5},
+    {"SkylakeX", 0.85, 0.7, 2.0, 1.05, 0.9},
+    {NULL, 0.85, 0.7, 1.2, 1.05, 0.9}, /* any other kernel */
 };
 
 static const floors_t *floors_for(const char *core) {
@@ -113,31 +120,53 @@ static double products_per_s(int form, gemm_impl_t impl, int m, int n, int k, co
   return (double)iters / t;
 }
 
-/* GFLOP/s of one product with our kernel (*own) and OpenBLAS (*blas): the best of `reps`
+/* GFLOP/s of one product with kernels `ia` (*ra) and `ib` (*rb): the best of `reps`
  * alternating windows each. slow[impl]: see products_per_s. */
-static void kernel_pair(int form, int m, int n, int k, int reps, const int *slow, double *own,
-                        double *blas) {
+static void kernel_pair2(int form, int m, int n, int k, int reps, const int *slow, gemm_impl_t ia,
+                         gemm_impl_t ib, double *ra, double *rb) {
   rng_t r;
   rng_seed(&r, 1);
   size_t big = (size_t)(m > n ? m : n) * k;
   float *A = rand_buf(&r, big), *B = rand_buf(&r, big), *C = rand_buf(&r, (size_t)m * n);
-  run(form, GEMM_OWN, m, n, k, A, B, C); /* warm caches and OpenBLAS's buffers */
-  run(form, GEMM_BLAS, m, n, k, A, B, C);
+  run(form, ia, m, n, k, A, B, C); /* warm caches and OpenBLAS's buffers */
+  run(form, ib, m, n, k, A, B, C);
   double flops = 2.0 * m * n * k;
-  *own = *blas = 0;
+  *ra = *rb = 0;
   for (int rep = 0; rep < reps; rep++) {
-    double g = flops *
-               products_per_s(form, GEMM_OWN, m, n, k, A, B, C, KERNEL_WINDOW_S, slow[GEMM_OWN]) /
-               1e9;
-    if (g > *own) *own = g;
-    g = flops *
-        products_per_s(form, GEMM_BLAS, m, n, k, A, B, C, KERNEL_WINDOW_S, slow[GEMM_BLAS]) / 1e9;
-    if (g > *blas) *blas = g;
+    double g = flops * products_per_s(form, ia, m, n, k, A, B, C, KERNEL_WINDOW_S, slow[ia]) / 1e9;
+    if (g > *ra) *ra = g;
+    g = flops * products_per_s(form, ib, m, n, k, A, B, C, KERNEL_WINDOW_S, slow[ib]) / 1e9;
+    if (g > *rb) *rb = g;
   }
   free(A);
   free(B);
   free(C);
 }
+
+/* Our plain kernel (*own) against OpenBLAS (*blas). */
+static void kernel_pair(int form, int m, int n, int k, int reps, const int *slow, double *own,
+                        double *blas) {
+  kernel_pair2(form, m, n, k, reps, slow, GEMM_OWN, GEMM_BLAS, own, blas);
+}
+
+/* Speed ratios of a set of products: their geometric mean and the worst, with its shape. */
+typedef struct ratios {
+  int n;
+  double log_sum, worst;
+  char worst_shape[64];
+} ratios_t;
+
+static void ratios_add(ratios_t *r, double ratio, int form, const char *use, int m, int n, int k) {
+  if (r->n++ == 0) r->worst = 1e300;
+  r->log_sum += log(ratio);
+  if (ratio < r->worst) {
+    r->worst = ratio;
+    snprintf(r->worst_shape, sizeof r->worst_shape, "%s %s %dx%dx%d", form_name[form], use, m, n,
+             k);
+  }
+}
+
+static double ratios_geomean(const ratios_t *r) { return r->n ? exp(r->log_sum / r->n) : 0; }
 
 /* The operands of the single-core OpenBLAS SGEMM peak product, 1024^3. */
 typedef struct peak {
@@ -446,14 +475,17 @@ static double conv_bench(int slow) {
 }
 
 int main(int argc, char **argv) {
-  int slow[3] = {1, 1, 1}; /* indexed by gemm_impl_t */
+  int slow[4] = {1, 1, 1, 1}; /* indexed by gemm_impl_t */
   int slow_conv = 1;
   for (int i = 1; i < argc; i++) {
     int own = strcmp(argv[i], "--slow-own") == 0, blas = strcmp(argv[i], "--slow-blas") == 0;
     int conv = strcmp(argv[i], "--slow-conv") == 0;
     int cdir = strcmp(argv[i], "--slow-conv-direct") == 0;
-    if ((own || blas || conv || cdir) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
-      if (cdir)
+    int g512 = strcmp(argv[i], "--slow-avx512") == 0;
+    if ((own || blas || conv || cdir || g512) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+      if (g512)
+        slow[GEMM_AVX512] = atoi(argv[++i]);
+      else if (cdir)
         slow_conv_direct = atoi(argv[++i]);
       else if (conv)
         slow_conv = atoi(argv[++i]);
@@ -461,7 +493,8 @@ int main(int argc, char **argv) {
         slow[own ? GEMM_OWN : GEMM_BLAS] = atoi(argv[++i]);
     } else {
       fprintf(stderr,
-              "usage: %s [--slow-own K] [--slow-blas K] [--slow-conv K] [--slow-conv-direct K]\n",
+              "usage: %s [--slow-own K] [--slow-blas K] [--slow-avx512 K] [--slow-conv K] "
+              "[--slow-conv-direct K]\n",
               argv[0]);
       return 2;
     }
@@ -471,11 +504,11 @@ int main(int argc, char **argv) {
   bench_print_machine(argc, argv);
   printf("openblas: %s (core %s), threads %d\n", openblas_get_config(), openblas_get_corename(),
          openblas_get_num_threads());
-  if (slow[GEMM_OWN] > 1 || slow[GEMM_BLAS] > 1)
+  if (slow[GEMM_OWN] > 1 || slow[GEMM_BLAS] > 1 || slow[GEMM_AVX512] > 1)
     printf(
         "INJECTED: every counted product or update runs %d times with our kernel, %d times "
-        "with OpenBLAS\n",
-        slow[GEMM_OWN], slow[GEMM_BLAS]);
+        "with OpenBLAS, %d times with our AVX-512 kernels\n",
+        slow[GEMM_OWN], slow[GEMM_BLAS], slow[GEMM_AVX512]);
   const floors_t *fl = floors_for(openblas_get_corename());
   peak_t pk;
   peak_init(&pk);
@@ -495,9 +528,8 @@ int main(int argc, char **argv) {
   printf("%-5s %-11s %5s %5s %5s %1s %9s %9s %8s\n", "form", "use", "m", "n", "k", "", "own",
          "blas", "own/blas");
   const int widths[] = {64, 128, 256}, batches[] = {1, 8, 32, 64, 128, 256};
-  double worst_below = 1e300, log_sum_below = 0;
-  char worst_shape[64] = "none";
-  int n_below = 0, n_above_own_faster = 0, n_above = 0;
+  ratios_t rb = {0, 0, 0, "none"}; /* the products under the threshold */
+  int n_above_own_faster = 0, n_above = 0;
   for (size_t h = 0; h < sizeof widths / sizeof *widths; h++)
     for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++) {
       int H = widths[h], B = batches[bi];
@@ -518,13 +550,7 @@ int main(int argc, char **argv) {
         printf("%-5s %-11s %5d %5d %5d %1s %9.2f %9.2f %8.2f\n", form_name[s[i].form], s[i].use,
                s[i].m, s[i].n, s[i].k, below ? "<" : "", own, blas, own / blas);
         if (below) {
-          n_below++;
-          log_sum_below += log(own / blas);
-          if (own / blas < worst_below) {
-            worst_below = own / blas;
-            snprintf(worst_shape, sizeof worst_shape, "%s %s %dx%dx%d", form_name[s[i].form],
-                     s[i].use, s[i].m, s[i].n, s[i].k);
-          }
+          ratios_add(&rb, own / blas, s[i].form, s[i].use, s[i].m, s[i].n, s[i].k);
         } else {
           n_above++;
           n_above_own_faster += own > 1.2 * blas;
@@ -535,6 +561,36 @@ int main(int argc, char **argv) {
       "(at or above the threshold, own was more than 1.2x faster than OpenBLAS on %d of %d "
       "products: not asserted; re-check GEMM_OWN_MAX_MACS if that is most of them)\n",
       n_above_own_faster, n_above);
+
+  /* Our AVX-512 kernels (gemm512.h) against OpenBLAS on the products of the presets' networks
+   * where GEMM_AUTO picks them (G512_* in common/gemm.c), and a few where it does not. */
+  ratios_t r512 = {0, 0, 0, "none"};
+  if (g512_available()) {
+    struct {
+      int form, m, n, k, used; /* used: GEMM_AUTO runs ours on it */
+      const char *use;
+    } g[] = {
+        {NT, 192, 256, 256, 1, "ddqn fwd s,s'"}, {NT, 64, 256, 256, 1, "fwd 256->256"},
+        {NT, 192, 256, 4, 1, "fwd 4->256"},      {NN, 64, 256, 256, 1, "dX 256->256"},
+        {TN, 256, 256, 64, 1, "dW 256->256"},    {NT, 256, 300, 400, 1, "ddpg fwd 400->300"},
+        {NN, 256, 400, 300, 1, "ddpg dX"},       {TN, 300, 400, 256, 1, "ddpg dW"},
+        {NT, 32, 128, 1600, 1, "minatar fc"},    {NN, 32, 1600, 128, 1, "minatar fc dX"},
+        {NT, 64, 1024, 1024, 1, "fwd 1024"},     {NN, 64, 1024, 1024, 1, "dX 1024"},
+        {TN, 64, 64, 64, 0, "dW 64->64"},        {NN, 64, 16, 256, 0, "dX 16 cols"},
+        {TN, 1024, 1024, 64, 0, "dW 1024 rows"}, {NT, 1024, 1024, 1024, 0, "1024^3"},
+    };
+    printf("\nour AVX-512 kernels (gemm512.h) / OpenBLAS, GFLOP/s (auto: GEMM_AUTO runs ours)\n");
+    printf("%-5s %-18s %5s %5s %5s %5s %9s %9s %8s\n", "form", "use", "m", "n", "k", "auto",
+           "avx512", "blas", "ours/blas");
+    for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
+      double ours, blas;
+      kernel_pair2(g[i].form, g[i].m, g[i].n, g[i].k, KERNEL_REPS, slow, GEMM_AVX512, GEMM_BLAS,
+                   &ours, &blas);
+      printf("%-5s %-18s %5d %5d %5d %5s %9.2f %9.2f %8.2f\n", form_name[g[i].form], g[i].use,
+             g[i].m, g[i].n, g[i].k, g[i].used ? "yes" : "no", ours, blas, ours / blas);
+      if (g[i].used) ratios_add(&r512, ours / blas, g[i].form, g[i].use, g[i].m, g[i].n, g[i].k);
+    }
+  }
 
   const int h256[2] = {256, 256}, h128[2] = {128, 128}, h64[2] = {64, 64};
   const int *hs[] = {h256, h128, h64};
@@ -580,10 +636,10 @@ int main(int argc, char **argv) {
   char what[160];
   snprintf(what, sizeof what,
            "own / OpenBLAS GFLOP/s, geometric mean over the %d products under %ld multiply-adds",
-           n_below, OWN_MAX_MACS);
-  bench_check(&fails, what, n_below ? exp(log_sum_below / n_below) : 0, fl->own_below_geomean);
-  snprintf(what, sizeof what, "own / OpenBLAS GFLOP/s, the worst of them (%s)", worst_shape);
-  bench_check(&fails, what, n_below ? worst_below : 0, fl->own_below_worst);
+           rb.n, OWN_MAX_MACS);
+  bench_check(&fails, what, ratios_geomean(&rb), fl->own_below_geomean);
+  snprintf(what, sizeof what, "own / OpenBLAS GFLOP/s, the worst of them (%s)", rb.worst_shape);
+  bench_check(&fails, what, rb.n ? rb.worst : 0, fl->own_below_worst);
   snprintf(what, sizeof what,
            "4-256-256-2 batch %d update: updates/s OpenBLAS / own (%.0f / %.0f; auto %.0f)",
            UPDATE_BATCH, ups[0][2], ups[0][1], ups[0][0]);
@@ -592,6 +648,18 @@ int main(int argc, char **argv) {
               "conv 16x3x3 on 10x10xC: calls/s im2col + SGEMM (nn.c) / direct loop, the worst of "
               "the sizes",
               conv_worst, CONV_IM2COL_OVER_DIRECT);
+  if (r512.n) {
+    snprintf(what, sizeof what,
+             "our AVX-512 kernels / OpenBLAS GFLOP/s, geometric mean over the %d products "
+             "GEMM_AUTO gives them",
+             r512.n);
+    bench_check(&fails, what, ratios_geomean(&r512), fl->avx512_geomean);
+    snprintf(what, sizeof what, "our AVX-512 kernels / OpenBLAS GFLOP/s, the worst (%s)",
+             r512.worst_shape);
+    bench_check(&fails, what, r512.worst, fl->avx512_worst);
+  } else {
+    printf("report      no AVX-512F on this CPU: GEMM_AUTO runs OpenBLAS where it would run ours\n");
+  }
   if (nn_conv_direct_available())
     bench_check(&fails,
                 "conv 16x3x3 on 10x10xC: calls/s nn.c's direct AVX-512 kernels (what nn runs "
