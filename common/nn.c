@@ -16,6 +16,7 @@
 
 #include "errmsg.h"
 #include "gemm.h"
+#include "gemm512.h"
 
 int nn_layout_init(nn_layout_t *l, int n_in, const int *hidden, int n_hidden, int n_out,
                    nn_act_t hidden_act, nn_act_t out_act) {
@@ -437,10 +438,13 @@ static void affine(int rows, int n_out, int n_in, const float *x, const float *w
 }
 
 /* dW += d^T x, db += column sums of d, dx = d W: the backward of affine(). With a pool of two
- * (trainer_threads = 2) and both products mid-sized (a 4-256-256-2 DQN's hidden layer, MinAtar's
- * fc:128), each runs whole on its own thread: no hand-over inside either product, and each
- * gives the bits one thread would. Larger ones (DDPG's 400 x 300 at batch 256) split each
- * product in two (gemm.h), which balances the threads better than two different kernels. */
+ * (trainer_threads = 2), both products mid-sized (a 4-256-256-2 DQN's hidden layer, MinAtar's
+ * fc:128) and OpenBLAS running them, each runs whole on its own thread: no hand-over inside
+ * either product (OpenBLAS's per-call cost weighs at these sizes), and each gives the bits one
+ * thread would. Otherwise each product is split in two (gemm.h): with our AVX-512 kernels that
+ * gave 2 threads / 1 1.40x against 1.27x overlapped (DQN 4-256-256-2) and 1.36x against 1.27x
+ * (MinAtar's update; bench_trainer, bench_trainer_conv, 2026-12-01), and for larger products
+ * (DDPG's 400 x 300 at batch 256) it balances the threads better than two different kernels. */
 #define NN_OVERLAP_MIN_MACS 524288L
 #define NN_OVERLAP_MAX_MACS 8388608L
 
@@ -466,7 +470,7 @@ static void affine_backward(int rows, int n_out, int n_in, const float *x, const
   tpool_t *pool = gemm_pool();
   long macs = (long)rows * n_out * n_in;
   if (gw && dx && tpool_size(pool) == 2 && macs >= NN_OVERLAP_MIN_MACS &&
-      macs <= NN_OVERLAP_MAX_MACS) {
+      macs <= NN_OVERLAP_MAX_MACS && !g512_available()) {
     affine_bwd_t j = {rows, n_out, n_in, x, w, d, gw, gb, dx};
     gemm_set_pool(NULL); /* the pool is this job's: the products unsplit */
     tpool_run(pool, affine_bwd_part, &j);
@@ -870,6 +874,33 @@ void nn_polyak(float *target, const float *online, size_t n, float tau) {
   }
   float keep = 1.0f - tau;
   for (size_t i = 0; i < n; i++) target[i] = tau * online[i] + keep * target[i];
+}
+
+typedef struct polyak_job {
+  float *target;
+  const float *online;
+  size_t n;
+  float tau;
+} polyak_job_t;
+
+static void polyak_part(void *arg, int part, int n_parts) {
+  const polyak_job_t *j = arg;
+  size_t blocks = (j->n + 15) / 16; /* whole 64-byte blocks, the last part the rest */
+  size_t lo = blocks * (size_t)part / (size_t)n_parts * 16;
+  size_t hi = blocks * (size_t)(part + 1) / (size_t)n_parts * 16;
+  if (hi > j->n) hi = j->n;
+  if (lo < hi) nn_polyak(j->target + lo, j->online + lo, hi - lo, j->tau);
+}
+
+#define NN_POLYAK_SPLIT_MIN 65536 /* floats; below, the hand-over costs more than it saves */
+
+void nn_polyak_pool(float *target, const float *online, size_t n, float tau, tpool_t *pool) {
+  if (tpool_size(pool) < 2 || n < NN_POLYAK_SPLIT_MIN) {
+    nn_polyak(target, online, n, tau);
+    return;
+  }
+  polyak_job_t j = {target, online, n, tau};
+  tpool_run(pool, polyak_part, &j);
 }
 
 int nn_argmax(const float *v, int n) {

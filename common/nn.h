@@ -30,6 +30,7 @@
 
 #include "optim.h" /* adam_t, optim_step: the optimizers moved there */
 #include "rng.h"
+#include "tpool.h"
 
 #define NN_MAX_LAYERS 8
 
@@ -121,6 +122,8 @@ float nn_loss_huber(const float *pred, const float *target, int n, float delta, 
 float nn_clip_grad_norm(float *grads, size_t n, float max_norm);
 /* target = tau * online + (1 - tau) * target (tau = 1: hard copy). */
 void nn_polyak(float *target, const float *online, size_t n, float tau);
+/* The same, split across `pool` (NULL or one thread: nn_polyak); the same bits for any pool. */
+void nn_polyak_pool(float *target, const float *online, size_t n, float tau, tpool_t *pool);
 
 /* Makes the calling thread flush denormal floats to zero (x86 MXCSR FTZ and DAZ; no-op
  * elsewhere). Adam moments of parameters with zero gradient decay into denormals, which are

@@ -7,6 +7,7 @@
 
 #include "algo.h"
 #include "errmsg.h"
+#include "gemm.h"
 #include "policy.h"
 #include "tbatch.h"
 
@@ -201,7 +202,8 @@ float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
       d->du[(size_t)b * A + j] = d->dx[(size_t)b * W + S + j] * d->act_scale[j];
   memset(d->grads, 0, d->n_actor * sizeof(float));
   nn_backward(&d->ws_actor, d->online, d->du, d->grads, NULL);
-  float norm = optim_step(&d->adam_actor, d->online, d->grads, d->grad_clip); /* clip + step */
+  float norm = /* clip + step, split across the pool when there is one */
+      optim_step_pool(&d->adam_actor, d->online, d->grads, d->grad_clip, gemm_pool());
   if (loss) *loss = (float)(-qsum / B);
   return norm;
 }
@@ -246,12 +248,13 @@ void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float 
     }
     nn_backward(&d->ws_q[k], params, d->dq, cgrads + (size_t)k * d->n_critic, NULL);
   }
-  float cnorm = optim_step(&d->adam_critic, d->online + d->n_actor, cgrads, d->grad_clip);
+  float cnorm =
+      optim_step_pool(&d->adam_critic, d->online + d->n_actor, cgrads, d->grad_clip, gemm_pool());
   d->updates++;
   int actor_now = d->updates % d->policy_delay == 0;
   if (actor_now) {
     d->last_actor_norm = ddpg_actor_step(d, obs, &d->last_actor_loss);
-    nn_polyak(d->target, d->online, d->n_online, d->tau);
+    nn_polyak_pool(d->target, d->online, d->n_online, d->tau, gemm_pool());
     d->actor_updates++;
   }
   if (out) {

@@ -201,7 +201,7 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
   float norm = optim_step_pool(&d->adam, d->online, d->grads, d->grad_clip, pool);
   d->updates++;
   if (d->tau < 1.0f)
-    nn_polyak(d->target, d->online, d->layout.n_params, d->tau);
+    nn_polyak_pool(d->target, d->online, d->layout.n_params, d->tau, pool);
   else if (d->updates % d->target_update_interval == 0)
     memcpy(d->target, d->online, d->layout.n_params * sizeof(float));
   if (out) {
