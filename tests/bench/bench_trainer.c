@@ -388,10 +388,12 @@ static const char *row_name(int ddpg, const char *hidden, char *buf, size_t len)
 int main(int argc, char **argv) {
   int slowdown = 1, flush = 1, split = 1;
   long profile = 0;
-  int profile_threads = 1;
+  int profile_threads = 1, profile_ddpg = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc && atol(argv[i + 1]) >= 1) {
       profile = atol(argv[++i]);
+    } else if (strcmp(argv[i], "--ddpg") == 0) {
+      profile_ddpg = 1;
     } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       profile_threads = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
@@ -411,7 +413,7 @@ int main(int argc, char **argv) {
       }
     } else {
       fprintf(stderr, "usage: %s [--slowdown K] [--no-flush] [--no-split] [--rlserve-kernels] "
-                      "[--profile N [--threads T]]\n",
+                      "[--profile N [--threads T] [--ddpg]]\n",
               argv[0]);
       return 2;
     }
@@ -465,10 +467,14 @@ int main(int argc, char **argv) {
   fill_replay(&rp, 0, FILL, &fill_rng);
   fill_replay(&prp, 1, FILL, &fill_rng);
 
-  if (profile) { /* --profile N: N updates of the preset's DQN on T threads, for perf */
+  if (profile) { /* --profile N: N updates of the preset's DQN (--ddpg: DDPG 400-300) on T
+                  * threads, for perf */
     nn_flush_denormals();
     trainer_t t;
-    trainer_init(&t, &cfg, cfg.hidden, &rp, profile_threads);
+    if (profile_ddpg)
+      trainer_init(&t, &pcfg, "400,300", &prp, profile_threads);
+    else
+      trainer_init(&t, &cfg, cfg.hidden, &rp, profile_threads);
     run_updates(&t, 1, 200, 0, 1);
     double c0 = bench_now(), u = run_updates(&t, 1, profile, 0, 1), c1 = bench_now(), pkb = 0;
     if (profile_threads > 1) /* the caller's CPU time only; say the wall rate too */
