@@ -59,6 +59,7 @@
 #include "dqn.h"
 #include "env.h"
 #include "gemm.h"
+#include "gemm512.h"
 #include "nn.h"
 #include "replay.h"
 #include "rng.h"
@@ -85,12 +86,15 @@
  * AVX-512; OpenBLAS 0.3.21 DYNAMIC_ARCH detects it as Prescott, OPENBLAS_CORETYPE=SkylakeX
  * forces the AVX-512 kernels; the measured ranges are in tests/bench/README.md). Each floor
  * sits below the worst value seen under load and above half the usual one, so a trainer at
- * half its usual rate fails. Other kernels get the lowest floors of the table. The two-thread
- * floors: with the Prescott (SSE) kernels the trainer measured 1.57-1.69x (DQN) and 1.73-1.79x
- * (DDPG) on the build machine, with the AVX-512 kernels 1.33x and 1.52x (each thread's products
- * are small there: 64 x 128 x 256 takes ~50 us, where OpenBLAS's per-call cost and the
- * hand-overs weigh; two independent SGEMMs: ~2x, the run prints this ceiling), so the
- * SkylakeX floors only catch a split that costs more than it gives. The FTZ ratio is printed,
+ * half its usual rate fails. Other kernels get the lowest floors of the table. Since gemm's
+ * AVX-512 kernels (gemm512.h) run the mid-sized products on either OpenBLAS kernel family, the
+ * Prescott and SkylakeX rows differ only in the small products (OpenBLAS's) and in the peak
+ * (bench_peak.h: the faster of OpenBLAS and our kernel at 1024^3: OpenBLAS's on SkylakeX, ours
+ * on Prescott). Measured (2026-12-01, quiet): DQN 4-256-256-2 0.82-0.83 / 4-64-64-2 0.66-0.71 /
+ * DDPG 0.82-0.86 / TD3 0.85 on SkylakeX; 0.93 / 0.35 / 0.995 / 0.997 on Prescott. The
+ * two-thread floors: 2 threads / 1 measured 1.40-1.50x (DQN) and 1.31-1.46x (DDPG) on both
+ * (two independent SGEMMs: ~2x, the run prints this ceiling), so these floors only catch a
+ * split that costs more than it gives. The FTZ ratio is printed,
  * not asserted: the fused optimizer (common/optim.c) handles subnormal moments ~3x faster than
  * the scalar loop it replaced, so flushing buys 1.0-1.9x now (it bought 3.5x). */
 typedef struct floors {
@@ -100,8 +104,8 @@ typedef struct floors {
 
 static const floors_t floor_table[] = {
     /* core, DQN 256 / DQN 64 / DDPG 400-300 of peak, 2T/1T DQN 256 / DDPG */
-    {"Prescott", 0.60, 0.45, 0.60, 1.30, 1.40},
-    {"SkylakeX", 0.40, 0.30, 0.55, 1.10, 1.20},
+    {"Prescott", 0.60, 0.20, 0.60, 1.10, 1.20},
+    {"SkylakeX", 0.60, 0.40, 0.65, 1.10, 1.20},
     {NULL, 0.40, 0.30, 0.55, 1.10, 1.20}, /* any other kernel */
 };
 
@@ -323,7 +327,7 @@ static double denormal_fraction(const adam_t *a) {
 }
 
 typedef struct row {
-  int ddpg;
+  int ddpg; /* 0 DQN (cartpole-dqn), 1 DDPG (pendulum-ddpg), 2 TD3 (pendulum-td3-zoo) */
   const char *hidden;
   int sampling;
   double floor;            /* of the fraction of peak; 0: not checked */
@@ -377,9 +381,10 @@ static void two_thread_ceiling(const peak_t *pk, int reps, double *wall_ratio, d
   tpool_destroy(pool);
 }
 
+/* ddpg: 0 DQN, 1 DDPG, 2 TD3 (the row kinds). */
 static const char *row_name(int ddpg, const char *hidden, char *buf, size_t len) {
-  snprintf(buf, len, "%s %s-%s-%s", ddpg ? "ddpg" : "dqn", ddpg ? "3" : "4", hidden,
-           ddpg ? "1" : "2");
+  snprintf(buf, len, "%s %s-%s-%s", ddpg == 2 ? "td3" : ddpg ? "ddpg" : "dqn", ddpg ? "3" : "4",
+           hidden, ddpg ? "1" : "2");
   for (char *p = buf; *p; p++)
     if (*p == ',') *p = '-';
   return buf;
@@ -431,12 +436,15 @@ int main(int argc, char **argv) {
   if (!split) printf("INJECTED: --no-split (the 2-thread trainers get a pool of 1)\n");
 
   const floors_t *fl = floors_for(openblas_get_corename());
-  config_t cfg, pcfg;
+  config_t cfg, pcfg, tcfg;
   config_init(&cfg);
   config_init(&pcfg);
+  config_init(&tcfg);
   char err[256];
   if (config_load_preset(&cfg, "cartpole-dqn", err, sizeof err) != 0) die(err);
   if (config_load_preset(&pcfg, "pendulum-ddpg", err, sizeof err) != 0) die(err);
+  if (config_load_preset(&tcfg, "pendulum-td3-zoo", err, sizeof err) != 0) die(err);
+  const config_t *kind_cfg[3] = {&cfg, &pcfg, &tcfg}; /* by row_t's ddpg */
   printf(
       "preset:   cartpole-dqn: hidden %s %s, batch %lld, %s loss, double_dqn %s, optimizer %s "
       "(replay of %d random CartPole-like transitions)\n",
@@ -446,6 +454,8 @@ int main(int argc, char **argv) {
       "preset:   pendulum-ddpg: hidden %s, batch %lld, tau %g (replay of %d random "
       "Pendulum-like transitions)\n",
       pcfg.hidden, (long long)pcfg.batch_size, pcfg.tau, FILL);
+  printf("preset:   pendulum-td3-zoo: hidden %s, batch %lld, policy_delay %lld, target_noise %g\n",
+         tcfg.hidden, (long long)tcfg.batch_size, (long long)tcfg.policy_delay, tcfg.target_noise);
   printf(
       "timing:   thread CPU time; per row %.1f s warm-up, then the best of %d windows of %.2f s, "
       "with a %d^3 SGEMM before and after each window (the row's peak: the best of those)\n\n",
@@ -528,12 +538,13 @@ int main(int argc, char **argv) {
       {.hidden = "16,16", .sampling = 0},
       {.ddpg = 1, .hidden = "400,300", .sampling = 1, .floor = fl->ddpg_of_peak},
       {.ddpg = 1, .hidden = "400,300", .sampling = 0},
+      {.ddpg = 2, .hidden = "400,300", .sampling = 1, .floor = fl->ddpg_of_peak},
   };
   const int n_rows = (int)(sizeof rows / sizeof *rows);
   double peak = 0;
   for (int i = 0; i < n_rows; i++) {
     row_t *w = &rows[i];
-    trainer_init(&t, w->ddpg ? &pcfg : &cfg, w->hidden, w->ddpg ? &prp : &rp, 1);
+    trainer_init(&t, kind_cfg[w->ddpg], w->hidden, w->ddpg ? &prp : &rp, 1);
     if (!w->sampling) sample(&t); /* the one fixed batch of an update-only row */
     run_updates(&t, w->sampling, 0, WARMUP_S, slowdown);
     w->ups = best_of(&t, w->sampling, REPS, slowdown, &pk, &w->peak);
@@ -563,7 +574,7 @@ int main(int argc, char **argv) {
   two_thread_ceiling(&pk, 12, &ceil_wall, &ceil_cpu);
   for (int i = 0; i < n_trows; i++) {
     trow_t *w = &trows[i];
-    trainer_init(&t, w->ddpg ? &pcfg : &cfg, w->hidden, w->ddpg ? &prp : &rp, split ? 2 : 1);
+    trainer_init(&t, kind_cfg[w->ddpg], w->hidden, w->ddpg ? &prp : &rp, split ? 2 : 1);
     tpool_t *pool = t.pool;
     w->flops = trainer_flops(&t);
     run_updates_on(&t, 1, 0, WARMUP_S / 2, 1, bench_wall_now);
@@ -588,8 +599,9 @@ int main(int argc, char **argv) {
   }
 
   printf(
-      "peak:     OpenBLAS cblas_sgemm %dx%dx%d float, 1 thread: best %.1f GFLOP/s over the run\n\n",
-      BENCH_PEAK_N, BENCH_PEAK_N, BENCH_PEAK_N, peak);
+      "peak:     %dx%dx%d float product, 1 thread, the faster of OpenBLAS cblas_sgemm and gemm's "
+      "AVX-512 kernel%s (bench_peak.h): best %.1f GFLOP/s over the run\n\n",
+      BENCH_PEAK_N, BENCH_PEAK_N, BENCH_PEAK_N, g512_available() ? "" : " (not on this CPU)", peak);
 
   printf("one thread (thread CPU time)\n");
   printf("%-18s %7s %-14s %10s %9s %10s %8s %9s %8s %9s\n", "update", "params", "mode",
@@ -599,7 +611,7 @@ int main(int argc, char **argv) {
     double gf = w->ups * w->flops / 1e9;
     char net[80], name[64];
     row_name(w->ddpg, w->hidden, name, sizeof name);
-    int preset = strcmp(w->hidden, w->ddpg ? pcfg.hidden : cfg.hidden) == 0;
+    int preset = strcmp(w->hidden, kind_cfg[w->ddpg]->hidden) == 0;
     snprintf(net, sizeof net, "%s%s", name, preset ? "*" : "");
     /* What the update costs beyond its FLOPs at the row's peak rate. */
     double fixed_us = 1e6 / w->ups - 1e6 * w->flops / (w->peak * 1e9);
@@ -659,7 +671,7 @@ int main(int argc, char **argv) {
     snprintf(what, sizeof what,
              "%s batch %d sample+update: trainer FLOP rate / SGEMM peak (%.0f updates/s)",
              row_name(rows[i].ddpg, rows[i].hidden, name, sizeof name),
-             rows[i].ddpg ? (int)pcfg.batch_size : (int)cfg.batch_size, rows[i].ups);
+             (int)kind_cfg[rows[i].ddpg]->batch_size, rows[i].ups);
     bench_check(&fails, what, rows[i].ups * rows[i].flops / 1e9 / rows[i].peak, rows[i].floor);
   }
   for (int i = 0; i < n_trows; i++) {
