@@ -49,8 +49,8 @@ void gemm_set_auto(gemm_impl_t impl) { auto_means = impl; }
 enum { K_BLAS = 0, K_OWN = 1, K_512 = 2 };
 
 /* GEMM_AUTO's use of the AVX-512 kernels, from tests/bench/bench_nn.c's shape sweep (SkylakeX
- * OpenBLAS 0.3.21 alongside): they beat OpenBLAS 1.05-1.6x on the forward from 32 output
- * columns up (192 x 256 x 4 to 64 x 1024 x 1024) and 1.0-1.3x on the gradients from ~1M
+ * OpenBLAS 0.3.21 alongside, 2026-12-01): they beat OpenBLAS 1.07-1.6x on the forward from 32
+ * output columns up (192 x 256 x 4 to 64 x 1024 x 1024) and 0.98-1.35x on the gradients from ~1M
  * multiply-adds up, but lose to OpenBLAS's unpacked small-matrix kernels below that and narrower
  * than 32 columns (0.5-0.9x), and to its full blocking past 512 rows of C (1024^3: 0.8x). */
 #define G512_MAX_ROWS 512
