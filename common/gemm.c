@@ -46,22 +46,49 @@ static gemm_impl_t auto_means = GEMM_AUTO;
 void gemm_set_auto(gemm_impl_t impl) { auto_means = impl; }
 
 /* Which kernel runs a product: our plain C ones, our AVX-512 ones (gemm512.h) or OpenBLAS. */
-enum { K_BLAS = 0, K_OWN = 1, K_512 = 2 };
+enum { K_BLAS = 0, K_OWN = 1, K_512 = 2, K_256 = 3 };
 
-/* GEMM_AUTO's use of the AVX-512 kernels, from tests/bench/bench_nn.c's shape sweep (SkylakeX
- * OpenBLAS 0.3.21 alongside, 2026-12-01): they beat OpenBLAS 1.07-1.6x on the forward from 32
- * output columns up (192 x 256 x 4 to 64 x 1024 x 1024) and 0.98-1.35x on the gradients from ~1M
- * multiply-adds up, but lose to OpenBLAS's unpacked small-matrix kernels below that and narrower
- * than 32 columns (0.5-0.9x), and to its full blocking past 512 rows of C (1024^3: 0.8x). */
+/* Our SIMD products (gemm512.h) by kernel: AVX-512F or AVX2 + FMA; NULL for the others. */
+typedef struct simd {
+  void (*nt)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
+             const float *bias, int relu, float *C, size_t ldc);
+  void (*tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+             float *C, size_t ldc);
+  void (*nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
+             float *C, size_t ldc);
+} simd_t;
+static const simd_t simd512 = {g512_nt, g512_tn, g512_nn}, simd256 = {g256_nt, g256_tn, g256_nn};
+static const simd_t *simd_of(int kern) {
+  return kern == K_512 ? &simd512 : kern == K_256 ? &simd256 : NULL;
+}
+
+/* GEMM_AUTO's use of our SIMD kernels (the AVX-512 ones, else the AVX2 ones), from
+ * tests/bench/bench_nn.c's shape sweep (SkylakeX OpenBLAS 0.3.21 alongside, 2026-12-01): they beat
+ * OpenBLAS 1.07-1.6x on the forward from 32 output columns up (192 x 256 x 4 to 64 x 1024 x 1024)
+ * and 0.98-1.35x on the gradients from ~1M multiply-adds up, but lose to OpenBLAS's unpacked
+ * small-matrix kernels below that and narrower than 32 columns (0.5-0.9x), and to its full blocking
+ * past 512 rows of C (1024^3: 0.8x). The AVX2 ones against OpenBLAS's Haswell kernels on the same
+ * shapes: 1.02-1.28x, 0.94-0.975x on the 64 x 1024 x 1024 input gradient, 0.75x at 1024^3 (bench_nn
+ * --avx2). */
 #define G512_MAX_ROWS 512
 #define G512_MAX_MACS 134217728L
 #define G512_MIN_GRAD_MACS 1048576L
 
-static int use_512(int op_nt, int m, int n, int k) {
+static int simd_max = 512; /* gemm_set_simd_max */
+void gemm_set_simd_max(int bits) { simd_max = bits; }
+
+int gemm_simd_width(void) {
+  if (simd_max >= 512 && g512_available()) return 512;
+  if (simd_max >= 256 && g256_available()) return 256;
+  return 0;
+}
+
+static int use_simd(int op_nt, int m, int n, int k) {
   long macs = (long)m * n * k;
-  if (n < 32 || m > G512_MAX_ROWS || macs > G512_MAX_MACS) return 0;
-  if (!op_nt && macs < G512_MIN_GRAD_MACS) return 0;
-  return g512_available();
+  if (n < 32 || m > G512_MAX_ROWS || macs > G512_MAX_MACS) return K_BLAS;
+  if (!op_nt && macs < G512_MIN_GRAD_MACS) return K_BLAS;
+  int w = gemm_simd_width();
+  return w == 512 ? K_512 : w == 256 ? K_256 : K_BLAS;
 }
 
 static int pick(gemm_impl_t impl, int op_nt, int m, int n, int k) {
@@ -69,8 +96,9 @@ static int pick(gemm_impl_t impl, int op_nt, int m, int n, int k) {
   if (impl == GEMM_OWN) return K_OWN;
   if (impl == GEMM_BLAS) return K_BLAS;
   if (impl == GEMM_AVX512) return g512_available() ? K_512 : K_BLAS;
+  if (impl == GEMM_AVX2) return g256_available() ? K_256 : K_BLAS;
   if ((long)m * n * k < GEMM_OWN_MAX_MACS) return K_OWN;
-  return use_512(op_nt, m, n, k) ? K_512 : K_BLAS;
+  return use_simd(op_nt, m, n, k);
 }
 
 /* ---- C (+)= op(A) B: rank-1 updates of four rows of C at a time ----------------------- */
@@ -160,8 +188,9 @@ static void own_nt(int m, int n, int k, const float *A, const float *B, int acc,
  * nn; the full m for tn, whose slice starts at column lo). */
 static void run_nt(int kern, int m, int n, int k, const float *A, const float *B, int acc,
                    const float *bias, int relu, float *C) {
-  if (kern == K_512)
-    g512_nt(m, n, k, A, (size_t)k, B, (size_t)k, acc, bias, relu, C, (size_t)n);
+  const simd_t *v = simd_of(kern);
+  if (v)
+    v->nt(m, n, k, A, (size_t)k, B, (size_t)k, acc, bias, relu, C, (size_t)n);
   else if (kern == K_OWN)
     own_nt(m, n, k, A, B, acc, C);
   else
@@ -171,8 +200,9 @@ static void run_nt(int kern, int m, int n, int k, const float *A, const float *B
 
 static void run_tn(int kern, int m, int n, int k, const float *A, int lda, const float *B,
                    float *C) {
-  if (kern == K_512)
-    g512_tn(m, n, k, A, (size_t)lda, B, (size_t)n, C, (size_t)n);
+  const simd_t *v = simd_of(kern);
+  if (v)
+    v->tn(m, n, k, A, (size_t)lda, B, (size_t)n, C, (size_t)n);
   else if (kern == K_OWN)
     axpy4(m, n, k, A, 1, (size_t)lda, B, (size_t)n, C, (size_t)n);
   else
@@ -181,8 +211,9 @@ static void run_tn(int kern, int m, int n, int k, const float *A, int lda, const
 
 static void run_nn(int kern, int m, int n, int k, const float *A, const float *B, int acc,
                    float *C) {
-  if (kern == K_512) {
-    g512_nn(m, n, k, A, (size_t)k, B, (size_t)n, acc, C, (size_t)n);
+  const simd_t *v = simd_of(kern);
+  if (v) {
+    v->nn(m, n, k, A, (size_t)k, B, (size_t)n, acc, C, (size_t)n);
   } else if (kern == K_OWN) {
     if (!acc) zero_rows(m, n, C);
     axpy4(m, n, k, A, (size_t)k, 1, B, (size_t)n, C, (size_t)n);
@@ -226,17 +257,18 @@ static void split_range(int len, int part, int n_parts, int *lo, int *hi) {
 /* Columns lo..hi of C with the full row strides. */
 static void slice_cols(const split_t *s, int lo, int hi) {
   int w = hi - lo, n = s->n, k = s->k;
+  const simd_t *v = simd_of(s->kern);
   float *C = s->C + lo;
   if (s->op == OP_NT) { /* C[:, lo:hi] = A B[lo:hi, :]^T */
     const float *B = s->B + (size_t)lo * k;
-    if (s->kern == K_512)
-      g512_nt(s->m, w, k, s->A, (size_t)k, B, (size_t)k, s->acc, s->bias ? s->bias + lo : NULL,
+    if (v)
+      v->nt(s->m, w, k, s->A, (size_t)k, B, (size_t)k, s->acc, s->bias ? s->bias + lo : NULL,
               s->relu, C, (size_t)n);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->m, w, k, 1.0f, s->A, k, B, k,
                   s->acc ? 1.0f : 0.0f, C, n);
-  } else if (s->kern == K_512) { /* OP_NN: C[:, lo:hi] = A B[:, lo:hi] */
-    g512_nn(s->m, w, k, s->A, (size_t)k, s->B + lo, (size_t)n, s->acc, C, (size_t)n);
+  } else if (v) { /* OP_NN: C[:, lo:hi] = A B[:, lo:hi] */
+    v->nn(s->m, w, k, s->A, (size_t)k, s->B + lo, (size_t)n, s->acc, C, (size_t)n);
   } else {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, w, k, 1.0f, s->A, k, s->B + lo,
                 n, s->acc ? 1.0f : 0.0f, C, n);
@@ -298,9 +330,10 @@ void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float 
 
 int gemm_nt_bias(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B,
                  const float *bias, int relu, float *C) {
-  if (pick(impl, 1, m, n, k) != K_512) return 0;
-  if (!run_split(OP_NT, K_512, m, n, k, A, B, 0, bias, relu, C))
-    run_nt(K_512, m, n, k, A, B, 0, bias, relu, C);
+  int kern = pick(impl, 1, m, n, k);
+  if (!simd_of(kern)) return 0;
+  if (!run_split(OP_NT, kern, m, n, k, A, B, 0, bias, relu, C))
+    run_nt(kern, m, n, k, A, B, 0, bias, relu, C);
   return 1;
 }
 

@@ -6,9 +6,10 @@
  *   gemm_nn  C  = A B   (+ C if acc)   A m x k, B k x n    input grad:   dX = dZ W
  *
  * Three implementations: our own cache-blocked plain C kernels (auto-vectorized by the
- * compiler), our AVX-512 kernels (gemm512.h; where the CPU has AVX-512F) and OpenBLAS through
- * CBLAS. GEMM_AUTO picks per call from the shape (the thresholds come from
- * tests/bench/bench_nn.c); GEMM_OWN forces the plain kernels, GEMM_BLAS OpenBLAS, GEMM_AVX512 ours. OpenBLAS is set to one thread the first
+ * compiler), our SIMD kernels (gemm512.h: AVX-512F where the CPU has it, else AVX2 + FMA) and
+ * OpenBLAS through CBLAS. GEMM_AUTO picks per call from the shape (the thresholds come from
+ * tests/bench/bench_nn.c); GEMM_OWN forces the plain kernels, GEMM_BLAS OpenBLAS, GEMM_AVX512
+ * and GEMM_AVX2 our SIMD ones. OpenBLAS is set to one thread the first
  * time a BLAS path runs (pthread_once), so products always run on the calling thread.
  *
  * Many threads: a thread that called gemm_set_pool(pool) splits each of its products that is
@@ -26,17 +27,30 @@
 
 #include "tpool.h"
 
-/* GEMM_AVX512: our AVX-512 kernels at any shape (tests, benchmarks); OpenBLAS without AVX-512F. */
-typedef enum { GEMM_AUTO = 0, GEMM_OWN = 1, GEMM_BLAS = 2, GEMM_AVX512 = 3 } gemm_impl_t;
+/* GEMM_AVX512 / GEMM_AVX2: our SIMD kernels of that width at any shape (tests, benchmarks);
+ * OpenBLAS where the CPU lacks them. */
+typedef enum {
+  GEMM_AUTO = 0,
+  GEMM_OWN = 1,
+  GEMM_BLAS = 2,
+  GEMM_AVX512 = 3,
+  GEMM_AVX2 = 4
+} gemm_impl_t;
 
 void gemm_nt(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
              float *C);
 void gemm_tn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, float *C);
 /* The affine layer's forward in one pass: C = rows of bias + A B^T, then max(C, 0) if relu.
- * Only where GEMM_AUTO (or impl) picks the AVX-512 kernels for this shape: else returns 0
+ * Only where GEMM_AUTO (or impl) picks our SIMD kernels for this shape: else returns 0
  * having done nothing (the caller fills the bias rows, calls gemm_nt with acc, activates). */
 int gemm_nt_bias(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B,
                  const float *bias, int relu, float *C);
+/* The vector width in bits of the SIMD kernels GEMM_AUTO uses here: 512, 256, or 0 (none). */
+int gemm_simd_width(void);
+/* Caps that width (512, 256, 0: OpenBLAS for every product GEMM_AUTO gave ours), as a CPU
+ * without AVX-512F (or without AVX2) would run. For benchmarks; call before other threads use
+ * gemm. */
+void gemm_set_simd_max(int bits);
 void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
              float *C);
 

@@ -16,7 +16,6 @@
 
 #include "errmsg.h"
 #include "gemm.h"
-#include "gemm512.h"
 
 int nn_layout_init(nn_layout_t *l, int n_in, const int *hidden, int n_hidden, int n_out,
                    nn_act_t hidden_act, nn_act_t out_act) {
@@ -439,8 +438,8 @@ static void affine(int rows, int n_out, int n_in, const float *x, const float *w
 
 /* dW += d^T x, db += column sums of d, dx = d W: the backward of affine(). With a pool of two
  * (trainer_threads = 2), both products mid-sized (a 4-256-256-2 DQN's hidden layer, MinAtar's
- * fc:128) and OpenBLAS running them, each runs whole on its own thread: no hand-over inside
- * either product (OpenBLAS's per-call cost weighs at these sizes), and each gives the bits one
+ * fc:128) and OpenBLAS running them (no SIMD kernels of ours on this CPU), each runs whole on
+ * its own thread: no hand-over inside either product (OpenBLAS's per-call cost weighs here), and each gives the bits one
  * thread would. Otherwise each product is split in two (gemm.h): with our AVX-512 kernels that
  * gave 2 threads / 1 1.40x against 1.27x overlapped (DQN 4-256-256-2) and 1.36x against 1.27x
  * (MinAtar's update; bench_trainer, bench_trainer_conv, 2026-12-01), and for larger products
@@ -470,7 +469,7 @@ static void affine_backward(int rows, int n_out, int n_in, const float *x, const
   tpool_t *pool = gemm_pool();
   long macs = (long)rows * n_out * n_in;
   if (gw && dx && tpool_size(pool) == 2 && macs >= NN_OVERLAP_MIN_MACS &&
-      macs <= NN_OVERLAP_MAX_MACS && !g512_available()) {
+      macs <= NN_OVERLAP_MAX_MACS && !gemm_simd_width()) {
     affine_bwd_t j = {rows, n_out, n_in, x, w, d, gw, gb, dx};
     gemm_set_pool(NULL); /* the pool is this job's: the products unsplit */
     tpool_run(pool, affine_bwd_part, &j);

@@ -40,10 +40,10 @@ add_custom_command(OUTPUT ${FUZZ_DASHBOARD_C}
 set(FUZZ_SRC_fuzz_frame ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_wire ${FUZZ_CODEC_SRC})
 set(FUZZ_SRC_fuzz_tbatch ${FUZZ_CODEC_SRC})
-# config_validate parses `net` with nn.c's spec parser (nn.c brings gemm, gemm512, tpool, rng).
+# config_validate parses `net` with nn.c's spec parser (nn.c brings gemm, gemm512/256, tpool, rng).
 set(FUZZ_SRC_fuzz_config ${PROJECT_SOURCE_DIR}/common/config.c ${FUZZ_PRESETS_C}
     ${PROJECT_SOURCE_DIR}/common/nn.c ${PROJECT_SOURCE_DIR}/common/gemm.c
-    ${PROJECT_SOURCE_DIR}/common/gemm512.c
+    ${PROJECT_SOURCE_DIR}/common/gemm512.c ${PROJECT_SOURCE_DIR}/common/gemm256.c
     ${PROJECT_SOURCE_DIR}/common/tpool.c ${PROJECT_SOURCE_DIR}/common/rng.c)
 set(FUZZ_SRC_fuzz_http ${PROJECT_SOURCE_DIR}/server/status/status_http.c
     ${PROJECT_SOURCE_DIR}/server/status/history.c ${FUZZ_DASHBOARD_C})

@@ -144,7 +144,7 @@ static void check_gemm(int m, int n, int k) {
   for (size_t i = 0; i < big; i++) B[i] = (float)rng_range(&rng, -1, 1);
   for (int i = 0; i < m * n; i++) C0[i] = (float)rng_range(&rng, -1, 1);
   static const char *form[] = {"nt", "tn", "nn"};
-  static const char *impl_name[] = {"auto", "own", "blas", "avx512"};
+  static const char *impl_name[] = {"auto", "own", "blas", "avx512", "avx2"};
   float *bias = malloc((size_t)n * sizeof(float)), *T1 = malloc((size_t)m * n * sizeof(float));
   for (int j = 0; j < n; j++) bias[j] = (float)rng_range(&rng, -1, 1);
   for (int f = 0; f < 3; f++)
@@ -161,7 +161,7 @@ static void check_gemm(int m, int n, int k) {
           }
           R[(size_t)i * n + j] = s;
         }
-      for (int impl = GEMM_AUTO; impl <= GEMM_AVX512; impl++)
+      for (int impl = GEMM_AUTO; impl <= GEMM_AVX2; impl++)
         for (int pi = 0; pi < 3; pi++) {
           gemm_set_pool(pools[pi]);
           for (int rep = 0; rep < 2; rep++) {
@@ -183,22 +183,23 @@ static void check_gemm(int m, int n, int k) {
                 "gemm_%s %s %dx%dx%d, %d threads: two calls differ", form[f], impl_name[impl], m,
                 n, k, tpool_size(pools[pi]));
           /* Ours sum every element in one order however C is sliced: same bits for any pool. */
-          if (impl == GEMM_AVX512 && pi == 0) memcpy(T1, C, (size_t)m * n * sizeof(float));
-          if (impl == GEMM_AVX512 && pi > 0)
+          int simd = impl == GEMM_AVX512 || impl == GEMM_AVX2;
+          if (simd && pi == 0) memcpy(T1, C, (size_t)m * n * sizeof(float));
+          if (simd && pi > 0)
             CHECK(memcmp(C, T1, (size_t)m * n * sizeof(float)) == 0,
-                  "gemm_%s avx512 %dx%dx%d: %d threads differ from one", form[f], m, n, k,
-                  tpool_size(pools[pi]));
+                  "gemm_%s %s %dx%dx%d: %d threads differ from one", form[f], impl_name[impl], m,
+                  n, k, tpool_size(pools[pi]));
         }
     }
   /* gemm_nt_bias: bias rows + A B^T, with and without ReLU, where it takes the shape. */
   for (int relu = 0; relu < 2; relu++)
-    for (int impl = GEMM_AUTO; impl <= GEMM_AVX512; impl++)
+    for (int impl = GEMM_AUTO; impl <= GEMM_AVX2; impl++)
       for (int pi = 0; pi < 3; pi++) {
         gemm_set_pool(pools[pi]);
         memcpy(C, C0, (size_t)m * n * sizeof(float));
         int done = gemm_nt_bias((gemm_impl_t)impl, m, n, k, A, B, bias, relu, C);
         gemm_set_pool(NULL);
-        CHECK(!done || impl == GEMM_AUTO || impl == GEMM_AVX512,
+        CHECK(!done || impl == GEMM_AUTO || impl == GEMM_AVX512 || impl == GEMM_AVX2,
               "gemm_nt_bias ran on the %s kernels", impl_name[impl]);
         if (!done) continue;
         double worst = 0;
@@ -290,7 +291,9 @@ int main(void) {
   check_gemm(100, 300, 403); /* split with a short last slice */
   check_gemm(256, 300, 64);
   check_gemm(192, 256, 256); /* double DQN's stacked forward */
-  check_gemm(13, 45, 300);   /* the AVX-512 kernels' tails: rows 12 + 1, columns 32 + 13, k 256 + 44 */
+  check_gemm(13, 45,
+             300);       /* SIMD tails: rows 12 + 1 (AVX2 6 + 6 + 1), columns 32 + 13, k 256 + 44 */
+  check_gemm(7, 21, 40); /* AVX2: rows 6 + 1, columns 16 + 5 */
   check_gemm(33, 48, 513);
   check_gemm(600, 40, 20); /* past G512_MAX_ROWS */
   tpool_destroy(pools[1]);

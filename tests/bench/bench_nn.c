@@ -15,11 +15,11 @@
  *      them, at least 2;
  *   4. with AVX-512F, nn's direct AVX-512 conv kernels (what nn runs there) against its
  *      im2col + SGEMM at the same sizes: the worst calls/s ratio at least 1.2;
- *   5. with AVX-512F, gemm's AVX-512 kernels (gemm512.h) against OpenBLAS on the presets'
- *      products GEMM_AUTO gives them (double DQN's stacked forward, the 256-unit, DDPG 400-300,
- *      MinAtar fc and 1024-unit layers): the geometric mean and the worst GFLOP/s ratio, each
- *      at least the floor of the OpenBLAS kernel in use (a few shapes GEMM_AUTO leaves to
- *      OpenBLAS are printed beside them).
+ *   5. gemm's SIMD kernels (gemm512.h: AVX-512F, or AVX2 + FMA on a CPU without it or with
+ *      --avx2) against OpenBLAS on the presets' products GEMM_AUTO gives them (double DQN's stacked
+ * forward, the 256-unit, DDPG 400-300, MinAtar fc and 1024-unit layers): the geometric mean and the
+ * worst GFLOP/s ratio, each at least the floor of the OpenBLAS kernel in use (a few shapes
+ * GEMM_AUTO leaves to OpenBLAS are printed beside them).
  *
  * It also prints the single-core OpenBLAS SGEMM peak (1024^3), every product's GFLOP/s with
  * both kernels, and the update in updates/s and as a fraction of the peak with GEMM_AUTO (what
@@ -30,9 +30,10 @@
  * The machine may be shared: times are this thread's CPU time, rates the best of several
  * windows, and the two sides of each ratio are measured in alternating windows. Options (off
  * by default; they exist to show that the checks fail): --slow-own K and --slow-blas K run
- * every counted product or update K times with that kernel (--slow-avx512 K: ours), --slow-conv K every counted
- * im2col conv call, --slow-conv-direct K every counted call of nn's direct AVX-512 conv.
- * Run: ctest -L bench -R bench_nn -V (or ./tests/bench_nn). One thread; about 20 s. */
+ * every counted product or update K times with that kernel (--slow-simd K: our SIMD ones),
+ * --slow-conv K every counted im2col conv call, --slow-conv-direct K every counted call of nn's
+ * direct AVX-512 conv. Run: ctest -L bench -R bench_nn -V (or ./tests/bench_nn). One thread; about
+ * 20 s. */
 #define _GNU_SOURCE /* bench_machine.h */
 #include <cblas.h>
 #include <math.h>
@@ -475,16 +476,19 @@ static double conv_bench(int slow) {
 }
 
 int main(int argc, char **argv) {
-  int slow[4] = {1, 1, 1, 1}; /* indexed by gemm_impl_t */
+  int slow[5] = {1, 1, 1, 1, 1}; /* indexed by gemm_impl_t */
+  int force_avx2 = 0;
   int slow_conv = 1;
   for (int i = 1; i < argc; i++) {
     int own = strcmp(argv[i], "--slow-own") == 0, blas = strcmp(argv[i], "--slow-blas") == 0;
     int conv = strcmp(argv[i], "--slow-conv") == 0;
     int cdir = strcmp(argv[i], "--slow-conv-direct") == 0;
-    int g512 = strcmp(argv[i], "--slow-avx512") == 0;
-    if ((own || blas || conv || cdir || g512) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
+    int g512 = strcmp(argv[i], "--slow-simd") == 0;
+    if (strcmp(argv[i], "--avx2") == 0) {
+      force_avx2 = 1;
+    } else if ((own || blas || conv || cdir || g512) && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       if (g512)
-        slow[GEMM_AVX512] = atoi(argv[++i]);
+        slow[GEMM_AVX512] = slow[GEMM_AVX2] = atoi(argv[++i]);
       else if (cdir)
         slow_conv_direct = atoi(argv[++i]);
       else if (conv)
@@ -493,7 +497,7 @@ int main(int argc, char **argv) {
         slow[own ? GEMM_OWN : GEMM_BLAS] = atoi(argv[++i]);
     } else {
       fprintf(stderr,
-              "usage: %s [--slow-own K] [--slow-blas K] [--slow-avx512 K] [--slow-conv K] "
+              "usage: %s [--slow-own K] [--slow-blas K] [--slow-simd K] [--avx2] [--slow-conv K] "
               "[--slow-conv-direct K]\n",
               argv[0]);
       return 2;
@@ -507,7 +511,7 @@ int main(int argc, char **argv) {
   if (slow[GEMM_OWN] > 1 || slow[GEMM_BLAS] > 1 || slow[GEMM_AVX512] > 1)
     printf(
         "INJECTED: every counted product or update runs %d times with our kernel, %d times "
-        "with OpenBLAS, %d times with our AVX-512 kernels\n",
+        "with OpenBLAS, %d times with our SIMD kernels\n",
         slow[GEMM_OWN], slow[GEMM_BLAS], slow[GEMM_AVX512]);
   const floors_t *fl = floors_for(openblas_get_corename());
   peak_t pk;
@@ -562,10 +566,15 @@ int main(int argc, char **argv) {
       "products: not asserted; re-check GEMM_OWN_MAX_MACS if that is most of them)\n",
       n_above_own_faster, n_above);
 
-  /* Our AVX-512 kernels (gemm512.h) against OpenBLAS on the products of the presets' networks
-   * where GEMM_AUTO picks them (G512_* in common/gemm.c), and a few where it does not. */
+  /* Our SIMD kernels (gemm512.h: the AVX-512 ones, or with --avx2 or on a CPU without AVX-512F
+   * the AVX2 ones) against OpenBLAS on the products of the presets' networks where GEMM_AUTO
+   * picks them (G512_* in common/gemm.c), and a few where it does not. */
   ratios_t r512 = {0, 0, 0, "none"};
-  if (g512_available()) {
+  gemm_impl_t simd = (force_avx2 || !g512_available()) && g256_available() ? GEMM_AVX2
+                     : g512_available()                                   ? GEMM_AVX512
+                                                                          : GEMM_AUTO;
+  const char *simd_name = simd == GEMM_AVX2 ? "AVX2" : "AVX-512";
+  if (simd != GEMM_AUTO) {
     struct {
       int form, m, n, k, used; /* used: GEMM_AUTO runs ours on it */
       const char *use;
@@ -579,13 +588,15 @@ int main(int argc, char **argv) {
         {TN, 64, 64, 64, 0, "dW 64->64"},        {NN, 64, 16, 256, 0, "dX 16 cols"},
         {TN, 1024, 1024, 64, 0, "dW 1024 rows"}, {NT, 1024, 1024, 1024, 0, "1024^3"},
     };
-    printf("\nour AVX-512 kernels (gemm512.h) / OpenBLAS, GFLOP/s (auto: GEMM_AUTO runs ours)\n");
-    printf("%-5s %-18s %5s %5s %5s %5s %9s %9s %8s\n", "form", "use", "m", "n", "k", "auto",
-           "avx512", "blas", "ours/blas");
+    printf(
+        "\nour %s kernels (gemm512.h) / OpenBLAS (core %s), GFLOP/s (auto: GEMM_AUTO runs ours)\n",
+        simd_name, openblas_get_corename());
+    printf("%-5s %-18s %5s %5s %5s %5s %9s %9s %8s\n", "form", "use", "m", "n", "k", "auto", "ours",
+           "blas", "ours/blas");
     for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
       double ours, blas;
-      kernel_pair2(g[i].form, g[i].m, g[i].n, g[i].k, KERNEL_REPS, slow, GEMM_AVX512, GEMM_BLAS,
-                   &ours, &blas);
+      kernel_pair2(g[i].form, g[i].m, g[i].n, g[i].k, KERNEL_REPS, slow, simd, GEMM_BLAS, &ours,
+                   &blas);
       printf("%-5s %-18s %5d %5d %5d %5s %9.2f %9.2f %8.2f\n", form_name[g[i].form], g[i].use,
              g[i].m, g[i].n, g[i].k, g[i].used ? "yes" : "no", ours, blas, ours / blas);
       if (g[i].used) ratios_add(&r512, ours / blas, g[i].form, g[i].use, g[i].m, g[i].n, g[i].k);
@@ -650,15 +661,17 @@ int main(int argc, char **argv) {
               conv_worst, CONV_IM2COL_OVER_DIRECT);
   if (r512.n) {
     snprintf(what, sizeof what,
-             "our AVX-512 kernels / OpenBLAS GFLOP/s, geometric mean over the %d products "
+             "our %s kernels / OpenBLAS GFLOP/s, geometric mean over the %d products "
              "GEMM_AUTO gives them",
-             r512.n);
+             simd_name, r512.n);
     bench_check(&fails, what, ratios_geomean(&r512), fl->avx512_geomean);
-    snprintf(what, sizeof what, "our AVX-512 kernels / OpenBLAS GFLOP/s, the worst (%s)",
+    snprintf(what, sizeof what, "our %s kernels / OpenBLAS GFLOP/s, the worst (%s)", simd_name,
              r512.worst_shape);
     bench_check(&fails, what, r512.worst, fl->avx512_worst);
   } else {
-    printf("report      no AVX-512F on this CPU: GEMM_AUTO runs OpenBLAS where it would run ours\n");
+    printf(
+        "report      no AVX-512F or AVX2 on this CPU: GEMM_AUTO runs OpenBLAS where it would run "
+        "ours\n");
   }
   if (nn_conv_direct_available())
     bench_check(&fails,

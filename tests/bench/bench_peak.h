@@ -1,7 +1,7 @@
 /* bench_peak: the same-run SGEMM peak the trainer benchmarks compare an update with
  * (bench_trainer.c, bench_trainer_conv.c): the best rate of a BENCH_PEAK_N^3 float product on
- * the calling thread alone over `reps` tries, by OpenBLAS's cblas_sgemm and, where the CPU has
- * AVX-512F, by gemm's AVX-512 kernel (gemm512.h): the core's peak is the fastest kernel either
+ * the calling thread alone over `reps` tries, by OpenBLAS's cblas_sgemm and by gemm's SIMD
+ * kernel (gemm512.h: AVX-512F, else AVX2 + FMA, where the CPU has them): the core's peak is the fastest kernel either
  * has for it. With OpenBLAS's AVX-512 kernels theirs is the faster (~1.25x ours at 1024^3);
  * with the SSE3 Prescott kernels OpenBLAS picks on some CPUs ours is (~3.5x), and the updates'
  * products run on ours there too, so a Prescott-only peak would overstate every fraction.
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "gemm.h"
 #include "gemm512.h"
 #include "rng.h"
 
@@ -62,9 +63,13 @@ static inline void sgemm_peak(const peak_t *p, int reps, double *best) {
                 p->c, n);
     double g = 2.0 * n * n * n / (bench_now() - t0) / 1e9;
     if (g > *best) *best = g;
-    if (!g512_available()) continue;
+    int w = gemm_simd_width(); /* what GEMM_AUTO runs here (gemm_set_simd_max caps it) */
+    if (!w) continue;
     t0 = bench_now();
-    g512_nn(n, n, n, p->a, (size_t)n, p->b, (size_t)n, 0, p->c, (size_t)n);
+    if (w == 512)
+      g512_nn(n, n, n, p->a, (size_t)n, p->b, (size_t)n, 0, p->c, (size_t)n);
+    else
+      g256_nn(n, n, n, p->a, (size_t)n, p->b, (size_t)n, 0, p->c, (size_t)n);
     g = 2.0 * n * n * n / (bench_now() - t0) / 1e9;
     if (g > *best) *best = g;
   }

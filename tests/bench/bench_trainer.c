@@ -59,7 +59,6 @@
 #include "dqn.h"
 #include "env.h"
 #include "gemm.h"
-#include "gemm512.h"
 #include "nn.h"
 #include "replay.h"
 #include "rng.h"
@@ -399,6 +398,8 @@ int main(int argc, char **argv) {
       profile = atol(argv[++i]);
     } else if (strcmp(argv[i], "--ddpg") == 0) {
       profile_ddpg = 1;
+    } else if (strcmp(argv[i], "--simd") == 0 && i + 1 < argc) {
+      gemm_set_simd_max(atoi(argv[++i])); /* 512, 256 (an AVX2-only CPU), 0 (OpenBLAS only) */
     } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       profile_threads = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
@@ -418,7 +419,7 @@ int main(int argc, char **argv) {
       }
     } else {
       fprintf(stderr, "usage: %s [--slowdown K] [--no-flush] [--no-split] [--rlserve-kernels] "
-                      "[--profile N [--threads T] [--ddpg]]\n",
+                      "[--simd 512|256|0] [--profile N [--threads T] [--ddpg]]\n",
               argv[0]);
       return 2;
     }
@@ -600,8 +601,10 @@ int main(int argc, char **argv) {
 
   printf(
       "peak:     %dx%dx%d float product, 1 thread, the faster of OpenBLAS cblas_sgemm and gemm's "
-      "AVX-512 kernel%s (bench_peak.h): best %.1f GFLOP/s over the run\n\n",
-      BENCH_PEAK_N, BENCH_PEAK_N, BENCH_PEAK_N, g512_available() ? "" : " (not on this CPU)", peak);
+      "SIMD kernel (%s; bench_peak.h): best %.1f GFLOP/s over the run\n\n",
+      BENCH_PEAK_N, BENCH_PEAK_N, BENCH_PEAK_N,
+      gemm_simd_width() == 512 ? "AVX-512" : gemm_simd_width() == 256 ? "AVX2" : "none on this CPU",
+      peak);
 
   printf("one thread (thread CPU time)\n");
   printf("%-18s %7s %-14s %10s %9s %10s %8s %9s %8s %9s\n", "update", "params", "mode",

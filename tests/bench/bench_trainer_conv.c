@@ -409,7 +409,7 @@ int main(int argc, char **argv) {
   }
   trainer_free(&t);
 
-  printf("peak:     %d^3 float product, 1 thread, the faster of OpenBLAS and gemm's AVX-512 kernel: "
+  printf("peak:     %d^3 float product, 1 thread, the faster of OpenBLAS and gemm's SIMD kernel: "
          "best %.1f GFLOP/s\n\n", BENCH_PEAK_N,
          peak);
   double gf = ups * flops / 1e9;
