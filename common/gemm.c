@@ -45,7 +45,7 @@ const char *gemm_better_coretype(void) {
 static gemm_impl_t auto_means = GEMM_AUTO;
 void gemm_set_auto(gemm_impl_t impl) { auto_means = impl; }
 
-/* Which kernel runs a product: our plain C ones, our AVX-512 ones (gemm512.h) or OpenBLAS. */
+/* Which kernel runs a product: our plain C ones, our SIMD ones (gemm512.h) or OpenBLAS. */
 enum { K_BLAS = 0, K_OWN = 1, K_512 = 2, K_256 = 3 };
 
 /* Our SIMD products (gemm512.h) by kernel: AVX-512F or AVX2 + FMA; NULL for the others. */
@@ -184,7 +184,7 @@ static void own_nt(int m, int n, int k, const float *A, const float *B, int acc,
 
 /* ---- one thread: the products on a slice of C's rows --------------------------------------- */
 
-/* bias, relu: only on the AVX-512 kernels (gemm_nt_bias). lda: A's row stride (k for nt and
+/* bias, relu: only on our SIMD kernels (gemm_nt_bias). lda: A's row stride (k for nt and
  * nn; the full m for tn, whose slice starts at column lo). */
 static void run_nt(int kern, int m, int n, int k, const float *A, const float *B, int acc,
                    const float *bias, int relu, float *C) {

@@ -428,7 +428,7 @@ static void activate_backward(nn_act_t act, const float *y, float *d, size_t n) 
  * One row per kind in layer_ops, as kann's operator table. */
 
 /* y = rows of b + x W^T: the affine map every parametrized layer ends in. One pass where the
- * AVX-512 kernels take the shape (gemm_nt_bias), else the bias rows copied, then y += x W^T. */
+ * SIMD kernels take the shape (gemm_nt_bias), else the bias rows copied, then y += x W^T. */
 static void affine(int rows, int n_out, int n_in, const float *x, const float *w, const float *b,
                    float *y) {
   if (gemm_nt_bias(GEMM_AUTO, rows, n_out, n_in, x, w, b, 0, y)) return;
