@@ -1,6 +1,5 @@
 /* gemm256: the AVX2 + FMA instantiation of our products (gemm_simd_tmpl.h), for CPUs without
  * AVX-512F (e.g. AMD Zen 2-3, Intel before Skylake-SP); see gemm512.h. */
-#include <pthread.h>
 #include <stddef.h>
 
 #include "gemm512.h"
@@ -9,17 +8,6 @@
 #include <immintrin.h>
 
 #define T256 __attribute__((target("avx2,fma")))
-
-static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
-static int cpu_ok;
-static void cpu_check(void) {
-  __builtin_cpu_init();
-  cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-int g256_available(void) {
-  pthread_once(&cpu_once, cpu_check);
-  return cpu_ok;
-}
 
 #define SIMD_T T256
 #define VEC __m256
@@ -39,7 +27,7 @@ int g256_available(void) {
 #define MR0 6 /* 12 of the 16 ymm registers accumulate, 2 hold B, 1 the broadcast */
 #define MR1 4
 #define MR2 2
-#define FN(name) g256_##name
+#define CPU_OK() (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 
 /* out(c, r) = in(r, c) for an 8 x 8 block (row strides ldi, ldo floats). */
 T256 static void transpose8(const float *in, size_t ldi, float *out, size_t ldo) {
@@ -62,21 +50,9 @@ T256 static void transpose8(const float *in, size_t ldi, float *out, size_t ldo)
   for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + (size_t)i * ldo, t[i]);
 }
 
-#include "gemm_simd_tmpl.h"
-
 #else
-int g256_available(void) { return 0; }
-void g256_nt(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
-             const float *bias, int relu, float *C, size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)bias,
-      (void)relu, (void)C, (void)ldc;
-}
-void g256_tn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, float *C,
-             size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
-}
-void g256_nn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
-             float *C, size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)C, (void)ldc;
-}
+#define SIMD_NONE 1
 #endif
+
+#define FN(name) g256_##name
+#include "gemm_simd_tmpl.h"

@@ -1,24 +1,12 @@
 /* gemm512: the AVX-512F instantiation of our products (gemm_simd_tmpl.h); see gemm512.h. */
 #include "gemm512.h"
 
-#include <pthread.h>
 #include <stddef.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define T512 __attribute__((target("avx512f")))
-
-static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
-static int cpu_ok;
-static void cpu_check(void) {
-  __builtin_cpu_init();
-  cpu_ok = __builtin_cpu_supports("avx512f");
-}
-int g512_available(void) {
-  pthread_once(&cpu_once, cpu_check);
-  return cpu_ok;
-}
 
 #define SIMD_T T512
 #define VEC __m512
@@ -37,7 +25,7 @@ int g512_available(void) {
 #define MR0 12 /* 24 of the 32 zmm registers accumulate */
 #define MR1 8
 #define MR2 4
-#define FN(name) g512_##name
+#define CPU_OK() __builtin_cpu_supports("avx512f")
 
 /* out(c, r) = in(r, c) for a 16 x 16 block (row strides ldi, ldo floats). */
 T512 static void transpose16(const float *in, size_t ldi, float *out, size_t ldo) {
@@ -71,22 +59,9 @@ T512 static void transpose16(const float *in, size_t ldi, float *out, size_t ldo
   for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + (size_t)i * ldo, r[i]);
 }
 
-#include "gemm_simd_tmpl.h"
-
 #else
-int g512_available(void) { return 0; }
-void g512_nt(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
-             int acc, const float *bias, int relu, float *C, size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)bias,
-      (void)relu, (void)C, (void)ldc;
-}
-void g512_tn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
-             float *C, size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
-}
-void g512_nn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
-             int acc, float *C, size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)C,
-      (void)ldc;
-}
+#define SIMD_NONE 1
 #endif
+
+#define FN(name) g512_##name
+#include "gemm_simd_tmpl.h"

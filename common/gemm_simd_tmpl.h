@@ -9,9 +9,43 @@
  *   TRANSPOSE(in, ldi, out, ldo)   out(c, r) = in(r, c) for a VL x VL block
  *   MR0 > MR1 > MR2 > 1            the register blocks' row counts (MR0 rows: 2 MR0 accumulators)
  *   FN(name)           the public name (g512_name, g256_name)
+ *   CPU_OK()           true when this CPU has the instruction set (after __builtin_cpu_init)
+ * or, where the compiler cannot target x86 vector extensions, only FN and SIMD_NONE (then
+ * FN(available) returns 0 and the products do nothing: gemm.c never calls them).
  * The C of every form is m x n with row stride ldc; each element is one chain of fused
  * multiply-adds over p = 0 .. k-1 from its start (C, the bias or 0), so the result does not
  * depend on how C's rows or columns are sliced across threads. */
+
+#include <pthread.h>
+#include <stddef.h>
+
+#ifdef SIMD_NONE
+int FN(available)(void) { return 0; }
+void FN(nt)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
+            const float *bias, int relu, float *C, size_t ldc) {
+  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)bias,
+      (void)relu, (void)C, (void)ldc;
+}
+void FN(tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, float *C,
+            size_t ldc) {
+  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
+}
+void FN(nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
+            float *C, size_t ldc) {
+  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)C, (void)ldc;
+}
+#else
+
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static int cpu_ok;
+static void cpu_check(void) {
+  __builtin_cpu_init();
+  cpu_ok = CPU_OK();
+}
+int FN(available)(void) {
+  pthread_once(&cpu_once, cpu_check);
+  return cpu_ok;
+}
 
 #define KC 256 /* rows of B per packed panel: KC x NR floats, L1-sized */
 #define NR (2 * VL)
@@ -151,3 +185,4 @@ void FN(nn)(int m, int n, int k, const float *A, size_t lda, const float *B, siz
             float *C, size_t ldc) {
   product(m, n, k, A, lda, 1, 0, B, ldb, acc, NULL, 0, C, ldc);
 }
+#endif /* SIMD_NONE */
