@@ -81,35 +81,9 @@ static void fill(replay_t *r, const rows_t *t, int kind, int prioritized, size_t
   }
 }
 
-typedef struct {
-  float *obs, *act, *rew, *next, *term, *disc, *weight;
-  uint64_t *id;
-} batch_t;
-
-static void batch_alloc(batch_t *b, size_t B, size_t od) {
-  b->obs = malloc(B * od * sizeof(float));
-  b->next = malloc(B * od * sizeof(float));
-  b->act = malloc(B * sizeof(float));
-  b->rew = malloc(B * sizeof(float));
-  b->term = malloc(B * sizeof(float));
-  b->disc = malloc(B * sizeof(float));
-  b->weight = malloc(B * sizeof(float));
-  b->id = malloc(B * sizeof(uint64_t));
-}
-
-static void batch_free(batch_t *b) {
-  free(b->obs);
-  free(b->next);
-  free(b->act);
-  free(b->rew);
-  free(b->term);
-  free(b->disc);
-  free(b->weight);
-  free(b->id);
-}
-
-static int batch_same(const batch_t *a, const batch_t *b, size_t B, size_t od) {
-  return !memcmp(a->obs, b->obs, B * od * 4) && !memcmp(a->next, b->next, B * od * 4) &&
+/* Sampled batches (replay_sample_alloc, act_dim 1) equal in every field. */
+static int batch_same(const replay_sample_t *a, const replay_sample_t *b, size_t B, size_t od) {
+  return !memcmp(a->obs, b->obs, B * od * 4) && !memcmp(a->next_obs, b->next_obs, B * od * 4) &&
          !memcmp(a->act, b->act, B * 4) && !memcmp(a->rew, b->rew, B * 4) &&
          !memcmp(a->term, b->term, B * 4) && !memcmp(a->disc, b->disc, B * 4) &&
          !memcmp(a->weight, b->weight, B * 4) && !memcmp(a->id, b->id, B * 8);
@@ -123,15 +97,13 @@ static void test_equal_to_floats(size_t od, int prioritized) {
   const size_t cap = 256, B = 32; /* wraps: 300 into 256 */
   replay_t r[4];
   for (int k = 0; k < 4; k++) fill(&r[k], &t, k, prioritized, cap);
-  batch_t b[4];
-  for (int k = 0; k < 4; k++) batch_alloc(&b[k], B, od);
+  replay_sample_t b[4];
+  for (int k = 0; k < 4; k++) CHECK(replay_sample_alloc(&b[k], B, od, 1) == 0, "batch buffers");
   for (int it = 0; it < 20; it++) {
     for (int k = 0; k < 4; k++) {
       rng_t s;
       rng_seed(&s, 7 + (uint64_t)it);
-      replay_sample_t smp = {b[k].obs, b[k].act,  b[k].rew,    b[k].next,
-                             b[k].term, b[k].disc, b[k].weight, b[k].id};
-      CHECK(replay_sample_ext(&r[k], &s, B, &smp, 0) == 0, "sample kind %d", k);
+      CHECK(replay_sample_ext(&r[k], &s, B, &b[k], 0) == 0, "sample kind %d", k);
     }
     for (int k = 1; k < 4; k++)
       CHECK(batch_same(&b[0], &b[k], B, od), "od %zu prio %d it %d: kind %d differs from floats",
@@ -140,7 +112,7 @@ static void test_equal_to_floats(size_t od, int prioritized) {
     for (size_t i = 0; i < B; i++) {
       size_t id = (size_t)b[0].id[i];
       CHECK(id >= 300 - cap && id < 300 && !memcmp(b[0].obs + i * od, t.obs + id * od, od * 4) &&
-                !memcmp(b[0].next + i * od, t.next + id * od, od * 4),
+                !memcmp(b[0].next_obs + i * od, t.next + id * od, od * 4),
             "row %zu: id %zu does not hold its transition", i, id);
     }
     if (prioritized) {
@@ -173,22 +145,20 @@ static void test_equal_to_floats(size_t od, int prioritized) {
     im.next_obs_b[5 * obsbits_bytes(od) + od / 8] ^= 0x80;
   }
   CHECK(replay_image_restore(&rr, &im, 6, err, sizeof err) == 0, "restore bits: %s", err);
-  batch_t c;
-  batch_alloc(&c, B, od);
+  replay_sample_t c;
+  CHECK(replay_sample_alloc(&c, B, od, 1) == 0, "batch buffers");
   rng_t s1, s2;
   rng_seed(&s1, 99);
   rng_seed(&s2, 99);
-  replay_sample_t a1 = {b[1].obs, b[1].act, b[1].rew, b[1].next, b[1].term, b[1].disc, b[1].weight,
-                        b[1].id};
-  replay_sample_t a2 = {c.obs, c.act, c.rew, c.next, c.term, c.disc, c.weight, c.id};
-  CHECK(replay_sample_ext(&r[1], &s1, B, &a1, 0) == 0 && replay_sample_ext(&rr, &s2, B, &a2, 0) == 0,
-        "sample after restore");
+  CHECK(
+      replay_sample_ext(&r[1], &s1, B, &b[1], 0) == 0 && replay_sample_ext(&rr, &s2, B, &c, 0) == 0,
+      "sample after restore");
   CHECK(batch_same(&b[1], &c, B, od), "restored bits replay samples differently");
-  batch_free(&c);
+  replay_sample_free(&c);
   replay_image_free(&im);
   replay_free(&rr);
   for (int k = 0; k < 4; k++) {
-    batch_free(&b[k]);
+    replay_sample_free(&b[k]);
     replay_free(&r[k]);
   }
   rows_free(&t);
