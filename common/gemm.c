@@ -248,10 +248,10 @@ typedef struct split {
 
 /* Slice `part` of `len` rows or columns: whole GEMM_GRAIN blocks, the last one the rest. */
 static void split_range(int len, int part, int n_parts, int *lo, int *hi) {
-  int blocks = (len + GEMM_GRAIN - 1) / GEMM_GRAIN;
-  int b0 = (int)((long)blocks * part / n_parts), b1 = (int)((long)blocks * (part + 1) / n_parts);
-  *lo = b0 * GEMM_GRAIN;
-  *hi = b1 * GEMM_GRAIN < len ? b1 * GEMM_GRAIN : len;
+  size_t l, h;
+  tpool_slice((size_t)len, GEMM_GRAIN, part, n_parts, &l, &h);
+  *lo = (int)l;
+  *hi = (int)h;
 }
 
 /* Columns lo..hi of C with the full row strides. */

@@ -427,23 +427,27 @@ static void activate_backward(nn_act_t act, const float *y, float *d, size_t n) 
  * layer's output: add dL/dparams into grads if non-NULL, write dL/d input into dx if non-NULL).
  * One row per kind in layer_ops, as kann's operator table. */
 
-/* y = rows of b + x W^T: the affine map every parametrized layer ends in. One pass where the
- * SIMD kernels take the shape (gemm_nt_bias), else the bias rows copied, then y += x W^T. */
-static void affine(int rows, int n_out, int n_in, const float *x, const float *w, const float *b,
-                   float *y) {
-  if (gemm_nt_bias(GEMM_AUTO, rows, n_out, n_in, x, w, b, 0, y)) return;
+/* y = rows of b + x W^T: the affine map every parametrized layer ends in; with relu, then
+ * max(y, 0) where that comes free. One pass where our SIMD kernels take the shape
+ * (gemm_nt_bias, ReLU in its last pass too); else the bias rows copied, then y += x W^T.
+ * Returns 1 when ReLU was applied (only then), 0 when the caller still activates. */
+static int affine(int rows, int n_out, int n_in, const float *x, const float *w, const float *b,
+                  int relu, float *y) {
+  if (gemm_nt_bias(GEMM_AUTO, rows, n_out, n_in, x, w, b, relu, y)) return relu;
   fill_rows(y, b, rows, n_out);
   gemm_nt(GEMM_AUTO, rows, n_out, n_in, x, w, 1, y);
+  return 0;
 }
 
 /* dW += d^T x, db += column sums of d, dx = d W: the backward of affine(). With a pool of two
  * (trainer_threads = 2), both products mid-sized (a 4-256-256-2 DQN's hidden layer, MinAtar's
  * fc:128) and OpenBLAS running them (no SIMD kernels of ours on this CPU), each runs whole on
- * its own thread: no hand-over inside either product (OpenBLAS's per-call cost weighs here), and each gives the bits one
- * thread would. Otherwise each product is split in two (gemm.h): with our AVX-512 kernels that
- * gave 2 threads / 1 1.40x against 1.27x overlapped (DQN 4-256-256-2) and 1.36x against 1.27x
- * (MinAtar's update; bench_trainer, bench_trainer_conv, 2026-12-01), and for larger products
- * (DDPG's 400 x 300 at batch 256) it balances the threads better than two different kernels. */
+ * its own thread: no hand-over inside either product (OpenBLAS's per-call cost weighs here),
+ * and each gives the bits one thread would. Otherwise each product is split in two (gemm.h): with
+ * our AVX-512 kernels that gave 2 threads / 1 1.40x against 1.27x overlapped (DQN 4-256-256-2)
+ * and 1.36x against 1.27x (MinAtar's update; bench_trainer, bench_trainer_conv, 2026-12-01), and
+ * for larger products (DDPG's 400 x 300 at batch 256) it balances the threads better than two
+ * different kernels. */
 #define NN_OVERLAP_MIN_MACS 524288L
 #define NN_OVERLAP_MAX_MACS 8388608L
 
@@ -483,10 +487,11 @@ static void affine_backward(int rows, int n_out, int n_in, const float *x, const
   if (dx) gemm_nn(GEMM_AUTO, rows, n_in, n_out, d, w, 0, dx);
 }
 
-static void dense_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
-                          float *y) {
+static int dense_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                         float *y) {
   const nn_layout_t *l = ws->l;
-  affine(batch, l->sizes[i + 1], l->sizes[i], x, params + l->w_off[i], params + l->b_off[i], y);
+  return affine(batch, l->sizes[i + 1], l->sizes[i], x, params + l->w_off[i],
+                params + l->b_off[i], l->act[i] == NN_RELU, y);
 }
 
 static void dense_backward(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
@@ -660,8 +665,8 @@ int nn_conv_direct_available(void) {
  * output pixel (r, c), in W's tap order, so Y (batch P x F) = patches W^T + b. With channels
  * last, each kernel row dy of a patch is kw * C contiguous input floats: kh memcpys per patch.
  * tests/bench/bench_nn.c measures this against a direct loop at MinAtar's sizes. */
-static void conv_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
-                         float *y) {
+static int conv_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                        float *y) {
   const nn_layout_t *l = ws->l;
   const int W = l->shape[i][1], C = l->shape[i][2], kh = l->kh[i], kw = l->kw[i];
   const int OH = l->shape[i + 1][0], OW = l->shape[i + 1][1], F = l->shape[i + 1][2];
@@ -669,7 +674,7 @@ static void conv_forward(nn_ws_t *ws, const float *params, int i, const float *x
 #ifdef NN_CONV_X86
   if (conv_direct_ok(l, i)) {
     conv_forward_direct(l, i, params, x, batch, y);
-    return;
+    return 0;
   }
 #endif
   float *cols = ws->aux[i];
@@ -682,7 +687,8 @@ static void conv_forward(nn_ws_t *ws, const float *params, int i, const float *x
           memcpy(dst + dy * seg, xb + ((size_t)(r + dy) * W + c) * C, seg * sizeof(float));
       }
   }
-  affine(batch * OH * OW, F, (int)K, cols, params + l->w_off[i], params + l->b_off[i], y);
+  return affine(batch * OH * OW, F, (int)K, cols, params + l->w_off[i], params + l->b_off[i],
+                l->act[i] == NN_RELU, y);
 }
 
 static void conv_backward(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
@@ -717,10 +723,11 @@ static void conv_backward(nn_ws_t *ws, const float *params, int i, const float *
   }
 }
 
-static void flatten_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
-                            float *y) {
+static int flatten_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                           float *y) {
   (void)params;
   if (y != x) memcpy(y, x, (size_t)batch * ws->l->sizes[i] * sizeof(float));
+  return 0;
 }
 
 static void flatten_backward(nn_ws_t *ws, const float *params, int i, const float *x,
@@ -730,12 +737,12 @@ static void flatten_backward(nn_ws_t *ws, const float *params, int i, const floa
 }
 
 /* h = b + x W^T with 1 + A columns (value, then advantages); Q_a = h_0 + h_(1+a) - mean(h_1..A). */
-static void dueling_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
-                            float *y) {
+static int dueling_forward(nn_ws_t *ws, const float *params, int i, const float *x, int batch,
+                           float *y) {
   const nn_layout_t *l = ws->l;
   const int A = l->sizes[i + 1], H = A + 1;
   float *h = ws->aux[i];
-  affine(batch, H, l->sizes[i], x, params + l->w_off[i], params + l->b_off[i], h);
+  affine(batch, H, l->sizes[i], x, params + l->w_off[i], params + l->b_off[i], 0, h);
   for (int b = 0; b < batch; b++) {
     const float *hb = h + (size_t)b * H;
     float mean = 0;
@@ -743,6 +750,7 @@ static void dueling_forward(nn_ws_t *ws, const float *params, int i, const float
     mean /= (float)A;
     for (int a = 0; a < A; a++) y[(size_t)b * A + a] = hb[0] + hb[1 + a] - mean;
   }
+  return 0;
 }
 
 /* dL/dh_0 = sum_a dQ_a, dL/dh_(1+a) = dQ_a - mean(dQ), then the affine backward. */
@@ -763,8 +771,10 @@ static void dueling_backward(nn_ws_t *ws, const float *params, int i, const floa
                   grads ? grads + l->w_off[i] : NULL, grads ? grads + l->b_off[i] : NULL, dx);
 }
 
+/* forward: y = the layer's output, returning 1 if it applied the layer's activation (only
+ * where that came free in its product), else 0 and nn_forward activates. */
 typedef struct layer_ops {
-  void (*forward)(nn_ws_t *ws, const float *params, int i, const float *x, int batch, float *y);
+  int (*forward)(nn_ws_t *ws, const float *params, int i, const float *x, int batch, float *y);
   void (*backward)(nn_ws_t *ws, const float *params, int i, const float *x, const float *d,
                    float *grads, float *dx);
 } layer_ops_t;
@@ -783,14 +793,8 @@ const float *nn_forward(nn_ws_t *ws, const float *params, const float *x, int ba
   const float *in = x;
   for (int i = 0; i < l->n_layers; i++) {
     float *y = ws->act[i];
-    if (l->kind[i] == NN_DENSE && l->act[i] == NN_RELU && /* ReLU in the product's last pass */
-        gemm_nt_bias(GEMM_AUTO, batch, l->sizes[i + 1], l->sizes[i], in, params + l->w_off[i],
-                     params + l->b_off[i], 1, y)) {
-      in = y;
-      continue;
-    }
-    layer_ops[l->kind[i]].forward(ws, params, i, in, batch, y);
-    activate(l->act[i], y, (size_t)batch * l->sizes[i + 1]);
+    if (!layer_ops[l->kind[i]].forward(ws, params, i, in, batch, y))
+      activate(l->act[i], y, (size_t)batch * l->sizes[i + 1]);
     in = y;
   }
   return ws->act[l->n_layers - 1];
@@ -884,10 +888,8 @@ typedef struct polyak_job {
 
 static void polyak_part(void *arg, int part, int n_parts) {
   const polyak_job_t *j = arg;
-  size_t blocks = (j->n + 15) / 16; /* whole 64-byte blocks, the last part the rest */
-  size_t lo = blocks * (size_t)part / (size_t)n_parts * 16;
-  size_t hi = blocks * (size_t)(part + 1) / (size_t)n_parts * 16;
-  if (hi > j->n) hi = j->n;
+  size_t lo, hi;
+  tpool_slice(j->n, 16, part, n_parts, &lo, &hi); /* whole 64-byte blocks */
   if (lo < hi) nn_polyak(j->target + lo, j->online + lo, hi - lo, j->tau);
 }
 

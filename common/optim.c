@@ -409,11 +409,7 @@ typedef struct step_job {
 
 /* Part `part` of n floats: whole 16-float (64-byte) blocks, the last part the rest. */
 static void part_range(size_t n, int part, int n_parts, size_t *lo, size_t *hi) {
-  size_t blocks = (n + 15) / 16;
-  *lo = blocks * (size_t)part / (size_t)n_parts * 16;
-  *hi = blocks * (size_t)(part + 1) / (size_t)n_parts * 16;
-  if (*hi > n) *hi = n;
-  if (*lo > n) *lo = n;
+  tpool_slice(n, 16, part, n_parts, lo, hi);
 }
 
 static void sumsq_part(void *arg, int part, int n_parts) {

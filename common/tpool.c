@@ -159,3 +159,11 @@ void tpool_run(tpool_t *p, tpool_fn fn, void *arg) {
     pthread_mutex_unlock(&p->mu);
   }
 }
+
+void tpool_slice(size_t n, size_t block, int part, int n_parts, size_t *lo, size_t *hi) {
+  size_t blocks = (n + block - 1) / block;
+  *lo = blocks * (size_t)part / (size_t)n_parts * block;
+  *hi = blocks * (size_t)(part + 1) / (size_t)n_parts * block;
+  if (*hi > n) *hi = n;
+  if (*lo > n) *lo = n;
+}

@@ -15,6 +15,8 @@
 #ifndef RLSERVE_TPOOL_H
 #define RLSERVE_TPOOL_H
 
+#include <stddef.h>
+
 typedef struct tpool tpool_t;
 typedef void (*tpool_fn)(void *arg, int part, int n_parts);
 
@@ -28,6 +30,10 @@ void tpool_destroy(tpool_t *p);
 int tpool_size(const tpool_t *p);
 /* Runs fn(arg, part, n) for part 0..n-1 as above; p NULL runs fn(arg, 0, 1). */
 void tpool_run(tpool_t *p, tpool_fn fn, void *arg);
+/* The slice [*lo, *hi) of n items that part `part` of n_parts takes: whole blocks of `block`
+ * items, the last part ending at n (parts past the end get an empty slice). Depends only on its
+ * arguments, so a job's split never depends on timing. */
+void tpool_slice(size_t n, size_t block, int part, int n_parts, size_t *lo, size_t *hi);
 /* CPU seconds the pool thread of `part` (1..n-1) has used, or -1 (benchmarks). */
 double tpool_thread_cpu(const tpool_t *p, int part);
 
