@@ -52,7 +52,7 @@ enum { K_BLAS = 0, K_OWN = 1, K_512 = 2, K_256 = 3 };
 typedef struct simd {
   void (*nt)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
              const float *bias, int relu, float *C, size_t ldc);
-  void (*tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+  void (*tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
              float *C, size_t ldc);
   void (*nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
              float *C, size_t ldc);
@@ -202,7 +202,7 @@ static void run_tn(int kern, int m, int n, int k, const float *A, int lda, const
                    float *C) {
   const simd_t *v = simd_of(kern);
   if (v)
-    v->tn(m, n, k, A, (size_t)lda, B, (size_t)n, C, (size_t)n);
+    v->tn(m, n, k, A, (size_t)lda, B, (size_t)n, 1, C, (size_t)n);
   else if (kern == K_OWN)
     axpy4(m, n, k, A, 1, (size_t)lda, B, (size_t)n, C, (size_t)n);
   else
@@ -348,4 +348,83 @@ void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float 
   int kern = pick(impl, 0, m, n, k);
   if (kern == K_BLAS) gemm_init();
   if (!run_split(OP_NN, kern, m, n, k, A, B, acc, NULL, 0, C)) run_nn(kern, m, n, k, A, B, acc, C);
+}
+
+/* ---- strided products on this thread (gemm.h: the _ld forms) ------------------------------ */
+
+/* C's m rows of n floats (stride ldc) set to the bias row, or to 0. */
+static void start_rows(int m, int n, const float *bias, float *C, size_t ldc) {
+  for (int i = 0; i < m; i++) {
+    float *c = C + (size_t)i * ldc;
+    if (bias)
+      memcpy(c, bias, (size_t)n * sizeof(float));
+    else
+      memset(c, 0, (size_t)n * sizeof(float));
+  }
+}
+
+void gemm_affine_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+                    int acc, const float *bias, int relu, float *C, size_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  int kern = pick(GEMM_AUTO, 1, m, n, k);
+  const simd_t *v = simd_of(kern);
+  if (v) {
+    v->nt(m, n, k, A, lda, B, ldb, acc, acc ? NULL : bias, relu, C, ldc);
+    return;
+  }
+  if (!acc) start_rows(m, n, bias, C, ldc);
+  if (k > 0 && kern == K_OWN) {
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++)
+        C[(size_t)i * ldc + j] += dot(A + (size_t)i * lda, B + (size_t)j * ldb, k);
+  } else if (k > 0) {
+    gemm_init();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, (int)lda, B, (int)ldb,
+                1.0f, C, (int)ldc);
+  }
+  if (relu)
+    for (int i = 0; i < m; i++) {
+      float *c = C + (size_t)i * ldc;
+      for (int j = 0; j < n; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+    }
+}
+
+void gemm_tn_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+                int acc, float *C, size_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  int kern = pick(GEMM_AUTO, 0, m, n, k);
+  const simd_t *v = simd_of(kern);
+  if (v) {
+    v->tn(m, n, k, A, lda, B, ldb, acc, C, ldc);
+    return;
+  }
+  if (!acc) start_rows(m, n, NULL, C, ldc);
+  if (k <= 0) return;
+  if (kern == K_OWN) {
+    axpy4(m, n, k, A, 1, lda, B, ldb, C, ldc);
+    return;
+  }
+  gemm_init();
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, (int)lda, B, (int)ldb,
+              1.0f, C, (int)ldc);
+}
+
+void gemm_nn_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+                int acc, float *C, size_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  int kern = pick(GEMM_AUTO, 0, m, n, k);
+  const simd_t *v = simd_of(kern);
+  if (v) {
+    v->nn(m, n, k, A, lda, B, ldb, acc, C, ldc);
+    return;
+  }
+  if (!acc) start_rows(m, n, NULL, C, ldc);
+  if (k <= 0) return;
+  if (kern == K_OWN) {
+    axpy4(m, n, k, A, lda, 1, B, ldb, C, ldc);
+    return;
+  }
+  gemm_init();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, (int)lda, B, (int)ldb,
+              1.0f, C, (int)ldc);
 }

@@ -25,6 +25,8 @@
 #ifndef RLSERVE_GEMM_H
 #define RLSERVE_GEMM_H
 
+#include <stddef.h>
+
 #include "tpool.h"
 
 /* GEMM_AVX512 / GEMM_AVX2: our SIMD kernels of that width at any shape (tests, benchmarks);
@@ -53,6 +55,22 @@ int gemm_simd_width(void);
 void gemm_set_simd_max(int bits);
 void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float *B, int acc,
              float *C);
+
+/* The three products with explicit row strides (lda, ldb, ldc: floats from one row to the
+ * next), always on the calling thread (never split across its pool): for callers that split
+ * the work themselves (nnpar.h). The kernel is GEMM_AUTO's pick for the shape.
+ *   gemm_affine_ld  C = (C if acc, else the bias row or 0) + A B^T, then max(C, 0) if relu
+ *   gemm_tn_ld      C = (C if acc) + A^T B
+ *   gemm_nn_ld      C = (C if acc) + A B
+ * On our SIMD kernels each element of C is one chain of fused multiply-adds in p order from
+ * its start (gemm512.h), so a product over k split into consecutive calls with acc gives the
+ * bits of one call. */
+void gemm_affine_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+                    int acc, const float *bias, int relu, float *C, size_t ldc);
+void gemm_tn_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+                int acc, float *C, size_t ldc);
+void gemm_nn_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
+                int acc, float *C, size_t ldc);
 
 /* Sets OpenBLAS to one thread (once per process; also done implicitly by the BLAS path).
  * OpenBLAS's pthread build still creates its idle pool when the library loads; set

@@ -3,7 +3,7 @@
  * one body for both (common/gemm_simd_tmpl.h); the three forms of gemm.h:
  *
  *   g512_nt  C  = A B^T (+ C if acc; or bias + A B^T)   A m x k, B n x k    forward
- *   g512_tn  C += A^T B                                 A k x m, B k x n    weight gradient
+ *   g512_tn  C  = A^T B (+ C if acc)                    A k x m, B k x n    weight gradient
  *   g512_nn  C  = A B   (+ C if acc)                    A m x k, B k x n    input gradient
  *
  * Why our own: at a batch of 64-192 rows and 256 units OpenBLAS repacks both operands on
@@ -27,14 +27,14 @@ int g256_available(void);
 void g256_nt(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
              int acc, const float *bias, int relu, float *C, size_t ldc);
 void g256_tn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
-             float *C, size_t ldc);
+             int acc, float *C, size_t ldc);
 void g256_nn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
              int acc, float *C, size_t ldc);
 
 void g512_nt(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
              int acc, const float *bias, int relu, float *C, size_t ldc);
 void g512_tn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
-             float *C, size_t ldc);
+             int acc, float *C, size_t ldc);
 void g512_nn(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
              int acc, float *C, size_t ldc);
 

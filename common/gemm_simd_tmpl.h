@@ -26,9 +26,9 @@ void FN(nt)(int m, int n, int k, const float *A, size_t lda, const float *B, siz
   (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)bias,
       (void)relu, (void)C, (void)ldc;
 }
-void FN(tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, float *C,
-            size_t ldc) {
-  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)C, (void)ldc;
+void FN(tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
+            float *C, size_t ldc) {
+  (void)m, (void)n, (void)k, (void)A, (void)lda, (void)B, (void)ldb, (void)acc, (void)C, (void)ldc;
 }
 void FN(nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
             float *C, size_t ldc) {
@@ -176,9 +176,9 @@ void FN(nt)(int m, int n, int k, const float *A, size_t lda, const float *B, siz
   product(m, n, k, A, lda, 1, 1, B, ldb, acc, bias, relu, C, ldc);
 }
 
-void FN(tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, float *C,
-            size_t ldc) {
-  product(m, n, k, A, 1, lda, 0, B, ldb, 1, NULL, 0, C, ldc);
+void FN(tn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,
+            float *C, size_t ldc) {
+  product(m, n, k, A, 1, lda, 0, B, ldb, acc, NULL, 0, C, ldc);
 }
 
 void FN(nn)(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb, int acc,

@@ -351,15 +351,14 @@ static void adam_apply(adam_t *a, float *params, const float *grads, float scale
 
 void adam_step(adam_t *a, float *params, const float *grads) { adam_apply(a, params, grads, 1.0f); }
 
-/* The per-step constants of o's kernel after t++ (rms: *rk; Adam: *ak). */
-static void step_consts(optim_t *o, float scale, rms_k_t *rk, adam_k_t *ak) {
-  o->t++;
+/* The per-step constants of o's kernel at step t (rms: *rk; Adam: *ak); reads no o->t. */
+static void consts_at(const optim_t *o, long t, float scale, rms_k_t *rk, adam_k_t *ak) {
   if (o->kind == OPTIM_RMSPROP_CENTERED) {
     *rk = (rms_k_t){.scale = scale, .a = o->beta2, .c = 1.0f - o->beta2, .lr = o->lr, .eps = o->eps};
     return;
   }
-  double bc1 = 1.0 - pow(o->beta1, (double)o->t);
-  double bc2 = 1.0 - pow(o->beta2, (double)o->t);
+  double bc1 = 1.0 - pow(o->beta1, (double)t);
+  double bc2 = 1.0 - pow(o->beta2, (double)t);
   *ak = (adam_k_t){.scale = scale,
                    .b1 = o->beta1,
                    .c1 = 1.0f - o->beta1,
@@ -368,6 +367,12 @@ static void step_consts(optim_t *o, float scale, rms_k_t *rk, adam_k_t *ak) {
                    .step = (float)(o->lr / bc1),
                    .ibs = (float)(1.0 / sqrt(bc2)),
                    .eps = o->eps};
+}
+
+/* The same after t++. */
+static void step_consts(optim_t *o, float scale, rms_k_t *rk, adam_k_t *ak) {
+  o->t++;
+  consts_at(o, o->t, scale, rk, ak);
 }
 
 static float clip_scale(double norm, float max_norm) {
@@ -456,4 +461,21 @@ float optim_step_pool(optim_t *o, float *params, const float *grads, float max_n
   step_consts(o, clip_scale(norm, max_norm), &j.rk, &j.ak);
   tpool_run(pool, apply_part, &j);
   return (float)norm;
+}
+
+/* ---- steps split by the caller ------------------------------------------------------------- */
+
+double optim_sumsq(const float *grads, size_t n) { return n ? kernels()->sumsq(grads, n) : 0.0; }
+
+void optim_step_slice(const optim_t *o, long t, double norm, float max_norm, float *params,
+                      const float *grads, size_t off, size_t len) {
+  if (!len) return;
+  rms_k_t rk;
+  adam_k_t ak;
+  consts_at(o, t, clip_scale(norm, max_norm), &rk, &ak);
+  const struct kernels *kn = kernels();
+  if (o->kind == OPTIM_RMSPROP_CENTERED)
+    kn->rms(len, params + off, grads + off, o->m + off, o->v + off, &rk);
+  else
+    kn->adam(len, params + off, grads + off, o->m + off, o->v + off, &ak);
 }

@@ -68,6 +68,17 @@ float optim_step_pool(optim_t *o, float *params, const float *grads, float max_n
 /* The global L2 norm of n floats (sum of squares in double). */
 float optim_grad_norm(const float *grads, size_t n);
 
+/* ---- steps split by the caller (nnpar.h: each thread steps the slices it owns) ----------- */
+
+/* The sum of squares of n gradients, in double (the clip's norm is the sqrt of all of them). */
+double optim_sumsq(const float *grads, size_t n);
+/* One step of o's optimizer on elements [off, off + len) of params, grads and o's moments, as
+ * optim_step would step them with the global norm `norm` (its clip coefficient from max_norm)
+ * at step count t (o->t + 1 for the next step; o->t is not changed: the caller advances it once
+ * when every slice is done). Any thread, any disjoint slices at once. */
+void optim_step_slice(const optim_t *o, long t, double norm, float max_norm, float *params,
+                      const float *grads, size_t off, size_t len);
+
 /* ---- for tests and benchmarks ------------------------------------------------------------ */
 
 typedef enum { OPTIM_ISA_PLAIN = 0, OPTIM_ISA_AVX2 = 1, OPTIM_ISA_AVX512 = 2 } optim_isa_t;

@@ -47,6 +47,12 @@ struct tpool {
   atomic_int stop;
   pthread_mutex_t mu;
   pthread_cond_t wake, done;
+  /* tpool_barrier: arrivals at the current barrier and how many barriers have completed;
+   * tpool_sum's values, by barrier parity (a fast part may write the next sum's slot while a
+   * slow one still reads this one). */
+  _Alignas(64) atomic_int bar_count;
+  atomic_uint bar_gen;
+  _Alignas(64) double *sum[2];
 };
 
 static void *worker_main(void *a) {
@@ -93,8 +99,12 @@ tpool_t *tpool_create(int n_threads, void (*thread_init)(void)) {
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
+  atomic_init(&p->bar_count, 0);
+  atomic_init(&p->bar_gen, 0);
   p->w = calloc((size_t)n_threads, sizeof *p->w);
-  if (!p->w) {
+  p->sum[0] = calloc((size_t)n_threads * 2, sizeof(double));
+  p->sum[1] = p->sum[0] ? p->sum[0] + n_threads : NULL;
+  if (!p->w || !p->sum[0]) {
     tpool_destroy(p);
     return NULL;
   }
@@ -122,6 +132,7 @@ void tpool_destroy(tpool_t *p) {
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
   free(p->w);
+  free(p->sum[0]);
   free(p);
 }
 
@@ -166,4 +177,30 @@ void tpool_slice(size_t n, size_t block, int part, int n_parts, size_t *lo, size
   *hi = blocks * (size_t)(part + 1) / (size_t)n_parts * block;
   if (*hi > n) *hi = n;
   if (*lo > n) *lo = n;
+}
+
+/* A central counter barrier: the part that arrives last resets the count and bumps the
+ * generation the others wait on (release/acquire: what each part wrote before its call is
+ * visible to every part after it). */
+void tpool_barrier(tpool_t *p, int part) {
+  (void)part;
+  if (!p || p->n == 1) return;
+  unsigned g = atomic_load_explicit(&p->bar_gen, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&p->bar_count, 1, memory_order_acq_rel) == p->n - 1) {
+    atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->bar_gen, 1, memory_order_release);
+    return;
+  }
+  for (unsigned i = 0; atomic_load_explicit(&p->bar_gen, memory_order_acquire) == g; i++)
+    backoff(i < TPOOL_PAUSES ? (int)i : TPOOL_PAUSES);
+}
+
+double tpool_sum(tpool_t *p, int part, double v) {
+  if (!p || p->n == 1) return v;
+  double *slot = p->sum[atomic_load_explicit(&p->bar_gen, memory_order_relaxed) & 1u];
+  slot[part] = v;
+  tpool_barrier(p, part);
+  double s = 0;
+  for (int i = 0; i < p->n; i++) s += slot[i];
+  return s;
 }

@@ -30,6 +30,12 @@ void tpool_destroy(tpool_t *p);
 int tpool_size(const tpool_t *p);
 /* Runs fn(arg, part, n) for part 0..n-1 as above; p NULL runs fn(arg, 0, 1). */
 void tpool_run(tpool_t *p, tpool_fn fn, void *arg);
+/* Inside a job: returns when every part of the running job has called it (as many times).
+ * Spins, then yields; every part must call it the same number of times. */
+void tpool_barrier(tpool_t *p, int part);
+/* Inside a job: every part contributes v; returns the sum of all parts' values added in part
+ * order (the same bits on every part and every run). A barrier. */
+double tpool_sum(tpool_t *p, int part, double v);
 /* The slice [*lo, *hi) of n items that part `part` of n_parts takes: whole blocks of `block`
  * items, the last part ending at n (parts past the end get an empty slice). Depends only on its
  * arguments, so a job's split never depends on timing. */

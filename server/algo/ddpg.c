@@ -8,8 +8,12 @@
 #include "algo.h"
 #include "errmsg.h"
 #include "gemm.h"
+#include "nnpar.h"
 #include "policy.h"
 #include "tbatch.h"
+
+typedef struct ddpg_par ddpg_par_t;
+static void par_free(ddpg_par_t *p);
 
 static int layout_for(nn_layout_t *l, const config_t *c, int n_in, int n_out, nn_act_t out_act) {
   return policy_layout_out(l, c, n_in, n_out, out_act);
@@ -135,6 +139,7 @@ void ddpg_free(ddpg_t *d) {
     nn_ws_free(&d->ws_q[k]);
     nn_ws_free(&d->ws_qt[k]);
   }
+  par_free(d->par);
   memset(d, 0, sizeof *d);
 }
 
@@ -156,12 +161,10 @@ static void concat_scaled(const ddpg_t *d, const float *obs, const float *u, flo
 
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
 
-/* y = r + g * (1 - term) * min_k Q'_k(s', a'), a' the (smoothed, TD3) target action, g = gamma
- * or the row's own bootstrap discount (disc: gamma^k of a k-step return). */
-static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, const float *term,
-                           const float *disc) {
+/* sa_next = [s', a'] with a' = the target actor's action u (tanh outputs) scaled, plus TD3's
+ * clipped target smoothing noise (d->rng). */
+static void next_actions(ddpg_t *d, const float *next_obs, const float *u) {
   const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
-  const float *u = nn_forward(&d->ws_actor_t, d->target, next_obs, B);
   concat_scaled(d, next_obs, u, d->sa_next);
   if (d->target_noise > 0.0f) {
     for (int b = 0; b < B; b++) {
@@ -173,20 +176,72 @@ static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, c
       }
     }
   }
-  const float *q1 = nn_forward(&d->ws_qt[0], d->target + d->n_actor, d->sa_next, B);
-  const float *q2 =
-      d->twin ? nn_forward(&d->ws_qt[1], d->target + d->n_actor + d->n_critic, d->sa_next, B)
-              : NULL;
-  for (int b = 0; b < B; b++) {
+}
+
+/* y = r + g * (1 - term) * min_k Q'_k(s', a') from the target critics' q1 (and q2: TD3), g =
+ * gamma or the row's own bootstrap discount (disc: gamma^k of a k-step return). */
+static void td_targets(ddpg_t *d, const float *q1, const float *q2, const float *rew,
+                       const float *term, const float *disc) {
+  for (int b = 0; b < d->batch; b++) {
     float q = q2 && q2[b] < q1[b] ? q2[b] : q1[b];
     d->y[b] = rew[b] + (disc ? disc[b] : d->gamma) * (1.0f - term[b]) * q;
   }
 }
 
+static void critic_targets(ddpg_t *d, const float *rew, const float *next_obs, const float *term,
+                           const float *disc) {
+  const int B = d->batch;
+  next_actions(d, next_obs, nn_forward(&d->ws_actor_t, d->target, next_obs, B));
+  const float *q1 = nn_forward(&d->ws_qt[0], d->target + d->n_actor, d->sa_next, B);
+  const float *q2 =
+      d->twin ? nn_forward(&d->ws_qt[1], d->target + d->n_actor + d->n_critic, d->sa_next, B)
+              : NULL;
+  td_targets(d, q1, q2, rew, term, disc);
+}
+
+/* sa = [s, a] of the batch's own actions. */
+static void batch_inputs(ddpg_t *d, const float *obs, const float *act) {
+  const int S = d->obs_dim, A = d->act_dim, W = S + A;
+  for (int b = 0; b < d->batch; b++) {
+    memcpy(d->sa + (size_t)b * W, obs + (size_t)b * S, (size_t)S * sizeof(float));
+    memcpy(d->sa + (size_t)b * W + S, act + (size_t)b * A, (size_t)A * sizeof(float));
+  }
+}
+
+/* Critic k's loss against d->y (importance-weighted MSE when weight) and dL/dq into dq; the
+ * first critic's Q-values into *qsum and |TD errors| into td (the priorities). */
+static float critic_loss(ddpg_t *d, int k, const float *q, const float *weight, float *td,
+                         double *qsum, float *dq) {
+  const int B = d->batch;
+  if (k == 0)
+    for (int b = 0; b < B; b++) {
+      *qsum += q[b];
+      if (td) td[b] = fabsf(q[b] - d->y[b]);
+    }
+  if (!weight) return nn_loss_mse(q, d->y, B, dq);
+  double wl = 0;
+  for (int b = 0; b < B; b++) {
+    float e = q[b] - d->y[b];
+    wl += (double)weight[b] * e * e;
+  }
+  nn_loss_mse(q, d->y, B, dq);
+  for (int b = 0; b < B; b++) dq[b] *= weight[b];
+  return (float)(wl / B);
+}
+
+/* du = dL/du from the critic's input gradient dx (batch x (S + A)): the action columns times
+ * the action scale. */
+static void action_grads(const ddpg_t *d, const float *dx, float *du) {
+  const int S = d->obs_dim, A = d->act_dim, W = S + A;
+  for (int b = 0; b < d->batch; b++)
+    for (int j = 0; j < A; j++)
+      du[(size_t)b * A + j] = dx[(size_t)b * W + S + j] * d->act_scale[j];
+}
+
 /* Ascent on mean_b Q1(s_b, mu(s_b)): dL/du = -(1/B) dQ1/da * scale, through the critic's
  * input gradient (grads = NULL: the critics are read, not trained). */
 float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
-  const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
+  const int B = d->batch;
   const float *critic1 = d->online + d->n_actor;
   const float *u = nn_forward(&d->ws_actor, d->online, obs, B);
   concat_scaled(d, obs, u, d->sa);
@@ -197,15 +252,173 @@ float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
     d->dq[b] = -1.0f / (float)B;
   }
   nn_backward(&d->ws_q[0], critic1, d->dq, NULL, d->dx);
-  for (int b = 0; b < B; b++)
-    for (int j = 0; j < A; j++)
-      d->du[(size_t)b * A + j] = d->dx[(size_t)b * W + S + j] * d->act_scale[j];
+  action_grads(d, d->dx, d->du);
   memset(d->grads, 0, d->n_actor * sizeof(float));
   nn_backward(&d->ws_actor, d->online, d->du, d->grads, NULL);
   float norm = /* clip + step, split across the pool when there is one */
       optim_step_pool(&d->adam_actor, d->online, d->grads, d->grad_clip, gemm_pool());
   if (loss) *loss = (float)(-qsum / B);
   return norm;
+}
+
+/* ---- the update split by units across the trainer's pool (nnpar.h) ---------------------------
+ * One job per update. Every part runs the same sequence of networks; part 0 alone does what is
+ * serial and small (the target actions and their noise, the losses, the critic inputs) between
+ * barriers. */
+struct ddpg_par {
+  int parts;
+  int usable; /* 0: this pool is not used to split (remembered, so asked once) */
+  nnp_plan_t actor, critic;
+  nnp_ws_t *ws_actor, *ws_actor_t, *ws_q[2], *ws_qt[2];
+  float *dq[2], *dqa; /* dL/dQ of each critic's update; of the actor step's Q1 (-1/B) */
+  float *du;          /* NNP_MAX_PARTS x batch x act_dim: each part's dL/du */
+  /* Owned spans: of the actor (adam_actor's buffer), of the critics (adam_critic's, from
+   * online + n_actor), of the whole online buffer (the targets' Polyak average). */
+  nnp_ranges_t own_actor[NNP_MAX_PARTS], own_critic[NNP_MAX_PARTS], own_all[NNP_MAX_PARTS];
+};
+
+static void par_free(ddpg_par_t *p) {
+  if (!p) return;
+  nnp_ws_free(p->ws_actor);
+  nnp_ws_free(p->ws_actor_t);
+  for (int k = 0; k < 2; k++) {
+    nnp_ws_free(p->ws_q[k]);
+    nnp_ws_free(p->ws_qt[k]);
+    free(p->dq[k]);
+  }
+  free(p->dqa);
+  free(p->du);
+  free(p);
+}
+
+/* The split for a pool of `parts`, made at the first update with one; NULL (the update runs
+ * as before, its products split by gemm.h) when neither network is wide enough to split or out
+ * of memory, remembered for this pool size. */
+static ddpg_par_t *par_for(ddpg_t *d, int parts) {
+  if (d->par && d->par->parts == parts) return d->par->usable ? d->par : NULL;
+  par_free(d->par);
+  d->par = NULL;
+  ddpg_par_t *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  d->par = p;
+  p->parts = parts;
+  char err[128];
+  if (nnp_plan_init(&p->actor, &d->actor_l, parts, err, sizeof err) != 0 ||
+      nnp_plan_init(&p->critic, &d->critic_l, parts, err, sizeof err) != 0 ||
+      (!nnp_splits(&p->actor) && !nnp_splits(&p->critic)))
+    return NULL;
+  const size_t B = (size_t)d->batch;
+  int ok = (p->ws_actor = nnp_ws_create(&p->actor, d->batch)) &&
+           (p->ws_actor_t = nnp_ws_create(&p->actor, d->batch)) &&
+           (p->dqa = malloc(B * sizeof(float))) &&
+           (p->du = malloc(NNP_MAX_PARTS * B * (size_t)d->act_dim * sizeof(float)));
+  for (int k = 0; k <= d->twin && ok; k++)
+    ok = (p->ws_q[k] = nnp_ws_create(&p->critic, d->batch)) &&
+         (p->ws_qt[k] = nnp_ws_create(&p->critic, d->batch)) &&
+         (p->dq[k] = malloc(B * sizeof(float)));
+  for (int q = 0; q < parts && ok; q++) {
+    ok = nnp_owned(&p->actor, q, 0, &p->own_actor[q]) == 0 &&
+         nnp_owned(&p->actor, q, 0, &p->own_all[q]) == 0;
+    for (int k = 0; k <= d->twin && ok; k++)
+      ok = nnp_owned(&p->critic, q, (size_t)k * d->n_critic, &p->own_critic[q]) == 0 &&
+           nnp_owned(&p->critic, q, d->n_actor + (size_t)k * d->n_critic, &p->own_all[q]) == 0;
+  }
+  p->usable = ok;
+  return ok ? p : NULL;
+}
+
+typedef struct par_job {
+  ddpg_t *d;
+  ddpg_par_t *p;
+  tpool_t *pool;
+  algo_batch_t b;
+  long next; /* d->updates after this update */
+  float loss, cnorm, anorm, aloss;
+  double qsum;
+} par_job_t;
+
+static void par_part(void *arg, int part, int n_parts) {
+  (void)n_parts;
+  par_job_t *j = arg;
+  ddpg_t *d = j->d;
+  ddpg_par_t *p = j->p;
+  tpool_t *pool = j->pool;
+  const int B = d->batch;
+  float *critics = d->online + d->n_actor, *cgrads = d->grads + d->n_actor;
+  /* critic targets */
+  const float *u = nnp_forward(p->ws_actor_t, part, pool, d->target, j->b.next_obs, B);
+  if (part == 0) {
+    next_actions(d, j->b.next_obs, u);
+    batch_inputs(d, j->b.obs, j->b.act);
+  }
+  tpool_barrier(pool, part);
+  const float *qt[2] = {NULL, NULL}, *q[2] = {NULL, NULL};
+  for (int k = 0; k <= d->twin; k++)
+    qt[k] = nnp_forward(p->ws_qt[k], part, pool, d->target + d->n_actor + (size_t)k * d->n_critic,
+                        d->sa_next, B);
+  /* the critics' step */
+  for (int k = 0; k <= d->twin; k++)
+    q[k] = nnp_forward(p->ws_q[k], part, pool, critics + (size_t)k * d->n_critic, d->sa, B);
+  if (part == 0) {
+    td_targets(d, qt[0], qt[1], j->b.rew, j->b.term, j->b.disc);
+    j->loss = 0;
+    j->qsum = 0;
+    for (int k = 0; k <= d->twin; k++)
+      j->loss += critic_loss(d, k, q[k], j->b.weight, j->b.td, &j->qsum, p->dq[k]);
+  }
+  tpool_barrier(pool, part);
+  for (int k = 0; k <= d->twin; k++)
+    nnp_backward(p->ws_q[k], part, pool, critics + (size_t)k * d->n_critic, p->dq[k], B,
+                 cgrads + (size_t)k * d->n_critic, 0);
+  float cnorm = nnp_optim_step(pool, part, &d->adam_critic, &p->own_critic[part], critics, cgrads,
+                               d->grad_clip);
+  if (part == 0) j->cnorm = cnorm;
+  if (j->next % d->policy_delay != 0) return;
+  /* the actor's step: ascent on Q1(s, mu(s)) through the critic's input gradient */
+  u = nnp_forward(p->ws_actor, part, pool, d->online, j->b.obs, B);
+  if (part == 0) {
+    concat_scaled(d, j->b.obs, u, d->sa);
+    for (int b = 0; b < B; b++) p->dqa[b] = -1.0f / (float)B;
+  }
+  tpool_barrier(pool, part);
+  const float *qa = nnp_forward(p->ws_q[0], part, pool, critics, d->sa, B);
+  const float *dx = nnp_backward(p->ws_q[0], part, pool, critics, p->dqa, B, NULL, 1);
+  float *du = p->du + (size_t)part * B * (size_t)d->act_dim;
+  action_grads(d, dx, du);
+  nnp_backward(p->ws_actor, part, pool, d->online, du, B, d->grads, 0);
+  float anorm = nnp_optim_step(pool, part, &d->adam_actor, &p->own_actor[part], d->online,
+                               d->grads, d->grad_clip);
+  nnp_polyak(&p->own_all[part], d->target, d->online, d->tau);
+  if (part == 0) {
+    double qsum = 0;
+    for (int b = 0; b < B; b++) qsum += qa[b];
+    j->aloss = (float)(-qsum / B);
+    j->anorm = anorm;
+  }
+}
+
+static void par_update(ddpg_t *d, ddpg_par_t *p, const float *obs, const float *act,
+                       const float *rew, const float *next_obs, const float *term,
+                       const float *disc, const float *weight, float *td, ddpg_stats_t *out) {
+  tpool_t *pool = gemm_pool();
+  par_job_t j = {.d = d, .p = p, .pool = pool, .next = d->updates + 1,
+                 .b = {obs, act, rew, next_obs, term, disc, weight, td}};
+  nnp_run(pool, par_part, &j);
+  d->updates = j.next;
+  int actor_now = d->updates % d->policy_delay == 0;
+  if (actor_now) {
+    d->last_actor_loss = j.aloss;
+    d->last_actor_norm = j.anorm;
+    d->actor_updates++;
+  }
+  if (out) {
+    out->critic_loss = j.loss;
+    out->mean_q = (float)(j.qsum / d->batch);
+    out->critic_grad_norm = j.cnorm;
+    out->actor_updated = actor_now;
+    out->actor_loss = d->last_actor_loss;
+    out->actor_grad_norm = d->last_actor_norm;
+  }
 }
 
 void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew,
@@ -216,12 +429,14 @@ void ddpg_update(ddpg_t *d, const float *obs, const float *act, const float *rew
 void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float *rew,
                      const float *next_obs, const float *term, const float *disc,
                      const float *weight, float *td, ddpg_stats_t *out) {
-  const int B = d->batch, S = d->obs_dim, A = d->act_dim, W = S + A;
-  critic_targets(d, rew, next_obs, term, disc);
-  for (int b = 0; b < B; b++) {
-    memcpy(d->sa + (size_t)b * W, obs + (size_t)b * S, (size_t)S * sizeof(float));
-    memcpy(d->sa + (size_t)b * W + S, act + (size_t)b * A, (size_t)A * sizeof(float));
+  const int B = d->batch;
+  ddpg_par_t *par = tpool_size(gemm_pool()) >= 2 ? par_for(d, tpool_size(gemm_pool())) : NULL;
+  if (par) {
+    par_update(d, par, obs, act, rew, next_obs, term, disc, weight, td, out);
+    return;
   }
+  critic_targets(d, rew, next_obs, term, disc);
+  batch_inputs(d, obs, act);
   float *cgrads = d->grads + d->n_actor;
   memset(cgrads, 0, (d->n_online - d->n_actor) * sizeof(float));
   float loss = 0;
@@ -229,23 +444,7 @@ void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float 
   for (int k = 0; k <= d->twin; k++) {
     const float *params = d->online + d->n_actor + (size_t)k * d->n_critic;
     const float *q = nn_forward(&d->ws_q[k], params, d->sa, B);
-    if (k == 0)
-      for (int b = 0; b < B; b++) {
-        qsum += q[b];
-        if (td) td[b] = fabsf(q[b] - d->y[b]); /* the priority: critic 1's |TD error| */
-      }
-    if (weight) { /* importance-weighted mean squared error */
-      double wl = 0;
-      for (int b = 0; b < B; b++) {
-        float e = q[b] - d->y[b];
-        wl += (double)weight[b] * e * e;
-      }
-      loss += (float)(wl / B);
-      nn_loss_mse(q, d->y, B, d->dq);
-      for (int b = 0; b < B; b++) d->dq[b] *= weight[b];
-    } else {
-      loss += nn_loss_mse(q, d->y, B, d->dq);
-    }
+    loss += critic_loss(d, k, q, weight, td, &qsum, d->dq);
     nn_backward(&d->ws_q[k], params, d->dq, cgrads + (size_t)k * d->n_critic, NULL);
   }
   float cnorm =

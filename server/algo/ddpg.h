@@ -47,6 +47,9 @@ typedef struct ddpg {
   long updates;                                        /* critic steps */
   long actor_updates;
   float last_actor_loss, last_actor_norm, last_critic_norm; /* of the last steps (status) */
+  /* With a trainer pool of two or more: the update split by units across the pool
+   * (common/nnpar.h), set up at the first such update (ddpg.c). */
+  struct ddpg_par *par;
 } ddpg_t;
 
 typedef struct ddpg_stats {

@@ -7,6 +7,7 @@
 
 #include "algo.h"
 #include "gemm.h"
+#include "nnpar.h"
 #include "policy.h"
 #include "tbatch.h"
 
@@ -60,6 +61,45 @@ int dqn_init_shaped(dqn_t *d, const config_t *c, int obs_dim, const int *obs_sha
   return 0;
 }
 
+/* The update split by units (nnpar.h): one plan for the online and the target network (the
+ * same layout), a workspace for each forward, and the parameters each part owns. */
+typedef struct dqn_par {
+  int parts;
+  int usable; /* 0: this pool is not used to split (remembered, so asked once) */
+  nnp_plan_t plan;
+  nnp_ws_t *ws, *ws_t;
+  nnp_ranges_t own[NNP_MAX_PARTS];
+} dqn_par_t;
+
+static void par_free(dqn_par_t *p) {
+  if (!p) return;
+  nnp_ws_free(p->ws);
+  nnp_ws_free(p->ws_t);
+  free(p);
+}
+
+/* The split for a pool of `parts`, made at the first update that has one; NULL (the update
+ * runs as before, its products split by gemm.h) for a network nnpar does not split (conv,
+ * dueling, too narrow) or when out of memory, remembered for this pool size. */
+static dqn_par_t *par_for(dqn_t *d, int parts) {
+  if (d->par && d->par->parts == parts) return d->par->usable ? d->par : NULL;
+  par_free(d->par);
+  d->par = NULL;
+  dqn_par_t *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  d->par = p;
+  p->parts = parts;
+  char err[128];
+  if (nnp_plan_init(&p->plan, &d->layout, parts, err, sizeof err) != 0 || !nnp_splits(&p->plan))
+    return NULL;
+  p->ws = nnp_ws_create(&p->plan, d->double_dqn ? 2 * d->batch : d->batch);
+  p->ws_t = nnp_ws_create(&p->plan, d->batch);
+  int ok = p->ws && p->ws_t;
+  for (int q = 0; q < parts && ok; q++) ok = nnp_owned(&p->plan, q, 0, &p->own[q]) == 0;
+  p->usable = ok;
+  return ok ? p : NULL;
+}
+
 void dqn_free(dqn_t *d) {
   free(d->online);
   free(d->target);
@@ -74,6 +114,7 @@ void dqn_free(dqn_t *d) {
   free(d->qn);
   nn_ws_free(&d->ws_next);
   nn_ws_free(&d->ws_target);
+  par_free(d->par);
   memset(d, 0, sizeof *d);
 }
 
@@ -114,11 +155,118 @@ static void fwd_part(void *arg, int part, int n_parts) {
   memset(d->grads + lo, 0, (hi - lo) * sizeof(float));
 }
 
+/* The TD targets y = r + g (1 - term) Q_target(s', argmax_a Q(s', a)) (qn: the Q-values the
+ * argmax reads), the loss of Q(s, a) against them (Huber or MSE; importance-weighted when
+ * weight), |TD errors| into td, and dL/dQ into d->dq. Returns the loss; *qsum the sum of Q(s, a). */
+static float td_loss(dqn_t *d, const float *q, const float *qn, const float *qt, const float *act,
+                     const float *rew, const float *term, const float *disc, const float *weight,
+                     float *td, double *qsum_out) {
+  const int B = d->batch, A = d->n_actions;
+  for (int b = 0; b < B; b++) {
+    int a_star = nn_argmax(qn + (size_t)b * A, A);
+    float g = disc ? disc[b] : d->gamma;
+    d->y[b] = rew[b] + g * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
+  }
+  double qsum = 0;
+  for (int b = 0; b < B; b++) {
+    int a = (int)act[b];
+    d->q_sel[b] = q[(size_t)b * A + a];
+    qsum += d->q_sel[b];
+    if (td) td[b] = fabsf(d->q_sel[b] - d->y[b]);
+  }
+  float *dsel = d->dsel;
+  float loss;
+  if (weight) {
+    /* Importance-weighted: mean_b w_b l_b, so d/dq_b is w_b times the unweighted one. */
+    double wl = 0;
+    for (int b = 0; b < B; b++) {
+      float e = d->q_sel[b] - d->y[b], a = fabsf(e), l;
+      if (!d->use_huber)
+        l = e * e;
+      else
+        l = a <= d->huber_delta ? 0.5f * e * e : d->huber_delta * (a - 0.5f * d->huber_delta);
+      wl += (double)weight[b] * l;
+    }
+    loss = (float)(wl / B);
+    if (d->use_huber)
+      nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel);
+    else
+      nn_loss_mse(d->q_sel, d->y, B, dsel);
+    for (int b = 0; b < B; b++) dsel[b] *= weight[b];
+  } else {
+    loss = d->use_huber ? nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel)
+                        : nn_loss_mse(d->q_sel, d->y, B, dsel);
+  }
+  memset(d->dq, 0, (size_t)B * A * sizeof(float));
+  for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
+  *qsum_out = qsum;
+  return loss;
+}
+
+/* One update split by units: every part runs this with the same arguments (nnpar.h). Part 0
+ * computes the loss from the replicated Q-values while the others wait at a barrier. */
+typedef struct par_job {
+  dqn_t *d;
+  dqn_par_t *p;
+  tpool_t *pool;
+  algo_batch_t b;
+  long next; /* d->updates after this update */
+  float loss, norm;
+  double qsum;
+} par_job_t;
+
+static void par_part(void *arg, int part, int n_parts) {
+  (void)n_parts;
+  par_job_t *j = arg;
+  dqn_t *d = j->d;
+  dqn_par_t *p = j->p;
+  const int B = d->batch, A = d->n_actions;
+  const float *q, *qn, *qt;
+  if (d->double_dqn) { /* Q_online(s) and Q_online(s') in one forward of 2B rows */
+    q = nnp_forward(p->ws, part, j->pool, d->online, d->stack, 2 * B);
+    qn = q + (size_t)B * A;
+    qt = nnp_forward(p->ws_t, part, j->pool, d->target, j->b.next_obs, B);
+  } else {
+    q = nnp_forward(p->ws, part, j->pool, d->online, j->b.obs, B);
+    qn = qt = nnp_forward(p->ws_t, part, j->pool, d->target, j->b.next_obs, B);
+  }
+  if (part == 0)
+    j->loss = td_loss(d, q, qn, qt, j->b.act, j->b.rew, j->b.term, j->b.disc, j->b.weight, j->b.td,
+                      &j->qsum);
+  tpool_barrier(j->pool, part);
+  nnp_backward(p->ws, part, j->pool, d->online, d->dq, B, d->grads, 0);
+  float norm =
+      nnp_optim_step(j->pool, part, &d->adam, &p->own[part], d->online, d->grads, d->grad_clip);
+  if (d->tau < 1.0f)
+    nnp_polyak(&p->own[part], d->target, d->online, d->tau);
+  else if (j->next % d->target_update_interval == 0)
+    nnp_polyak(&p->own[part], d->target, d->online, 1.0f);
+  if (part == 0) j->norm = norm;
+}
+
 void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *rew,
                     const float *next_obs, const float *term, const float *disc,
                     const float *weight, float *td, dqn_stats_t *out) {
   const int B = d->batch, A = d->n_actions;
   tpool_t *pool = gemm_pool();
+  dqn_par_t *par = tpool_size(pool) >= 2 ? par_for(d, tpool_size(pool)) : NULL;
+  if (par) {
+    if (d->double_dqn) {
+      size_t rows = (size_t)B * (size_t)d->obs_dim;
+      memcpy(d->stack, obs, rows * sizeof(float));
+      memcpy(d->stack + rows, next_obs, rows * sizeof(float));
+    }
+    par_job_t j = {.d = d, .p = par, .pool = pool, .next = d->updates + 1,
+                   .b = {obs, act, rew, next_obs, term, disc, weight, td}};
+    nnp_run(pool, par_part, &j);
+    d->updates = j.next;
+    if (out) {
+      out->loss = j.loss;
+      out->mean_q = (float)(j.qsum / B);
+      out->grad_norm = j.norm;
+    }
+    return;
+  }
   const float *q, *qt, *qn;
   if (d->double_dqn) {
     /* Q_online(s) and Q_online(s') in one forward of 2B rows (the weights packed once, products
@@ -157,43 +305,8 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
     qn = qt = nn_forward(&d->ws_target, d->target, next_obs, B);
     q = nn_forward(&d->ws, d->online, obs, B);
   }
-  for (int b = 0; b < B; b++) {
-    int a_star = nn_argmax(qn + (size_t)b * A, A);
-    float g = disc ? disc[b] : d->gamma;
-    d->y[b] = rew[b] + g * (1.0f - term[b]) * qt[(size_t)b * A + a_star];
-  }
-  double qsum = 0;
-  for (int b = 0; b < B; b++) {
-    int a = (int)act[b];
-    d->q_sel[b] = q[(size_t)b * A + a];
-    qsum += d->q_sel[b];
-    if (td) td[b] = fabsf(d->q_sel[b] - d->y[b]);
-  }
-  float *dsel = d->dsel;
-  float loss;
-  if (weight) {
-    /* Importance-weighted: mean_b w_b l_b, so d/dq_b is w_b times the unweighted one. */
-    double wl = 0;
-    for (int b = 0; b < B; b++) {
-      float e = d->q_sel[b] - d->y[b], a = fabsf(e), l;
-      if (!d->use_huber)
-        l = e * e;
-      else
-        l = a <= d->huber_delta ? 0.5f * e * e : d->huber_delta * (a - 0.5f * d->huber_delta);
-      wl += (double)weight[b] * l;
-    }
-    loss = (float)(wl / B);
-    if (d->use_huber)
-      nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel);
-    else
-      nn_loss_mse(d->q_sel, d->y, B, dsel);
-    for (int b = 0; b < B; b++) dsel[b] *= weight[b];
-  } else {
-    loss = d->use_huber ? nn_loss_huber(d->q_sel, d->y, B, d->huber_delta, dsel)
-                        : nn_loss_mse(d->q_sel, d->y, B, dsel);
-  }
-  memset(d->dq, 0, (size_t)B * A * sizeof(float));
-  for (int b = 0; b < B; b++) d->dq[(size_t)b * A + (int)act[b]] = dsel[b];
+  double qsum;
+  float loss = td_loss(d, q, qn, qt, act, rew, term, disc, weight, td, &qsum);
   if (tpool_size(pool) < 2) /* else zeroed by the forward's parts */
     memset(d->grads, 0, d->layout.n_params * sizeof(float));
   nn_backward(&d->ws, d->online, d->dq, d->grads, NULL);

@@ -33,6 +33,9 @@ typedef struct dqn {
   long updates;
   float *q_sel, *y, *dsel, *dq; /* batch, batch, batch, batch x n_actions */
   dqn_stats_t last;             /* of the last update (status) */
+  /* With a trainer pool of two or more and a dense network: the update split by units across
+   * the pool (common/nnpar.h), set up at the first such update (dqn.c). */
+  struct dqn_par *par;
 } dqn_t;
 
 /* Builds the online network from the config (net, or hidden and activation; dueling), initializes
