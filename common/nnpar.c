@@ -21,7 +21,10 @@
 #include "gemm.h"
 
 #define NNP_BLOCK 16     /* units per slice step: a 64-byte line of floats */
-#define NNP_MIN_UNITS 32 /* per part, for a layer to be split by units */
+/* Units per part for a layer to be split by units: at 32 per part (DQN 4-64-64-2 on two
+ * threads) the barriers cost more than the second thread gives (0.92x one thread), at 64
+ * (4-128-128-2) it gives 1.44x (bench_trainer, 2026-12-01). */
+#define NNP_MIN_UNITS 64
 /* A split layer with a replicated input this narrow is computed whole on every part
  * (NNP_REPCOL): at 4 inputs and 256 units that costs ~3 us more per part than computing its
  * own units, but sending them costs more (nnpar.h). */

@@ -9,7 +9,7 @@
  * two threads gave 1.4-1.5x one. Owning the units moves ~100 KB of activations instead.
  *
  * The plan (nnp_plan_init) gives each layer i one of three modes:
- *   NNP_COL  (every layer but the last with >= 32 units per part) part p computes output
+ *   NNP_COL  (every layer but the last with >= 64 units per part) part p computes output
  *            units [cut[i][p], cut[i][p+1]) (multiples of 16) for every row of the batch and
  *            stores them as one contiguous block (rows x its units). Its input is either
  *            replicated (the network's input, or after NNP_RED / NNP_REP) or the previous

@@ -54,7 +54,8 @@ typedef struct spec {
 static const spec_t SPECS[] = {
     {4, {256, 256}, 2, 2, NN_RELU, NN_IDENTITY}, {3, {400, 300}, 2, 1, NN_RELU, NN_TANH},
     {4, {64, 64}, 2, 2, NN_RELU, NN_IDENTITY},   {5, {40}, 1, 3, NN_TANH, NN_IDENTITY},
-    {7, {96}, 1, 1, NN_RELU, NN_IDENTITY},       {4, {256, 256, 256}, 3, 2, NN_RELU, NN_IDENTITY},
+    {7, {160}, 1, 1, NN_RELU, NN_IDENTITY},      {4, {256, 256, 256}, 3, 2, NN_RELU, NN_IDENTITY},
+    {40, {192, 128}, 2, 24, NN_TANH, NN_IDENTITY},
 };
 #define N_SPECS ((int)(sizeof SPECS / sizeof *SPECS))
 
@@ -236,9 +237,12 @@ static void check_plan_shape(const nnp_plan_t *p, const char *name) {
             n, i);
     /* one part computes every layer whole (REP, part 0 owning it) */
     if (n == 1) CHECK(m == NNP_REP, "%s/1 layer %d is %s", name, i, mode_name(m));
-    if (n >= 2 && i < last && units >= 32 * n)
+    if (n >= 2 && i < last && units >= 64 * n)
       CHECK(m == (in_rep && l->sizes[i] <= 32 ? NNP_REPCOL : NNP_COL),
-            "%s/%d layer %d: %d units (>= 32 per part) is %s", name, n, i, units, mode_name(m));
+            "%s/%d layer %d: %d units (>= 64 per part) is %s", name, n, i, units, mode_name(m));
+    if (n >= 2 && units < 64 * n)
+      CHECK(m == NNP_REP || m == NNP_RED, "%s/%d layer %d: %d units (< 64 per part) is %s", name,
+            n, i, units, mode_name(m));
     if (units < 32 && n >= 2)
       CHECK(m != NNP_COL && m != NNP_REPCOL, "%s/%d layer %d: %d units split", name, n, i, units);
   }

@@ -267,7 +267,8 @@ float ddpg_actor_step(ddpg_t *d, const float *obs, float *loss) {
  * barriers. */
 struct ddpg_par {
   int parts;
-  int usable; /* 0: this pool is not used to split (remembered, so asked once) */
+  int usable;     /* 0: this pool is not used to split (remembered, so asked once) */
+  int one_thread; /* dense but too narrow to split: the update is one thread's */
   nnp_plan_t actor, critic;
   nnp_ws_t *ws_actor, *ws_actor_t, *ws_q[2], *ws_qt[2];
   float *dq[2], *dqa; /* dL/dQ of each critic's update; of the actor step's Q1 (-1/B) */
@@ -304,9 +305,12 @@ static ddpg_par_t *par_for(ddpg_t *d, int parts) {
   p->parts = parts;
   char err[128];
   if (nnp_plan_init(&p->actor, &d->actor_l, parts, err, sizeof err) != 0 ||
-      nnp_plan_init(&p->critic, &d->critic_l, parts, err, sizeof err) != 0 ||
-      (!nnp_splits(&p->actor) && !nnp_splits(&p->critic)))
+      nnp_plan_init(&p->critic, &d->critic_l, parts, err, sizeof err) != 0)
     return NULL;
+  if (!nnp_splits(&p->actor) && !nnp_splits(&p->critic)) {
+    p->one_thread = 1;
+    return NULL;
+  }
   const size_t B = (size_t)d->batch;
   int ok = (p->ws_actor = nnp_ws_create(&p->actor, d->batch)) &&
            (p->ws_actor_t = nnp_ws_create(&p->actor, d->batch)) &&
@@ -430,7 +434,14 @@ void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float 
                      const float *next_obs, const float *term, const float *disc,
                      const float *weight, float *td, ddpg_stats_t *out) {
   const int B = d->batch;
-  ddpg_par_t *par = tpool_size(gemm_pool()) >= 2 ? par_for(d, tpool_size(gemm_pool())) : NULL;
+  tpool_t *pool = gemm_pool();
+  ddpg_par_t *par = tpool_size(pool) >= 2 ? par_for(d, tpool_size(pool)) : NULL;
+  if (!par && d->par && d->par->one_thread) { /* a second thread would only wait */
+    gemm_set_pool(NULL);
+    ddpg_update_ext(d, obs, act, rew, next_obs, term, disc, weight, td, out);
+    gemm_set_pool(pool);
+    return;
+  }
   if (par) {
     par_update(d, par, obs, act, rew, next_obs, term, disc, weight, td, out);
     return;

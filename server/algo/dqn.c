@@ -65,7 +65,8 @@ int dqn_init_shaped(dqn_t *d, const config_t *c, int obs_dim, const int *obs_sha
  * same layout), a workspace for each forward, and the parameters each part owns. */
 typedef struct dqn_par {
   int parts;
-  int usable; /* 0: this pool is not used to split (remembered, so asked once) */
+  int usable;     /* 0: this pool is not used to split (remembered, so asked once) */
+  int one_thread; /* dense but too narrow to split: the update is one thread's */
   nnp_plan_t plan;
   nnp_ws_t *ws, *ws_t;
   nnp_ranges_t own[NNP_MAX_PARTS];
@@ -90,8 +91,11 @@ static dqn_par_t *par_for(dqn_t *d, int parts) {
   d->par = p;
   p->parts = parts;
   char err[128];
-  if (nnp_plan_init(&p->plan, &d->layout, parts, err, sizeof err) != 0 || !nnp_splits(&p->plan))
+  if (nnp_plan_init(&p->plan, &d->layout, parts, err, sizeof err) != 0) return NULL;
+  if (!nnp_splits(&p->plan)) {
+    p->one_thread = 1;
     return NULL;
+  }
   p->ws = nnp_ws_create(&p->plan, d->double_dqn ? 2 * d->batch : d->batch);
   p->ws_t = nnp_ws_create(&p->plan, d->batch);
   int ok = p->ws && p->ws_t;
@@ -250,6 +254,12 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
   const int B = d->batch, A = d->n_actions;
   tpool_t *pool = gemm_pool();
   dqn_par_t *par = tpool_size(pool) >= 2 ? par_for(d, tpool_size(pool)) : NULL;
+  if (!par && d->par && d->par->one_thread) { /* a second thread would only wait */
+    gemm_set_pool(NULL);
+    dqn_update_ext(d, obs, act, rew, next_obs, term, disc, weight, td, out);
+    gemm_set_pool(pool);
+    return;
+  }
   if (par) {
     if (d->double_dqn) {
       size_t rows = (size_t)B * (size_t)d->obs_dim;
