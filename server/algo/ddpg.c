@@ -436,7 +436,7 @@ void ddpg_update_ext(ddpg_t *d, const float *obs, const float *act, const float 
   const int B = d->batch;
   tpool_t *pool = gemm_pool();
   ddpg_par_t *par = tpool_size(pool) >= 2 ? par_for(d, tpool_size(pool)) : NULL;
-  if (!par && d->par && d->par->one_thread) { /* a second thread would only wait */
+  if (!par && tpool_size(pool) >= 2 && d->par && d->par->one_thread) { /* a 2nd thread would wait */
     gemm_set_pool(NULL);
     ddpg_update_ext(d, obs, act, rew, next_obs, term, disc, weight, td, out);
     gemm_set_pool(pool);

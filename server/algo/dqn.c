@@ -254,7 +254,7 @@ void dqn_update_ext(dqn_t *d, const float *obs, const float *act, const float *r
   const int B = d->batch, A = d->n_actions;
   tpool_t *pool = gemm_pool();
   dqn_par_t *par = tpool_size(pool) >= 2 ? par_for(d, tpool_size(pool)) : NULL;
-  if (!par && d->par && d->par->one_thread) { /* a second thread would only wait */
+  if (!par && tpool_size(pool) >= 2 && d->par && d->par->one_thread) { /* a 2nd thread would wait */
     gemm_set_pool(NULL);
     dqn_update_ext(d, obs, act, rew, next_obs, term, disc, weight, td, out);
     gemm_set_pool(pool);
