@@ -2,8 +2,10 @@
  * (gemm_set_pool, trainer_threads = T). With a pool of two or more the whole DDPG / TD3 update
  * runs as one job split by units across the pool (ddpg.c par_*, common/nnpar.h); with none, or
  * a pool of one, the single-thread code. On a Pendulum-like spec (obs_dim 3, one action in
- * [-2, 2]), for DDPG and TD3 with hidden 400,300 (batch 64) and 64,64 (batch 256), UPDATES
- * updates on fixed random batches from the same initial parameters:
+ * [-2, 2]), for DDPG and TD3 with hidden 400,300 (batch 64; TD3 also batch 256) and 64,64
+ * (batch 256: too narrow to split at nnpar.c's 64 units per part, so the pool's update runs on
+ * one thread, ddpg.c's one_thread path), UPDATES updates on fixed random batches from the same
+ * initial parameters:
  *   - a pool of 1 gives the same bits as no pool (the old code path);
  *   - two runs with the same T (2, 3) give the same bits: online, target, Adam moments and
  *     every update's stats (no dependence on timing);
@@ -326,6 +328,7 @@ int main(void) {
   }
   check_config("ddpg", "400,300", 64, pools, 1);
   check_config("td3", "400,300", 64, pools, 1);
+  check_config("td3", "400,300", 256, pools, 0);
   check_config("ddpg", "64,64", 256, pools, 0);
   check_config("td3", "64,64", 256, pools, 0);
   check_rows("td3", "400,300", 64, pools);
