@@ -4,9 +4,10 @@
  *   out[i]      layer i's post-activation output: its own block (rows x its units, row stride
  *               its units) for NNP_COL, the whole replicated output (rows x units) otherwise;
  *   psum[i][2]  NNP_RED: this part's partial sums (rows x units), by forward parity;
- *   dpart[i][2] NNP_COL: this part's share of the layer's input gradient, by backward parity:
- *               when the input is the previous layer's blocks, one block per input owner u at
- *               max_batch * cut[i-1][u] (rows x its units), else the whole rows x n_in;
+ *   dpart[i][2] NNP_COL, NNP_REPCOL: this part's share of the layer's input gradient, by
+ *               backward parity: when the layer below is split by units too, one block per
+ *               owner u of its units at max_batch * cut[i-1][u] (rows x u's units), else the
+ *               whole rows x n_in;
  *   dz[3]       dL/dz of the layer at hand and of the one below it (own block or whole), and
  *               a whole input gradient before its own columns are taken.
  * Parities: a buffer another part reads after a barrier is written again only two calls later,

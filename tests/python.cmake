@@ -17,6 +17,8 @@ set_tests_properties(test_py_codec PROPERTIES LABELS unit TIMEOUT 120 ENVIRONMEN
 add_test(NAME test_py_nstep_prio
          COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_nstep_prio.py $<TARGET_FILE:py_helper>)
 set_tests_properties(test_py_nstep_prio PROPERTIES LABELS unit TIMEOUT 120 ENVIRONMENT "${PY_TEST_ENV}")
+add_test(NAME test_py_eval_shares COMMAND ${RLSERVE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/python/test_eval_shares.py)
+set_tests_properties(test_py_eval_shares PROPERTIES LABELS unit TIMEOUT 120 ENVIRONMENT "${PY_TEST_ENV}")
 foreach(t py_cartpole py_mixed py_export_ddpg py_reconnect py_pendulum py_extenv py_extenv_faults
         py_apex py_extenv_export py_export_conv py_image_env)
   add_test(NAME it_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh)
