@@ -332,26 +332,9 @@ float optim_grad_norm(const float *grads, size_t n) {
   return (float)sqrt(kernels()->sumsq(grads, n));
 }
 
-/* The bias corrections in double, as torch: step_size = lr / (1 - b1^t),
- * denom = sqrt(v) / sqrt(1 - b2^t) + eps. */
-static void adam_apply(adam_t *a, float *params, const float *grads, float scale) {
-  a->t++;
-  double bc1 = 1.0 - pow(a->beta1, (double)a->t);
-  double bc2 = 1.0 - pow(a->beta2, (double)a->t);
-  adam_k_t k = {.scale = scale,
-                .b1 = a->beta1,
-                .c1 = 1.0f - a->beta1,
-                .b2 = a->beta2,
-                .c2 = 1.0f - a->beta2,
-                .step = (float)(a->lr / bc1),
-                .ibs = (float)(1.0 / sqrt(bc2)),
-                .eps = a->eps};
-  kernels()->adam(a->n, params, grads, a->m, a->v, &k);
-}
-
-void adam_step(adam_t *a, float *params, const float *grads) { adam_apply(a, params, grads, 1.0f); }
-
-/* The per-step constants of o's kernel at step t (rms: *rk; Adam: *ak); reads no o->t. */
+/* The per-step constants of o's kernel at step t (rms: *rk; Adam: *ak); reads no o->t. Adam's
+ * bias corrections in double, as torch: step_size = lr / (1 - b1^t), denom = sqrt(v) /
+ * sqrt(1 - b2^t) + eps. */
 static void consts_at(const optim_t *o, long t, float scale, rms_k_t *rk, adam_k_t *ak) {
   if (o->kind == OPTIM_RMSPROP_CENTERED) {
     *rk = (rms_k_t){.scale = scale, .a = o->beta2, .c = 1.0f - o->beta2, .lr = o->lr, .eps = o->eps};
@@ -375,6 +358,23 @@ static void step_consts(optim_t *o, float scale, rms_k_t *rk, adam_k_t *ak) {
   consts_at(o, o->t, scale, rk, ak);
 }
 
+/* Elements [off, off + len) of one step of o's kernel with those constants. */
+static void apply_span(const optim_t *o, const rms_k_t *rk, const adam_k_t *ak, float *params,
+                       const float *grads, size_t off, size_t len) {
+  const struct kernels *kn = kernels();
+  if (o->kind == OPTIM_RMSPROP_CENTERED)
+    kn->rms(len, params + off, grads + off, o->m + off, o->v + off, rk);
+  else
+    kn->adam(len, params + off, grads + off, o->m + off, o->v + off, ak);
+}
+
+void adam_step(adam_t *a, float *params, const float *grads) {
+  rms_k_t rk;
+  adam_k_t ak;
+  step_consts(a, 1.0f, &rk, &ak);
+  apply_span(a, &rk, &ak, params, grads, 0, a->n);
+}
+
 static float clip_scale(double norm, float max_norm) {
   if (max_norm > 0) {
     double coef = max_norm / (norm + 1e-6);
@@ -384,16 +384,11 @@ static float clip_scale(double norm, float max_norm) {
 }
 
 float optim_step(optim_t *o, float *params, const float *grads, float max_norm) {
-  const struct kernels *kn = kernels();
-  double norm = sqrt(kn->sumsq(grads, o->n));
-  float scale = clip_scale(norm, max_norm);
-  if (o->kind == OPTIM_RMSPROP_CENTERED) {
-    o->t++;
-    rms_k_t k = {.scale = scale, .a = o->beta2, .c = 1.0f - o->beta2, .lr = o->lr, .eps = o->eps};
-    kn->rms(o->n, params, grads, o->m, o->v, &k);
-  } else {
-    adam_apply(o, params, grads, scale);
-  }
+  double norm = sqrt(kernels()->sumsq(grads, o->n));
+  rms_k_t rk;
+  adam_k_t ak;
+  step_consts(o, clip_scale(norm, max_norm), &rk, &ak);
+  apply_span(o, &rk, &ak, params, grads, 0, o->n);
   return (float)norm;
 }
 
@@ -429,11 +424,7 @@ static void apply_part(void *arg, int part, int n_parts) {
   size_t lo, hi;
   part_range(j->o->n, part, n_parts, &lo, &hi);
   if (hi <= lo) return;
-  optim_t *o = j->o;
-  if (o->kind == OPTIM_RMSPROP_CENTERED)
-    j->kn->rms(hi - lo, j->params + lo, j->grads + lo, o->m + lo, o->v + lo, &j->rk);
-  else
-    j->kn->adam(hi - lo, j->params + lo, j->grads + lo, o->m + lo, o->v + lo, &j->ak);
+  apply_span(j->o, &j->rk, &j->ak, j->params, j->grads, lo, hi - lo);
 }
 
 static void sumsq_apply_part(void *arg, int part, int n_parts) {
@@ -473,9 +464,5 @@ void optim_step_slice(const optim_t *o, long t, double norm, float max_norm, flo
   rms_k_t rk;
   adam_k_t ak;
   consts_at(o, t, clip_scale(norm, max_norm), &rk, &ak);
-  const struct kernels *kn = kernels();
-  if (o->kind == OPTIM_RMSPROP_CENTERED)
-    kn->rms(len, params + off, grads + off, o->m + off, o->v + off, &rk);
-  else
-    kn->adam(len, params + off, grads + off, o->m + off, o->v + off, &ak);
+  apply_span(o, &rk, &ak, params, grads, off, len);
 }
