@@ -14,7 +14,7 @@
 /* X(name, TYPE, default, min, max, help); TYPE is INT, REAL, BOOL or STR (min/max unused). */
 #define CONFIG_FIELDS(X)                                                                           \
   X(algo, STR, "dqn", 0, 0, "algorithm (rlserve run --help lists them)")                           \
-  X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve run --help lists them)")                     \
+  X(env, STR, "CartPole-v1", 0, 0, "environment id (rlserve run --help lists them)")               \
   X(preset, STR, "", 0, 0, "name of the preset this config came from")                             \
   X(seed, INT, "1", 0, 4294967295.0, "run seed; workers, envs and evaluation derive theirs")       \
   X(workers, INT, "2", 0, 1024, "workers `rlserve run` starts (and explore = annealed's spread)")  \
@@ -36,7 +36,7 @@
   X(activation, STR, "relu", 0, 0, "hidden activation: relu or tanh")                              \
   X(net, STR, "", 0, 0,                                                                            \
     "network layers, e.g. conv:16x3x3,fc:128 or fc:256,fc:256 (empty: the hidden sizes)")          \
-  X(dueling, BOOL, "false", 0, 1, "DQN: dueling head (value and advantage streams)")                \
+  X(dueling, BOOL, "false", 0, 1, "DQN: dueling head (value and advantage streams)")               \
   X(gamma, REAL, "0.99", 0, 1, "discount factor")                                                  \
   X(lr, REAL, "0.001", 1e-9, 10, "Adam learning rate")                                             \
   X(adam_eps, REAL, "1e-8", 1e-12, 1, "Adam epsilon")                                              \
@@ -45,7 +45,8 @@
   X(rmsprop_alpha, REAL, "0.95", 0, 1, "centered RMSprop: squared-gradient average decay (alpha)") \
   X(rmsprop_eps, REAL, "0.01", 1e-12, 1, "centered RMSprop: epsilon added to the RMS")             \
   X(trainer_threads, INT, "0", 0, 256,                                                             \
-    "threads splitting each update's matrix products (0: online cores minus workers, >= 1)")       \
+    "threads splitting each update: a dense net's by units, a conv net's products (0: online "     \
+    "cores minus workers, >= 1)")                                                                  \
   X(ingest_threads, INT, "0", 0, 64,                                                               \
     "threads opening, decoding and inserting TRANSITIONS frames (1: the net thread; 0: auto, "     \
     "a quarter of the cores minus workers, 1 under 8, at most 4)")                                 \
@@ -55,7 +56,7 @@
   X(samples_per_insert, REAL, "8", 0.01, 1e6,                                                      \
     "sampled / inserted transitions the rate limiter keeps")                                       \
   X(rate_limit_slack, INT, "1000", 1, 1e9,                                                         \
-    "transitions ingest may run ahead of the rate before credit top-ups wait")                          \
+    "transitions ingest may run ahead of the rate before credit top-ups wait")                     \
   X(target_update_interval, INT, "250", 1, 1e9, "updates between target network copies (tau = 1)") \
   X(tau, REAL, "1", 0, 1,                                                                          \
     "target update: 1 = hard copy every interval, < 1 = Polyak every update")                      \
@@ -64,23 +65,27 @@
   X(grad_clip, REAL, "10", 0, 1e9, "global gradient-norm clip (0: off)")                           \
   X(double_dqn, BOOL, "true", 0, 1, "double DQN targets")                                          \
   X(eps_start, REAL, "1", 0, 1, "epsilon at the start of annealing")                               \
-  X(eps_final, REAL, "0.05", 0, 1, "explore = annealed: final epsilon of worker 0 (not Ape-X)")      \
-  X(eps_alpha, REAL, "7", 0, 100, "explore = annealed: worker i of `workers` ends at eps_final^(1+alpha*i/(workers-1))") \
+  X(eps_final, REAL, "0.05", 0, 1, "explore = annealed: final epsilon of worker 0 (not Ape-X)")    \
+  X(eps_alpha, REAL, "7", 0, 100,                                                                  \
+    "explore = annealed: worker i of `workers` ends at eps_final^(1+alpha*i/(workers-1))")         \
   X(eps_anneal_steps, INT, "10000", 1, 1e15, "env steps (whole run) over which epsilon anneals")   \
   X(explore, STR, "annealed", 0, 0,                                                                \
-    "worker exploration: annealed (eps_start -> eps_final^(1+eps_alpha*i/(workers-1)) over "        \
-    "eps_anneal_steps) or apex (fixed apex_eps^(1+apex_alpha*i/(N-1)) over the N actors connected)") \
-  X(apex_eps, REAL, "0.4", 0, 1, "explore = apex: base epsilon (noise scale: noise_scale) of actor 0") \
-  X(apex_alpha, REAL, "7", 0, 100, "explore = apex: spread exponent over the connected actors")     \
-  X(replay, STR, "uniform", 0, 0, "replay sampling: uniform or prioritized (proportional PER)")     \
+    "worker exploration: annealed (eps_start -> eps_final^(1+eps_alpha*i/(workers-1)) over "       \
+    "eps_anneal_steps) or apex (fixed apex_eps^(1+apex_alpha*i/(N-1)) over the N actors "          \
+    "connected)")                                                                                  \
+  X(apex_eps, REAL, "0.4", 0, 1,                                                                   \
+    "explore = apex: base epsilon (noise scale: noise_scale) of actor 0")                          \
+  X(apex_alpha, REAL, "7", 0, 100, "explore = apex: spread exponent over the connected actors")    \
+  X(replay, STR, "uniform", 0, 0, "replay sampling: uniform or prioritized (proportional PER)")    \
   X(per_alpha, REAL, "0.6", 0, 10, "prioritized replay: priority exponent alpha")                  \
   X(per_beta0, REAL, "0.4", 0, 1, "prioritized replay: importance exponent at the start (-> 1)")   \
-  X(per_eps, REAL, "1e-6", 1e-12, 1, "prioritized replay: added to |TD error| before ^alpha")       \
+  X(per_eps, REAL, "1e-6", 1e-12, 1, "prioritized replay: added to |TD error| before ^alpha")      \
   X(n_step, INT, "1", 1, 64, "n-step returns built on the workers (1: one-step transitions)")      \
   X(actor_priorities, BOOL, "false", 0, 1,                                                         \
-    "prioritized replay: workers send initial priorities (|n-step TD error|, online + target)")     \
+    "prioritized replay: workers send initial priorities (|n-step TD error|, online + target)")    \
   X(checkpoint_replay, BOOL, "false", 0, 1,                                                        \
-    "also checkpoint the replay buffer (replay.ckpt, written in the background); --resume restores it") \
+    "also checkpoint the replay buffer (replay.ckpt, written in the background); --resume "        \
+    "restores it")                                                                                 \
   X(publish_interval, INT, "64", 1, 1e9, "updates between weights broadcasts")                     \
   X(send_batch, INT, "64", 1, 65536, "transitions per worker frame")                               \
   X(stats_interval_s, REAL, "1", 0.05, 3600, "seconds between worker Stats frames")                \

@@ -35,7 +35,8 @@ static void note_skip(learner_t *L, long updates, const char *why, double *last_
   *unlogged = 0;
 }
 
-/* Threads that split each update's matrix products (gemm_set_pool): trainer_threads, or for 0
+/* Threads that split each update (gemm_set_pool: a dense network's whole update by units,
+ * common/nnpar.h; a conv network's matrix products, gemm.h): trainer_threads, or for 0
  * the cores this process may run on minus the workers `rlserve run` starts beside the
  * learner (config `workers`), at least 1 and at most 64. A learner whose workers run on other
  * hosts sets trainer_threads to its own cores. */
