@@ -353,6 +353,9 @@ void nn_ws_free(nn_ws_t *ws) {
                                       float *restrict g) {                                     \
     for (int r = 0; r < rows; r++)                                                             \
       for (int o = 0; o < n; o++) g[o] += d[(size_t)r * n + o];                                \
+  }                                                                                            \
+  ATTR static void add_##SUF(float *restrict y, const float *restrict x, size_t n) {           \
+    for (size_t i = 0; i < n; i++) y[i] += x[i];                                               \
   }
 
 typedef struct ew {
@@ -360,10 +363,12 @@ typedef struct ew {
   void (*relu_backward)(const float *restrict y, float *restrict d, size_t n);
   void (*fill_rows)(float *restrict y, const float *restrict b, int rows, int n);
   void (*add_col_sums)(const float *restrict d, int rows, int n, float *restrict g);
+  void (*add)(float *restrict y, const float *restrict x, size_t n);
 } ew_t;
 
 EW_KERNELS(plain, )
-#define EW_TABLE(SUF) {relu_##SUF, relu_backward_##SUF, fill_rows_##SUF, add_col_sums_##SUF}
+#define EW_TABLE(SUF) \
+  {relu_##SUF, relu_backward_##SUF, fill_rows_##SUF, add_col_sums_##SUF, add_##SUF}
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 EW_KERNELS(avx2, __attribute__((target("avx2"))))
 EW_KERNELS(avx512, __attribute__((target("avx512f"))))
@@ -409,8 +414,11 @@ static void activate(nn_act_t act, float *y, size_t n) {
   }
 }
 
+void nn_add_col_sums(const float *d, int rows, int n, float *g) { add_col_sums(d, rows, n, g); }
+void nn_add(float *y, const float *x, size_t n) { ew()->add(y, x, n); }
+
 /* d *= f'(z), with f'(z) written in terms of the output y = f(z). */
-static void activate_backward(nn_act_t act, const float *y, float *d, size_t n) {
+void nn_act_backward(nn_act_t act, const float *y, float *d, size_t n) {
   switch (act) {
     case NN_RELU:
       relu_backward(y, d, n);
@@ -812,16 +820,16 @@ void nn_backward(nn_ws_t *ws, const float *params, const float *dy, float *grads
   float *d = ws->d0, *other = ws->d1;
   size_t n = (size_t)batch * l->sizes[last + 1];
   memcpy(d, dy, n * sizeof(float));
-  activate_backward(l->act[last], ws->act[last], d, n);
+  nn_act_backward(l->act[last], ws->act[last], d, n);
   for (int i = last; i >= 0; i--) {
     if (i > 0 && l->kind[i] == NN_FLATTEN) { /* a view (nn_ws_init): d is already dL/dx */
-      activate_backward(l->act[i - 1], ws->act[i - 1], d, (size_t)batch * l->sizes[i]);
+      nn_act_backward(l->act[i - 1], ws->act[i - 1], d, (size_t)batch * l->sizes[i]);
       continue;
     }
     const float *in = i > 0 ? ws->act[i - 1] : ws->x;
     layer_ops[l->kind[i]].backward(ws, params, i, in, d, grads, i > 0 ? other : dx);
     if (i == 0) break;
-    activate_backward(l->act[i - 1], ws->act[i - 1], other, (size_t)batch * l->sizes[i]);
+    nn_act_backward(l->act[i - 1], ws->act[i - 1], other, (size_t)batch * l->sizes[i]);
     float *t = d;
     d = other;
     other = t;

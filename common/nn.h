@@ -112,6 +112,13 @@ void nn_ws_keep_rows(nn_ws_t *ws, int rows);
  * (if non-NULL; caller zeroes) and writes dL/dx (batch x n_in) into dx (if non-NULL). */
 void nn_backward(nn_ws_t *ws, const float *params, const float *dy, float *grads, float *dx);
 
+/* Element-wise pieces of the layers' backward, vectorized by CPU (AVX-512 / AVX2 / plain, the
+ * same arithmetic in each), for code that runs layers its own way (nnpar.h):
+ * d *= f'(z) written through y = f(z); g += the column sums of d (rows x n); y += x. */
+void nn_act_backward(nn_act_t act, const float *y, float *d, size_t n);
+void nn_add_col_sums(const float *d, int rows, int n, float *g);
+void nn_add(float *y, const float *x, size_t n);
+
 /* Mean losses over n values; dpred (if non-NULL) receives the gradient of the mean. */
 float nn_loss_mse(const float *pred, const float *target, int n, float *dpred);
 /* Huber with threshold delta (smooth L1 for delta 1). */

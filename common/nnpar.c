@@ -21,7 +21,7 @@
 #include "errmsg.h"
 #include "gemm.h"
 
-#define NNP_BLOCK 16     /* units per slice step: a 64-byte line of floats */
+#define NNP_BLOCK 16 /* units per slice step: a 64-byte line of floats */
 /* Units per part for a layer to be split by units: at 32 per part (DQN 4-64-64-2 on two
  * threads) the barriers cost more than the second thread gives (0.92x one thread), at 64
  * (4-128-128-2) it gives 1.44x (bench_trainer, 2026-12-01). */
@@ -196,31 +196,16 @@ static void activate_rest(nn_act_t act, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = tanhf(y[i]);
 }
 
-/* d *= f'(z) written through y = f(z). */
-static void act_backward(nn_act_t act, const float *y, float *d, size_t n) {
-  if (act == NN_RELU) {
-    for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
-  } else if (act == NN_TANH) {
-    for (size_t i = 0; i < n; i++) d[i] *= 1.0f - y[i] * y[i];
-  }
-}
-
 /* g = column sums of d (rows x n). */
 static void col_sums(const float *d, int rows, int n, float *g) {
   memset(g, 0, (size_t)n * sizeof(float));
-  for (int r = 0; r < rows; r++) {
-    const float *row = d + (size_t)r * n;
-    for (int j = 0; j < n; j++) g[j] += row[j];
-  }
+  nn_add_col_sums(d, rows, n, g);
 }
 
 /* y = the sum over parts u in order of src[u] (n floats each). */
 static void sum_parts(float *y, const float *const *src, int n_parts, size_t n) {
   memcpy(y, src[0], n * sizeof(float));
-  for (int u = 1; u < n_parts; u++) {
-    const float *s = src[u];
-    for (size_t i = 0; i < n; i++) y[i] += s[i];
-  }
+  for (int u = 1; u < n_parts; u++) nn_add(y, src[u], n);
 }
 
 /* ---- forward ----------------------------------------------------------------------------------
@@ -284,9 +269,9 @@ const float *nnp_forward(nnp_ws_t *ws, int part, tpool_t *pool, const float *par
  */
 
 /* d *= f'(z) on rows of w floats of y at row stride ldy (a whole output's own columns). */
-static void act_backward_rows(nn_act_t act, const float *y, size_t ldy, float *d, int rows, int w) {
+static void act_rows_backward(nn_act_t act, const float *y, size_t ldy, float *d, int rows, int w) {
   for (int r = 0; r < rows; r++)
-    act_backward(act, y + (size_t)r * ldy, d + (size_t)r * w, (size_t)w);
+    nn_act_backward(act, y + (size_t)r * ldy, d + (size_t)r * w, (size_t)w);
 }
 
 /* Layer i - 1's dL/dz, own columns, from the sum over parts of blocks or from dx whole: its
@@ -297,9 +282,9 @@ static void own_act_backward(const nnp_plan_t *p, const part_ws_t *me, int i, in
   const nn_layout_t *l = &p->l;
   int mlo = p->cut[i - 1][part], mw = p->cut[i - 1][part + 1] - mlo;
   if (p->mode[i - 1] == NNP_COL)
-    act_backward(l->act[i - 1], me->out[i - 1], d, (size_t)rows * mw);
+    nn_act_backward(l->act[i - 1], me->out[i - 1], d, (size_t)rows * mw);
   else
-    act_backward_rows(l->act[i - 1], me->out[i - 1] + mlo, (size_t)l->sizes[i], d, rows, mw);
+    act_rows_backward(l->act[i - 1], me->out[i - 1] + mlo, (size_t)l->sizes[i], d, rows, mw);
 }
 
 const float *nnp_backward(nnp_ws_t *ws, int part, tpool_t *pool, const float *params,
@@ -314,7 +299,7 @@ const float *nnp_backward(nnp_ws_t *ws, int part, tpool_t *pool, const float *pa
   float *d = me->dz[0], *dn = me->dz[1];
   size_t n_last = (size_t)rows * l->sizes[last + 1];
   memcpy(d, dy, n_last * sizeof(float));
-  act_backward(l->act[last], me->out[last], d, n_last);
+  nn_act_backward(l->act[last], me->out[last], d, n_last);
   for (int i = last; i >= 0; i--) {
     int n_in = l->sizes[i], n_out = l->sizes[i + 1], need_dx = i > 0 || want_dx;
     int in_split = i > 0 && p->mode[i - 1] == NNP_COL, below_cut = i > 0 && has_cuts(p, i - 1);
@@ -356,7 +341,7 @@ const float *nnp_backward(nnp_ws_t *ws, int part, tpool_t *pool, const float *pa
         tpool_barrier(pool, part);
         for (int u = 0; u < T; u++) src[u] = ws->part[u].dpart[i][par];
         sum_parts(dn, src, T, (size_t)rows * n_in);
-        if (i > 0) act_backward(l->act[i - 1], me->out[i - 1], dn, (size_t)rows * n_in);
+        if (i > 0) nn_act_backward(l->act[i - 1], me->out[i - 1], dn, (size_t)rows * n_in);
       }
     } else if (p->mode[i] == NNP_RED) { /* d whole; the input is this part's block */
       int clo = p->cut[i - 1][part], cw = p->cut[i - 1][part + 1] - clo;
@@ -365,7 +350,7 @@ const float *nnp_backward(nnp_ws_t *ws, int part, tpool_t *pool, const float *pa
         if (part == 0) col_sums(d, rows, n_out, gb);
       }
       gemm_nn_ld(rows, cw, n_out, d, (size_t)n_out, W + clo, (size_t)n_in, 0, dn, (size_t)cw);
-      act_backward(l->act[i - 1], in, dn, (size_t)rows * cw);
+      nn_act_backward(l->act[i - 1], in, dn, (size_t)rows * cw);
     } else { /* NNP_REP: every part the whole layer, part 0 its gradients */
       if (gW && part == 0) {
         gemm_tn_ld(n_out, n_in, rows, d, (size_t)n_out, in, (size_t)n_in, 0, gW, (size_t)n_in);
@@ -381,7 +366,7 @@ const float *nnp_backward(nnp_ws_t *ws, int part, tpool_t *pool, const float *pa
         own_act_backward(p, me, i, part, dn, rows);
       } else {
         gemm_nn_ld(rows, n_in, n_out, d, (size_t)n_out, W, (size_t)n_in, 0, dn, (size_t)n_in);
-        if (i > 0) act_backward(l->act[i - 1], in, dn, (size_t)rows * n_in);
+        if (i > 0) nn_act_backward(l->act[i - 1], in, dn, (size_t)rows * n_in);
       }
     }
     float *t = d;
