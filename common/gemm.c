@@ -182,6 +182,17 @@ static void own_nt(int m, int n, int k, const float *A, const float *B, int acc,
   }
 }
 
+/* C's m rows of n floats (stride ldc) set to the bias row, or to 0. */
+static void start_rows(int m, int n, const float *bias, float *C, size_t ldc) {
+  for (int i = 0; i < m; i++) {
+    float *c = C + (size_t)i * ldc;
+    if (bias)
+      memcpy(c, bias, (size_t)n * sizeof(float));
+    else
+      memset(c, 0, (size_t)n * sizeof(float));
+  }
+}
+
 /* ---- one thread: the products on a slice of C's rows --------------------------------------- */
 
 /* bias, relu: only on our SIMD kernels (gemm_nt_bias). lda: A's row stride (k for nt and
@@ -198,29 +209,32 @@ static void run_nt(int kern, int m, int n, int k, const float *A, const float *B
                 acc ? 1.0f : 0.0f, C, n);
 }
 
+/* The two gradient forms on kernel kern: C = (C if acc) + op(A) B, op(A) = A^T (a_t: A is
+ * k x m) or A (m x k); explicit row strides. */
+static void run_grad(int kern, int a_t, int m, int n, int k, const float *A, size_t lda,
+                     const float *B, size_t ldb, int acc, float *C, size_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  const simd_t *v = simd_of(kern);
+  if (v && k > 0) {
+    (a_t ? v->tn : v->nn)(m, n, k, A, lda, B, ldb, acc, C, ldc);
+  } else if (kern == K_OWN || k <= 0) {
+    if (!acc) start_rows(m, n, NULL, C, ldc);
+    if (k > 0) axpy4(m, n, k, A, a_t ? 1 : lda, a_t ? lda : 1, B, ldb, C, ldc);
+  } else {
+    gemm_init();
+    cblas_sgemm(CblasRowMajor, a_t ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A,
+                (int)lda, B, (int)ldb, acc ? 1.0f : 0.0f, C, (int)ldc);
+  }
+}
+
 static void run_tn(int kern, int m, int n, int k, const float *A, int lda, const float *B,
                    float *C) {
-  const simd_t *v = simd_of(kern);
-  if (v)
-    v->tn(m, n, k, A, (size_t)lda, B, (size_t)n, 1, C, (size_t)n);
-  else if (kern == K_OWN)
-    axpy4(m, n, k, A, 1, (size_t)lda, B, (size_t)n, C, (size_t)n);
-  else
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, n, 1.0f, C, n);
+  run_grad(kern, 1, m, n, k, A, (size_t)lda, B, (size_t)n, 1, C, (size_t)n);
 }
 
 static void run_nn(int kern, int m, int n, int k, const float *A, const float *B, int acc,
                    float *C) {
-  const simd_t *v = simd_of(kern);
-  if (v) {
-    v->nn(m, n, k, A, (size_t)k, B, (size_t)n, acc, C, (size_t)n);
-  } else if (kern == K_OWN) {
-    if (!acc) zero_rows(m, n, C);
-    axpy4(m, n, k, A, (size_t)k, 1, B, (size_t)n, C, (size_t)n);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n,
-                acc ? 1.0f : 0.0f, C, n);
-  }
+  run_grad(kern, 0, m, n, k, A, (size_t)k, B, (size_t)n, acc, C, (size_t)n);
 }
 
 /* ---- many threads: C's rows split across this thread's pool ------------------------------- */
@@ -352,23 +366,12 @@ void gemm_nn(gemm_impl_t impl, int m, int n, int k, const float *A, const float 
 
 /* ---- strided products on this thread (gemm.h: the _ld forms) ------------------------------ */
 
-/* C's m rows of n floats (stride ldc) set to the bias row, or to 0. */
-static void start_rows(int m, int n, const float *bias, float *C, size_t ldc) {
-  for (int i = 0; i < m; i++) {
-    float *c = C + (size_t)i * ldc;
-    if (bias)
-      memcpy(c, bias, (size_t)n * sizeof(float));
-    else
-      memset(c, 0, (size_t)n * sizeof(float));
-  }
-}
-
 void gemm_affine_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
                     int acc, const float *bias, int relu, float *C, size_t ldc) {
   if (m <= 0 || n <= 0) return;
   int kern = pick(GEMM_AUTO, 1, m, n, k);
   const simd_t *v = simd_of(kern);
-  if (v) {
+  if (v && k > 0) {
     v->nt(m, n, k, A, lda, B, ldb, acc, acc ? NULL : bias, relu, C, ldc);
     return;
   }
@@ -391,40 +394,10 @@ void gemm_affine_ld(int m, int n, int k, const float *A, size_t lda, const float
 
 void gemm_tn_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
                 int acc, float *C, size_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  int kern = pick(GEMM_AUTO, 0, m, n, k);
-  const simd_t *v = simd_of(kern);
-  if (v) {
-    v->tn(m, n, k, A, lda, B, ldb, acc, C, ldc);
-    return;
-  }
-  if (!acc) start_rows(m, n, NULL, C, ldc);
-  if (k <= 0) return;
-  if (kern == K_OWN) {
-    axpy4(m, n, k, A, 1, lda, B, ldb, C, ldc);
-    return;
-  }
-  gemm_init();
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, (int)lda, B, (int)ldb,
-              1.0f, C, (int)ldc);
+  run_grad(pick(GEMM_AUTO, 0, m, n, k), 1, m, n, k, A, lda, B, ldb, acc, C, ldc);
 }
 
 void gemm_nn_ld(int m, int n, int k, const float *A, size_t lda, const float *B, size_t ldb,
                 int acc, float *C, size_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  int kern = pick(GEMM_AUTO, 0, m, n, k);
-  const simd_t *v = simd_of(kern);
-  if (v) {
-    v->nn(m, n, k, A, lda, B, ldb, acc, C, ldc);
-    return;
-  }
-  if (!acc) start_rows(m, n, NULL, C, ldc);
-  if (k <= 0) return;
-  if (kern == K_OWN) {
-    axpy4(m, n, k, A, lda, 1, B, ldb, C, ldc);
-    return;
-  }
-  gemm_init();
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, (int)lda, B, (int)ldb,
-              1.0f, C, (int)ldc);
+  run_grad(pick(GEMM_AUTO, 0, m, n, k), 0, m, n, k, A, lda, B, ldb, acc, C, ldc);
 }
