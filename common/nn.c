@@ -455,7 +455,9 @@ static int affine(int rows, int n_out, int n_in, const float *x, const float *w,
  * our AVX-512 kernels that gave 2 threads / 1 1.40x against 1.27x overlapped (DQN 4-256-256-2)
  * and 1.36x against 1.27x (MinAtar's update; bench_trainer, bench_trainer_conv, 2026-12-01), and
  * for larger products (DDPG's 400 x 300 at batch 256) it balances the threads better than two
- * different kernels. */
+ * different kernels. (A dense network trained with a pool of two or more no longer comes here:
+ * dqn.c and ddpg.c split its whole update by units, nnpar.h; conv networks such as MinAtar's
+ * do.) */
 #define NN_OVERLAP_MIN_MACS 524288L
 #define NN_OVERLAP_MAX_MACS 8388608L
 

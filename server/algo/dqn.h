@@ -23,9 +23,9 @@ typedef struct dqn {
   float *online, *target, *grads; /* layout.n_params each */
   adam_t adam;
   nn_ws_t ws, ws_target; /* Q(s) (double DQN: with Q_online(s') below it), Q_target(s') */
-  nn_ws_t ws_next;        /* double DQN with a pool: Q_online of the last rows of s' */
+  nn_ws_t ws_next;        /* double DQN, conv net with a pool: Q_online of the last rows of s' */
   float *stack;           /* double DQN: s then s', 2 x batch x obs_dim (one online forward) */
-  float *qn;              /* double DQN with a pool: Q_online(s') gathered, batch x n_actions */
+  float *qn;              /* the same: Q_online(s') gathered, batch x n_actions */
   int batch, obs_dim, n_actions;
   float gamma, huber_delta, grad_clip, tau;
   int use_huber, double_dqn;
